@@ -1,0 +1,74 @@
+// Topic names and settings (DESIGN.md "Topics"). Every changelog has exactly as many
+// partitions as deliveries; records derived from input partition p go to partition p.
+
+export interface TopicNames {
+  deliveries: string;
+  dedupeChangelog: string;
+  runsChangelog: string;
+  jobsChangelog: string;
+  aggregatesChangelog: string;
+}
+
+export function topicNames(prefix: string): TopicNames {
+  return {
+    deliveries: `${prefix}deliveries`,
+    dedupeChangelog: `${prefix}processor-dedupe-changelog`,
+    runsChangelog: `${prefix}processor-runs-changelog`,
+    jobsChangelog: `${prefix}processor-jobs-changelog`,
+    aggregatesChangelog: `${prefix}processor-aggregates-changelog`,
+  };
+}
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  config: Record<string, string>;
+  purpose: string;
+}
+
+const day = 86_400_000;
+
+export interface TopicPlanOptions {
+  prefix: string;
+  partitions: number;
+  deliveriesRetentionMs?: number;
+  dedupeRetentionMs?: number;
+}
+
+export function topicPlan(options: TopicPlanOptions): TopicSpec[] {
+  const names = topicNames(options.prefix);
+  const p = options.partitions;
+  return [
+    {
+      name: names.deliveries,
+      partitions: p,
+      config: { 'cleanup.policy': 'delete', 'retention.ms': String(options.deliveriesRetentionMs ?? 7 * day) },
+      purpose: 'webhook deliveries, key = run id',
+    },
+    {
+      name: names.dedupeChangelog,
+      partitions: p,
+      // GitHub redelivers within 3 days; 4 days of markers absorb every redelivery.
+      config: { 'cleanup.policy': 'compact,delete', 'retention.ms': String(options.dedupeRetentionMs ?? 4 * day) },
+      purpose: 'dedupe markers, key = delivery id',
+    },
+    {
+      name: names.runsChangelog,
+      partitions: p,
+      config: { 'cleanup.policy': 'compact' },
+      purpose: 'run states, key = run_id:run_attempt',
+    },
+    {
+      name: names.jobsChangelog,
+      partitions: p,
+      config: { 'cleanup.policy': 'compact' },
+      purpose: 'job states, key = job id',
+    },
+    {
+      name: names.aggregatesChangelog,
+      partitions: p,
+      config: { 'cleanup.policy': 'compact' },
+      purpose: 'counters and histogram buckets, key = partition|metric key',
+    },
+  ];
+}

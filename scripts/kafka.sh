@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# A real Apache Kafka 3.9 broker (KRaft) assembled from Maven Central jars, for
+# development, tests and CI on machines without Docker.
+#
+#   scripts/kafka.sh jars                 resolve the broker jars (idempotent)
+#   scripts/kafka.sh start [--cluster]    start one node on 127.0.0.1:9092 (or three
+#                                         on 19092/29092/39092); no-op when running
+#   scripts/kafka.sh stop  [--cluster]    stop by pid (SIGTERM, then SIGKILL)
+#   scripts/kafka.sh status [--cluster]   exit 0 when running
+#
+# Environment: KAFKA_HOME_DIR (state, default <repo>/.kafka), KAFKA_PORT (9092),
+# KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), KAFKA_READY_TIMEOUT (seconds, 90).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+home=${KAFKA_HOME_DIR:-$root/.kafka}
+libs=$root/.kafka-libs
+ready_timeout=${KAFKA_READY_TIMEOUT:-90}
+
+die() { echo "kafka.sh: $*" >&2; exit 1; }
+
+jars() {
+  if [ -f "$libs/.complete" ]; then return 0; fi
+  command -v mvn >/dev/null || die "mvn not found: Maven is needed to resolve the Kafka jars"
+  command -v java >/dev/null || die "java not found: Java 17 is needed to run the broker"
+  rm -rf "$libs"
+  mvn -B -q -f "$root/scripts/kafka/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$libs" >&2
+  touch "$libs/.complete"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+java_opts() { # <node dir> <heap> <gc>: sets JAVA_OPTS_ARR
+  JAVA_OPTS_ARR=("-Xms$2" "-Xmx$2" "$3" -Dkafka.logs.dir="$1/logs"
+    -Dlog4j.configuration="file:$root/scripts/kafka/log4j.properties" -cp "$libs/*")
+}
+
+write_props() { # <node dir> <node id> <port> <controller port> <voters> <extra>
+  local dir=$1
+  mkdir -p "$dir/data" "$dir/logs"
+  cat >"$dir/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=$2
+controller.quorum.voters=$5
+listeners=PLAINTEXT://127.0.0.1:$3,CONTROLLER://127.0.0.1:$4
+advertised.listeners=PLAINTEXT://127.0.0.1:$3
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$dir/data
+auto.create.topics.enable=false
+group.initial.rebalance.delay.ms=0
+log.cleaner.dedupe.buffer.size=2097152
+log.cleaner.backoff.ms=1000
+num.network.threads=2
+num.io.threads=2
+background.threads=2
+num.partitions=1
+$6
+PROPS
+}
+
+format_once() { # <node dir> <cluster id>
+  local dir=$1
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    java_opts "$dir" 256m -XX:+UseSerialGC
+    java "${JAVA_OPTS_ARR[@]}" kafka.tools.StorageTool format \
+      -t "$2" -c "$dir/server.properties" >"$dir/logs/format.out" 2>&1 \
+      || { cat "$dir/logs/format.out" >&2; die "formatting $dir failed"; }
+  fi
+}
+
+launch() { # <node dir> <heap> <gc>
+  local dir=$1
+  java_opts "$dir" "$2" "$3"
+  nohup java "${JAVA_OPTS_ARR[@]}" kafka.Kafka "$dir/server.properties" \
+    >"$dir/logs/broker.out" 2>&1 </dev/null &
+  echo $! >"$dir/broker.pid"
+}
+
+wait_ready() { # <node dir> <port>
+  local deadline=$((SECONDS + ready_timeout))
+  until port_open "$2"; do
+    if ! pid_alive "$1/broker.pid"; then
+      tail -n 50 "$1/logs/broker.out" >&2; die "broker in $1 exited during start"
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      tail -n 50 "$1/logs/broker.out" >&2; die "broker in $1 not ready on port $2 after ${ready_timeout}s"
+    fi
+    sleep 0.5
+  done
+}
+
+stop_dirs() { # <node dir>... : SIGTERM all together, then SIGKILL stragglers
+  local pids=() d
+  for d in "$@"; do
+    if pid_alive "$d/broker.pid"; then pids+=("$(cat "$d/broker.pid")"); fi
+  done
+  if [ ${#pids[@]} -gt 0 ]; then
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    local deadline=$((SECONDS + 30)) p alive
+    while :; do
+      alive=()
+      for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive+=("$p"); done
+      [ ${#alive[@]} -eq 0 ] && break
+      if [ $SECONDS -ge $deadline ]; then kill -KILL "${alive[@]}" 2>/dev/null || true; break; fi
+      sleep 0.5
+    done
+  fi
+  for d in "$@"; do rm -f "$d/broker.pid"; done
+}
+
+single_port=${KAFKA_PORT:-9092}
+single_cport=${KAFKA_CONTROLLER_PORT:-$((single_port + 1))}
+single_dir=$home/single
+
+start_single() {
+  if pid_alive "$single_dir/broker.pid" && port_open "$single_port"; then
+    echo "kafka: already running on 127.0.0.1:$single_port (pid $(cat "$single_dir/broker.pid"))"
+    return 0
+  fi
+  port_open "$single_port" && die "port $single_port is taken by a process this script did not start"
+  jars
+  write_props "$single_dir" 1 "$single_port" "$single_cport" "1@127.0.0.1:$single_cport" \
+"offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1"
+  [ -f "$single_dir/cluster.id" ] || new_cluster_id "$single_dir" >/dev/null
+  format_once "$single_dir" "$(cat "$single_dir/cluster.id")"
+  launch "$single_dir" 512m -XX:+UseG1GC
+  wait_ready "$single_dir" "$single_port"
+  echo "kafka: ready on 127.0.0.1:$single_port (pid $(cat "$single_dir/broker.pid"), data $single_dir)"
+}
+
+new_cluster_id() { # <dir>: generate and remember a cluster id
+  mkdir -p "$1/logs"
+  local id
+  java_opts "$1" 128m -XX:+UseSerialGC
+  id=$(java "${JAVA_OPTS_ARR[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
+  [ -n "$id" ] || die "could not generate a cluster id"
+  echo "$id" >"$1/cluster.id"
+  echo "$id"
+}
+
+cluster_dirs=("$home/cluster/node1" "$home/cluster/node2" "$home/cluster/node3")
+
+start_cluster() {
+  local all=1 i
+  for i in 1 2 3; do pid_alive "${cluster_dirs[$((i - 1))]}/broker.pid" || all=0; done
+  if [ $all -eq 1 ]; then echo "kafka: cluster already running on 19092,29092,39092"; return 0; fi
+  stop_dirs "${cluster_dirs[@]}"
+  jars
+  mkdir -p "$home/cluster"
+  [ -f "$home/cluster/cluster.id" ] || new_cluster_id "$home/cluster" >/dev/null
+  local id
+  id=$(cat "$home/cluster/cluster.id")
+  local voters="1@127.0.0.1:19093,2@127.0.0.1:29093,3@127.0.0.1:39093"
+  for i in 1 2 3; do
+    write_props "${cluster_dirs[$((i - 1))]}" "$i" "${i}9092" "${i}9093" "$voters" \
+"default.replication.factor=3
+min.insync.replicas=2
+offsets.topic.replication.factor=3
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+controlled.shutdown.enable=false"
+    format_once "${cluster_dirs[$((i - 1))]}" "$id"
+  done
+  # All three together: one alone waits for a quorum forever.
+  for i in 1 2 3; do launch "${cluster_dirs[$((i - 1))]}" 384m -XX:+UseSerialGC; done
+  for i in 1 2 3; do wait_ready "${cluster_dirs[$((i - 1))]}" "${i}9092"; done
+  echo "kafka: cluster ready on 127.0.0.1:19092,127.0.0.1:29092,127.0.0.1:39092"
+}
+
+cmd=${1:-}
+mode=${2:-}
+case "$cmd:$mode" in
+  jars:) jars ;;
+  start:) start_single ;;
+  start:--cluster) start_cluster ;;
+  stop:) stop_dirs "$single_dir"; echo "kafka: stopped" ;;
+  stop:--cluster) stop_dirs "${cluster_dirs[@]}"; echo "kafka: cluster stopped" ;;
+  status:) pid_alive "$single_dir/broker.pid" && port_open "$single_port" ;;
+  status:--cluster) for d in "${cluster_dirs[@]}"; do pid_alive "$d/broker.pid" || exit 1; done ;;
+  *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+esac

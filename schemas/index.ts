@@ -1,0 +1,20 @@
+// Codecs for every record runstream writes, over the built-in registry.
+import { AvroCodec } from './codec.js';
+import type { Delivery } from './delivery.js';
+import { StaticSchemaRegistry, SUBJECTS } from './registry.js';
+import type { AggregateRecord, DedupeMarker } from './state.js';
+import type { JobState, RunState } from '../processor/core/types.js';
+
+export { AvroCodec, DecodeError } from './codec.js';
+export type { Delivery } from './delivery.js';
+export type { AggregateRecord, DedupeMarker } from './state.js';
+
+const registry = new StaticSchemaRegistry();
+
+export const codecs = {
+  delivery: new AvroCodec<Delivery>(registry, SUBJECTS.delivery),
+  runState: new AvroCodec<RunState>(registry, SUBJECTS.runState),
+  jobState: new AvroCodec<JobState>(registry, SUBJECTS.jobState),
+  aggregate: new AvroCodec<AggregateRecord>(registry, SUBJECTS.aggregate),
+  dedupeMarker: new AvroCodec<DedupeMarker>(registry, SUBJECTS.dedupeMarker),
+};

@@ -1,0 +1,52 @@
+// The built-in schema registry: a static table of every schema version ever written.
+// Ids are never reused; a new version of a subject appends a row and becomes the
+// writer, while records framed with older ids stay readable through Avro resolution.
+import { deliverySchemaV1 } from './delivery.js';
+import type { RegisteredSchema, SchemaRegistry } from './codec.js';
+import { aggregateSchemaV1, dedupeMarkerSchemaV1, jobStateSchemaV1, runStateSchemaV1 } from './state.js';
+
+export const SUBJECTS = {
+  delivery: 'dev.runstream.Delivery',
+  runState: 'dev.runstream.RunState',
+  jobState: 'dev.runstream.JobState',
+  aggregate: 'dev.runstream.Aggregate',
+  dedupeMarker: 'dev.runstream.DedupeMarker',
+} as const;
+
+export const BUILTIN_SCHEMAS: readonly RegisteredSchema[] = [
+  { id: 1, subject: SUBJECTS.delivery, schema: deliverySchemaV1 },
+  { id: 2, subject: SUBJECTS.runState, schema: runStateSchemaV1 },
+  { id: 3, subject: SUBJECTS.jobState, schema: jobStateSchemaV1 },
+  { id: 4, subject: SUBJECTS.aggregate, schema: aggregateSchemaV1 },
+  { id: 5, subject: SUBJECTS.dedupeMarker, schema: dedupeMarkerSchemaV1 },
+];
+
+export class StaticSchemaRegistry implements SchemaRegistry {
+  private readonly byId = new Map<number, RegisteredSchema>();
+  private readonly latest = new Map<string, RegisteredSchema>();
+
+  constructor(schemas: readonly RegisteredSchema[] = BUILTIN_SCHEMAS) {
+    for (const entry of schemas) {
+      if (this.byId.has(entry.id)) throw new Error(`schema id ${entry.id} registered twice`);
+      this.byId.set(entry.id, entry);
+      const current = this.latest.get(entry.subject);
+      if (!current || current.id < entry.id) this.latest.set(entry.subject, entry);
+    }
+  }
+
+  writerId(subject: string): number {
+    const entry = this.latest.get(subject);
+    if (!entry) throw new Error(`no schema registered for subject ${subject}`);
+    return entry.id;
+  }
+
+  schemaById(id: number): RegisteredSchema | undefined {
+    return this.byId.get(id);
+  }
+
+  readerSchema(subject: string): object {
+    const entry = this.latest.get(subject);
+    if (!entry) throw new Error(`no schema registered for subject ${subject}`);
+    return entry.schema;
+  }
+}

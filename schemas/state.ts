@@ -1,0 +1,88 @@
+// Avro schemas of the processor's changelog values (and its RocksDB values, which
+// are the same bytes). Evolve additively only and register versions in registry.ts.
+const nullableLong = ['null', 'long'] as const;
+const nullableString = ['null', 'string'] as const;
+
+export const runStateSchemaV1 = {
+  type: 'record',
+  name: 'RunState',
+  namespace: 'dev.runstream',
+  fields: [
+    { name: 'runId', type: 'long' },
+    { name: 'runAttempt', type: 'int' },
+    { name: 'repository', type: 'string' },
+    { name: 'workflow', type: 'string' },
+    { name: 'event', type: 'string' },
+    { name: 'status', type: 'string' },
+    { name: 'conclusion', type: nullableString, default: null },
+    { name: 'createdAt', type: nullableLong, default: null },
+    { name: 'runStartedAt', type: nullableLong, default: null },
+    { name: 'updatedAt', type: nullableLong, default: null },
+    { name: 'firstSeenAt', type: 'long' },
+    { name: 'completedSeenAt', type: nullableLong, default: null },
+    { name: 'expiredAt', type: nullableLong, default: null },
+  ],
+} as const;
+
+export const jobStateSchemaV1 = {
+  type: 'record',
+  name: 'JobState',
+  namespace: 'dev.runstream',
+  fields: [
+    { name: 'jobId', type: 'long' },
+    { name: 'runId', type: 'long' },
+    { name: 'runAttempt', type: 'int' },
+    { name: 'repository', type: 'string' },
+    { name: 'workflow', type: 'string' },
+    { name: 'labels', type: 'string' },
+    { name: 'runnerGroup', type: 'string' },
+    { name: 'runnerName', type: nullableString, default: null },
+    { name: 'status', type: 'string' },
+    { name: 'conclusion', type: nullableString, default: null },
+    { name: 'createdAt', type: nullableLong, default: null },
+    { name: 'startedAt', type: nullableLong, default: null },
+    { name: 'completedAt', type: nullableLong, default: null },
+    { name: 'firstSeenAt', type: 'long' },
+    { name: 'startedSeenAt', type: nullableLong, default: null },
+    { name: 'completedSeenAt', type: nullableLong, default: null },
+    { name: 'expiredAt', type: nullableLong, default: null },
+  ],
+} as const;
+
+export const aggregateSchemaV1 = {
+  type: 'record',
+  name: 'Aggregate',
+  namespace: 'dev.runstream',
+  doc: 'Cumulative value of one counter or histogram series within one partition.',
+  fields: [
+    { name: 'kind', type: { type: 'enum', name: 'AggregateKind', symbols: ['counter', 'histogram'] } },
+    { name: 'name', type: 'string' },
+    { name: 'labels', type: { type: 'map', values: 'string' } },
+    { name: 'value', type: 'double', default: 0, doc: 'counter value' },
+    { name: 'bucketCounts', type: { type: 'array', items: 'long' }, default: [] },
+    { name: 'sum', type: 'double', default: 0 },
+    { name: 'count', type: 'long', default: 0 },
+  ],
+} as const;
+
+export const dedupeMarkerSchemaV1 = {
+  type: 'record',
+  name: 'DedupeMarker',
+  namespace: 'dev.runstream',
+  fields: [{ name: 'firstSeenAt', type: 'long' }],
+} as const;
+
+export interface DedupeMarker {
+  firstSeenAt: number;
+}
+
+/** The Avro form of an AggregateValue (one record shape for both kinds). */
+export interface AggregateRecord {
+  kind: 'counter' | 'histogram';
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+  bucketCounts: number[];
+  sum: number;
+  count: number;
+}

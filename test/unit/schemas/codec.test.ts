@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { AvroCodec, DecodeError } from '../../../schemas/codec.js';
+import { type Delivery, deliverySchemaV1 } from '../../../schemas/delivery.js';
+import { codecs } from '../../../schemas/index.js';
+import { BUILTIN_SCHEMAS, StaticSchemaRegistry, SUBJECTS } from '../../../schemas/registry.js';
+
+const delivery: Delivery = {
+  id: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+  event: 'workflow_job',
+  action: 'queued',
+  hookId: '123',
+  installationTargetType: 'repository',
+  installationTargetId: '42',
+  receivedAt: 1_700_000_000_123,
+  source: 'webhook',
+  runId: 30433642,
+  body: Buffer.from('{"action":"queued"}\n\u00e9', 'utf8'),
+};
+
+// An additive change: a new field with a default, registered under a new id.
+const deliverySchemaV2 = {
+  ...deliverySchemaV1,
+  fields: [...deliverySchemaV1.fields, { name: 'userAgent', type: ['null', 'string'], default: null }],
+};
+
+describe('Avro codec with Confluent framing', () => {
+  it('round-trips a delivery with the body byte-identical', () => {
+    const bytes = codecs.delivery.encode(delivery);
+    expect(bytes.readUInt8(0)).toBe(0);
+    expect(bytes.readUInt32BE(1)).toBe(1);
+    const back = codecs.delivery.decode(bytes);
+    expect(back).toEqual(delivery);
+    expect(Buffer.compare(back.body, delivery.body)).toBe(0);
+  });
+
+  it('reads records written with the old schema after an additive change', () => {
+    const v1Bytes = codecs.delivery.encode(delivery);
+    const evolved = new StaticSchemaRegistry([
+      ...BUILTIN_SCHEMAS,
+      { id: 100, subject: SUBJECTS.delivery, schema: deliverySchemaV2 },
+    ]);
+    const v2 = new AvroCodec<Delivery & { userAgent: string | null }>(evolved, SUBJECTS.delivery);
+    const read = v2.decode(v1Bytes);
+    expect(read).toEqual({ ...delivery, userAgent: null });
+    const v2Bytes = v2.encode({ ...delivery, userAgent: 'GitHub-Hookshot/abc' });
+    expect(v2Bytes.readUInt32BE(1)).toBe(100);
+    expect(v2.decode(v2Bytes).userAgent).toBe('GitHub-Hookshot/abc');
+  });
+
+  it('rejects a truncated record with a clear error', () => {
+    const bytes = codecs.delivery.encode(delivery);
+    expect(() => codecs.delivery.decode(bytes.subarray(0, bytes.length - 3))).toThrow(DecodeError);
+    expect(() => codecs.delivery.decode(bytes.subarray(0, bytes.length - 3))).toThrow(/truncated/);
+  });
+
+  it('rejects unknown framing and schema ids of another subject', () => {
+    expect(() => codecs.delivery.decode(Buffer.from([1, 0, 0, 0, 1, 2]))).toThrow(/magic byte/);
+    expect(() => codecs.delivery.decode(Buffer.from([0, 0, 0, 0, 99, 2]))).toThrow(/unknown schema id 99/);
+    expect(() => codecs.delivery.decode(Buffer.from([0, 0, 0]))).toThrow(/shorter than the header/);
+    const marker = codecs.dedupeMarker.encode({ firstSeenAt: 5 });
+    expect(() => codecs.delivery.decode(marker)).toThrow(/belongs to dev.runstream.DedupeMarker/);
+  });
+});

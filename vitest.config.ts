@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 // test/integration/global-setup.ts starts from jars and stops by its pid).
 export default defineConfig({
   test: {
+    // Integration files share one broker and two cores; run files one at a time.
+    fileParallelism: false,
     projects: [
       {
         test: {
@@ -20,7 +22,6 @@ export default defineConfig({
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          fileParallelism: false,
         },
       },
     ],

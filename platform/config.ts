@@ -19,7 +19,13 @@ export function readString(env: Env, name: string, fallback: string): string {
   return value === undefined || value === '' ? fallback : value;
 }
 
-export function readInt(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+export function readInt(
+  env: Env,
+  name: string,
+  fallback: number,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return fallback;
   if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `expected an integer, got ${JSON.stringify(raw)}`);
@@ -50,7 +56,10 @@ export function readDurationMs(env: Env, name: string, fallbackMs: number): numb
   if (raw === undefined || raw === '') return fallbackMs;
   const ms = parseDurationMs(raw);
   if (ms === undefined || ms <= 0) {
-    throw new ConfigError(name, `expected a positive duration like 30s, 6h or 4d, got ${JSON.stringify(raw)}`);
+    throw new ConfigError(
+      name,
+      `expected a positive duration like 30s, 6h or 4d, got ${JSON.stringify(raw)}`,
+    );
   }
   return ms;
 }
@@ -63,7 +72,10 @@ export function readBrokers(env: Env): string[] {
     .filter((b) => b !== '');
   for (const broker of brokers) {
     if (!/^[^\s:]+:\d{1,5}$/.test(broker)) {
-      throw new ConfigError('KAFKA_BROKERS', `expected host:port[,host:port...], got ${JSON.stringify(broker)}`);
+      throw new ConfigError(
+        'KAFKA_BROKERS',
+        `expected host:port[,host:port...], got ${JSON.stringify(broker)}`,
+      );
     }
   }
   if (brokers.length === 0) throw new ConfigError('KAFKA_BROKERS', 'no broker given');
@@ -80,7 +92,10 @@ export function readWebhookSecrets(env: Env): string[] {
     try {
       raw = readFileSync(file, 'utf8');
     } catch (error) {
-      throw new ConfigError(source, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      throw new ConfigError(
+        source,
+        `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      );
     }
   }
   const secrets = (raw ?? '')
@@ -107,11 +122,17 @@ export interface CommonConfig {
 export function readCommonConfig(env: Env): CommonConfig {
   const topicPrefix = readString(env, 'RUNSTREAM_TOPIC_PREFIX', 'runstream.');
   if (!/^[a-zA-Z0-9._-]*$/.test(topicPrefix)) {
-    throw new ConfigError('RUNSTREAM_TOPIC_PREFIX', 'only letters, digits, ".", "_" and "-" are legal in topic names');
+    throw new ConfigError(
+      'RUNSTREAM_TOPIC_PREFIX',
+      'only letters, digits, ".", "_" and "-" are legal in topic names',
+    );
   }
   const logLevel = readString(env, 'RUNSTREAM_LOG_LEVEL', 'info');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
-    throw new ConfigError('RUNSTREAM_LOG_LEVEL', `expected fatal|error|warn|info|debug|trace|silent, got ${logLevel}`);
+    throw new ConfigError(
+      'RUNSTREAM_LOG_LEVEL',
+      `expected fatal|error|warn|info|debug|trace|silent, got ${logLevel}`,
+    );
   }
   return {
     brokers: readBrokers(env),

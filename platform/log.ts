@@ -1,6 +1,6 @@
 // One structured logger (pino) for every role. Secrets never reach it: the paths
 // below are redacted wherever a caller passes headers or config by mistake.
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
 

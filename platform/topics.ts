@@ -42,14 +42,20 @@ export function topicPlan(options: TopicPlanOptions): TopicSpec[] {
     {
       name: names.deliveries,
       partitions: p,
-      config: { 'cleanup.policy': 'delete', 'retention.ms': String(options.deliveriesRetentionMs ?? 7 * day) },
+      config: {
+        'cleanup.policy': 'delete',
+        'retention.ms': String(options.deliveriesRetentionMs ?? 7 * day),
+      },
       purpose: 'webhook deliveries, key = run id',
     },
     {
       name: names.dedupeChangelog,
       partitions: p,
       // GitHub redelivers within 3 days; 4 days of markers absorb every redelivery.
-      config: { 'cleanup.policy': 'compact,delete', 'retention.ms': String(options.dedupeRetentionMs ?? 4 * day) },
+      config: {
+        'cleanup.policy': 'compact,delete',
+        'retention.ms': String(options.dedupeRetentionMs ?? 4 * day),
+      },
       purpose: 'dedupe markers, key = delivery id',
     },
     {
@@ -71,4 +77,51 @@ export function topicPlan(options: TopicPlanOptions): TopicSpec[] {
       purpose: 'counters and histogram buckets, key = partition|metric key',
     },
   ];
+}
+
+/** The plan as an aligned text table, for platforms where runstream may not create topics. */
+export function formatTopicPlan(specs: TopicSpec[], replicationFactor: number): string {
+  const rows = specs.map((s) => [
+    s.name,
+    String(s.partitions),
+    replicationFactor > 0 ? String(replicationFactor) : 'broker default',
+    Object.entries(s.config)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' '),
+    s.purpose,
+  ]);
+  const header = ['topic', 'partitions', 'replication', 'config', 'purpose'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export interface ExistingTopic {
+  name: string;
+  partitions: number;
+}
+
+export type TopicAction = { kind: 'create'; spec: TopicSpec } | { kind: 'exists'; spec: TopicSpec };
+
+/**
+ * Decides what `topics create` must do. A topic that exists with another partition
+ * count is an error: changelog partition p must hold the state of input partition p.
+ */
+export function reconcileTopics(plan: TopicSpec[], existing: ExistingTopic[]): TopicAction[] {
+  const byName = new Map(existing.map((t) => [t.name, t]));
+  return plan.map((spec) => {
+    const found = byName.get(spec.name);
+    if (!found) return { kind: 'create', spec };
+    if (found.partitions !== spec.partitions) {
+      throw new Error(
+        `topic ${spec.name} exists with ${found.partitions} partitions, expected ${spec.partitions}: ` +
+          'every changelog must have as many partitions as deliveries (set RUNSTREAM_PARTITIONS to match)',
+      );
+    }
+    return { kind: 'exists', spec };
+  });
 }

@@ -57,17 +57,24 @@ export class AvroCodec<T> {
   }
 
   decode(bytes: Buffer): T {
-    if (bytes.length < HEADER_BYTES) throw new DecodeError(this.subject, `${bytes.length} bytes is shorter than the header`);
-    if (bytes.readUInt8(0) !== MAGIC) throw new DecodeError(this.subject, `unknown magic byte ${bytes.readUInt8(0)}`);
+    if (bytes.length < HEADER_BYTES)
+      throw new DecodeError(this.subject, `${bytes.length} bytes is shorter than the header`);
+    if (bytes.readUInt8(0) !== MAGIC)
+      throw new DecodeError(this.subject, `unknown magic byte ${bytes.readUInt8(0)}`);
     const id = bytes.readUInt32BE(1);
     const resolver = this.resolverFor(id);
     try {
       const body = bytes.subarray(HEADER_BYTES);
       const { value, offset } =
-        resolver === this.reader ? this.reader.decode(body, 0) : this.reader.decode(body, 0, resolver as Resolver);
+        resolver === this.reader
+          ? this.reader.decode(body, 0)
+          : this.reader.decode(body, 0, resolver as Resolver);
       // avsc signals a truncated buffer with offset -1; trailing bytes mean a wrong schema.
       if (offset !== body.length) {
-        throw new DecodeError(this.subject, offset < 0 ? 'truncated record' : `${body.length - offset} trailing bytes`);
+        throw new DecodeError(
+          this.subject,
+          offset < 0 ? 'truncated record' : `${body.length - offset} trailing bytes`,
+        );
       }
       return value as T;
     } catch (error) {
@@ -87,7 +94,9 @@ export class AvroCodec<T> {
     const resolver =
       id === this.writerId
         ? this.reader
-        : this.reader.createResolver(avro.Type.forSchema(registered.schema as avro.Schema, { wrapUnions: false }));
+        : this.reader.createResolver(
+            avro.Type.forSchema(registered.schema as avro.Schema, { wrapUnions: false }),
+          );
     this.resolvers.set(id, resolver);
     return resolver;
   }

@@ -12,7 +12,11 @@ export const deliverySchemaV1 = {
     { name: 'hookId', type: ['null', 'string'], default: null, doc: 'X-GitHub-Hook-ID' },
     { name: 'installationTargetType', type: ['null', 'string'], default: null },
     { name: 'installationTargetId', type: ['null', 'string'], default: null },
-    { name: 'receivedAt', type: { type: 'long', logicalType: 'timestamp-millis' }, doc: 'when ingest accepted it' },
+    {
+      name: 'receivedAt',
+      type: { type: 'long', logicalType: 'timestamp-millis' },
+      doc: 'when ingest accepted it',
+    },
     { name: 'source', type: { type: 'enum', name: 'DeliverySource', symbols: ['webhook', 'replay'] } },
     { name: 'runId', type: ['null', 'long'], default: null, doc: 'workflow run id, also the record key' },
     { name: 'body', type: 'bytes', doc: 'the raw request body, byte-identical' },

@@ -1,9 +1,10 @@
 // Codecs for every record runstream writes, over the built-in registry.
+
+import type { JobState, RunState } from '../processor/core/types.js';
 import { AvroCodec } from './codec.js';
 import type { Delivery } from './delivery.js';
 import { StaticSchemaRegistry, SUBJECTS } from './registry.js';
 import type { AggregateRecord, DedupeMarker } from './state.js';
-import type { JobState, RunState } from '../processor/core/types.js';
 
 export { AvroCodec, DecodeError } from './codec.js';
 export type { Delivery } from './delivery.js';

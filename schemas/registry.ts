@@ -1,8 +1,9 @@
 // The built-in schema registry: a static table of every schema version ever written.
 // Ids are never reused; a new version of a subject appends a row and becomes the
 // writer, while records framed with older ids stay readable through Avro resolution.
-import { deliverySchemaV1 } from './delivery.js';
+
 import type { RegisteredSchema, SchemaRegistry } from './codec.js';
+import { deliverySchemaV1 } from './delivery.js';
 import { aggregateSchemaV1, dedupeMarkerSchemaV1, jobStateSchemaV1, runStateSchemaV1 } from './state.js';
 
 export const SUBJECTS = {

@@ -1,0 +1,115 @@
+// `runstream <command>`: one CLI for every role and tool (DESIGN.md "Interfaces").
+import { Command, CommanderError } from 'commander';
+import { readIngestConfig, startIngest } from '../ingest/main.js';
+import { ConfigError, readCommonConfig } from '../platform/config.js';
+import { createKafka } from '../platform/kafka.js';
+import { createLogger, type Logger } from '../platform/log.js';
+import type { RoleHandle } from '../platform/role.js';
+import { formatTopicPlan, topicPlan } from '../platform/topics.js';
+import { ensureTopics } from '../platform/topics-admin.js';
+import { VERSION } from '../platform/version.js';
+
+const ENV_HELP = `
+Environment (see README for all):
+  KAFKA_BROKERS             bootstrap list (default 127.0.0.1:9092)
+  RUNSTREAM_TOPIC_PREFIX    topic prefix (default runstream.)
+  RUNSTREAM_PARTITIONS      partitions for created topics (default 12)
+  RUNSTREAM_LOG_LEVEL       fatal|error|warn|info|debug|trace (default info)`;
+
+/** Runs roles until SIGTERM/SIGINT, then closes them in reverse start order. */
+async function runUntilSignal(logger: Logger, start: () => Promise<RoleHandle[]>): Promise<void> {
+  const handles = await start();
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  const timer = setTimeout(() => {
+    logger.error('shutdown took over 30 s; exiting');
+    process.exit(1);
+  }, 30_000);
+  timer.unref();
+  for (const handle of [...handles].reverse()) await handle.close();
+}
+
+function loggerFor(role: string): Logger {
+  // Reading the level first keeps a bad RUNSTREAM_LOG_LEVEL a one-line config error.
+  return createLogger(role, readCommonConfig(process.env).logLevel);
+}
+
+export function buildCli(): Command {
+  const program = new Command('runstream')
+    .description('Exact Prometheus metrics for GitHub Actions, from webhooks through Kafka')
+    .version(VERSION)
+    .addHelpText('after', ENV_HELP)
+    .showHelpAfterError();
+
+  program
+    .command('ingest')
+    .description('receive GitHub webhooks on POST /webhook, verify them and publish to Kafka')
+    .addHelpText(
+      'after',
+      `
+Environment:
+  RUNSTREAM_WEBHOOK_SECRET       comma-separated secrets (several during rotation), required
+  RUNSTREAM_WEBHOOK_SECRET_FILE  file holding the secrets instead
+  RUNSTREAM_INGEST_PORT          HTTP port (default 8080); /webhook, /healthz, /readyz, /metrics${ENV_HELP}`,
+    )
+    .action(async () => {
+      const config = readIngestConfig(process.env);
+      const logger = loggerFor('ingest');
+      await runUntilSignal(logger, async () => [await startIngest(config, logger)]);
+    });
+
+  const topics = program.command('topics').description('create or print the Kafka topics runstream uses');
+  topics
+    .command('create')
+    .description('create every topic with its partitions, cleanup policy and retention (idempotent)')
+    .addHelpText('after', ENV_HELP)
+    .action(async () => {
+      const config = readCommonConfig(process.env);
+      const logger = loggerFor('topics');
+      const kafka = createKafka({ brokers: config.brokers, clientId: 'runstream-topics', logger });
+      const plan = topicPlan({ prefix: config.topicPrefix, partitions: config.partitions });
+      const actions = await ensureTopics(kafka, plan, config.replicationFactor, logger);
+      for (const action of actions) {
+        process.stdout.write(`${action.kind === 'create' ? 'created' : 'exists '} ${action.spec.name}\n`);
+      }
+    });
+  topics
+    .command('plan')
+    .description('print the topics to create, for platforms where runstream may not create them')
+    .addHelpText('after', ENV_HELP)
+    .action(() => {
+      const config = readCommonConfig(process.env);
+      const plan = topicPlan({ prefix: config.topicPrefix, partitions: config.partitions });
+      process.stdout.write(`${formatTopicPlan(plan, config.replicationFactor)}\n`);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildCli();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode;
+      return;
+    }
+    if (error instanceof ConfigError) {
+      process.stderr.write(`runstream: configuration error: ${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`runstream: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,112 @@
+// The ingest decision as a pure function of the request: which HTTP answer, which
+// metric result, and the Delivery to publish. Checks run in this order so that an
+// unauthenticated sender learns nothing beyond 401 (signature before anything else).
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Delivery } from '../schemas/delivery.js';
+
+export const MAX_BODY_BYTES = 25 * 1024 * 1024;
+export const HANDLED_EVENTS = new Set(['workflow_run', 'workflow_job']);
+
+export type IngestResult = 'accepted' | 'ignored' | 'bad_signature' | 'malformed' | 'unavailable' | 'ping';
+
+export type WebhookDecision =
+  | { kind: 'publish'; delivery: Delivery; key: string }
+  | { kind: 'answer'; status: number; result: IngestResult; message: string; event: string };
+
+export type Headers = Readonly<Record<string, string | string[] | undefined>>;
+
+function header(headers: Headers, name: string): string | undefined {
+  const value = headers[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined || first === '' ? undefined : first;
+}
+
+/**
+ * HMAC-SHA256 over the raw bytes, compared in constant time against every configured
+ * secret (several during a rotation). The raw bytes are never decoded first: GitHub
+ * signs bytes, and re-serialised JSON would not match.
+ */
+export function verifySignature(
+  secrets: readonly string[],
+  body: Buffer,
+  signatureHeader: string | undefined,
+): boolean {
+  if (!signatureHeader?.startsWith('sha256=')) return false;
+  const given = Buffer.from(signatureHeader.slice('sha256='.length), 'hex');
+  if (given.length !== 32) return false;
+  let ok = false;
+  for (const secret of secrets) {
+    const expected = createHmac('sha256', secret).update(body).digest();
+    // No early exit: every secret is tried, so timing does not tell which one matched.
+    ok = timingSafeEqual(expected, given) || ok;
+  }
+  return ok;
+}
+
+/** The workflow run id a delivery belongs to: its record key and partition. */
+export function runIdOf(event: string, payload: unknown): number | null {
+  if (typeof payload !== 'object' || payload === null) return null;
+  const p = payload as Record<string, unknown>;
+  const inner = (
+    event === 'workflow_run' ? p.workflow_run : event === 'workflow_job' ? p.workflow_job : undefined
+  ) as Record<string, unknown> | undefined;
+  const id = event === 'workflow_run' ? inner?.id : inner?.run_id;
+  return typeof id === 'number' && Number.isSafeInteger(id) && id > 0 ? id : null;
+}
+
+export interface WebhookRequest {
+  headers: Headers;
+  body: Buffer;
+  receivedAt: number;
+}
+
+export function decideWebhook(request: WebhookRequest, secrets: readonly string[]): WebhookDecision {
+  const event = header(request.headers, 'x-github-event');
+  const metricEvent = event && HANDLED_EVENTS.has(event) ? event : event === 'ping' ? 'ping' : 'other';
+  const answer = (status: number, result: IngestResult, message: string): WebhookDecision => ({
+    kind: 'answer',
+    status,
+    result,
+    message,
+    event: metricEvent,
+  });
+
+  if (!verifySignature(secrets, request.body, header(request.headers, 'x-hub-signature-256'))) {
+    return answer(401, 'bad_signature', 'missing or invalid X-Hub-Signature-256');
+  }
+  const deliveryId = header(request.headers, 'x-github-delivery');
+  if (!deliveryId || !event) {
+    return answer(400, 'malformed', 'missing X-GitHub-Delivery or X-GitHub-Event header');
+  }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(request.body.toString('utf8'));
+  } catch {
+    return answer(400, 'malformed', 'body is not valid JSON (is the webhook content type application/json?)');
+  }
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    return answer(400, 'malformed', 'body is not a JSON object');
+  }
+  if (event === 'ping') return answer(200, 'ping', 'pong');
+  if (!HANDLED_EVENTS.has(event)) return answer(202, 'ignored', `event ${event} is not used by runstream`);
+
+  const runId = runIdOf(event, payload);
+  if (runId === null) return answer(400, 'malformed', `${event} payload has no workflow run id`);
+  const action = (payload as { action?: unknown }).action;
+  return {
+    kind: 'publish',
+    key: String(runId),
+    delivery: {
+      id: deliveryId,
+      event,
+      action: typeof action === 'string' ? action : null,
+      hookId: header(request.headers, 'x-github-hook-id') ?? null,
+      installationTargetType: header(request.headers, 'x-github-hook-installation-target-type') ?? null,
+      installationTargetId: header(request.headers, 'x-github-hook-installation-target-id') ?? null,
+      receivedAt: request.receivedAt,
+      source: 'webhook',
+      runId,
+      body: request.body,
+    },
+  };
+}

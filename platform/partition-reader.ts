@@ -1,0 +1,164 @@
+// Reads chosen partitions from chosen offsets. kafkajs has no manual assign(), so a
+// reader joins its own one-member group whose assigner hands it exactly the wanted
+// partitions, then seeks each one (docs/kafkajs-notes.md). Used for changelog
+// restores, the exporter's view and tests. Reads committed data only.
+import { randomUUID } from 'node:crypto';
+import kafkajs, { type Consumer, type KafkaMessage, type PartitionAssigner } from 'kafkajs';
+import type { Kafka } from './kafka.js';
+import type { Logger } from './log.js';
+
+const { AssignerProtocol } = kafkajs;
+
+export interface PartitionStart {
+  topic: string;
+  partition: number;
+  /** First offset to read; 'earliest' for the whole retained log. */
+  from: bigint | 'earliest';
+}
+
+export type BatchHandler = (
+  topic: string,
+  partition: number,
+  messages: KafkaMessage[],
+) => Promise<void> | void;
+
+export const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+function fixedAssigner(wanted: Map<string, number[]>): PartitionAssigner {
+  const name = 'RunstreamFixedAssigner';
+  return () => ({
+    name,
+    version: 1,
+    async assign({ members }) {
+      const assignment = Object.fromEntries(wanted);
+      return members.map((member, index) => ({
+        memberId: member.memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({
+          version: 1,
+          // One member by construction; should another join, it gets nothing.
+          assignment: index === 0 ? assignment : {},
+          userData: Buffer.alloc(0),
+        }),
+      }));
+    },
+    protocol({ topics }) {
+      return {
+        name,
+        metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }),
+      };
+    },
+  });
+}
+
+export class PartitionReader {
+  private consumer: Consumer | undefined;
+  /** Next offset to read per partition, as far as this reader has seen. */
+  private readonly positions = new Map<string, bigint>();
+  private waiters: Array<() => void> = [];
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly logger: Logger,
+    private readonly groupPrefix: string,
+  ) {}
+
+  position(topic: string, partition: number): bigint | undefined {
+    return this.positions.get(partitionKey(topic, partition));
+  }
+
+  async start(starts: PartitionStart[], onBatch: BatchHandler): Promise<void> {
+    const wanted = new Map<string, number[]>();
+    for (const s of starts) wanted.set(s.topic, [...(wanted.get(s.topic) ?? []), s.partition]);
+    const consumer = this.kafka.consumer({
+      groupId: `${this.groupPrefix}reader-${randomUUID()}`,
+      partitionAssigners: [fixedAssigner(wanted)],
+      readUncommitted: false,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3000,
+      maxWaitTimeInMs: 200,
+      retry: { retries: 10 },
+    });
+    this.consumer = consumer;
+    // Batches that only hold transaction markers never reach eachBatch; this event
+    // still tells how far the fetch position moved.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      this.advance(payload.topic, payload.partition, BigInt(payload.lastOffset) + 1n);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...wanted.keys()], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, heartbeat }) => {
+        if (batch.messages.length > 0) await onBatch(batch.topic, batch.partition, batch.messages);
+        this.advance(batch.topic, batch.partition, BigInt(batch.lastOffset()) + 1n);
+        await heartbeat();
+      },
+    });
+    for (const s of starts) {
+      if (s.from !== 'earliest')
+        consumer.seek({ topic: s.topic, partition: s.partition, offset: s.from.toString() });
+    }
+  }
+
+  private advance(topic: string, partition: number, next: bigint): void {
+    const key = partitionKey(topic, partition);
+    const current = this.positions.get(key);
+    if (current === undefined || next > current) this.positions.set(key, next);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves once every partition has been read up to (excluding) its target offset. */
+  async waitForPositions(targets: Map<string, bigint>, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const behind = () =>
+      [...targets].filter(([key, target]) => target > 0n && (this.positions.get(key) ?? -1n) < target);
+    while (behind().length > 0) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        const detail = behind()
+          .map(
+            ([key, target]) =>
+              `${key.replace('\u0000', '/')} at ${this.positions.get(key) ?? 'start'} of ${target}`,
+          )
+          .join(', ');
+        throw new Error(`reading partitions to their end timed out after ${timeoutMs} ms: ${detail}`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(remaining, 500));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async stop(): Promise<void> {
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    if (consumer) {
+      await consumer
+        .disconnect()
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'reader disconnect failed'));
+    }
+  }
+}
+
+/** End offsets (high watermarks) of every partition of the given topics. */
+export async function endOffsets(kafka: Kafka, topics: string[]): Promise<Map<string, bigint>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ends = new Map<string, bigint>();
+    for (const topic of topics) {
+      for (const p of await admin.fetchTopicOffsets(topic))
+        ends.set(partitionKey(topic, p.partition), BigInt(p.high));
+    }
+    return ends;
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,194 @@
+// Ingest against a real broker: what is accepted lands byte-identical on the run's
+// partition; what is refused never reaches Kafka; a dead broker gives 503 in time.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type IngestConfig, startIngest } from '../../ingest/main.js';
+import { createKafka } from '../../platform/kafka.js';
+import type { RoleHandle } from '../../platform/role.js';
+import { topicPlan } from '../../platform/topics.js';
+import { ensureTopics } from '../../platform/topics-admin.js';
+import { codecs } from '../../schemas/index.js';
+import { brokers, createTestTopics, readTopic, type TestTopics, testLogger } from '../support/kafka.js';
+import { example, signatureOf, signedRequest } from '../support/webhooks.js';
+
+const require = createRequire(import.meta.url);
+// kafkajs' default partitioner is Java-compatible murmur2; the expected partition is
+// computed the way the Java client does it.
+const murmur2 = require('kafkajs/src/producer/partitioners/default/murmur2') as (key: string) => number;
+const javaPartition = (key: string, partitions: number) => (murmur2(key) & 0x7fffffff) % partitions;
+
+function ingestConfig(topics: TestTopics, brokerList: string[]): IngestConfig {
+  return {
+    brokers: brokerList,
+    topicPrefix: topics.prefix,
+    partitions: topics.partitions,
+    replicationFactor: 1,
+    logLevel: 'silent',
+    port: 0,
+    host: '127.0.0.1',
+    secrets: ['first-secret', 'second-secret'],
+  };
+}
+
+async function post(port: number, headers: Record<string, string>, body: Buffer): Promise<Response> {
+  return fetch(`http://127.0.0.1:${port}/webhook`, { method: 'POST', headers, body });
+}
+
+describe('ingest against a real broker', () => {
+  let topics: TestTopics;
+  let ingest: RoleHandle;
+
+  beforeAll(async () => {
+    topics = await createTestTopics(6);
+    ingest = await startIngest(ingestConfig(topics, brokers()), testLogger);
+  });
+  afterAll(async () => {
+    await ingest?.close();
+  });
+
+  it('accepts real signed payloads onto the run partition, byte-identical, and refuses the rest', async () => {
+    const accepted: Array<{ id: string; runId: number; body: Buffer }> = [];
+    for (const [event, action, secret] of [
+      ['workflow_job', 'queued', 'first-secret'],
+      ['workflow_run', 'completed', 'second-secret'],
+    ] as const) {
+      const payload = example(event, action);
+      const request = await signedRequest(event, payload, secret);
+      const response = await post(ingest.port, request.headers, request.body);
+      expect(response.status).toBe(202);
+      const runId =
+        event === 'workflow_job'
+          ? (payload.workflow_job as { run_id: number }).run_id
+          : (payload.workflow_run as { id: number }).id;
+      accepted.push({ id: request.headers['x-github-delivery']!, runId, body: request.body });
+    }
+
+    const job = example('workflow_job', 'in_progress');
+    const refusals: Array<[string, Promise<Response>, number]> = [];
+    const bad = await signedRequest('workflow_job', job, 'not-configured');
+    refusals.push(['bad signature', post(ingest.port, bad.headers, bad.body), 401]);
+    const unsigned = await signedRequest('workflow_job', job, 'first-secret');
+    delete unsigned.headers['x-hub-signature-256'];
+    refusals.push(['missing signature', post(ingest.port, unsigned.headers, unsigned.body), 401]);
+    const noDelivery = await signedRequest('workflow_job', job, 'first-secret');
+    delete noDelivery.headers['x-github-delivery'];
+    refusals.push(['missing delivery', post(ingest.port, noDelivery.headers, noDelivery.body), 400]);
+    const noEvent = await signedRequest('workflow_job', job, 'first-secret');
+    delete noEvent.headers['x-github-event'];
+    refusals.push(['missing event', post(ingest.port, noEvent.headers, noEvent.body), 400]);
+    const brokenBody = Buffer.from('{"action":"queued","workflow_job":');
+    const broken = await signedRequest('workflow_job', job, 'first-secret');
+    refusals.push([
+      'malformed JSON',
+      post(
+        ingest.port,
+        { ...broken.headers, 'x-hub-signature-256': await signatureOf('first-secret', brokenBody) },
+        brokenBody,
+      ),
+      400,
+    ]);
+    const huge = Buffer.alloc(25 * 1024 * 1024 + 1, 0x20);
+    refusals.push(['over 25 MB', post(ingest.port, broken.headers, huge), 413]);
+    const push = await signedRequest('push', { ref: 'refs/heads/main' }, 'first-secret');
+    refusals.push(['unknown event', post(ingest.port, push.headers, push.body), 202]);
+    const ping = await signedRequest('ping', { zen: 'Design for failure.', hook_id: 4242 }, 'second-secret');
+    refusals.push(['ping', post(ingest.port, ping.headers, ping.body), 200]);
+    for (const [name, response, status] of refusals) {
+      expect({ name, status: (await response).status }).toEqual({ name, status });
+    }
+
+    const records = await readTopic(topics.names.deliveries);
+    expect(records).toHaveLength(accepted.length);
+    for (const expected of accepted) {
+      const found = records.find((r) => codecs.delivery.decode(r.message.value!).id === expected.id);
+      expect(found, `delivery ${expected.id}`).toBeDefined();
+      const delivery = codecs.delivery.decode(found!.message.value!);
+      expect(found!.message.key?.toString()).toBe(String(expected.runId));
+      expect(found!.partition).toBe(javaPartition(String(expected.runId), topics.partitions));
+      expect(delivery.body.equals(expected.body)).toBe(true);
+      expect(delivery.source).toBe('webhook');
+      expect(delivery.runId).toBe(expected.runId);
+    }
+
+    const metrics = await (await fetch(`http://127.0.0.1:${ingest.port}/metrics`)).text();
+    expect(metrics).toMatch(/runstream_ingest_deliveries_total\{event="workflow_job",result="accepted"\} 1/);
+    expect(metrics).toMatch(
+      /runstream_ingest_deliveries_total\{event="workflow_job",result="bad_signature"\} 2/,
+    );
+    expect(metrics).toMatch(/runstream_ingest_deliveries_total\{event="other",result="ignored"\} 1/);
+    expect(metrics).not.toContain('first-secret');
+  });
+
+  it('serves health and readiness', async () => {
+    expect((await fetch(`http://127.0.0.1:${ingest.port}/healthz`)).status).toBe(200);
+    const ready = await fetch(`http://127.0.0.1:${ingest.port}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.text()).toContain('kafka reachable');
+  });
+});
+
+// This test stops and restarts a broker, so it runs its own (never a shared one).
+describe('ingest while the broker is down', () => {
+  const run = promisify(execFile);
+  const script = join(import.meta.dirname, '..', '..', 'scripts', 'kafka.sh');
+  let home: string;
+  let env: NodeJS.ProcessEnv;
+  let ingest: RoleHandle | undefined;
+
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), 'runstream-outage-'));
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    env = {
+      ...process.env,
+      KAFKA_HOME_DIR: home,
+      KAFKA_PORT: String(port),
+      KAFKA_CONTROLLER_PORT: String(port + 1),
+    };
+    await run('bash', [script, 'start'], { env, timeout: 180_000 });
+  });
+  afterAll(async () => {
+    await ingest?.close();
+    await run('bash', [script, 'stop'], { env, timeout: 60_000 });
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('answers 503 within 10 s, then accepts again once the broker is back', async () => {
+    const brokerList = [`127.0.0.1:${env.KAFKA_PORT}`];
+    const kafka = createKafka({ brokers: brokerList, clientId: 'outage-test', logger: testLogger });
+    const topics: TestTopics = {
+      prefix: 'outage.',
+      names: (await import('../../platform/topics.js')).topicNames('outage.'),
+      partitions: 2,
+    };
+    await ensureTopics(kafka, topicPlan({ prefix: topics.prefix, partitions: 2 }), 1, testLogger);
+    ingest = await startIngest(ingestConfig(topics, brokerList), testLogger);
+    const payload = example('workflow_job', 'queued');
+
+    const before = await signedRequest('workflow_job', payload, 'first-secret');
+    expect((await post(ingest.port, before.headers, before.body)).status).toBe(202);
+
+    await run('bash', [script, 'stop'], { env, timeout: 60_000 });
+    const during = await signedRequest('workflow_job', payload, 'first-secret');
+    const started = Date.now();
+    const response = await post(ingest.port, during.headers, during.body);
+    const elapsed = Date.now() - started;
+    expect(response.status).toBe(503);
+    expect(elapsed).toBeLessThan(10_000);
+    expect((await fetch(`http://127.0.0.1:${ingest.port}/readyz`)).status).toBe(503);
+
+    await run('bash', [script, 'start'], { env, timeout: 180_000 });
+    let status = 0;
+    const after = await signedRequest('workflow_job', payload, 'first-secret');
+    for (let attempt = 0; attempt < 20 && status !== 202; attempt++) {
+      // The same delivery id is retried, as GitHub's redelivery would.
+      status = (await post(ingest.port, after.headers, after.body)).status;
+      if (status !== 202) await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(status).toBe(202);
+  });
+});

@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { decideWebhook, runIdOf, verifySignature } from '../../../ingest/webhook.js';
+import { example, signatureOf, signedRequest } from '../../support/webhooks.js';
+
+const secrets = ['old-secret', 'new-secret'];
+
+async function decide(
+  event: string,
+  payload: unknown,
+  secret = 'new-secret',
+  edit?: (h: Record<string, string>) => void,
+) {
+  const request = await signedRequest(event, payload, secret);
+  edit?.(request.headers);
+  return decideWebhook({ headers: request.headers, body: request.body, receivedAt: 1000 }, secrets);
+}
+
+describe('decideWebhook', () => {
+  it('publishes a signed workflow_job keyed by its run id with the raw body', async () => {
+    const payload = example('workflow_job', 'queued');
+    const request = await signedRequest('workflow_job', payload, 'old-secret', 'guid-1');
+    const decision = decideWebhook(
+      { headers: request.headers, body: request.body, receivedAt: 1000 },
+      secrets,
+    );
+    expect(decision.kind).toBe('publish');
+    if (decision.kind !== 'publish') return;
+    const runId = (payload.workflow_job as { run_id: number }).run_id;
+    expect(decision.key).toBe(String(runId));
+    expect(decision.delivery).toMatchObject({
+      id: 'guid-1',
+      event: 'workflow_job',
+      action: 'queued',
+      hookId: '4242',
+      installationTargetType: 'repository',
+      installationTargetId: '186853002',
+      receivedAt: 1000,
+      source: 'webhook',
+      runId,
+    });
+    expect(decision.delivery.body.equals(request.body)).toBe(true);
+  });
+
+  it('keys workflow_run by workflow_run.id (there is no run_id field)', async () => {
+    const payload = example('workflow_run', 'completed');
+    const decision = await decide('workflow_run', payload);
+    expect(decision.kind === 'publish' && decision.key).toBe(
+      String((payload.workflow_run as { id: number }).id),
+    );
+  });
+
+  it('answers each refusal per the contract', async () => {
+    const job = example('workflow_job', 'queued');
+    expect(await decide('workflow_job', job, 'wrong')).toMatchObject({
+      status: 401,
+      result: 'bad_signature',
+    });
+    expect(
+      await decide('workflow_job', job, 'new-secret', (h) => {
+        delete h['x-hub-signature-256'];
+      }),
+    ).toMatchObject({ status: 401 });
+    expect(
+      await decide('workflow_job', job, 'new-secret', (h) => {
+        delete h['x-github-delivery'];
+      }),
+    ).toMatchObject({ status: 400, result: 'malformed' });
+    expect(
+      await decide('workflow_job', job, 'new-secret', (h) => {
+        delete h['x-github-event'];
+      }),
+    ).toMatchObject({ status: 400, result: 'malformed' });
+    expect(await decide('ping', { zen: 'Keep it logically awesome.', hook_id: 1 })).toMatchObject({
+      status: 200,
+      result: 'ping',
+    });
+    expect(await decide('push', { ref: 'refs/heads/main' })).toMatchObject({
+      status: 202,
+      result: 'ignored',
+      event: 'other',
+    });
+    expect(await decide('workflow_job', { action: 'queued', workflow_job: {} })).toMatchObject({
+      status: 400,
+      result: 'malformed',
+    });
+  });
+
+  it('refuses unparsable JSON after the signature is checked', async () => {
+    const body = Buffer.from('{"action": "queued",');
+    const good = await signedRequest('workflow_job', {}, 'new-secret');
+    const headers = { ...good.headers, 'x-hub-signature-256': await signatureOf('new-secret', body) };
+    expect(decideWebhook({ headers, body, receivedAt: 0 }, secrets)).toMatchObject({
+      status: 400,
+      result: 'malformed',
+    });
+    // The same bytes unsigned are a 401: nothing is parsed for an unauthenticated sender.
+    expect(decideWebhook({ headers: good.headers, body, receivedAt: 0 }, secrets)).toMatchObject({
+      status: 401,
+    });
+  });
+});
+
+describe('verifySignature', () => {
+  it('accepts any configured secret and rejects malformed headers', async () => {
+    const body = Buffer.from('{"a":1}');
+    expect(verifySignature(secrets, body, await signatureOf('old-secret', body))).toBe(true);
+    expect(verifySignature(secrets, body, await signatureOf('new-secret', body))).toBe(true);
+    expect(verifySignature(secrets, body, await signatureOf('other', body))).toBe(false);
+    expect(verifySignature(secrets, body, 'sha1=abc')).toBe(false);
+    expect(verifySignature(secrets, body, 'sha256=zz')).toBe(false);
+    expect(verifySignature(secrets, body, undefined)).toBe(false);
+  });
+
+  it('checks the raw bytes, not re-serialised JSON', async () => {
+    const raw = Buffer.from('{ "a" : 1 }');
+    const signature = await signatureOf('new-secret', raw);
+    expect(verifySignature(secrets, raw, signature)).toBe(true);
+    expect(verifySignature(secrets, Buffer.from(JSON.stringify(JSON.parse(raw.toString()))), signature)).toBe(
+      false,
+    );
+  });
+});
+
+describe('runIdOf', () => {
+  it('reads the run id of both events and rejects anything else', () => {
+    expect(runIdOf('workflow_run', { workflow_run: { id: 5 } })).toBe(5);
+    expect(runIdOf('workflow_job', { workflow_job: { run_id: 7 } })).toBe(7);
+    expect(runIdOf('workflow_job', { workflow_job: { run_id: '7' } })).toBeNull();
+    expect(runIdOf('push', { workflow_run: { id: 5 } })).toBeNull();
+    expect(runIdOf('workflow_run', null)).toBeNull();
+  });
+});

@@ -111,5 +111,3 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 1;
   }
 }
-
-await main(process.argv);

@@ -20,10 +20,9 @@ export function createHttpApp(logger: Logger, bodyLimit?: number): FastifyInstan
 }
 
 export interface OpsRoutesOptions {
-  registry: Registry;
+  /** Served on /metrics; omitted when the role serves /metrics itself (the exporter). */
+  registry?: Registry;
   readiness: () => Promise<Readiness> | Readiness;
-  /** Replaces the default /metrics body (the exporter prepends its view). */
-  metricsBody?: () => Promise<string> | string;
 }
 
 export function registerOpsRoutes(app: FastifyInstance, options: OpsRoutesOptions): void {
@@ -35,9 +34,10 @@ export function registerOpsRoutes(app: FastifyInstance, options: OpsRoutesOption
       .type('text/plain')
       .send(`${state.ready ? 'ready' : 'not ready'}: ${state.detail}\n`);
   });
-  if (!options.metricsBody) {
+  const registry = options.registry;
+  if (registry) {
     app.get('/metrics', async (_req, reply) =>
-      reply.type(options.registry.contentType).send(await options.registry.metrics()),
+      reply.type(registry.contentType).send(await registry.metrics()),
     );
   }
 }

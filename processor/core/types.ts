@@ -87,14 +87,16 @@ export interface JobState {
   completedAt: number | null;
   /** Processing time of the first event seen. */
   firstSeenAt: number;
-  /** Processing time of the first start (in_progress, or completed with a runner). */
+  /** Processing time the queue duration was observed (started, with both times known). */
   startedSeenAt: number | null;
   completedSeenAt: number | null;
   expiredAt: number | null;
 }
 
 /** The counter and histogram families kept as aggregates (DESIGN.md "Metrics"). */
-export type CounterName = 'github_actions_workflow_runs_completed_total' | 'github_actions_jobs_completed_total';
+export type CounterName =
+  | 'github_actions_workflow_runs_completed_total'
+  | 'github_actions_jobs_completed_total';
 export type HistogramName =
   | 'github_actions_job_queue_duration_seconds'
   | 'github_actions_job_duration_seconds'

@@ -1,0 +1,151 @@
+// Gauge maths over the materialized view, maintained incrementally: each change of a
+// run or job moves it between label sets in O(1) (the oldest-queued minimum rescans
+// only its own label set, and only when the minimum itself leaves), so a view of
+// 100k series never rescans on scrape. A label set stays while any entity of it is
+// in the view (completed ones are retained for a while), showing 0 once none is
+// active; it disappears when its last entity is tombstoned.
+import type { JobState, JobStatus, Labels, RunState, RunStatus } from './types.js';
+
+export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = [
+  'requested',
+  'queued',
+  'pending',
+  'waiting',
+  'in_progress',
+];
+export const ACTIVE_JOB_STATUSES: readonly JobStatus[] = ['queued', 'waiting', 'in_progress'];
+
+export interface GaugeSample {
+  labels: Labels;
+  value: number;
+}
+
+export interface GaugeSnapshot {
+  runs: GaugeSample[];
+  jobs: GaugeSample[];
+  oldestQueued: GaugeSample[];
+}
+
+interface CountSet {
+  labels: Labels;
+  /** Entities of this label set in the view, active or not. */
+  members: number;
+  counts: Map<string, number>;
+}
+
+interface QueuedSet {
+  labels: Labels;
+  members: number;
+  /** created_at (seconds) → how many queued jobs have it. */
+  createdAt: Map<number, number>;
+  oldest: number | undefined;
+}
+
+const isActiveRun = (run: RunState) => run.status !== 'completed' && run.expiredAt === null;
+const isActiveJob = (job: JobState) => job.status !== 'completed' && job.expiredAt === null;
+
+function runLabels(run: RunState): Labels {
+  return { repository: run.repository, workflow: run.workflow, event: run.event };
+}
+
+function jobLabels(job: JobState): Labels {
+  return {
+    repository: job.repository,
+    workflow: job.workflow,
+    runner_group: job.runnerGroup,
+    labels: job.labels,
+  };
+}
+
+function queueLabels(job: JobState): Labels {
+  return { runner_group: job.runnerGroup, labels: job.labels };
+}
+
+const keyOf = (labels: Labels) => JSON.stringify(Object.values(labels));
+
+export class GaugeIndex {
+  private readonly runSets = new Map<string, CountSet>();
+  private readonly jobSets = new Map<string, CountSet>();
+  private readonly queuedSets = new Map<string, QueuedSet>();
+
+  /** Moves a run from its previous state to its next (undefined = absent). */
+  upsertRun(previous: RunState | undefined, next: RunState | undefined): void {
+    if (previous)
+      this.count(this.runSets, runLabels(previous), isActiveRun(previous) ? previous.status : null, -1);
+    if (next) this.count(this.runSets, runLabels(next), isActiveRun(next) ? next.status : null, 1);
+  }
+
+  upsertJob(previous: JobState | undefined, next: JobState | undefined): void {
+    if (previous) {
+      this.count(this.jobSets, jobLabels(previous), isActiveJob(previous) ? previous.status : null, -1);
+      this.queued(previous, -1);
+    }
+    if (next) {
+      this.count(this.jobSets, jobLabels(next), isActiveJob(next) ? next.status : null, 1);
+      this.queued(next, 1);
+    }
+  }
+
+  private count(sets: Map<string, CountSet>, labels: Labels, status: string | null, change: 1 | -1): void {
+    const key = keyOf(labels);
+    let set = sets.get(key);
+    if (!set) {
+      if (change < 0) return;
+      set = { labels, members: 0, counts: new Map() };
+      sets.set(key, set);
+    }
+    set.members += change;
+    if (status !== null) set.counts.set(status, (set.counts.get(status) ?? 0) + change);
+    if (set.members <= 0) sets.delete(key);
+  }
+
+  private queued(job: JobState, change: 1 | -1): void {
+    const labels = queueLabels(job);
+    const key = keyOf(labels);
+    let set = this.queuedSets.get(key);
+    if (!set) {
+      if (change < 0) return;
+      set = { labels, members: 0, createdAt: new Map(), oldest: undefined };
+      this.queuedSets.set(key, set);
+    }
+    set.members += change;
+    // Waiting jobs are excluded: they wait for an approval, not for a runner.
+    if (job.status === 'queued' && job.expiredAt === null && job.createdAt !== null) {
+      const at = Math.floor(job.createdAt / 1000);
+      const count = (set.createdAt.get(at) ?? 0) + change;
+      if (count > 0) set.createdAt.set(at, count);
+      else set.createdAt.delete(at);
+      if (change > 0) set.oldest = set.oldest === undefined ? at : Math.min(set.oldest, at);
+      else if (count <= 0 && set.oldest === at) set.oldest = minKey(set.createdAt);
+    }
+    if (set.members <= 0) this.queuedSets.delete(key);
+  }
+
+  snapshot(): GaugeSnapshot {
+    const runs: GaugeSample[] = [];
+    for (const set of this.runSets.values()) {
+      for (const status of ACTIVE_RUN_STATUSES) {
+        const value = set.counts.get(status);
+        // Statuses never seen in a label set are not invented; seen ones stay, at 0.
+        if (value !== undefined) runs.push({ labels: { ...set.labels, status }, value });
+      }
+    }
+    const jobs: GaugeSample[] = [];
+    for (const set of this.jobSets.values()) {
+      for (const status of ACTIVE_JOB_STATUSES) {
+        const value = set.counts.get(status);
+        if (value !== undefined) jobs.push({ labels: { ...set.labels, status }, value });
+      }
+    }
+    const oldestQueued: GaugeSample[] = [];
+    for (const set of this.queuedSets.values())
+      oldestQueued.push({ labels: set.labels, value: set.oldest ?? 0 });
+    return { runs, jobs, oldestQueued };
+  }
+}
+
+function minKey(map: Map<number, number>): number | undefined {
+  let min: number | undefined;
+  for (const key of map.keys()) if (min === undefined || key < min) min = key;
+  return min;
+}

@@ -1,0 +1,355 @@
+// One owned input partition: its RocksDB store, its transactional producer (one
+// transactional id per input partition, which fences a zombie previous owner), the
+// restore from the changelogs, and the consume-transform-produce transactions.
+//
+// Order of a commit: changelog records + input offsets in one Kafka transaction, and
+// only after it committed, the same bytes + checkpoints into RocksDB in one batch. A
+// crash between the two leaves RocksDB behind its checkpoint, never ahead of Kafka,
+// and the next restore reads the tail.
+import { join } from 'node:path';
+import type { Producer, RecordMetadata } from 'kafkajs';
+import type { Kafka } from '../platform/kafka.js';
+import type { Logger } from '../platform/log.js';
+import { PartitionReader, partitionKey } from '../platform/partition-reader.js';
+import type { TopicNames } from '../platform/topics.js';
+import { applyRecord, type InputRecord, PartitionStateReader, PendingChanges, storeOpsFor } from './batch.js';
+import {
+  CHANGELOG_KINDS,
+  type ChangelogKind,
+  changelogTopic,
+  checkpointKey,
+  decodeJob,
+  decodeMarker,
+  decodeRun,
+  storePrefix,
+} from './changelog.js';
+import { expireJob, expireRun, isDedupeMarkerExpired, isRetentionOver } from './core/lifecycle.js';
+import type { LifecycleLimits } from './core/types.js';
+import type { ProcessorMetrics } from './metrics.js';
+import { RocksStore } from './store.js';
+
+export interface PartitionTaskOptions {
+  kafka: Kafka;
+  topics: TopicNames;
+  partition: number;
+  groupId: string;
+  stateDir: string;
+  logger: Logger;
+  metrics: ProcessorMetrics;
+  limits: LifecycleLimits;
+  /** Deliveries per transaction; bounds the changelog batch below the broker's message size. */
+  maxRecordsPerTransaction: number;
+  /** Records per housekeeping transaction. */
+  maxHousekeepingChanges: number;
+  transactionTimeoutMs: number;
+  restoreTimeoutMs: number;
+  now: () => number;
+}
+
+const laterOf = (a: bigint, b: bigint): bigint => (a >= b ? a : b);
+
+export interface RestoreStats {
+  mode: 'checkpoint' | 'full';
+  records: number;
+  durationMs: number;
+}
+
+export class PartitionTask {
+  private store: RocksStore | undefined;
+  private producer: Producer | undefined;
+  private reader: PartitionStateReader | undefined;
+  /** Serialises transactions: kafkajs transactions on one producer must not overlap. */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Next input offset to process; earlier offsets were already committed. */
+  private nextOffset: bigint | undefined;
+  private closed = false;
+  get isClosed(): boolean {
+    return this.closed;
+  }
+  readonly ready: Promise<RestoreStats>;
+  isReady = false;
+
+  constructor(private readonly options: PartitionTaskOptions) {
+    this.ready = this.enqueue(() => this.open());
+    this.ready.then(
+      () => {
+        this.isReady = true;
+      },
+      () => undefined,
+    );
+  }
+
+  get partition(): number {
+    return this.options.partition;
+  }
+
+  private get log(): Logger {
+    return this.options.logger;
+  }
+
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private get location(): string {
+    return join(this.options.stateDir, this.options.groupId, `partition-${this.options.partition}`);
+  }
+
+  private async open(): Promise<RestoreStats> {
+    const { kafka, groupId, partition, topics } = this.options;
+    const started = performance.now();
+    this.store = await this.openStoreWithRetry();
+    this.reader = new PartitionStateReader(this.store, partition);
+    this.producer = kafka.producer({
+      transactionalId: `${groupId}-${topics.deliveries}-${partition}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: this.options.transactionTimeoutMs,
+    });
+    // Connecting initialises the transactional id: it fences any previous owner and
+    // aborts its open transaction, so the end offsets read next are final.
+    await this.producer.connect();
+    const stats = await this.restore();
+    stats.durationMs = performance.now() - started;
+    this.options.metrics.restoreDuration.observe({ mode: stats.mode }, stats.durationMs / 1000);
+    this.log.info({ partition, ...stats }, 'partition restored');
+    return stats;
+  }
+
+  private async openStoreWithRetry(): Promise<RocksStore> {
+    // Another task of this process may still be closing the same directory after a
+    // quick revoke-and-reassign; RocksDB's lock tells us to wait.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await RocksStore.open(this.location);
+      } catch (error) {
+        if (attempt >= 20 || !/lock/i.test(String(error))) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  }
+
+  private async restore(): Promise<RestoreStats> {
+    const { kafka, topics, partition, logger } = this.options;
+    const store = this.store!;
+    const admin = kafka.admin();
+    const ends = new Map<ChangelogKind, { low: bigint; high: bigint }>();
+    await admin.connect();
+    try {
+      for (const kind of CHANGELOG_KINDS) {
+        const offsets = await admin.fetchTopicOffsets(changelogTopic(topics, kind));
+        const mine = offsets.find((o) => o.partition === partition);
+        if (!mine) throw new Error(`changelog ${changelogTopic(topics, kind)} has no partition ${partition}`);
+        ends.set(kind, { low: BigInt(mine.low), high: BigInt(mine.high) });
+      }
+    } finally {
+      await admin.disconnect();
+    }
+
+    const checkpoints = new Map<ChangelogKind, bigint>();
+    for (const kind of CHANGELOG_KINDS) {
+      const raw = await store.get(checkpointKey(kind));
+      if (raw) checkpoints.set(kind, BigInt(raw.toString()));
+    }
+    // A checkpoint ahead of the changelog means the topics were recreated: start over.
+    const usable = CHANGELOG_KINDS.every((kind) => {
+      const at = checkpoints.get(kind);
+      return at !== undefined && at <= ends.get(kind)!.high;
+    });
+    const mode: RestoreStats['mode'] = usable ? 'checkpoint' : 'full';
+    if (!usable) await store.clear();
+
+    const targets = new Map<string, bigint>();
+    const starts = CHANGELOG_KINDS.map((kind) => {
+      const { low, high } = ends.get(kind)!;
+      const from = usable ? checkpoints.get(kind)! : low;
+      targets.set(partitionKey(changelogTopic(topics, kind), partition), high);
+      return { kind, topic: changelogTopic(topics, kind), partition, from: laterOf(from, low), high };
+    });
+    let records = 0;
+    const pendingReads = starts.filter((s) => s.from < s.high);
+    if (pendingReads.length > 0) {
+      const kindOf = new Map(starts.map((s) => [s.topic, s.kind]));
+      const reader = new PartitionReader(kafka, logger, `${this.options.groupId}-restore-`);
+      try {
+        await reader.start(
+          pendingReads.map((s) => ({ topic: s.topic, partition, from: s.from })),
+          async (topic, _partition, messages) => {
+            const kind = kindOf.get(topic)!;
+            const ops = messages.map((m) => ({
+              key: `${storePrefix(kind)}${m.key?.toString() ?? ''}`,
+              value: m.value,
+            }));
+            const last = messages[messages.length - 1]!;
+            ops.push({ key: checkpointKey(kind), value: Buffer.from((BigInt(last.offset) + 1n).toString()) });
+            await store.write(ops);
+            records += messages.length;
+            this.options.metrics.restoreRecords.inc({ topic: kind }, messages.length);
+          },
+        );
+        await reader.waitForPositions(targets, this.options.restoreTimeoutMs);
+      } finally {
+        await reader.stop();
+      }
+    }
+    // The tail may end in transaction markers; remember that everything is read.
+    await store.write(
+      starts.map((s) => ({ key: checkpointKey(s.kind), value: Buffer.from(s.high.toString()) })),
+    );
+    return { mode, records, durationMs: 0 };
+  }
+
+  /** Processes input records in transactions of bounded size; resolves when all committed. */
+  process(records: readonly InputRecord[]): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.closed) throw new Error(`partition ${this.partition} task is closed`);
+      const fresh =
+        this.nextOffset === undefined ? records : records.filter((r) => BigInt(r.offset) >= this.nextOffset!);
+      const size = this.options.maxRecordsPerTransaction;
+      for (let i = 0; i < fresh.length; i += size) await this.processChunk(fresh.slice(i, i + size));
+    });
+  }
+
+  private async processChunk(records: readonly InputRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const { metrics, partition } = this.options;
+    const pending = new PendingChanges();
+    const now = this.options.now();
+    const started = performance.now();
+    for (const record of records) {
+      const result = await applyRecord(this.reader!, pending, record, now);
+      pending.results[result] += 1;
+    }
+    metrics.storeDuration.observe({ operation: 'apply' }, (performance.now() - started) / 1000);
+    const nextOffset = BigInt(records[records.length - 1]!.offset) + 1n;
+    await this.commit(pending, nextOffset);
+    this.nextOffset = nextOffset;
+    for (const [result, count] of Object.entries(pending.results)) {
+      if (count > 0) metrics.deliveries.inc({ result }, count);
+    }
+    for (const bad of pending.invalid) {
+      this.log.warn(
+        { partition, offset: bad.offset, deliveryId: bad.deliveryId, reason: bad.reason },
+        'invalid delivery skipped',
+      );
+    }
+  }
+
+  /** One Kafka transaction (changelogs, and input offsets when given), then RocksDB. */
+  private async commit(pending: PendingChanges, nextInputOffset: bigint | undefined): Promise<void> {
+    const { topics, partition, groupId, metrics } = this.options;
+    const records = pending.records(partition);
+    const byTopic = new Map<string, Array<{ key: string; value: Buffer | null; partition: number }>>();
+    for (const r of records) {
+      const topic = changelogTopic(topics, r.kind);
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), { key: r.key, value: r.value, partition }]);
+    }
+    const transaction = await this.producer!.transaction();
+    let metadata: RecordMetadata[] = [];
+    try {
+      if (byTopic.size > 0) {
+        metadata = await transaction.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
+      }
+      if (nextInputOffset !== undefined) {
+        await transaction.sendOffsets({
+          consumerGroupId: groupId,
+          topics: [
+            { topic: topics.deliveries, partitions: [{ partition, offset: nextInputOffset.toString() }] },
+          ],
+        });
+      }
+      await transaction.commit();
+      metrics.transactions.inc({ outcome: 'committed' });
+    } catch (error) {
+      metrics.transactions.inc({ outcome: 'aborted' });
+      await transaction.abort().catch(() => undefined);
+      throw new Error(`transaction for partition ${partition} failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    const checkpoints = new Map<ChangelogKind, bigint>();
+    const count = new Map<string, number>();
+    for (const r of records) {
+      const topic = changelogTopic(topics, r.kind);
+      count.set(topic, (count.get(topic) ?? 0) + 1);
+    }
+    for (const m of metadata) {
+      const kind = CHANGELOG_KINDS.find((k) => changelogTopic(topics, k) === m.topicName);
+      if (kind && m.baseOffset !== undefined) {
+        checkpoints.set(kind, BigInt(m.baseOffset) + BigInt(count.get(m.topicName) ?? 0));
+      }
+    }
+    const started = performance.now();
+    try {
+      await this.store!.write(storeOpsFor(records, checkpoints, checkpointKey));
+    } catch (error) {
+      metrics.storeErrors.inc({ operation: 'write' });
+      // Kafka has the data; the store is now behind its checkpoint, which the next
+      // restore repairs. Stop using this task so it is reopened (and restored).
+      this.closed = true;
+      throw error;
+    }
+    metrics.storeDuration.observe({ operation: 'write' }, (performance.now() - started) / 1000);
+  }
+
+  /** Expires stale entities, tombstones retained completed ones and old dedupe markers. */
+  housekeep(): Promise<number> {
+    return this.enqueue(async () => {
+      if (this.closed || !this.isReady) return 0;
+      const { limits, metrics } = this.options;
+      const store = this.store!;
+      const now = this.options.now();
+      const pending = new PendingChanges();
+      const budget = this.options.maxHousekeepingChanges;
+      for await (const [key, bytes] of store.scan(storePrefix('dedupe'))) {
+        if (pending.size >= budget) break;
+        if (isDedupeMarkerExpired(decodeMarker(bytes), now, limits)) pending.markers.set(key.slice(2), null);
+      }
+      for await (const [key, bytes] of store.scan(storePrefix('runs'))) {
+        if (pending.size >= budget) break;
+        const run = decodeRun(bytes);
+        if (isRetentionOver(run, now, limits)) pending.runs.set(key.slice(2), null);
+        else {
+          const expired = expireRun(run, now, limits);
+          if (expired) {
+            pending.runs.set(key.slice(2), expired.state);
+            pending.expired.push({ kind: 'run', reason: expired.reason });
+          }
+        }
+      }
+      for await (const [key, bytes] of store.scan(storePrefix('jobs'))) {
+        if (pending.size >= budget) break;
+        const job = decodeJob(bytes);
+        if (isRetentionOver(job, now, limits)) pending.jobs.set(key.slice(2), null);
+        else {
+          const expired = expireJob(job, now, limits);
+          if (expired) {
+            pending.jobs.set(key.slice(2), expired.state);
+            pending.expired.push({ kind: 'job', reason: expired.reason });
+          }
+        }
+      }
+      if (pending.size === 0) return 0;
+      await this.commit(pending, undefined);
+      for (const e of pending.expired) metrics.expired.inc({ kind: e.kind, reason: e.reason });
+      return pending.size;
+    });
+  }
+
+  /** Waits for the work in flight, then releases the producer and the store. */
+  close(): Promise<void> {
+    const closing = this.enqueue(async () => {
+      this.closed = true;
+      await this.producer?.disconnect().catch(() => undefined);
+      await this.store?.close().catch(() => undefined);
+      this.producer = undefined;
+      this.store = undefined;
+    });
+    return closing;
+  }
+}

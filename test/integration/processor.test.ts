@@ -1,0 +1,175 @@
+// The processor against a real broker and real RocksDB: dedupe across ingest
+// replicas, restore from changelogs (full and from the local checkpoint), and bad
+// records skipped without stopping the partition.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generateStream } from '../../demo/stream.js';
+import { startIngest } from '../../ingest/main.js';
+import type { RoleHandle } from '../../platform/role.js';
+import { type ProcessorConfig, readProcessorConfig, startProcessor } from '../../processor/main.js';
+import { brokers, createTestTopics, type TestTopics, testKafka, testLogger } from '../support/kafka.js';
+import { publishDeliveries, waitForGroup } from '../support/publish.js';
+import { comparable, expectedState, foldChangelogs } from '../support/state.js';
+import { example, signedRequest } from '../support/webhooks.js';
+
+function processorConfig(topics: TestTopics, stateDir: string): ProcessorConfig {
+  return {
+    ...readProcessorConfig({
+      KAFKA_BROKERS: brokers().join(','),
+      RUNSTREAM_TOPIC_PREFIX: topics.prefix,
+      RUNSTREAM_PARTITIONS: String(topics.partitions),
+      RUNSTREAM_STATE_DIR: stateDir,
+      RUNSTREAM_PROCESSOR_SESSION_TIMEOUT: '6s',
+    }),
+    port: 0,
+    host: '127.0.0.1',
+    logLevel: 'silent',
+  };
+}
+
+async function metricValue(port: number, line: RegExp): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const match = line.exec(text);
+  return match ? Number(match[1]) : 0;
+}
+
+describe('processor against a real broker and RocksDB', () => {
+  let topics: TestTopics;
+  let stateDir: string;
+  const handles: RoleHandle[] = [];
+
+  beforeEach(async () => {
+    topics = await createTestTopics(3);
+    stateDir = await mkdtemp(join(tmpdir(), 'runstream-processor-'));
+  });
+  afterEach(async () => {
+    for (const handle of handles.splice(0).reverse()) await handle.close();
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('applies a delivery sent five times through two ingest replicas once', async () => {
+    const ingestConfig = {
+      brokers: brokers(),
+      topicPrefix: topics.prefix,
+      partitions: topics.partitions,
+      replicationFactor: 1,
+      logLevel: 'silent',
+      port: 0,
+      host: '127.0.0.1',
+      secrets: ['s'],
+    };
+    const ingests = [
+      await startIngest(ingestConfig, testLogger),
+      await startIngest(ingestConfig, testLogger),
+    ];
+    handles.push(...ingests);
+    const processor = await startProcessor(processorConfig(topics, stateDir), testLogger);
+    handles.push(processor);
+
+    const lifecycle = ['queued', 'in_progress', 'completed'].map((action) => example('workflow_job', action));
+    for (const payload of lifecycle) {
+      (payload.workflow_job as { id: number }).id = 4242;
+      const request = await signedRequest('workflow_job', payload, 's');
+      for (let i = 0; i < 5; i++) {
+        const response = await fetch(`http://127.0.0.1:${ingests[i % 2]!.port}/webhook`, {
+          method: 'POST',
+          headers: request.headers,
+          body: request.body,
+        });
+        expect(response.status).toBe(202);
+      }
+    }
+    await waitForGroup(testKafka(), `${topics.prefix}processor`, topics.names.deliveries);
+
+    const state = await foldChangelogs(topics.names);
+    const completed = [...state.aggregates.values()].filter(
+      (a) => a.name === 'github_actions_jobs_completed_total',
+    );
+    expect(completed).toHaveLength(1);
+    expect(completed[0]).toMatchObject({ kind: 'counter', value: 1 });
+    expect(state.jobs.get('4242')?.status).toBe('completed');
+    expect(
+      await metricValue(processor.port, /runstream_processor_deliveries_total\{result="duplicate"\} (\d+)/),
+    ).toBe(12);
+    const applied = await metricValue(
+      processor.port,
+      /runstream_processor_deliveries_total\{result="applied"\} (\d+)/,
+    );
+    const stale = await metricValue(
+      processor.port,
+      /runstream_processor_deliveries_total\{result="stale"\} (\d+)/,
+    );
+    expect(applied + stale).toBe(3);
+  });
+
+  it('restores from the changelogs when the state directory is wiped, and reads only the tail when intact', async () => {
+    const stream = generateStream({ seed: 7, runs: 30 });
+    await publishDeliveries(testKafka(), topics.names.deliveries, stream);
+    const first = await startProcessor(processorConfig(topics, stateDir), testLogger);
+    await waitForGroup(testKafka(), `${topics.prefix}processor`, topics.names.deliveries);
+    await first.close();
+    const expected = comparable(expectedState(stream));
+    expect(comparable(await foldChangelogs(topics.names))).toEqual(expected);
+
+    // Intact directory: the checkpoint covers everything, nothing is re-read.
+    const warm = await startProcessor(processorConfig(topics, stateDir), testLogger);
+    handles.push(warm);
+    await waitForReady(warm.port);
+    expect(warm.processor.restores.map((r) => r.mode)).toEqual(['checkpoint', 'checkpoint', 'checkpoint']);
+    expect(warm.processor.restores.reduce((n, r) => n + r.records, 0)).toBe(0);
+    await handles.pop()!.close();
+
+    // Wiped directory: everything comes back from the changelogs.
+    await rm(stateDir, { recursive: true, force: true });
+    const cold = await startProcessor(processorConfig(topics, stateDir), testLogger);
+    handles.push(cold);
+    await waitForReady(cold.port);
+    expect(cold.processor.restores.map((r) => r.mode)).toEqual(['full', 'full', 'full']);
+    expect(cold.processor.restores.reduce((n, r) => n + r.records, 0)).toBeGreaterThan(0);
+
+    // The restored state is the same state: replaying the input again is all duplicates.
+    await publishDeliveries(testKafka(), topics.names.deliveries, stream);
+    await waitForGroup(testKafka(), `${topics.prefix}processor`, topics.names.deliveries);
+    const unique = new Set(stream.map((d) => d.id)).size;
+    expect(
+      await metricValue(cold.port, /runstream_processor_deliveries_total\{result="duplicate"\} (\d+)/),
+    ).toBe(stream.length);
+    expect(unique).toBeLessThan(stream.length);
+    expect(comparable(await foldChangelogs(topics.names))).toEqual(expected);
+  });
+
+  it('skips and counts a garbage record, and applies the records after it', async () => {
+    const kafka = testKafka();
+    const producer = kafka.producer();
+    await producer.connect();
+    const stream = generateStream({ seed: 11, runs: 3, duplicateRate: 0 });
+    const runId = '7000000000';
+    await producer.send({
+      topic: topics.names.deliveries,
+      messages: [
+        { key: runId, value: Buffer.from('definitely not avro') },
+        { key: runId, value: Buffer.from([0, 0, 0, 0, 1, 0x02]) },
+      ],
+    });
+    await producer.disconnect();
+    await publishDeliveries(kafka, topics.names.deliveries, stream);
+    const processor = await startProcessor(processorConfig(topics, stateDir), testLogger);
+    handles.push(processor);
+    await waitForGroup(kafka, `${topics.prefix}processor`, topics.names.deliveries);
+    expect(
+      await metricValue(processor.port, /runstream_processor_deliveries_total\{result="invalid"\} (\d+)/),
+    ).toBe(2);
+    expect(comparable(await foldChangelogs(topics.names))).toEqual(comparable(expectedState(stream)));
+  });
+});
+
+async function waitForReady(port: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`processor on ${port} not ready within ${timeoutMs} ms`);
+}

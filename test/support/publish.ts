@@ -1,0 +1,78 @@
+// Puts generated deliveries on the deliveries topic the way ingest does (same
+// envelope, same key, same producer), and waits for a consumer group to finish them.
+import type { GeneratedDelivery } from '../../demo/stream.js';
+import { DeliveryPublisher } from '../../ingest/publisher.js';
+import { runIdOf } from '../../ingest/webhook.js';
+import type { Kafka } from '../../platform/kafka.js';
+import type { Delivery } from '../../schemas/index.js';
+import { testLogger } from './kafka.js';
+
+export function toDelivery(
+  d: GeneratedDelivery,
+  receivedAt = Date.now(),
+): { key: string; delivery: Delivery } {
+  const runId = runIdOf(d.event, d.payload);
+  if (runId === null) throw new Error(`generated ${d.event} ${d.id} has no run id`);
+  return {
+    key: String(runId),
+    delivery: {
+      id: d.id,
+      event: d.event,
+      action: d.action,
+      hookId: '1',
+      installationTargetType: 'repository',
+      installationTargetId: '1',
+      receivedAt,
+      source: 'webhook',
+      runId,
+      body: Buffer.from(JSON.stringify(d.payload)),
+    },
+  };
+}
+
+export async function publishDeliveries(
+  kafka: Kafka,
+  topic: string,
+  deliveries: readonly GeneratedDelivery[],
+  chunk = 200,
+): Promise<void> {
+  const publisher = new DeliveryPublisher({ kafka, topic, logger: testLogger, sendTimeoutMs: 30_000 });
+  try {
+    for (let i = 0; i < deliveries.length; i += chunk) {
+      await publisher.publish(deliveries.slice(i, i + chunk).map((d) => toDelivery(d)));
+    }
+  } finally {
+    await publisher.close();
+  }
+}
+
+/** Resolves when the group's committed offsets reach the end of every partition. */
+export async function waitForGroup(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+  timeoutMs = 90_000,
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    let behind = '';
+    while (Date.now() < deadline) {
+      const [ends, committed] = await Promise.all([
+        admin.fetchTopicOffsets(topic),
+        admin.fetchOffsets({ groupId, topics: [topic] }),
+      ]);
+      const at = new Map(committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? []);
+      const lagging = ends.filter(
+        (e) => BigInt(e.high) > BigInt(e.low) && (at.get(e.partition) ?? -1n) < BigInt(e.high),
+      );
+      if (lagging.length === 0) return;
+      behind = lagging.map((e) => `${e.partition}: ${at.get(e.partition) ?? 'none'}/${e.high}`).join(', ');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`group ${groupId} did not finish ${topic} within ${timeoutMs} ms (${behind})`);
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,94 @@
+// The two sides of every end-to-end assertion: the state the processors committed
+// (folded from the changelogs, as any reader would see it) and the state the pure
+// core computes from the input, in order, independently of Kafka.
+
+import type { GeneratedDelivery } from '../../demo/stream.js';
+import type { TopicNames } from '../../platform/topics.js';
+import { decodeAggregate, decodeJob, decodeRun } from '../../processor/changelog.js';
+import { aggregateKey, applyDelta, mergeAggregates } from '../../processor/core/aggregates.js';
+import { parseDelivery } from '../../processor/core/parse.js';
+import { applyJob, applyRun, jobKey, runKey } from '../../processor/core/state.js';
+import type { AggregateValue, JobState, RunState } from '../../processor/core/types.js';
+import { readTopic } from './kafka.js';
+
+export interface FoldedState {
+  runs: Map<string, RunState>;
+  jobs: Map<string, JobState>;
+  /** Summed over partitions, by aggregateKey(name, labels). */
+  aggregates: Map<string, AggregateValue>;
+}
+
+/** Fields that depend on when a processor saw an event, not on the events. */
+export function withoutProcessingTimes<T extends RunState | JobState>(state: T): Partial<T> {
+  const {
+    firstSeenAt: _a,
+    completedSeenAt: _b,
+    expiredAt: _c,
+    ...rest
+  } = state as T & { startedSeenAt?: unknown };
+  delete (rest as { startedSeenAt?: unknown }).startedSeenAt;
+  return rest as Partial<T>;
+}
+
+function byKey(values: AggregateValue[]): Map<string, AggregateValue> {
+  return new Map(mergeAggregates(values).map((v) => [aggregateKey(v.name, v.labels), v]));
+}
+
+export async function foldChangelogs(names: TopicNames): Promise<FoldedState> {
+  const runs = new Map<string, RunState>();
+  const jobs = new Map<string, JobState>();
+  const aggregates = new Map<string, AggregateValue>();
+  for (const r of await readTopic(names.runsChangelog)) {
+    const key = r.message.key!.toString();
+    if (r.message.value) runs.set(key, decodeRun(r.message.value));
+    else runs.delete(key);
+  }
+  for (const r of await readTopic(names.jobsChangelog)) {
+    const key = r.message.key!.toString();
+    if (r.message.value) jobs.set(key, decodeJob(r.message.value));
+    else jobs.delete(key);
+  }
+  for (const r of await readTopic(names.aggregatesChangelog)) {
+    const key = r.message.key!.toString();
+    if (r.message.value) aggregates.set(key, decodeAggregate(r.message.value));
+    else aggregates.delete(key);
+  }
+  return { runs, jobs, aggregates: byKey([...aggregates.values()]) };
+}
+
+/** The pure core applied to the input in order, with dedupe by delivery id. */
+export function expectedState(deliveries: readonly GeneratedDelivery[], now = 1): FoldedState {
+  const seen = new Set<string>();
+  const runs = new Map<string, RunState>();
+  const jobs = new Map<string, JobState>();
+  const aggregates = new Map<string, AggregateValue>();
+  for (const d of deliveries) {
+    if (seen.has(d.id)) continue;
+    seen.add(d.id);
+    const parsed = parseDelivery({ deliveryId: d.id, event: d.event, payload: d.payload, receivedAt: now });
+    if (!parsed.ok) continue;
+    const o = parsed.observation;
+    const transition =
+      o.kind === 'run'
+        ? applyRun(runs.get(runKey(o.runId, o.runAttempt)), o, now)
+        : applyJob(jobs.get(jobKey(o.jobId)), o, now);
+    if (o.kind === 'run') runs.set(runKey(o.runId, o.runAttempt), transition.state as RunState);
+    else jobs.set(jobKey(o.jobId), transition.state as JobState);
+    for (const delta of transition.deltas) {
+      const key = aggregateKey(delta.name, delta.labels);
+      aggregates.set(key, applyDelta(aggregates.get(key), delta));
+    }
+  }
+  return { runs, jobs, aggregates };
+}
+
+/** Comparable plain objects (maps sorted by key, processing times removed). */
+export function comparable(state: FoldedState): Record<string, unknown> {
+  const sorted = <V>(m: Map<string, V>, f: (v: V) => unknown) =>
+    Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, f(v)]));
+  return {
+    runs: sorted(state.runs, withoutProcessingTimes),
+    jobs: sorted(state.jobs, withoutProcessingTimes),
+    aggregates: sorted(state.aggregates, (v) => v),
+  };
+}

@@ -1,5 +1,7 @@
 // `runstream <command>`: one CLI for every role and tool (DESIGN.md "Interfaces").
 import { Command, CommanderError } from 'commander';
+import { sendDemo } from '../demo/send.js';
+import { readExporterConfig, startExporter } from '../exporter/main.js';
 import { readIngestConfig, startIngest } from '../ingest/main.js';
 import { ConfigError, readCommonConfig } from '../platform/config.js';
 import { createKafka } from '../platform/kafka.js';
@@ -8,6 +10,8 @@ import type { RoleHandle } from '../platform/role.js';
 import { formatTopicPlan, topicPlan } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
 import { VERSION } from '../platform/version.js';
+import { readProcessorConfig, startProcessor } from '../processor/main.js';
+import { DEV_SECRET, startAll } from './all.js';
 
 const ENV_HELP = `
 Environment (see README for all):
@@ -62,6 +66,84 @@ Environment:
       const config = readIngestConfig(process.env);
       const logger = loggerFor('ingest');
       await runUntilSignal(logger, async () => [await startIngest(config, logger)]);
+    });
+
+  program
+    .command('processor')
+    .description('own deliveries partitions: dedupe, run/job state in RocksDB, changelogs, exactly-once')
+    .addHelpText(
+      'after',
+      `
+Environment:
+  RUNSTREAM_STATE_DIR                  RocksDB root, one per instance (default ./data)
+  RUNSTREAM_PROCESSOR_PORT             HTTP port (default 9400); /healthz, /readyz, /metrics
+  RUNSTREAM_PROCESSOR_GROUP            consumer group (default <prefix>processor)
+  RUNSTREAM_PROCESSOR_SESSION_TIMEOUT  how long a dead instance keeps its partitions (default 30s)
+  RUNSTREAM_QUEUED_JOB_MAX_AGE, RUNSTREAM_RUNNING_JOB_MAX_AGE_HOSTED, RUNSTREAM_RUNNING_JOB_MAX_AGE_SELF_HOSTED,
+  RUNSTREAM_RUN_MAX_AGE, RUNSTREAM_COMPLETED_RETENTION, RUNSTREAM_DEDUPE_WINDOW   lifecycle limits (see README)${ENV_HELP}`,
+    )
+    .action(async () => {
+      const config = readProcessorConfig(process.env);
+      const logger = loggerFor('processor');
+      await runUntilSignal(logger, async () => [await startProcessor(config, logger)]);
+    });
+
+  program
+    .command('exporter')
+    .description('serve the GitHub Actions metrics from the changelogs (identical on every pod)')
+    .addHelpText(
+      'after',
+      `
+Environment:
+  RUNSTREAM_EXPORTER_PORT   HTTP port (default 9464); /metrics, /healthz, /readyz${ENV_HELP}`,
+    )
+    .action(async () => {
+      const config = readExporterConfig(process.env);
+      const logger = loggerFor('exporter');
+      await runUntilSignal(logger, async () => [await startExporter(config, logger)]);
+    });
+
+  program
+    .command('all')
+    .description(
+      'ingest, processor and exporter in one process (the single-node default); creates the topics',
+    )
+    .addHelpText(
+      'after',
+      `
+Uses every variable of ingest, processor and exporter. Without RUNSTREAM_WEBHOOK_SECRET
+it accepts deliveries signed with the development secret "${DEV_SECRET}".${ENV_HELP}`,
+    )
+    .action(async () => {
+      const logger = loggerFor('all');
+      await runUntilSignal(logger, () => startAll(process.env, logger));
+    });
+
+  program
+    .command('demo')
+    .description('send a realistic stream of signed deliveries (real example payloads) to an ingest')
+    .option('--url <url>', 'ingest webhook URL', 'http://127.0.0.1:8080/webhook')
+    .option('--secret <secret>', 'webhook secret (default: RUNSTREAM_WEBHOOK_SECRET, else the dev secret)')
+    .option('--runs <n>', 'workflow runs to generate', '50')
+    .option('--seed <n>', 'random seed (the same seed sends the same stream)', String(Date.now() % 100000))
+    .action(async (options: { url: string; secret?: string; runs: string; seed: string }) => {
+      const secret = options.secret ?? process.env.RUNSTREAM_WEBHOOK_SECRET?.split(',')[0] ?? DEV_SECRET;
+      const runs = Number(options.runs);
+      const seed = Number(options.seed);
+      if (!Number.isInteger(runs) || runs < 1)
+        throw new Error(`--runs must be a positive integer, got ${options.runs}`);
+      if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${options.seed}`);
+      const summary = await sendDemo({
+        url: options.url,
+        secret,
+        runs,
+        seed,
+        firstRunId: 7_000_000_000 + seed * 1000,
+      });
+      process.stdout.write(
+        `sent ${summary.sent} deliveries (${summary.unique} unique) in ${summary.seconds.toFixed(1)} s: ${JSON.stringify(summary.byStatus)}\n`,
+      );
+      if (Object.keys(summary.byStatus).some((status) => status !== '202')) process.exitCode = 1;
     });
 
   const topics = program.command('topics').description('create or print the Kafka topics runstream uses');

@@ -1,0 +1,42 @@
+// `runstream all`: ingest, processor and exporter in one process, on one broker: the
+// single-node default the quickstart runs. Creates the topics it needs.
+import { readExporterConfig, startExporter } from '../exporter/main.js';
+import { readIngestConfig, startIngest } from '../ingest/main.js';
+import type { Env } from '../platform/config.js';
+import { createKafka } from '../platform/kafka.js';
+import type { Logger } from '../platform/log.js';
+import type { RoleHandle } from '../platform/role.js';
+import { topicPlan } from '../platform/topics.js';
+import { ensureTopics } from '../platform/topics-admin.js';
+import { readProcessorConfig, startProcessor } from '../processor/main.js';
+
+export const DEV_SECRET = 'dev-secret';
+
+export async function startAll(env: Env, logger: Logger): Promise<RoleHandle[]> {
+  let ingestEnv = env;
+  if (!env.RUNSTREAM_WEBHOOK_SECRET && !env.RUNSTREAM_WEBHOOK_SECRET_FILE) {
+    logger.warn(`RUNSTREAM_WEBHOOK_SECRET is not set; using the development secret "${DEV_SECRET}"`);
+    ingestEnv = { ...env, RUNSTREAM_WEBHOOK_SECRET: DEV_SECRET };
+  }
+  const ingestConfig = readIngestConfig(ingestEnv);
+  const processorConfig = readProcessorConfig(env);
+  const exporterConfig = readExporterConfig(env);
+
+  const kafka = createKafka({ brokers: ingestConfig.brokers, clientId: 'runstream-all', logger });
+  await ensureTopics(
+    kafka,
+    topicPlan({ prefix: ingestConfig.topicPrefix, partitions: ingestConfig.partitions }),
+    ingestConfig.replicationFactor,
+    logger.child({ role: 'topics' }),
+  );
+  const handles: RoleHandle[] = [];
+  try {
+    handles.push(await startProcessor(processorConfig, logger.child({ role: 'processor' })));
+    handles.push(await startExporter(exporterConfig, logger.child({ role: 'exporter' })));
+    handles.push(await startIngest(ingestConfig, logger.child({ role: 'ingest' })));
+  } catch (error) {
+    for (const handle of handles.reverse()) await handle.close().catch(() => undefined);
+    throw error;
+  }
+  return handles;
+}

@@ -1,0 +1,217 @@
+// Wires `runstream exporter`: reads every partition of the runs, jobs and aggregates
+// changelogs (read committed) into the in-memory view, serves it on /metrics, and is
+// ready once caught up with the end offsets seen at start.
+import compress from '@fastify/compress';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { type CommonConfig, type Env, readCommonConfig, readPort, readString } from '../platform/config.js';
+import { createHttpApp, registerOpsRoutes } from '../platform/http.js';
+import { createKafka, type Kafka, KafkaReachability } from '../platform/kafka.js';
+import type { Logger } from '../platform/log.js';
+import { createRoleRegistry } from '../platform/metrics.js';
+import { endOffsets, PartitionReader, partitionKey } from '../platform/partition-reader.js';
+import type { RoleHandle } from '../platform/role.js';
+import { type TopicNames, topicNames } from '../platform/topics.js';
+import { MetricsView, type ViewKind } from './view.js';
+
+export interface ExporterConfig extends CommonConfig {
+  port: number;
+  host: string;
+}
+
+export function readExporterConfig(env: Env): ExporterConfig {
+  return {
+    ...readCommonConfig(env),
+    port: readPort(env, 'RUNSTREAM_EXPORTER_PORT', 9464),
+    host: readString(env, 'RUNSTREAM_HOST', '0.0.0.0'),
+  };
+}
+
+interface ExporterMetrics {
+  invalid: Counter<'topic'>;
+  lagRecords: Gauge<'topic'>;
+  entities: Gauge<'kind'>;
+  lastRecordAge: Gauge;
+}
+
+function createExporterMetrics(
+  registry: Registry,
+  view: MetricsView,
+  freshness: () => number,
+): ExporterMetrics {
+  const registers = [registry];
+  return {
+    invalid: new Counter({
+      name: 'runstream_exporter_invalid_records_total',
+      help: 'Changelog records the exporter could not decode and skipped',
+      labelNames: ['topic'],
+      registers,
+    }),
+    lagRecords: new Gauge({
+      name: 'runstream_exporter_view_lag_records',
+      help: 'Changelog records not yet in the view (end offset minus position), per changelog',
+      labelNames: ['topic'],
+      registers,
+    }),
+    entities: new Gauge({
+      name: 'runstream_exporter_view_entities',
+      help: 'Entities held in the view',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const counts = view.counts();
+        this.set({ kind: 'runs' }, counts.runs);
+        this.set({ kind: 'jobs' }, counts.jobs);
+        this.set({ kind: 'aggregates' }, counts.aggregates);
+      },
+    }),
+    lastRecordAge: new Gauge({
+      name: 'runstream_exporter_view_last_record_age_seconds',
+      help: 'Seconds since the view last applied a changelog record (-1 before the first)',
+      registers,
+      collect() {
+        this.set(freshness());
+      },
+    }),
+  };
+}
+
+export class Exporter {
+  readonly view = new MetricsView();
+  private reader: PartitionReader | undefined;
+  private caughtUp = false;
+  private lastRecordAt = 0;
+  private lagTimer: NodeJS.Timeout | undefined;
+  readonly metrics: ExporterMetrics;
+  private readonly topics: TopicNames;
+  private readonly kindOf: Map<string, ViewKind>;
+
+  constructor(
+    private readonly kafka: Kafka,
+    config: ExporterConfig,
+    private readonly logger: Logger,
+    registry: Registry,
+  ) {
+    this.topics = topicNames(config.topicPrefix);
+    this.kindOf = new Map<string, ViewKind>([
+      [this.topics.runsChangelog, 'runs'],
+      [this.topics.jobsChangelog, 'jobs'],
+      [this.topics.aggregatesChangelog, 'aggregates'],
+    ]);
+    this.metrics = createExporterMetrics(registry, this.view, () =>
+      this.lastRecordAt === 0 ? -1 : (Date.now() - this.lastRecordAt) / 1000,
+    );
+  }
+
+  get isCaughtUp(): boolean {
+    return this.caughtUp;
+  }
+
+  async start(catchUpTimeoutMs = 10 * 60_000): Promise<void> {
+    const topics = [...this.kindOf.keys()];
+    const targets = await endOffsets(this.kafka, topics);
+    const reader = new PartitionReader(this.kafka, this.logger, `${this.topics.deliveries}-exporter-`);
+    this.reader = reader;
+    await reader.start(
+      [...targets.keys()].map((key) => {
+        const [topic, partition] = key.split('\u0000') as [string, string];
+        return { topic, partition: Number(partition), from: 'earliest' as const };
+      }),
+      (topic, partition, messages) => {
+        const kind = this.kindOf.get(topic)!;
+        for (const message of messages) {
+          try {
+            this.view.apply(kind, message.key?.toString() ?? '', message.value);
+          } catch (error) {
+            this.metrics.invalid.inc({ topic: kind });
+            this.logger.warn(
+              { topic, partition, offset: message.offset, err: (error as Error).message },
+              'undecodable changelog record skipped',
+            );
+          }
+        }
+        this.lastRecordAt = Date.now();
+      },
+    );
+    this.lagTimer = setInterval(() => void this.updateLag(), 5000);
+    void reader.waitForPositions(targets, catchUpTimeoutMs).then(
+      () => {
+        this.caughtUp = true;
+        this.logger.info({ entities: this.view.counts() }, 'view caught up; ready');
+      },
+      (error: unknown) => this.logger.error({ err: error }, 'view did not catch up'),
+    );
+  }
+
+  /** Resolves once the view has caught up with the end offsets seen at start. */
+  async waitUntilCaughtUp(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.caughtUp) {
+      if (Date.now() > deadline) throw new Error(`exporter view not caught up within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  private async updateLag(): Promise<void> {
+    try {
+      const ends = await endOffsets(this.kafka, [...this.kindOf.keys()]);
+      const lag = new Map<string, bigint>();
+      for (const [key, end] of ends) {
+        const [topic, partition] = key.split('\u0000') as [string, string];
+        const at = this.reader?.position(topic, Number(partition)) ?? 0n;
+        const kind = this.kindOf.get(topic)!;
+        lag.set(kind, (lag.get(kind) ?? 0n) + (end > at ? end - at : 0n));
+      }
+      for (const [kind, records] of lag) this.metrics.lagRecords.set({ topic: kind }, Number(records));
+    } catch (error) {
+      this.logger.debug({ err: error }, 'view lag update failed');
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.lagTimer);
+    await this.reader?.stop();
+  }
+}
+
+export { partitionKey };
+
+export async function startExporter(
+  config: ExporterConfig,
+  logger: Logger,
+): Promise<RoleHandle & { exporter: Exporter }> {
+  const kafka = createKafka({ brokers: config.brokers, clientId: 'runstream-exporter', logger });
+  const registry = createRoleRegistry('exporter');
+  const exporter = new Exporter(kafka, config, logger, registry);
+  const reachability = new KafkaReachability(kafka);
+  const app = createHttpApp(logger);
+  // gzip when the scraper asks (Prometheus does): 100k series shrink about tenfold.
+  await app.register(compress, { global: true, threshold: 1024, encodings: ['gzip'] });
+  registerOpsRoutes(app, {
+    readiness: async () => {
+      const kafkaState = await reachability.check();
+      if (!kafkaState.ok) return { ready: false, detail: kafkaState.detail };
+      return exporter.isCaughtUp
+        ? { ready: true, detail: 'view caught up' }
+        : { ready: false, detail: 'reading the changelogs' };
+    },
+  });
+  app.get('/metrics', async (_request, reply) => {
+    const body = exporter.view.render() + (await registry.metrics());
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(body);
+  });
+  await exporter.start();
+  await app.listen({ port: config.port, host: config.host });
+  const port = (app.server.address() as { port: number }).port;
+  logger.info({ port }, 'exporter started');
+  return {
+    role: 'exporter',
+    port,
+    exporter,
+    async close() {
+      await app.close();
+      await exporter.close();
+      await reachability.close().catch(() => undefined);
+      logger.info('exporter stopped');
+    },
+  };
+}

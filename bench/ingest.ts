@@ -1,0 +1,248 @@
+// Ingest throughput and latency: 64 concurrent senders POST a real signed ~8 KB
+// workflow_job payload through HTTP keep-alive to a real `startIngest` (HMAC, Avro,
+// kafkajs produce with acks=all to the real broker), beside a baseline in the same
+// run that does everything except the produce (the same server from
+// buildIngestServer, with a publisher that encodes and resolves at once).
+//
+// The machine is small and noisy: rounds of the two targets alternate after a
+// warm-up, and the figures are medians over rounds. The senders run in a forked
+// process (bench/ingest-load.ts), so they do not share an event loop with ingest.
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { startIngest } from '../ingest/main.js';
+import { buildIngestServer } from '../ingest/server.js';
+import { type Env, readInt } from '../platform/config.js';
+import { createKafka } from '../platform/kafka.js';
+import { createRoleRegistry } from '../platform/metrics.js';
+import type { RoleHandle } from '../platform/role.js';
+import { topicNames, topicPlan } from '../platform/topics.js';
+import { ensureTopics } from '../platform/topics-admin.js';
+import { codecs } from '../schemas/index.js';
+import { LOAD_GENERATOR_FLAG, type LoadCommand, type LoadReply, type RoundResult } from './ingest-load.js';
+import type { BenchContext, Figures } from './types.js';
+
+export interface IngestBenchOptions {
+  concurrency: number;
+  /** Measured rounds per target; each target gets rounds * roundMs of load. */
+  rounds: number;
+  roundMs: number;
+  warmupMs: number;
+  partitions: number;
+  payloadBytes: number;
+}
+
+/** Defaults: 64 senders, 5 x 2 s per target after 2 s of warm-up each (~25 s of load). */
+export function ingestBenchOptions(env: Env = process.env): IngestBenchOptions {
+  return {
+    concurrency: readInt(env, 'BENCH_INGEST_CONCURRENCY', 64, 1, 4096),
+    rounds: readInt(env, 'BENCH_INGEST_ROUNDS', 5, 1, 1000),
+    roundMs: readInt(env, 'BENCH_INGEST_ROUND_MS', 2000, 100),
+    warmupMs: readInt(env, 'BENCH_INGEST_WARMUP_MS', 2000, 0),
+    partitions: readInt(env, 'BENCH_INGEST_PARTITIONS', 12, 1, 10_000),
+    payloadBytes: readInt(env, 'BENCH_INGEST_PAYLOAD_BYTES', 8192, 1),
+  };
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/** The forked load generator, one command at a time. */
+class LoadGenerator {
+  private readonly child: ChildProcess;
+  private exited: Promise<void>;
+
+  constructor() {
+    this.child = fork(new URL('./ingest-load.ts', import.meta.url), [LOAD_GENERATOR_FLAG], {
+      execArgv: ['--import', import.meta.resolve('tsx')],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
+  }
+
+  ask(command: LoadCommand): Promise<LoadReply> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (reply: LoadReply) => {
+        off();
+        if (reply.type === 'error') reject(new Error(`load generator: ${reply.message}`));
+        else resolve(reply);
+      };
+      const onExit = (code: number | null, signal: string | null) => {
+        off();
+        reject(new Error(`load generator exited (code ${code}, signal ${signal})`));
+      };
+      const off = () => {
+        this.child.off('message', onMessage);
+        this.child.off('exit', onExit);
+      };
+      this.child.on('message', onMessage);
+      this.child.on('exit', onExit);
+      this.child.send(command);
+    });
+  }
+
+  async round(url: string, durationMs: number, concurrency: number): Promise<RoundResult> {
+    const reply = await this.ask({ type: 'run', url, durationMs, concurrency });
+    if (reply.type !== 'result') throw new Error(`load generator answered ${reply.type} to run`);
+    return reply.result;
+  }
+
+  /** Asks it to exit, and kills it (by its handle) if it has not within 5 s. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      if (this.child.connected) this.child.send({ type: 'exit' });
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+      await this.exited;
+      clearTimeout(timer);
+    }
+  }
+}
+
+function summarise(label: string, rounds: readonly RoundResult[]): Figures {
+  const rates = rounds.map((r) => r.rate);
+  const failures: Record<string, number> = {};
+  for (const r of rounds) {
+    for (const [status, n] of Object.entries(r.failures)) failures[status] = (failures[status] ?? 0) + n;
+  }
+  return {
+    [`${label}_rate_per_s`]: round1(median(rates)),
+    [`${label}_rate_range_per_s`]: `${round1(Math.min(...rates))}..${round1(Math.max(...rates))}`,
+    [`${label}_p50_ms`]: round2(median(rounds.map((r) => r.p50Ms))),
+    [`${label}_p99_ms`]: round2(median(rounds.map((r) => r.p99Ms))),
+    [`${label}_accepted`]: rounds.reduce((sum, r) => sum + r.accepted, 0),
+    [`${label}_failures`]:
+      Object.entries(failures)
+        .map(([status, n]) => `${status}x${n}`)
+        .join(' ') || 'none',
+  };
+}
+
+export async function runIngestBench(
+  ctx: BenchContext,
+  options: IngestBenchOptions = ingestBenchOptions(),
+): Promise<Figures> {
+  const logger = ctx.logger.child({ bench: 'ingest' });
+  const secret = `bench-${randomUUID()}`;
+  const prefix = `bench${randomUUID().slice(0, 8)}.`;
+  const topic = topicNames(prefix).deliveries;
+  const kafka = createKafka({ brokers: ctx.brokers, clientId: 'runstream-bench', logger });
+  await ensureTopics(kafka, topicPlan({ prefix, partitions: options.partitions }), -1, logger);
+
+  let ingest: RoleHandle | undefined;
+  let baseline: FastifyInstance | undefined;
+  const load = new LoadGenerator();
+  try {
+    ingest = await startIngest(
+      {
+        brokers: ctx.brokers,
+        topicPrefix: prefix,
+        partitions: options.partitions,
+        replicationFactor: -1,
+        logLevel: logger.level,
+        port: 0,
+        host: '127.0.0.1',
+        secrets: [secret],
+      },
+      logger.child({ role: 'ingest' }),
+    );
+    baseline = buildIngestServer({
+      secrets: [secret],
+      // Everything but the produce: the Avro encoding is the publisher's, so it stays in.
+      publisher: {
+        publish: async (records) =>
+          records.map((r) => {
+            codecs.delivery.encode(r.delivery);
+            return { partition: 0, offset: '0' };
+          }),
+      },
+      registry: createRoleRegistry('ingest'),
+      logger: logger.child({ role: 'ingest-baseline' }),
+      readiness: async () => ({ ready: true, detail: 'baseline: no Kafka' }),
+    });
+    await baseline.listen({ port: 0, host: '127.0.0.1' });
+    const targets = {
+      baseline: `http://127.0.0.1:${(baseline.server.address() as { port: number }).port}/webhook`,
+      kafka: `http://127.0.0.1:${ingest.port}/webhook`,
+    };
+
+    const ready = await load.ask({
+      type: 'init',
+      secret,
+      targetBytes: options.payloadBytes,
+      variants: 256,
+    });
+    if (ready.type !== 'ready') throw new Error(`load generator answered ${ready.type} to init`);
+    logger.info({ payloadBytes: ready.payloadBytes, targets }, 'warming up');
+
+    let warmupAccepted = 0;
+    if (options.warmupMs > 0) {
+      await load.round(targets.baseline, options.warmupMs, options.concurrency);
+      warmupAccepted = (await load.round(targets.kafka, options.warmupMs, options.concurrency)).accepted;
+    }
+    const results: Record<'baseline' | 'kafka', RoundResult[]> = { baseline: [], kafka: [] };
+    for (let i = 0; i < options.rounds; i += 1) {
+      // Alternate which target goes first, so a drift in machine load hits both alike.
+      const order = i % 2 === 0 ? (['baseline', 'kafka'] as const) : (['kafka', 'baseline'] as const);
+      for (const name of order) {
+        const result = await load.round(targets[name], options.roundMs, options.concurrency);
+        results[name].push(result);
+        logger.info(
+          { target: name, round: i + 1, rate: round1(result.rate), p50: round2(result.p50Ms) },
+          'round',
+        );
+      }
+    }
+
+    // Every 202 must be a record in the topic: acks=all, so count what the broker holds.
+    const admin = kafka.admin();
+    await admin.connect();
+    let recordsInTopic = 0;
+    try {
+      for (const p of await admin.fetchTopicOffsets(topic)) recordsInTopic += Number(p.high) - Number(p.low);
+    } finally {
+      await admin.disconnect();
+    }
+
+    const baselineFigures = summarise('baseline', results.baseline);
+    const kafkaFigures = summarise('kafka', results.kafka);
+    const kafkaAccepted = Number(kafkaFigures.kafka_accepted) + warmupAccepted;
+    return {
+      payload_bytes: ready.payloadBytes,
+      payload: `workflow_job.${ready.action}`,
+      concurrency: options.concurrency,
+      partitions: options.partitions,
+      rounds: `${options.rounds} x ${options.roundMs / 1000} s per target (+${options.warmupMs / 1000} s warm-up)`,
+      ...baselineFigures,
+      ...kafkaFigures,
+      rate_ratio_kafka_to_baseline: round2(
+        Number(kafkaFigures.kafka_rate_per_s) / Number(baselineFigures.baseline_rate_per_s),
+      ),
+      p50_ratio_kafka_to_baseline: round2(
+        Number(kafkaFigures.kafka_p50_ms) / Number(baselineFigures.baseline_p50_ms),
+      ),
+      p99_ratio_kafka_to_baseline: round2(
+        Number(kafkaFigures.kafka_p99_ms) / Number(baselineFigures.baseline_p99_ms),
+      ),
+      kafka_records_in_topic: recordsInTopic,
+      kafka_records_match_202s: recordsInTopic === kafkaAccepted ? 'yes' : `no (${kafkaAccepted} accepted)`,
+    };
+  } finally {
+    await load.stop();
+    await baseline?.close();
+    await ingest?.close();
+    // Leave nothing behind on a broker the run does not own (KAFKA_BROKERS).
+    const admin = kafka.admin();
+    await admin
+      .connect()
+      .then(() => admin.deleteTopics({ topics: topicPlan({ prefix, partitions: 1 }).map((s) => s.name) }))
+      .catch((error: unknown) => logger.warn({ err: error, prefix }, 'could not delete the bench topics'))
+      .finally(() => admin.disconnect());
+  }
+}

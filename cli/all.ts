@@ -12,7 +12,8 @@ import { readProcessorConfig, startProcessor } from '../processor/main.js';
 
 export const DEV_SECRET = 'dev-secret';
 
-export async function startAll(env: Env, logger: Logger): Promise<RoleHandle[]> {
+export async function startAll(env: Env, loggerFor: (role: string) => Logger): Promise<RoleHandle[]> {
+  const logger = loggerFor('all');
   let ingestEnv = env;
   if (!env.RUNSTREAM_WEBHOOK_SECRET && !env.RUNSTREAM_WEBHOOK_SECRET_FILE) {
     logger.warn(`RUNSTREAM_WEBHOOK_SECRET is not set; using the development secret "${DEV_SECRET}"`);
@@ -27,13 +28,13 @@ export async function startAll(env: Env, logger: Logger): Promise<RoleHandle[]> 
     kafka,
     topicPlan({ prefix: ingestConfig.topicPrefix, partitions: ingestConfig.partitions }),
     ingestConfig.replicationFactor,
-    logger.child({ role: 'topics' }),
+    logger,
   );
   const handles: RoleHandle[] = [];
   try {
-    handles.push(await startProcessor(processorConfig, logger.child({ role: 'processor' })));
-    handles.push(await startExporter(exporterConfig, logger.child({ role: 'exporter' })));
-    handles.push(await startIngest(ingestConfig, logger.child({ role: 'ingest' })));
+    handles.push(await startProcessor(processorConfig, loggerFor('processor')));
+    handles.push(await startExporter(exporterConfig, loggerFor('exporter')));
+    handles.push(await startIngest(ingestConfig, loggerFor('ingest')));
   } catch (error) {
     for (const handle of handles.reverse()) await handle.close().catch(() => undefined);
     throw error;

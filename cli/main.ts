@@ -116,7 +116,7 @@ it accepts deliveries signed with the development secret "${DEV_SECRET}".${ENV_H
     )
     .action(async () => {
       const logger = loggerFor('all');
-      await runUntilSignal(logger, () => startAll(process.env, logger));
+      await runUntilSignal(logger, () => startAll(process.env, loggerFor));
     });
 
   program

@@ -3,7 +3,14 @@
 // ready once caught up with the end offsets seen at start.
 import compress from '@fastify/compress';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { type CommonConfig, type Env, readCommonConfig, readPort, readString } from '../platform/config.js';
+import {
+  type CommonConfig,
+  type Env,
+  readCommonConfig,
+  readDurationMs,
+  readPort,
+  readString,
+} from '../platform/config.js';
 import { createHttpApp, registerOpsRoutes } from '../platform/http.js';
 import { createKafka, type Kafka, KafkaReachability } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
@@ -11,11 +18,14 @@ import { createRoleRegistry } from '../platform/metrics.js';
 import { endOffsets, PartitionReader, partitionKey } from '../platform/partition-reader.js';
 import type { RoleHandle } from '../platform/role.js';
 import { type TopicNames, topicNames } from '../platform/topics.js';
+import { DEFAULT_LIFECYCLE_LIMITS } from '../processor/core/types.js';
 import { MetricsView, type ViewKind } from './view.js';
 
 export interface ExporterConfig extends CommonConfig {
   port: number;
   host: string;
+  /** How long a gauge label set with nothing active is still served at 0. */
+  gaugeRetentionMs: number;
 }
 
 export function readExporterConfig(env: Env): ExporterConfig {
@@ -23,6 +33,11 @@ export function readExporterConfig(env: Env): ExporterConfig {
     ...readCommonConfig(env),
     port: readPort(env, 'RUNSTREAM_EXPORTER_PORT', 9464),
     host: readString(env, 'RUNSTREAM_HOST', '0.0.0.0'),
+    gaugeRetentionMs: readDurationMs(
+      env,
+      'RUNSTREAM_COMPLETED_RETENTION',
+      DEFAULT_LIFECYCLE_LIMITS.completedRetentionMs,
+    ),
   };
 }
 
@@ -76,7 +91,7 @@ function createExporterMetrics(
 }
 
 export class Exporter {
-  readonly view = new MetricsView();
+  readonly view: MetricsView;
   private reader: PartitionReader | undefined;
   private caughtUp = false;
   private lastRecordAt = 0;
@@ -92,6 +107,7 @@ export class Exporter {
     registry: Registry,
   ) {
     this.topics = topicNames(config.topicPrefix);
+    this.view = new MetricsView(config.gaugeRetentionMs);
     this.kindOf = new Map<string, ViewKind>([
       [this.topics.runsChangelog, 'runs'],
       [this.topics.jobsChangelog, 'jobs'],

@@ -21,11 +21,20 @@ interface AggregateSeries {
 export class MetricsView {
   private readonly runs = new Map<string, RunState>();
   private readonly jobs = new Map<string, JobState>();
-  private readonly gauges = new GaugeIndex();
+  private readonly gauges: GaugeIndex;
   /** Changelog key `<partition>|<metric key>` → series key. */
   private readonly aggregateKeys = new Map<string, string>();
   private readonly series = new Map<string, AggregateSeries>();
   private cached: string | undefined;
+  private cachedAt = 0;
+
+  /** @param gaugeRetentionMs how long a gauge label set with nothing active is served at 0 */
+  constructor(
+    gaugeRetentionMs: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.gauges = new GaugeIndex(gaugeRetentionMs, now);
+  }
 
   /** Applies one changelog record (null value = tombstone). Throws on undecodable bytes. */
   apply(kind: ViewKind, key: string, value: Buffer | null): void {
@@ -82,7 +91,8 @@ export class MetricsView {
 
   /** The metric families in Prometheus text format; cached until the next change. */
   render(): string {
-    if (this.cached !== undefined) return this.cached;
+    // Re-rendered on change, and at least every few seconds for gauge retention.
+    if (this.cached !== undefined && this.now() - this.cachedAt < 5000) return this.cached;
     const parts: string[] = [];
     const snapshot = this.gauges.snapshot();
     parts.push(familyHeader(FAMILIES.runs.name, 'gauge', FAMILIES.runs.help));
@@ -105,6 +115,7 @@ export class MetricsView {
       for (const lines of byFamily.get(family.name) ?? []) parts.push(lines);
     }
     this.cached = parts.join('');
+    this.cachedAt = this.now();
     return this.cached;
   }
 }

@@ -87,8 +87,9 @@ export class PartitionReader {
     await consumer.connect();
     await consumer.subscribe({ topics: [...wanted.keys()], fromBeginning: true });
     await consumer.run({
+      // Resolving is what moves kafkajs' fetch position (nothing is committed).
       autoCommit: false,
-      eachBatchAutoResolve: false,
+      eachBatchAutoResolve: true,
       eachBatch: async ({ batch, heartbeat }) => {
         if (batch.messages.length > 0) await onBatch(batch.topic, batch.partition, batch.messages);
         this.advance(batch.topic, batch.partition, BigInt(batch.lastOffset()) + 1n);

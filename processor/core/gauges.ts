@@ -1,9 +1,10 @@
 // Gauge maths over the materialized view, maintained incrementally: each change of a
 // run or job moves it between label sets in O(1) (the oldest-queued minimum rescans
 // only its own label set, and only when the minimum itself leaves), so a view of
-// 100k series never rescans on scrape. A label set stays while any entity of it is
-// in the view (completed ones are retained for a while), showing 0 once none is
-// active; it disappears when its last entity is tombstoned.
+// 100k series never rescans on scrape. A label set with no active entity shows 0 and
+// disappears once it has been empty for the completed-retention window (a job also
+// leaves a label set when its runner group becomes known, so membership alone would
+// drop the series at once).
 import type { JobState, JobStatus, Labels, RunState, RunStatus } from './types.js';
 
 export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = [
@@ -28,14 +29,17 @@ export interface GaugeSnapshot {
 
 interface CountSet {
   labels: Labels;
-  /** Entities of this label set in the view, active or not. */
+  /** Active entities of this label set. */
   members: number;
+  /** When members last dropped to 0 (undefined while some are active). */
+  emptySince: number | undefined;
   counts: Map<string, number>;
 }
 
 interface QueuedSet {
   labels: Labels;
   members: number;
+  emptySince: number | undefined;
   /** created_at (seconds) → how many queued jobs have it. */
   createdAt: Map<number, number>;
   oldest: number | undefined;
@@ -68,35 +72,43 @@ export class GaugeIndex {
   private readonly jobSets = new Map<string, CountSet>();
   private readonly queuedSets = new Map<string, QueuedSet>();
 
+  /**
+   * @param retentionMs how long an empty label set is still served (at 0)
+   * @param now the clock; the exporter passes wall time, tests a fake one
+   */
+  constructor(
+    private readonly retentionMs: number,
+    private readonly now: () => number,
+  ) {}
+
   /** Moves a run from its previous state to its next (undefined = absent). */
   upsertRun(previous: RunState | undefined, next: RunState | undefined): void {
-    if (previous)
-      this.count(this.runSets, runLabels(previous), isActiveRun(previous) ? previous.status : null, -1);
-    if (next) this.count(this.runSets, runLabels(next), isActiveRun(next) ? next.status : null, 1);
+    if (previous && isActiveRun(previous)) this.count(this.runSets, runLabels(previous), previous.status, -1);
+    if (next && isActiveRun(next)) this.count(this.runSets, runLabels(next), next.status, 1);
   }
 
   upsertJob(previous: JobState | undefined, next: JobState | undefined): void {
-    if (previous) {
-      this.count(this.jobSets, jobLabels(previous), isActiveJob(previous) ? previous.status : null, -1);
+    if (previous && isActiveJob(previous)) {
+      this.count(this.jobSets, jobLabels(previous), previous.status, -1);
       this.queued(previous, -1);
     }
-    if (next) {
-      this.count(this.jobSets, jobLabels(next), isActiveJob(next) ? next.status : null, 1);
+    if (next && isActiveJob(next)) {
+      this.count(this.jobSets, jobLabels(next), next.status, 1);
       this.queued(next, 1);
     }
   }
 
-  private count(sets: Map<string, CountSet>, labels: Labels, status: string | null, change: 1 | -1): void {
+  private count(sets: Map<string, CountSet>, labels: Labels, status: string, change: 1 | -1): void {
     const key = keyOf(labels);
     let set = sets.get(key);
     if (!set) {
       if (change < 0) return;
-      set = { labels, members: 0, counts: new Map() };
+      set = { labels, members: 0, emptySince: undefined, counts: new Map() };
       sets.set(key, set);
     }
     set.members += change;
-    if (status !== null) set.counts.set(status, (set.counts.get(status) ?? 0) + change);
-    if (set.members <= 0) sets.delete(key);
+    set.counts.set(status, (set.counts.get(status) ?? 0) + change);
+    set.emptySince = set.members <= 0 ? this.now() : undefined;
   }
 
   private queued(job: JobState, change: 1 | -1): void {
@@ -105,12 +117,13 @@ export class GaugeIndex {
     let set = this.queuedSets.get(key);
     if (!set) {
       if (change < 0) return;
-      set = { labels, members: 0, createdAt: new Map(), oldest: undefined };
+      set = { labels, members: 0, emptySince: undefined, createdAt: new Map(), oldest: undefined };
       this.queuedSets.set(key, set);
     }
     set.members += change;
+    set.emptySince = set.members <= 0 ? this.now() : undefined;
     // Waiting jobs are excluded: they wait for an approval, not for a runner.
-    if (job.status === 'queued' && job.expiredAt === null && job.createdAt !== null) {
+    if (job.status === 'queued' && job.createdAt !== null) {
       const at = Math.floor(job.createdAt / 1000);
       const count = (set.createdAt.get(at) ?? 0) + change;
       if (count > 0) set.createdAt.set(at, count);
@@ -118,10 +131,24 @@ export class GaugeIndex {
       if (change > 0) set.oldest = set.oldest === undefined ? at : Math.min(set.oldest, at);
       else if (count <= 0 && set.oldest === at) set.oldest = minKey(set.createdAt);
     }
-    if (set.members <= 0) this.queuedSets.delete(key);
+  }
+
+  /** Forgets label sets that have been empty for longer than the retention. */
+  private prune(): void {
+    const cutoff = this.now() - this.retentionMs;
+    const sets: Array<Map<string, { emptySince: number | undefined }>> = [
+      this.runSets,
+      this.jobSets,
+      this.queuedSets,
+    ];
+    for (const map of sets) {
+      for (const [key, set] of map)
+        if (set.emptySince !== undefined && set.emptySince < cutoff) map.delete(key);
+    }
   }
 
   snapshot(): GaugeSnapshot {
+    this.prune();
     const runs: GaugeSample[] = [];
     for (const set of this.runSets.values()) {
       for (const status of ACTIVE_RUN_STATUSES) {

@@ -1,7 +1,7 @@
 // Publishes Deliveries to `<prefix>deliveries`, keyed by run id, with an idempotent
 // producer and acks=all. Every send is bounded in time: the caller must be able to
 // answer 503 within GitHub's 10 s budget while the cluster is down.
-import type { Producer } from 'kafkajs';
+import type { Message, Producer } from 'kafkajs';
 import type { Kafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
 import { codecs, type Delivery } from '../schemas/index.js';
@@ -11,11 +11,6 @@ export class PublishTimeoutError extends Error {
     super(`no ack from Kafka for ${topic} within ${timeoutMs} ms`);
     this.name = 'PublishTimeoutError';
   }
-}
-
-export interface PublishedRecord {
-  partition: number;
-  offset: string;
 }
 
 export interface DeliveryPublisherOptions {
@@ -28,6 +23,8 @@ export interface DeliveryPublisherOptions {
 export class DeliveryPublisher {
   private readonly producer: Producer;
   private connected: Promise<void> | undefined;
+  private sending = false;
+  private waiting: Array<{ messages: Message[]; resolve: () => void; reject: (error: Error) => void }> = [];
   private readonly sendTimeoutMs: number;
 
   constructor(private readonly options: DeliveryPublisherOptions) {
@@ -54,9 +51,19 @@ export class DeliveryPublisher {
     return this.connected;
   }
 
-  /** Resolves only after every in-sync replica has the records (acks=all). */
-  async publish(records: ReadonlyArray<{ key: string; delivery: Delivery }>): Promise<PublishedRecord[]> {
+  /**
+   * Resolves only after every in-sync replica has the records (acks=all). Calls made
+   * while a send is in flight are coalesced into the next send: the idempotent
+   * producer allows one request in flight, so one send per delivery would queue
+   * every concurrent webhook behind the others.
+   */
+  async publish(records: ReadonlyArray<{ key: string; delivery: Delivery }>): Promise<void> {
     const topic = this.options.topic;
+    const messages = records.map((r) => ({
+      key: r.key,
+      value: codecs.delivery.encode(r.delivery),
+      headers: { 'delivery-id': r.delivery.id, event: r.delivery.event },
+    }));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -64,23 +71,34 @@ export class DeliveryPublisher {
         this.sendTimeoutMs,
       );
     });
-    const send = async () => {
-      await this.connect();
-      const metadata = await this.producer.send({
-        topic,
-        acks: -1,
-        messages: records.map((r) => ({
-          key: r.key,
-          value: codecs.delivery.encode(r.delivery),
-          headers: { 'delivery-id': r.delivery.id, event: r.delivery.event },
-        })),
-      });
-      return metadata.map((m) => ({ partition: m.partition, offset: m.baseOffset ?? m.offset ?? '' }));
-    };
+    const acked = new Promise<void>((resolve, reject) => {
+      this.waiting.push({ messages, resolve, reject });
+    });
+    void this.flush();
     try {
-      return await Promise.race([send(), timeout]);
+      await Promise.race([acked, timeout]);
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  private async flush(): Promise<void> {
+    if (this.sending || this.waiting.length === 0) return;
+    this.sending = true;
+    const batch = this.waiting.splice(0);
+    try {
+      await this.connect();
+      await this.producer.send({
+        topic: this.options.topic,
+        acks: -1,
+        messages: batch.flatMap((b) => b.messages),
+      });
+      for (const b of batch) b.resolve();
+    } catch (error) {
+      for (const b of batch) b.reject(error as Error);
+    } finally {
+      this.sending = false;
+      void this.flush();
     }
   }
 

@@ -68,11 +68,11 @@ export function buildIngestServer(options: IngestServerOptions): FastifyInstance
     const { delivery } = decision;
     const started = performance.now();
     try {
-      const [published] = await options.publisher.publish([{ key: decision.key, delivery }]);
+      await options.publisher.publish([{ key: decision.key, delivery }]);
       produceSeconds.observe({ outcome: 'acked' }, (performance.now() - started) / 1000);
       count(delivery.event, 'accepted');
       logger.debug(
-        { deliveryId: delivery.id, event: delivery.event, runId: delivery.runId, ...published },
+        { deliveryId: delivery.id, event: delivery.event, runId: delivery.runId },
         'delivery published',
       );
       return reply.code(202).send({ message: 'accepted', delivery: delivery.id });

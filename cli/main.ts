@@ -3,14 +3,19 @@ import { Command, CommanderError } from 'commander';
 import { sendDemo } from '../demo/send.js';
 import { readExporterConfig, startExporter } from '../exporter/main.js';
 import { readIngestConfig, startIngest } from '../ingest/main.js';
+import { DeliveryPublisher } from '../ingest/publisher.js';
 import { ConfigError, readCommonConfig } from '../platform/config.js';
 import { createKafka } from '../platform/kafka.js';
 import { createLogger, type Logger } from '../platform/log.js';
 import type { RoleHandle } from '../platform/role.js';
-import { formatTopicPlan, topicPlan } from '../platform/topics.js';
+import { formatTopicPlan, topicNames, topicPlan } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
 import { VERSION } from '../platform/version.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
+import { resetProcessorState } from '../processor/reprocess.js';
+import { exportDeliveries } from '../replay/export.js';
+import { replayFile } from '../replay/file.js';
+import { createProgress } from '../replay/progress.js';
 import { DEV_SECRET, startAll } from './all.js';
 
 const ENV_HELP = `
@@ -82,9 +87,23 @@ Environment:
   RUNSTREAM_QUEUED_JOB_MAX_AGE, RUNSTREAM_RUNNING_JOB_MAX_AGE_HOSTED, RUNSTREAM_RUNNING_JOB_MAX_AGE_SELF_HOSTED,
   RUNSTREAM_RUN_MAX_AGE, RUNSTREAM_COMPLETED_RETENTION, RUNSTREAM_DEDUPE_WINDOW   lifecycle limits (see README)${ENV_HELP}`,
     )
-    .action(async () => {
+    .option(
+      '--reprocess',
+      'first rebuild all state from the earliest retained delivery (stop every processor of the group first)',
+    )
+    .action(async (options: { reprocess?: boolean }) => {
       const config = readProcessorConfig(process.env);
       const logger = loggerFor('processor');
+      if (options.reprocess) {
+        const kafka = createKafka({ brokers: config.brokers, clientId: 'runstream-reprocess', logger });
+        await resetProcessorState({
+          kafka,
+          topics: topicNames(config.topicPrefix),
+          groupId: config.groupId,
+          stateDir: config.stateDir,
+          logger,
+        });
+      }
       await runUntilSignal(logger, async () => [await startProcessor(config, logger)]);
     });
 
@@ -144,6 +163,65 @@ it accepts deliveries signed with the development secret "${DEV_SECRET}".${ENV_H
         `sent ${summary.sent} deliveries (${summary.unique} unique) in ${summary.seconds.toFixed(1)} s: ${JSON.stringify(summary.byStatus)}\n`,
       );
       if (Object.keys(summary.byStatus).some((status) => status !== '202')) process.exitCode = 1;
+    });
+
+  program
+    .command('replay')
+    .description('publish historical deliveries again (idempotent: original delivery ids are deduped)')
+    .requiredOption(
+      '--file <path>',
+      'archive to replay: NDJSON, one delivery per line, optionally gzip (see docs/replay.md)',
+    )
+    .addHelpText('after', ENV_HELP)
+    .action(async (options: { file: string }) => {
+      const config = readCommonConfig(process.env);
+      const logger = loggerFor('replay');
+      const kafka = createKafka({ brokers: config.brokers, clientId: 'runstream-replay', logger });
+      const publisher = new DeliveryPublisher({
+        kafka,
+        topic: topicNames(config.topicPrefix).deliveries,
+        logger,
+        sendTimeoutMs: 60_000,
+      });
+      try {
+        const counts = await replayFile({
+          path: options.file,
+          publisher,
+          progress: createProgress(process.stderr),
+          report: (message) => process.stderr.write(`${message}\n`),
+        });
+        process.stdout.write(`${JSON.stringify(counts)}\n`);
+      } finally {
+        await publisher.close();
+      }
+    });
+
+  program
+    .command('export')
+    .description('write the deliveries topic (or a time window of it) as a replayable archive')
+    .requiredOption('--out <path>', "archive path ('-' for stdout; a .gz path is gzip-compressed)")
+    .option('--since <time>', 'first received time to include (ISO 8601)')
+    .option('--until <time>', 'received time to stop before (ISO 8601)')
+    .addHelpText('after', ENV_HELP)
+    .action(async (options: { out: string; since?: string; until?: string }) => {
+      const config = readCommonConfig(process.env);
+      const logger = loggerFor('export');
+      const time = (flag: string, value: string | undefined) => {
+        if (value === undefined) return undefined;
+        const ms = Date.parse(value);
+        if (Number.isNaN(ms))
+          throw new ConfigError(flag, `expected an ISO 8601 time, got ${JSON.stringify(value)}`);
+        return ms;
+      };
+      const summary = await exportDeliveries({
+        kafka: createKafka({ brokers: config.brokers, clientId: 'runstream-export', logger }),
+        topic: topicNames(config.topicPrefix).deliveries,
+        logger,
+        out: options.out,
+        sinceMs: time('--since', options.since),
+        untilMs: time('--until', options.until),
+      });
+      process.stderr.write(`export finished: ${JSON.stringify(summary)}\n`);
     });
 
   const topics = program.command('topics').description('create or print the Kafka topics runstream uses');

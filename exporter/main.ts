@@ -167,6 +167,13 @@ export class Exporter {
     }
   }
 
+  /** Resolves once the view holds everything committed to the changelogs so far. */
+  async waitForCurrentEnd(timeoutMs: number): Promise<void> {
+    const ends = await endOffsets(this.kafka, [...this.kindOf.keys()]);
+    if (!this.reader) throw new Error('exporter not started');
+    await this.reader.waitForPositions(ends, timeoutMs);
+  }
+
   private async updateLag(): Promise<void> {
     try {
       const ends = await endOffsets(this.kafka, [...this.kindOf.keys()]);

@@ -9,7 +9,14 @@ import { generateStream } from '../../demo/stream.js';
 import { startIngest } from '../../ingest/main.js';
 import type { RoleHandle } from '../../platform/role.js';
 import { type ProcessorConfig, readProcessorConfig, startProcessor } from '../../processor/main.js';
-import { brokers, createTestTopics, type TestTopics, testKafka, testLogger } from '../support/kafka.js';
+import {
+  brokers,
+  createTestTopics,
+  readTopic,
+  type TestTopics,
+  testKafka,
+  testLogger,
+} from '../support/kafka.js';
 import { publishDeliveries, waitForGroup } from '../support/publish.js';
 import { comparable, expectedState, foldChangelogs } from '../support/state.js';
 import { example, signedRequest } from '../support/webhooks.js';
@@ -173,3 +180,70 @@ async function waitForReady(port: number, timeoutMs = 60_000): Promise<void> {
   }
   throw new Error(`processor on ${port} not ready within ${timeoutMs} ms`);
 }
+
+describe('processor housekeeping against a real broker', () => {
+  it('expires stale entities, counts them, and tombstones completed ones after retention', async () => {
+    const topics = await createTestTopics(2);
+    const stateDir = await mkdtemp(join(tmpdir(), 'runstream-housekeeping-'));
+    const config = {
+      ...readProcessorConfig({
+        KAFKA_BROKERS: brokers().join(','),
+        RUNSTREAM_TOPIC_PREFIX: topics.prefix,
+        RUNSTREAM_STATE_DIR: stateDir,
+        RUNSTREAM_HOUSEKEEPING_INTERVAL: '500ms',
+        RUNSTREAM_COMPLETED_RETENTION: '2s',
+        RUNSTREAM_DEDUPE_WINDOW: '2s',
+        // Generated events are dated 2026-11-01, so unfinished ones are all stale now.
+        RUNSTREAM_QUEUED_JOB_MAX_AGE: '1h',
+        RUNSTREAM_RUNNING_JOB_MAX_AGE_HOSTED: '1h',
+        RUNSTREAM_RUNNING_JOB_MAX_AGE_SELF_HOSTED: '1h',
+        RUNSTREAM_RUN_MAX_AGE: '1h',
+      }),
+      port: 0,
+      host: '127.0.0.1',
+      logLevel: 'silent',
+    };
+    const processor = await startProcessor(config, testLogger);
+    try {
+      const stream = generateStream({ seed: 77, runs: 20, unfinishedRate: 0.5 });
+      await publishDeliveries(testKafka(), topics.names.deliveries, stream);
+      await waitForGroup(testKafka(), `${topics.prefix}processor`, topics.names.deliveries);
+      const expected = expectedState(stream);
+      const unfinishedJobs = [...expected.jobs.values()].filter((j) => j.status !== 'completed').length;
+      const unfinishedRuns = [...expected.runs.values()].filter((r) => r.status !== 'completed').length;
+      expect(unfinishedJobs).toBeGreaterThan(0);
+
+      // Everything is tombstoned eventually: completed after retention, expired ones
+      // after retention too, dedupe markers after the window.
+      const deadline = Date.now() + 60_000;
+      let state = await foldChangelogs(topics.names);
+      while ((state.runs.size > 0 || state.jobs.size > 0) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 1000));
+        state = await foldChangelogs(topics.names);
+      }
+      expect(state.runs.size).toBe(0);
+      expect(state.jobs.size).toBe(0);
+      const text = await (await fetch(`http://127.0.0.1:${processor.port}/metrics`)).text();
+      const expired = (kind: string) =>
+        [
+          ...text.matchAll(
+            new RegExp(
+              `runstream_processor_entities_expired_total\\{kind="${kind}",reason="[a-z_]+"\\} (\\d+)`,
+              'g',
+            ),
+          ),
+        ]
+          .map((m) => Number(m[1]))
+          .reduce((a, b) => a + b, 0);
+      expect(expired('job')).toBe(unfinishedJobs);
+      expect(expired('run')).toBe(unfinishedRuns);
+      // Aggregates are never tombstoned by housekeeping: counters survive their entities.
+      expect(comparable(state).aggregates).toEqual(comparable(expected).aggregates);
+      const markers = await readTopic(topics.names.dedupeChangelog);
+      expect(markers.some((m) => m.message.value === null)).toBe(true);
+    } finally {
+      await processor.close();
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+});

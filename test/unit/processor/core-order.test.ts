@@ -4,52 +4,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { GeneratedDelivery } from '../../../demo/stream.js';
 import { generateStream } from '../../../demo/stream.js';
-import { aggregateKey, applyDelta } from '../../../processor/core/aggregates.js';
-import { parseDelivery } from '../../../processor/core/parse.js';
-import { applyJob, applyRun, jobKey, runKey } from '../../../processor/core/state.js';
-import type { AggregateValue, JobState, RunState } from '../../../processor/core/types.js';
+import { comparable, expectedState } from '../../support/state.js';
 
-interface Outcome {
-  runs: Record<string, Record<string, unknown>>;
-  jobs: Record<string, Record<string, unknown>>;
-  aggregates: Record<string, AggregateValue>;
-}
-
-function strip(state: RunState | JobState): Record<string, unknown> {
-  const { firstSeenAt: _f, completedSeenAt: _c, expiredAt: _e, ...rest } = state as JobState;
-  delete (rest as Partial<JobState>).startedSeenAt;
-  return rest;
-}
-
-/** Folds deliveries through the core with dedupe by delivery id. */
-function fold(deliveries: readonly GeneratedDelivery[]): Outcome {
-  const seen = new Set<string>();
-  const runs = new Map<string, RunState>();
-  const jobs = new Map<string, JobState>();
-  const aggregates = new Map<string, AggregateValue>();
-  let now = 1_000;
-  for (const d of deliveries) {
-    now += 1;
-    if (seen.has(d.id)) continue;
-    seen.add(d.id);
-    const parsed = parseDelivery({ deliveryId: d.id, event: d.event, payload: d.payload, receivedAt: now });
-    if (!parsed.ok) throw new Error(parsed.reason);
-    const o = parsed.observation;
-    const t =
-      o.kind === 'run'
-        ? applyRun(runs.get(runKey(o.runId, o.runAttempt)), o, now)
-        : applyJob(jobs.get(jobKey(o.jobId)), o, now);
-    if (o.kind === 'run') runs.set(runKey(o.runId, o.runAttempt), t.state as RunState);
-    else jobs.set(jobKey(o.jobId), t.state as JobState);
-    for (const delta of t.deltas) {
-      const key = aggregateKey(delta.name, delta.labels);
-      aggregates.set(key, applyDelta(aggregates.get(key), delta));
-    }
-  }
-  const sorted = <V, R>(m: Map<string, V>, f: (v: V) => R) =>
-    Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, f(v)]));
-  return { runs: sorted(runs, strip), jobs: sorted(jobs, strip), aggregates: sorted(aggregates, (v) => v) };
-}
+/** The core applied in order with dedupe by delivery id, as comparable plain data. */
+const fold = (deliveries: readonly GeneratedDelivery[]) => comparable(expectedState(deliveries));
 
 describe('order independence of the core', () => {
   it('any permutation with duplicates equals the in-order stream', () => {
@@ -78,11 +36,11 @@ describe('order independence of the core', () => {
 
   it('counts each completed job and each completed run attempt exactly once', () => {
     const stream = generateStream({ seed: 42, runs: 40, duplicateRate: 0.3, disorderRate: 1 });
-    const outcome = fold(stream);
-    const completedJobs = Object.values(outcome.jobs).filter((j) => j.status === 'completed').length;
-    const completedRuns = Object.values(outcome.runs).filter((r) => r.status === 'completed').length;
+    const outcome = expectedState(stream);
+    const completedJobs = [...outcome.jobs.values()].filter((j) => j.status === 'completed').length;
+    const completedRuns = [...outcome.runs.values()].filter((r) => r.status === 'completed').length;
     const total = (name: string) =>
-      Object.values(outcome.aggregates)
+      [...outcome.aggregates.values()]
         .filter((a) => a.name === name)
         .reduce((n, a) => n + (a.kind === 'counter' ? a.value : 0), 0);
     expect(completedJobs).toBeGreaterThan(20);

@@ -114,7 +114,7 @@ export class PartitionTask {
     const stats = await this.restore();
     stats.durationMs = performance.now() - started;
     this.options.metrics.restoreDuration.observe({ mode: stats.mode }, stats.durationMs / 1000);
-    this.log.info({ partition, ...stats }, 'partition restored');
+    this.log.info(stats, 'partition restored');
     return stats;
   }
 
@@ -231,7 +231,7 @@ export class PartitionTask {
     }
     for (const bad of pending.invalid) {
       this.log.warn(
-        { partition, offset: bad.offset, deliveryId: bad.deliveryId, reason: bad.reason },
+        { offset: bad.offset, deliveryId: bad.deliveryId, reason: bad.reason },
         'invalid delivery skipped',
       );
     }

@@ -2,6 +2,8 @@
 import { Command, CommanderError } from 'commander';
 import { sendDemo } from '../demo/send.js';
 import { readExporterConfig, startExporter } from '../exporter/main.js';
+import { readGitHubConfig } from '../github/config.js';
+import { GitHubRestClient, type HookRef } from '../github/rest.js';
 import { readIngestConfig, startIngest } from '../ingest/main.js';
 import { DeliveryPublisher } from '../ingest/publisher.js';
 import { ConfigError, readCommonConfig } from '../platform/config.js';
@@ -15,7 +17,8 @@ import { readProcessorConfig, startProcessor } from '../processor/main.js';
 import { resetProcessorState } from '../processor/reprocess.js';
 import { exportDeliveries } from '../replay/export.js';
 import { replayFile } from '../replay/file.js';
-import { createProgress } from '../replay/progress.js';
+import { replayFromGitHub } from '../replay/github.js';
+import { createProgress, type ProgressCounts } from '../replay/progress.js';
 import { DEV_SECRET, startAll } from './all.js';
 
 const ENV_HELP = `
@@ -47,6 +50,47 @@ async function runUntilSignal(logger: Logger, start: () => Promise<RoleHandle[]>
 function loggerFor(role: string): Logger {
   // Reading the level first keeps a bad RUNSTREAM_LOG_LEVEL a one-line config error.
   return createLogger(role, readCommonConfig(process.env).logLevel);
+}
+
+interface ReplayOptions {
+  file?: string;
+  github?: boolean;
+  repo?: string;
+  org?: string;
+  hookId?: string;
+  app?: boolean;
+  since?: string;
+  until?: string;
+  checkpoint: string;
+}
+
+function timeOption(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms))
+    throw new ConfigError(flag, `expected an ISO 8601 time, got ${JSON.stringify(value)}`);
+  return ms;
+}
+
+function hookFromOptions(options: ReplayOptions): HookRef {
+  const hookId = Number(options.hookId);
+  const needHookId = () => {
+    if (!Number.isSafeInteger(hookId) || hookId <= 0)
+      throw new ConfigError('--hook-id', 'a positive hook id is required');
+    return hookId;
+  };
+  if (options.app) return { kind: 'app' };
+  if (options.repo) {
+    const [owner, repo, extra] = options.repo.split('/');
+    if (!owner || !repo || extra !== undefined)
+      throw new ConfigError('--repo', `expected owner/name, got ${options.repo}`);
+    return { kind: 'repo', owner, repo, hookId: needHookId() };
+  }
+  if (options.org) return { kind: 'org', org: options.org, hookId: needHookId() };
+  throw new ConfigError(
+    '--github',
+    'say which hook: --repo owner/name --hook-id N, --org NAME --hook-id N, or --app',
+  );
 }
 
 export function buildCli(): Command {
@@ -168,12 +212,28 @@ it accepts deliveries signed with the development secret "${DEV_SECRET}".${ENV_H
   program
     .command('replay')
     .description('publish historical deliveries again (idempotent: original delivery ids are deduped)')
-    .requiredOption(
+    .option(
       '--file <path>',
-      'archive to replay: NDJSON, one delivery per line, optionally gzip (see docs/replay.md)',
+      'archive to replay: NDJSON, one delivery per line, optionally gzip (docs/replay.md)',
     )
-    .addHelpText('after', ENV_HELP)
-    .action(async (options: { file: string }) => {
+    .option('--github', "replay a hook's delivery log from the GitHub API")
+    .option('--repo <owner/name>', 'with --github: a repository hook (needs --hook-id)')
+    .option('--org <org>', 'with --github: an organization hook (needs --hook-id)')
+    .option('--hook-id <id>', 'with --github: the hook id')
+    .option('--app', "with --github: the GitHub App's hook (needs RUNSTREAM_GITHUB_APP_*)")
+    .option('--since <time>', 'with --github: first delivery time to replay (ISO 8601)')
+    .option('--until <time>', 'with --github: delivery time to stop before (ISO 8601)')
+    .option('--checkpoint <path>', 'with --github: resume file', '.runstream-replay-checkpoint.json')
+    .addHelpText(
+      'after',
+      `
+GitHub access (for --github):
+  RUNSTREAM_GITHUB_TOKEN                 a token that can read the hook's deliveries, or a GitHub App:
+  RUNSTREAM_GITHUB_APP_ID, RUNSTREAM_GITHUB_APP_PRIVATE_KEY_FILE, RUNSTREAM_GITHUB_APP_INSTALLATION_ID
+  RUNSTREAM_GITHUB_API_URL               default https://api.github.com (GHES: https://HOST/api/v3)
+  RUNSTREAM_GITHUB_CONCURRENCY           requests in flight (default 10, at most 100)${ENV_HELP}`,
+    )
+    .action(async (options: ReplayOptions) => {
       const config = readCommonConfig(process.env);
       const logger = loggerFor('replay');
       const kafka = createKafka({ brokers: config.brokers, clientId: 'runstream-replay', logger });
@@ -183,13 +243,33 @@ it accepts deliveries signed with the development secret "${DEV_SECRET}".${ENV_H
         logger,
         sendTimeoutMs: 60_000,
       });
+      const report = (message: string) => process.stderr.write(`${message}\n`);
       try {
-        const counts = await replayFile({
-          path: options.file,
-          publisher,
-          progress: createProgress(process.stderr),
-          report: (message) => process.stderr.write(`${message}\n`),
-        });
+        let counts: ProgressCounts;
+        if (options.file && !options.github) {
+          counts = await replayFile({
+            path: options.file,
+            publisher,
+            progress: createProgress(process.stderr),
+            report,
+          });
+        } else if (options.github && !options.file) {
+          const github = readGitHubConfig(process.env);
+          if (!github)
+            throw new ConfigError('RUNSTREAM_GITHUB_TOKEN', 'replay --github needs a token or a GitHub App');
+          counts = await replayFromGitHub({
+            client: new GitHubRestClient(github.http, github.auth, github.apiUrl),
+            hook: hookFromOptions(options),
+            publisher,
+            sinceMs: timeOption('--since', options.since),
+            untilMs: timeOption('--until', options.until),
+            checkpointPath: options.checkpoint,
+            progress: createProgress(process.stderr),
+            report,
+          });
+        } else {
+          throw new ConfigError('replay', 'give exactly one of --file <path> or --github');
+        }
         process.stdout.write(`${JSON.stringify(counts)}\n`);
       } finally {
         await publisher.close();
@@ -218,8 +298,8 @@ it accepts deliveries signed with the development secret "${DEV_SECRET}".${ENV_H
         topic: topicNames(config.topicPrefix).deliveries,
         logger,
         out: options.out,
-        sinceMs: time('--since', options.since),
-        untilMs: time('--until', options.until),
+        sinceMs: timeOption('--since', options.since),
+        untilMs: timeOption('--until', options.until),
       });
       process.stderr.write(`export finished: ${JSON.stringify(summary)}\n`);
     });

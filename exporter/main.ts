@@ -19,6 +19,7 @@ import { endOffsets, PartitionReader, partitionKey } from '../platform/partition
 import type { RoleHandle } from '../platform/role.js';
 import { type TopicNames, topicNames } from '../platform/topics.js';
 import { DEFAULT_LIFECYCLE_LIMITS } from '../processor/core/types.js';
+import { readScaleSetPollerConfig, ScaleSetPoller, type ScaleSetPollerConfig } from './scale-sets.js';
 import { MetricsView, type ViewKind } from './view.js';
 
 export interface ExporterConfig extends CommonConfig {
@@ -26,6 +27,8 @@ export interface ExporterConfig extends CommonConfig {
   host: string;
   /** How long a gauge label set with nothing active is still served at 0. */
   gaugeRetentionMs: number;
+  /** Runner scale-set statistics to poll, when configured. */
+  scaleSets: ScaleSetPollerConfig | undefined;
 }
 
 export function readExporterConfig(env: Env): ExporterConfig {
@@ -38,6 +41,7 @@ export function readExporterConfig(env: Env): ExporterConfig {
       'RUNSTREAM_COMPLETED_RETENTION',
       DEFAULT_LIFECYCLE_LIMITS.completedRetentionMs,
     ),
+    scaleSets: readScaleSetPollerConfig(env),
   };
 }
 
@@ -222,7 +226,9 @@ export async function startExporter(
     const body = exporter.view.render() + (await registry.metrics());
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(body);
   });
+  const poller = config.scaleSets && new ScaleSetPoller(config.scaleSets, registry, logger);
   await exporter.start();
+  poller?.start();
   await app.listen({ port: config.port, host: config.host });
   const port = (app.server.address() as { port: number }).port;
   logger.info({ port }, 'exporter started');
@@ -231,6 +237,7 @@ export async function startExporter(
     port,
     exporter,
     async close() {
+      poller?.stop();
       await app.close();
       await exporter.close();
       await reachability.close().catch(() => undefined);

@@ -1,11 +1,4 @@
-// Ingest against a real broker: what is accepted lands byte-identical on the run's
-// partition; what is refused never reaches Kafka; a dead broker gives 503 in time.
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type IngestConfig, startIngest } from '../../ingest/main.js';
 import { createKafka } from '../../platform/kafka.js';
@@ -13,6 +6,7 @@ import type { RoleHandle } from '../../platform/role.js';
 import { topicPlan } from '../../platform/topics.js';
 import { ensureTopics } from '../../platform/topics-admin.js';
 import { codecs } from '../../schemas/index.js';
+import { type JarBroker, startJarBroker } from '../support/broker.js';
 import { brokers, createTestTopics, readTopic, type TestTopics, testLogger } from '../support/kafka.js';
 import { example, signatureOf, signedRequest } from '../support/webhooks.js';
 
@@ -134,31 +128,19 @@ describe('ingest against a real broker', () => {
 
 // This test stops and restarts a broker, so it runs its own (never a shared one).
 describe('ingest while the broker is down', () => {
-  const run = promisify(execFile);
-  const script = join(import.meta.dirname, '..', '..', 'scripts', 'kafka.sh');
-  let home: string;
-  let env: NodeJS.ProcessEnv;
+  let broker: JarBroker | undefined;
   let ingest: RoleHandle | undefined;
 
   beforeAll(async () => {
-    home = await mkdtemp(join(tmpdir(), 'runstream-outage-'));
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    env = {
-      ...process.env,
-      KAFKA_HOME_DIR: home,
-      KAFKA_PORT: String(port),
-      KAFKA_CONTROLLER_PORT: String(port + 1),
-    };
-    await run('bash', [script, 'start'], { env, timeout: 180_000 });
+    broker = await startJarBroker('runstream-outage-');
   });
   afterAll(async () => {
     await ingest?.close();
-    await run('bash', [script, 'stop'], { env, timeout: 60_000 });
-    await rm(home, { recursive: true, force: true });
+    await broker?.destroy();
   });
 
   it('answers 503 within 10 s, then accepts again once the broker is back', async () => {
-    const brokerList = [`127.0.0.1:${env.KAFKA_PORT}`];
+    const brokerList = broker!.brokers;
     const kafka = createKafka({ brokers: brokerList, clientId: 'outage-test', logger: testLogger });
     const topics: TestTopics = {
       prefix: 'outage.',
@@ -172,7 +154,7 @@ describe('ingest while the broker is down', () => {
     const before = await signedRequest('workflow_job', payload, 'first-secret');
     expect((await post(ingest.port, before.headers, before.body)).status).toBe(202);
 
-    await run('bash', [script, 'stop'], { env, timeout: 60_000 });
+    await broker!.stop();
     const during = await signedRequest('workflow_job', payload, 'first-secret');
     const started = Date.now();
     const response = await post(ingest.port, during.headers, during.body);
@@ -181,7 +163,7 @@ describe('ingest while the broker is down', () => {
     expect(elapsed).toBeLessThan(10_000);
     expect((await fetch(`http://127.0.0.1:${ingest.port}/readyz`)).status).toBe(503);
 
-    await run('bash', [script, 'start'], { env, timeout: 180_000 });
+    await broker!.start();
     let status = 0;
     const after = await signedRequest('workflow_job', payload, 'first-secret');
     for (let attempt = 0; attempt < 20 && status !== 202; attempt++) {

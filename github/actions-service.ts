@@ -1,13 +1,22 @@
 // The Actions service as runner scale sets use it: the registration handshake for an
-// admin token (refreshed once for all concurrent callers), scale sets, runner groups,
-// runners and just-in-time runner configs. No lock around calls: concurrency is the
-// HTTP layer's bound, not one request at a time.
-import type { GitHubAuth } from './auth.js';
-import { SharedToken } from './auth.js';
-import { NotFoundError, RunnerExistsError } from './errors.js';
+// admin token (one refresh in flight, shared by every concurrent caller), scale sets,
+// runner groups, runners and just-in-time runner configs. There is no lock around
+// calls (the scaleset Go client serialises everything): concurrency is bounded by the
+// HTTP client, not one request at a time.
+import { type GitHubAuth, jwtExpiry, SharedToken } from './auth.js';
+import { GitHubApiError, NotFoundError } from './errors.js';
 import type { HttpClient } from './http.js';
+import {
+  batchGenerateJitConfigs,
+  type JitBatchOptions,
+  type JitBatchResult,
+  type JitBatchSettings,
+} from './jit-batch.js';
 
-const API_VERSION = 'api-version=6.0-preview';
+export const SERVICE_API_VERSION = '6.0-preview';
+
+/** Refresh the admin token when it expires within this (github-facts.md). */
+export const ADMIN_TOKEN_MARGIN_MS = 60_000;
 
 export interface ScaleSetStatistics {
   totalAvailableJobs: number;
@@ -24,54 +33,69 @@ export interface RunnerScaleSet {
   name: string;
   runnerGroupId: number;
   runnerGroupName?: string;
-  statistics?: ScaleSetStatistics;
+  /** As of the moment it was fetched; use getScaleSetStatistics for fresh numbers. */
+  statistics?: Partial<ScaleSetStatistics>;
   [extra: string]: unknown;
 }
 
 export interface RunnerGroup {
   id: number;
   name: string;
+  [extra: string]: unknown;
 }
 
 export interface RunnerReference {
   id: number;
   name: string;
   runnerScaleSetId: number;
+  [extra: string]: unknown;
 }
 
 export interface JitRunnerConfig {
   runner: RunnerReference;
+  /** Base64 runner configuration, handed to the runner with --jitconfig. */
   encodedJITConfig: string;
 }
 
 export interface JitSettings {
+  /** Unique runner name. */
   name: string;
+  /** Default `_work`. */
   workFolder?: string;
 }
 
-/** The calls withCache wraps; implemented by ActionsServiceClient. */
+/** The service calls; implemented by ActionsServiceClient and wrapped by withCache. */
 export interface ActionsService {
+  /** A scale set by runner group and name; null when there is none. */
   getRunnerScaleSet(runnerGroupId: number, name: string): Promise<RunnerScaleSet | null>;
+  /** A scale set by id; NotFoundError when there is none. */
   getRunnerScaleSetById(id: number): Promise<RunnerScaleSet>;
+  /** NotFoundError when there is no group of that name. */
   getRunnerGroupByName(name: string): Promise<RunnerGroup>;
+  /** One just-in-time runner; RunnerExistsError when the name is taken. */
   generateJitRunnerConfig(
     settings: JitSettings,
     scaleSetId: number,
     signal?: AbortSignal,
   ): Promise<JitRunnerConfig>;
+  /** RunnerNotFoundError when it is gone. */
   getRunner(id: number): Promise<RunnerReference>;
+  /** null when no runner has that name. */
   getRunnerByName(name: string): Promise<RunnerReference | null>;
   removeRunner(id: number): Promise<void>;
+  /** The scale set's seven statistics, fetched now. */
   getScaleSetStatistics(scaleSetId: number): Promise<ScaleSetStatistics>;
 }
 
 export interface ActionsServiceOptions {
   http: HttpClient;
+  /** A token or a GitHub App installation (used for the registration token only). */
   auth: GitHubAuth;
-  /** https://api.github.com, or a GHES API URL. */
+  /** https://api.github.com, or https://HOST/api/v3 on GHES. */
   apiUrl: string;
   /** The org, enterprise or repo URL runners register to, e.g. https://github.com/octo-org. */
   githubConfigUrl: string;
+  now?: () => number;
 }
 
 interface AdminToken {
@@ -80,94 +104,131 @@ interface AdminToken {
   expiresAt: number;
 }
 
-/** The `exp` of a JWT, in ms; undefined when it is not a readable JWT. */
-export function jwtExpiry(jwt: string): number | undefined {
-  try {
-    const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
-      exp?: unknown;
-    };
-    return typeof payload.exp === 'number' ? payload.exp * 1000 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function registrationTokenPath(configUrl: string): string {
-  const path = new URL(configUrl).pathname.split('/').filter(Boolean);
-  if (path[0] === 'enterprises' && path[1])
+/** The registration-token endpoint for an org, repo or enterprise config URL. */
+export function registrationTokenPath(configUrl: string): string {
+  const path = new URL(configUrl).pathname.split('/').filter(Boolean).map(encodeURIComponent);
+  if (path[0] === 'enterprises' && path.length === 2)
     return `/enterprises/${path[1]}/actions/runners/registration-token`;
   if (path.length === 1) return `/orgs/${path[0]}/actions/runners/registration-token`;
   if (path.length === 2) return `/repos/${path[0]}/${path[1]}/actions/runners/registration-token`;
-  throw new Error(`cannot tell org, repo or enterprise from ${configUrl}`);
+  throw new Error(`cannot tell an org, repository or enterprise from ${configUrl}`);
 }
+
+/** A service URL with the api-version every call carries. */
+export function serviceCallUrl(
+  serviceUrl: string,
+  path: string,
+  query: Record<string, string | number> = {},
+): string {
+  const url = new URL(`${serviceUrl.replace(/\/$/, '')}${path}`);
+  for (const [key, value] of Object.entries(query)) url.searchParams.set(key, String(value));
+  url.searchParams.set('api-version', SERVICE_API_VERSION);
+  return url.toString();
+}
+
+const SCALE_SETS = '/_apis/runtime/runnerscalesets';
+const RUNNER_GROUPS = '/_apis/runtime/runnergroups/';
+const AGENTS = '/_apis/distributedtask/pools/0/agents';
 
 export class ActionsServiceClient implements ActionsService {
   private readonly admin: SharedToken<AdminToken>;
+  private readonly now: () => number;
 
   constructor(private readonly options: ActionsServiceOptions) {
-    this.admin = new SharedToken(() => this.register());
+    this.now = options.now ?? Date.now;
+    this.admin = new SharedToken(() => this.register(), ADMIN_TOKEN_MARGIN_MS, this.now);
   }
 
-  /** How many admin-token handshakes ran (all concurrent callers share one). */
+  /** Admin-token handshakes so far (all concurrent callers share one). */
   get tokenRefreshes(): number {
     return this.admin.refreshes;
   }
 
+  /** PAT/installation token -> registration token -> (RemoteAuth) service URL + admin JWT. */
   private async register(): Promise<AdminToken> {
-    const { http, auth, apiUrl, githubConfigUrl } = this.options;
-    const registration = await http.request<{ token: string; expires_at: string }>(
+    const { http, auth, githubConfigUrl } = this.options;
+    const apiUrl = this.options.apiUrl.replace(/\/$/, '');
+    const registration = await http.request<{ token?: unknown }>(
       `${apiUrl}${registrationTokenPath(githubConfigUrl)}`,
       { method: 'POST', headers: { authorization: await auth.authorization() } },
     );
-    const admin = await http.request<{ url: string; token: string }>(
-      `${apiUrl}/actions/runner-registration`,
-      {
-        method: 'POST',
-        headers: { authorization: `RemoteAuth ${registration.body.token}` },
-        body: { url: githubConfigUrl, runner_event: 'register' },
-      },
-    );
+    if (typeof registration.body?.token !== 'string') {
+      throw new Error(`registration token for ${githubConfigUrl}: the answer has no token`);
+    }
+    const url = `${apiUrl}/actions/runner-registration`;
+    const admin = await http.request<{ url?: unknown; token?: unknown }>(url, {
+      method: 'POST',
+      headers: { authorization: `RemoteAuth ${registration.body.token}` },
+      body: { url: githubConfigUrl, runner_event: 'register' },
+    });
+    const { url: serviceUrl, token } = admin.body ?? {};
+    if (typeof serviceUrl !== 'string' || typeof token !== 'string') {
+      throw new Error(`POST ${url}: the answer has no service url or token`);
+    }
     return {
-      serviceUrl: admin.body.url.replace(/\/$/, ''),
-      token: admin.body.token,
-      expiresAt: jwtExpiry(admin.body.token) ?? Date.now() + 10 * 60_000,
+      serviceUrl: serviceUrl.replace(/\/$/, ''),
+      token,
+      // An unreadable expiry: assume a short life, so the next refresh comes early rather than late.
+      expiresAt: jwtExpiry(token) ?? this.now() + 10 * 60_000,
     };
   }
 
-  private async call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    const admin = await this.admin.get();
-    const separator = path.includes('?') ? '&' : '?';
-    const response = await this.options.http.request<T>(
-      `${admin.serviceUrl}${path}${separator}${API_VERSION}`,
-      {
-        method,
-        headers: { authorization: `Bearer ${admin.token}` },
-        body,
-        signal,
-      },
-    );
-    return response.body;
+  private async call<T>(
+    method: string,
+    path: string,
+    query: Record<string, string | number> = {},
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const admin = await this.admin.get();
+      try {
+        const response = await this.options.http.request<T>(serviceCallUrl(admin.serviceUrl, path, query), {
+          method,
+          headers: { authorization: `Bearer ${admin.token}` },
+          body,
+          signal,
+        });
+        return response.body;
+      } catch (error) {
+        // Revoked or expired early: one fresh handshake, shared with other callers, then once more.
+        if (attempt === 0 && error instanceof GitHubApiError && error.status === 401) {
+          this.admin.invalidate(admin);
+          continue;
+        }
+        throw error;
+      }
+    }
   }
 
   async getRunnerScaleSet(runnerGroupId: number, name: string): Promise<RunnerScaleSet | null> {
-    const list = await this.call<{ count: number; value: RunnerScaleSet[] }>(
-      'GET',
-      `/_apis/runtime/runnerscalesets?runnerGroupId=${runnerGroupId}&name=${encodeURIComponent(name)}`,
-    );
-    return list.value?.[0] ?? null;
+    const list = await this.call<{ count: number; value?: RunnerScaleSet[] }>('GET', SCALE_SETS, {
+      runnerGroupId,
+      name,
+    });
+    return list?.value?.[0] ?? null;
   }
 
-  getRunnerScaleSetById(id: number): Promise<RunnerScaleSet> {
-    return this.call('GET', `/_apis/runtime/runnerscalesets/${id}`);
+  async getRunnerScaleSetById(id: number): Promise<RunnerScaleSet> {
+    const scaleSet = await this.call<RunnerScaleSet | undefined>('GET', `${SCALE_SETS}/${id}`);
+    // An empty answer means the same as a 404 to callers: there is no such scale set.
+    if (!scaleSet) throw new NotFoundError(404, 'GET', `${SCALE_SETS}/${id}`, `no runner scale set ${id}`);
+    return scaleSet;
   }
 
   async getRunnerGroupByName(name: string): Promise<RunnerGroup> {
-    const list = await this.call<{ count: number; value: RunnerGroup[] }>(
-      'GET',
-      `/_apis/runtime/runnergroups/?groupName=${encodeURIComponent(name)}`,
-    );
-    const group = list.value?.[0];
-    if (!group) throw new NotFoundError(404, 'GET', 'runnergroups', `no runner group named ${name}`);
+    const list = await this.call<{ count: number; value?: RunnerGroup[] }>('GET', RUNNER_GROUPS, {
+      groupName: name,
+    });
+    const group = list?.value?.[0];
+    if (!group) {
+      throw new NotFoundError(
+        404,
+        'GET',
+        `${RUNNER_GROUPS}?groupName=${name}`,
+        `no runner group named ${name}`,
+      );
+    }
     return group;
   }
 
@@ -178,103 +239,53 @@ export class ActionsServiceClient implements ActionsService {
   ): Promise<JitRunnerConfig> {
     return this.call(
       'POST',
-      `/_apis/runtime/runnerscalesets/${scaleSetId}/generatejitconfig`,
+      `${SCALE_SETS}/${scaleSetId}/generatejitconfig`,
+      {},
       { name: settings.name, workFolder: settings.workFolder ?? '_work' },
       signal,
     );
   }
 
   getRunner(id: number): Promise<RunnerReference> {
-    return this.call('GET', `/_apis/distributedtask/pools/0/agents/${id}`);
+    return this.call('GET', `${AGENTS}/${id}`);
   }
 
   async getRunnerByName(name: string): Promise<RunnerReference | null> {
-    const list = await this.call<{ count: number; value: RunnerReference[] }>(
-      'GET',
-      `/_apis/distributedtask/pools/0/agents?agentName=${encodeURIComponent(name)}`,
-    );
-    return list.value?.[0] ?? null;
+    const list = await this.call<{ count: number; value?: RunnerReference[] }>('GET', AGENTS, {
+      agentName: name,
+    });
+    return list?.value?.[0] ?? null;
   }
 
   async removeRunner(id: number): Promise<void> {
-    await this.call('DELETE', `/_apis/distributedtask/pools/0/agents/${id}`);
+    await this.call('DELETE', `${AGENTS}/${id}`);
   }
 
   async getScaleSetStatistics(scaleSetId: number): Promise<ScaleSetStatistics> {
-    const scaleSet = await this.getRunnerScaleSetById(scaleSetId);
-    if (!scaleSet.statistics) throw new Error(`scale set ${scaleSetId} reported no statistics`);
-    return scaleSet.statistics;
+    return completeStatistics((await this.getRunnerScaleSetById(scaleSetId)).statistics);
+  }
+
+  /** {@link batchGenerateJitConfigs} over this client. */
+  batchGenerateJitConfigs(
+    count: number,
+    settings: JitBatchSettings,
+    scaleSetId: number,
+    options?: JitBatchOptions,
+  ): Promise<JitBatchResult> {
+    return batchGenerateJitConfigs(this, count, settings, scaleSetId, options);
   }
 }
 
-export type JitResult =
-  | { index: number; name: string; ok: true; config: JitRunnerConfig }
-  | { index: number; name: string; ok: false; error: Error };
-
-export interface BatchOptions {
-  /** POSTs in flight at once; the HTTP client's bound applies too. */
-  concurrency?: number;
-  signal?: AbortSignal;
-  /** Unique runner names; default `<namePrefix>-<random>-<index>`. */
-  nameFor?: (index: number) => string;
-}
-
-/**
- * Generates `count` JIT configs with up to `concurrency` POSTs in flight. Every item
- * is reported: successes and per-item errors, never all-or-nothing. A runner-exists
- * answer (a retried POST that had succeeded) is recovered by removing the runner when
- * it belongs to this scale set and generating again. Cancelled items report the abort.
- */
-export async function batchGenerateJitConfigs(
-  service: ActionsService,
-  count: number,
-  settings: { namePrefix: string; workFolder?: string },
-  scaleSetId: number,
-  options: BatchOptions = {},
-): Promise<JitResult[]> {
-  const batchId = Math.random().toString(36).slice(2, 8);
-  const nameFor = options.nameFor ?? ((i: number) => `${settings.namePrefix}-${batchId}-${i}`);
-  const results: JitResult[] = new Array(count);
-  let next = 0;
-  const generate = async (name: string): Promise<JitRunnerConfig> => {
-    try {
-      return await service.generateJitRunnerConfig(
-        { name, workFolder: settings.workFolder },
-        scaleSetId,
-        options.signal,
-      );
-    } catch (error) {
-      if (!(error instanceof RunnerExistsError)) throw error;
-      const existing = await service.getRunnerByName(name);
-      if (!existing || existing.runnerScaleSetId !== scaleSetId) throw error;
-      await service.removeRunner(existing.id);
-      return service.generateJitRunnerConfig(
-        { name, workFolder: settings.workFolder },
-        scaleSetId,
-        options.signal,
-      );
-    }
+/** The service leaves zero counters out of its JSON: a missing one is 0. */
+export function completeStatistics(raw: Partial<ScaleSetStatistics> | undefined): ScaleSetStatistics {
+  const n = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
+  return {
+    totalAvailableJobs: n(raw?.totalAvailableJobs),
+    totalAcquiredJobs: n(raw?.totalAcquiredJobs),
+    totalAssignedJobs: n(raw?.totalAssignedJobs),
+    totalRunningJobs: n(raw?.totalRunningJobs),
+    totalRegisteredRunners: n(raw?.totalRegisteredRunners),
+    totalBusyRunners: n(raw?.totalBusyRunners),
+    totalIdleRunners: n(raw?.totalIdleRunners),
   };
-  const worker = async () => {
-    while (next < count) {
-      const index = next++;
-      const name = nameFor(index);
-      if (options.signal?.aborted) {
-        results[index] = {
-          index,
-          name,
-          ok: false,
-          error: new Error('cancelled', { cause: options.signal.reason }),
-        };
-        continue;
-      }
-      try {
-        results[index] = { index, name, ok: true, config: await generate(name) };
-      } catch (error) {
-        results[index] = { index, name, ok: false, error: error as Error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(count, options.concurrency ?? 10)) }, worker));
-  return results;
 }

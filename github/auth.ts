@@ -1,36 +1,70 @@
 // Credentials for api.github.com: a token, or a GitHub App (an RS256 JWT signed with
-// node:crypto, exchanged for an installation token). Concurrent callers share one
-// token refresh.
-import { createSign } from 'node:crypto';
+// node:crypto, exchanged for an installation token). Secrets live in #private fields,
+// so neither JSON.stringify nor a logger that is handed the object can print them.
+import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import type { HttpClient } from './http.js';
 
 export interface GitHubAuth {
   /** The Authorization header value for REST calls. */
   authorization(): Promise<string>;
+  /** App-level endpoints (such as /app/hook/deliveries) need the app's own JWT; only App auth has it. */
+  appAuthorization?(): Promise<string>;
 }
 
+/** A personal access token or any other bearer token. */
 export class TokenAuth implements GitHubAuth {
-  constructor(private readonly token: string) {}
+  readonly #token: string;
+
+  constructor(token: string) {
+    if (token.trim() === '') throw new Error('TokenAuth: empty token');
+    this.#token = token.trim();
+  }
+
   async authorization(): Promise<string> {
-    return `Bearer ${this.token}`;
+    return `Bearer ${this.#token}`;
   }
 }
 
 const base64url = (data: Buffer | string) => Buffer.from(data).toString('base64url');
 
-/** A GitHub App JWT: iat 60 s in the past for clock drift, valid 9 minutes (max 10). */
-export function appJwt(appId: string, privateKeyPem: string, nowMs = Date.now()): string {
+/** App JWT lifetime: GitHub allows at most 10 minutes; iat is backdated 60 s for clock drift. */
+const APP_JWT_LIFETIME_S = 540;
+
+/** A GitHub App JWT (RS256), `iss` the app id (or client id). */
+export function appJwt(appId: string, privateKey: string | KeyObject, nowMs = Date.now()): string {
   const now = Math.floor(nowMs / 1000);
   const header = base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }));
-  const payload = base64url(JSON.stringify({ iat: now - 60, exp: now + 540, iss: appId }));
-  const signature = createSign('RSA-SHA256').update(`${header}.${payload}`).sign(privateKeyPem);
+  const payload = base64url(JSON.stringify({ iat: now - 60, exp: now + APP_JWT_LIFETIME_S, iss: appId }));
+  const signature = createSign('RSA-SHA256').update(`${header}.${payload}`).sign(privateKey);
   return `${header}.${payload}.${base64url(signature)}`;
 }
 
-/** Shares one refresh among concurrent callers; refreshes when under `marginMs` remain. */
+/** The `exp` of a JWT in ms since epoch; undefined when it is not a readable JWT. */
+export function jwtExpiry(jwt: string): number | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      exp?: unknown;
+    };
+    return typeof payload.exp === 'number' ? payload.exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when a credential expiring at `expiresAt` must be renewed before use. */
+export function needsRefresh(expiresAt: number | undefined, now: number, marginMs: number): boolean {
+  return expiresAt === undefined || expiresAt - now <= marginMs;
+}
+
+/**
+ * A credential shared by every caller: at most one refresh in flight; callers that
+ * arrive during it wait for the same promise. Refreshes when under `marginMs` remain.
+ */
 export class SharedToken<T extends { expiresAt: number }> {
-  private current: T | undefined;
-  private refreshing: Promise<T> | undefined;
+  // #private: the credential must not show up when a logger or inspect() prints the holder.
+  #current: T | undefined;
+  #refreshing: Promise<T> | undefined;
+  /** Refreshes started so far. */
   refreshes = 0;
 
   constructor(
@@ -40,47 +74,93 @@ export class SharedToken<T extends { expiresAt: number }> {
   ) {}
 
   async get(): Promise<T> {
-    if (this.current && this.current.expiresAt - this.now() > this.marginMs) return this.current;
-    this.refreshing ??= (async () => {
+    const current = this.#current;
+    if (current && !needsRefresh(current.expiresAt, this.now(), this.marginMs)) return current;
+    this.#refreshing ??= (async () => {
       try {
         this.refreshes += 1;
-        this.current = await this.fetchToken();
-        return this.current;
+        this.#current = await this.fetchToken();
+        return this.#current;
       } finally {
-        this.refreshing = undefined;
+        this.#refreshing = undefined;
       }
     })();
-    return this.refreshing;
+    return this.#refreshing;
+  }
+
+  /**
+   * Forgets `stale` (a token the server refused). Only that exact token: when 50
+   * callers see the same 401, the first drops it and the rest share one refresh.
+   */
+  invalidate(stale: T): void {
+    if (this.#current === stale) this.#current = undefined;
   }
 }
 
 export interface AppAuthOptions {
+  /** The App's id (or client id); the JWT's `iss`. */
   appId: string;
   privateKeyPem: string;
   installationId: number;
+  /** https://api.github.com or https://HOST/api/v3. */
   apiUrl: string;
   http: HttpClient;
+  now?: () => number;
 }
 
+/** GitHub App authentication: the app JWT, exchanged for an installation token. */
 export class AppAuth implements GitHubAuth {
-  private readonly token: SharedToken<{ token: string; expiresAt: number }>;
+  readonly #key: KeyObject;
+  #jwt: { value: string; expiresAt: number } | undefined;
+  private readonly installation: SharedToken<{ token: string; expiresAt: number }>;
+  private readonly now: () => number;
+  private readonly appId: string;
 
-  constructor(private readonly options: AppAuthOptions) {
-    this.token = new SharedToken(async () => {
-      const response = await options.http.request<{ token: string; expires_at: string }>(
-        `${options.apiUrl}/app/installations/${options.installationId}/access_tokens`,
-        { method: 'POST', headers: { authorization: `Bearer ${this.jwt()}` } },
-      );
-      return { token: response.body.token, expiresAt: Date.parse(response.body.expires_at) };
-    });
+  constructor(options: AppAuthOptions) {
+    this.appId = options.appId;
+    // Parsed now, so a bad key fails at start rather than on the first call.
+    this.#key = createPrivateKey(options.privateKeyPem);
+    this.now = options.now ?? Date.now;
+    this.installation = new SharedToken(
+      async () => {
+        const url = `${options.apiUrl.replace(/\/$/, '')}/app/installations/${options.installationId}/access_tokens`;
+        const response = await options.http.request<{ token?: unknown; expires_at?: unknown }>(url, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${this.jwt()}`, accept: 'application/vnd.github+json' },
+        });
+        const { token, expires_at } = response.body ?? {};
+        if (typeof token !== 'string' || typeof expires_at !== 'string') {
+          throw new Error(`POST ${url}: the answer has no token or expires_at`);
+        }
+        return { token, expiresAt: Date.parse(expires_at) };
+      },
+      60_000,
+      this.now,
+    );
   }
 
-  /** For app-level endpoints such as /app/hook/deliveries. */
+  /** The app JWT (reused until a minute before it expires: signing costs an RSA operation). */
   jwt(): string {
-    return appJwt(this.options.appId, this.options.privateKeyPem);
+    const now = this.now();
+    if (!this.#jwt || needsRefresh(this.#jwt.expiresAt, now, 60_000)) {
+      this.#jwt = {
+        value: appJwt(this.appId, this.#key, now),
+        expiresAt: (Math.floor(now / 1000) + APP_JWT_LIFETIME_S) * 1000,
+      };
+    }
+    return this.#jwt.value;
+  }
+
+  async appAuthorization(): Promise<string> {
+    return `Bearer ${this.jwt()}`;
+  }
+
+  /** Installation-token refreshes so far (shared by concurrent callers). */
+  get refreshes(): number {
+    return this.installation.refreshes;
   }
 
   async authorization(): Promise<string> {
-    return `Bearer ${(await this.token.get()).token}`;
+    return `Bearer ${(await this.installation.get()).token}`;
   }
 }

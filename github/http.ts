@@ -1,28 +1,49 @@
-// The one HTTP path of the GitHub clients: bounded concurrency (never above GitHub's
-// 100 concurrent requests), kept-alive connections (Node's fetch pools them), a pause
-// shared by every request when a rate limit answers, retries with backoff, and
-// conditional GETs that serve a 304 from the cached body.
+// The one HTTP path of the GitHub clients, a thin shell around the decisions in
+// policy.ts: bounded concurrency (never above GitHub's 100 concurrent requests),
+// kept-alive connections (Node's fetch pools them per origin), a pause shared by
+// every request of the client when a rate limit or Retry-After answers, backoff
+// retries, and conditional GETs that serve a 304 from the remembered body.
 import { LRUCache } from 'lru-cache';
-import { errorFromResponse } from './errors.js';
-import { DEFAULT_RETRY_POLICY, decideRetry, type RetryPolicy } from './policy.js';
+import type { Logger } from '../platform/log.js';
+import { errorFromResponse, GitHubApiError, GitHubNetworkError } from './errors.js';
+import {
+  conditionalCacheKey,
+  DEFAULT_RETRY_POLICY,
+  decideNetworkRetry,
+  decideRetry,
+  primaryLimitWaitMs,
+  type RetryDecision,
+  type RetryPolicy,
+} from './policy.js';
+
+/** GitHub allows at most 100 concurrent requests per token. */
+export const MAX_CONCURRENCY = 100;
 
 export interface HttpClientOptions {
-  /** Requests in flight at once (1..100). */
+  /** Requests in flight at once, 1..100 (default 10). */
   concurrency?: number;
   retry?: Partial<RetryPolicy>;
   userAgent?: string;
-  /** How many ETag'd GET responses to remember for conditional requests. */
-  etagCacheSize?: number;
+  /** Bytes of ETag'd GET bodies remembered for conditional requests (default 64 MiB). */
+  etagCacheMaxBytes?: number;
+  /** Retries are logged at warn (method, URL, status, wait; never headers). */
+  logger?: Logger;
   fetch?: typeof fetch;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  now?: () => number;
+  random?: () => number;
 }
 
 export interface RequestOptions {
   method?: string;
   headers?: Record<string, string>;
+  /** Sent as JSON. */
   body?: unknown;
   signal?: AbortSignal;
-  /** Send If-None-Match with the ETag of a previous 200 and serve a 304 from it. */
+  /**
+   * GET only: send If-None-Match with the ETag of an earlier 200 (exactly as received)
+   * and serve a 304 from that response's body. 304s do not count against the limit.
+   */
   conditional?: boolean;
 }
 
@@ -35,13 +56,22 @@ export interface HttpResponse<T> {
 }
 
 export interface HttpStats {
+  /** Requests sent (each retry counts). */
   requests: number;
   retries: number;
+  /** 304s served from the ETag cache. */
   notModified: number;
-  pausedMs: number;
+  /** Times a rate limit or Retry-After paused the whole client. */
+  pauses: number;
 }
 
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+interface Remembered {
+  etag: string;
+  body: unknown;
+  size: number;
+}
+
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const timer = setTimeout(() => {
@@ -56,24 +86,161 @@ function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+type Attempt = { response: Response; text: string } | { networkError: Error };
+
 export class HttpClient {
-  private readonly concurrency: number;
+  readonly concurrency: number;
   private readonly policy: RetryPolicy;
   private active = 0;
   private readonly queue: Array<() => void> = [];
-  /** No request starts before this time (a rate limit paused the whole client). */
+  /** No request starts before this time: a rate limit paused the whole client. */
   private pausedUntil = 0;
-  private readonly etags: LRUCache<string, { etag: string; body: unknown }>;
+  private readonly etags: LRUCache<string, Remembered>;
   private readonly fetchImpl: typeof fetch;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-  readonly stats: HttpStats = { requests: 0, retries: 0, notModified: 0, pausedMs: 0 };
+  private readonly now: () => number;
+  private readonly random: () => number;
+  readonly stats: HttpStats = { requests: 0, retries: 0, notModified: 0, pauses: 0 };
 
   constructor(private readonly options: HttpClientOptions = {}) {
-    this.concurrency = Math.min(100, Math.max(1, options.concurrency ?? 10));
+    const concurrency = options.concurrency ?? 10;
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
+      throw new RangeError(`concurrency must be an integer in 1..${MAX_CONCURRENCY}, got ${concurrency}`);
+    }
+    this.concurrency = concurrency;
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-    this.etags = new LRUCache({ max: options.etagCacheSize ?? 1000 });
+    this.etags = new LRUCache({
+      maxSize: options.etagCacheMaxBytes ?? 64 * 1024 * 1024,
+      sizeCalculation: (entry) => entry.size,
+    });
     this.fetchImpl = options.fetch ?? fetch;
     this.sleep = options.sleep ?? abortableSleep;
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Requests in flight right now. */
+  get inFlight(): number {
+    return this.active;
+  }
+
+  /** The time (ms since epoch) before which no request starts; 0 or past when not paused. */
+  get pausedUntilMs(): number {
+    return this.pausedUntil;
+  }
+
+  /** Sends a request, retrying and pausing per policy.ts; throws a GitHubApiError. */
+  async request<T>(url: string, options: RequestOptions = {}): Promise<HttpResponse<T>> {
+    const method = options.method ?? 'GET';
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': this.options.userAgent ?? 'runstream',
+      ...options.headers,
+    };
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const etagKey =
+      options.conditional && method === 'GET' ? conditionalCacheKey(url, headers.authorization) : undefined;
+
+    for (let attempt = 0; ; attempt++) {
+      const remembered = etagKey === undefined ? undefined : this.etags.get(etagKey);
+      const result = await this.send(url, method, headers, body, remembered, options.signal);
+      let decision: RetryDecision;
+      if ('networkError' in result) {
+        decision = decideNetworkRetry(attempt, this.policy, this.random());
+        if (!decision.retry) {
+          throw new GitHubNetworkError(0, method, url, result.networkError.message, undefined, {
+            cause: result.networkError,
+          });
+        }
+      } else {
+        const { response, text } = result;
+        this.pauseFor(primaryLimitWaitMs(response.headers, this.now(), this.policy));
+        if (response.status === 304 && remembered) {
+          this.stats.notModified += 1;
+          return { status: 304, headers: response.headers, body: remembered.body as T, fromCache: true };
+        }
+        if (response.ok) {
+          const parsed = this.parse<T>(response.status, method, url, text);
+          const etag = response.headers.get('etag');
+          if (etagKey !== undefined && etag) {
+            this.etags.set(etagKey, { etag, body: parsed, size: Math.max(1, text.length) });
+          }
+          return { status: response.status, headers: response.headers, body: parsed, fromCache: false };
+        }
+        decision = decideRetry(
+          {
+            status: response.status,
+            headers: response.headers,
+            bodyText: text,
+            attempt,
+            now: this.now(),
+            random: this.random(),
+          },
+          this.policy,
+        );
+        if (!decision.retry) throw errorFromResponse(response.status, method, url, text);
+      }
+      this.stats.retries += 1;
+      this.options.logger?.warn(
+        { method, url, attempt, waitMs: decision.waitMs, reason: decision.reason },
+        'GitHub request will be retried',
+      );
+      if (decision.pauseAll) this.pauseFor(decision.waitMs);
+      else await this.sleep(decision.waitMs, options.signal);
+    }
+  }
+
+  private async send(
+    url: string,
+    method: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    remembered: Remembered | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Attempt> {
+    signal?.throwIfAborted();
+    await this.waitForPause(signal);
+    await this.acquire(signal);
+    try {
+      // A pause may have begun while this request waited for a slot.
+      await this.waitForPause(signal);
+      this.stats.requests += 1;
+      const sent = remembered ? { ...headers, 'if-none-match': remembered.etag } : headers;
+      const response = await this.fetchImpl(url, { method, headers: sent, body, signal });
+      return { response, text: await response.text() };
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      return { networkError: error instanceof Error ? error : new Error(String(error)) };
+    } finally {
+      this.release();
+    }
+  }
+
+  private parse<T>(status: number, method: string, url: string, text: string): T {
+    if (text === '') return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new GitHubApiError(status, method, url, `response is not JSON: ${text.slice(0, 100)}`);
+    }
+  }
+
+  private pauseFor(ms: number): void {
+    if (ms <= 0) return;
+    const until = this.now() + ms;
+    if (until > this.pausedUntil) {
+      this.pausedUntil = until;
+      this.stats.pauses += 1;
+    }
+  }
+
+  private async waitForPause(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      const wait = this.pausedUntil - this.now();
+      if (wait <= 0) return;
+      await this.sleep(wait, signal);
+    }
   }
 
   private async acquire(signal?: AbortSignal): Promise<void> {
@@ -81,6 +248,7 @@ export class HttpClient {
       this.active += 1;
       return;
     }
+    signal?.throwIfAborted();
     await new Promise<void>((resolve, reject) => {
       const grant = () => {
         signal?.removeEventListener('abort', onAbort);
@@ -96,72 +264,10 @@ export class HttpClient {
     });
   }
 
+  /** Hands the slot straight to the next waiter, so the count never dips and overshoots. */
   private release(): void {
     const next = this.queue.shift();
     if (next) next();
     else this.active -= 1;
-  }
-
-  /** Waits out a pause set by any request of this client. */
-  private async waitForPause(signal?: AbortSignal): Promise<void> {
-    for (;;) {
-      const wait = this.pausedUntil - Date.now();
-      if (wait <= 0) return;
-      this.stats.pausedMs += wait;
-      await this.sleep(wait, signal);
-    }
-  }
-
-  async request<T>(url: string, options: RequestOptions = {}): Promise<HttpResponse<T>> {
-    const method = options.method ?? 'GET';
-    const cached = options.conditional ? this.etags.get(url) : undefined;
-    for (let attempt = 0; ; attempt++) {
-      options.signal?.throwIfAborted();
-      await this.waitForPause(options.signal);
-      await this.acquire(options.signal);
-      let response: Response;
-      let text: string;
-      try {
-        // A pause may have started while this request waited for a slot.
-        await this.waitForPause(options.signal);
-        this.stats.requests += 1;
-        const headers: Record<string, string> = {
-          accept: 'application/json',
-          'user-agent': this.options.userAgent ?? 'runstream',
-          ...options.headers,
-        };
-        if (cached) headers['if-none-match'] = cached.etag;
-        if (options.body !== undefined) headers['content-type'] = 'application/json';
-        response = await this.fetchImpl(url, {
-          method,
-          headers,
-          body: options.body === undefined ? undefined : JSON.stringify(options.body),
-          signal: options.signal,
-        });
-        text = await response.text();
-      } finally {
-        this.release();
-      }
-      if (response.status === 304 && cached) {
-        this.stats.notModified += 1;
-        return { status: 304, headers: response.headers, body: cached.body as T, fromCache: true };
-      }
-      if (response.ok) {
-        const body = (text === '' ? undefined : JSON.parse(text)) as T;
-        const etag = response.headers.get('etag');
-        if (options.conditional && etag) this.etags.set(url, { etag, body });
-        return { status: response.status, headers: response.headers, body, fromCache: false };
-      }
-      const decision = decideRetry(response.status, response.headers, text, attempt, Date.now(), this.policy);
-      if (!decision.retry) throw errorFromResponse(response.status, method, url, text);
-      this.stats.retries += 1;
-      if (decision.pauseAll) this.pausedUntil = Math.max(this.pausedUntil, Date.now() + decision.waitMs);
-      else await this.sleep(decision.waitMs, options.signal);
-    }
-  }
-
-  /** Requests in flight right now (tests and metrics). */
-  get inFlight(): number {
-    return this.active;
   }
 }

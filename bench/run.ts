@@ -10,15 +10,16 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createLogger, type Logger } from '../platform/log.js';
+import { runGithubBench } from './github.js';
 import { runIngestBench } from './ingest.js';
+import { runReplayBench } from './replay.js';
 import type { Benchmark, Figures } from './types.js';
 
 // Registered benchmarks, run in this order. Add yours with one line.
 const benchmarks: Benchmark[] = [
   { name: 'ingest', run: runIngestBench },
-  // >>> github: bench/github.ts (runGithubBench) did not exist when this was written.
-  // >>> Once it does: `import { runGithubBench } from './github.js';` above and
-  // >>> { name: 'github', run: () => runGithubBench() },
+  { name: 'github', run: () => runGithubBench() },
+  { name: 'replay', run: runReplayBench },
 ];
 
 // kafkajs' one-time partitioner notice is noise in a benchmark's output.

@@ -11,11 +11,10 @@ import { DeliveryPublisher } from '../ingest/publisher.js';
 import { createKafka } from '../platform/kafka.js';
 import { topicNames, topicPlan } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
-import { toArchiveLine } from '../replay/archive.js';
+import type { ArchiveLine } from '../replay/archive.js';
 import { replayFile } from '../replay/file.js';
 import { replayFromGitHub } from '../replay/github.js';
 import { FakeGitHub } from '../test/support/fake-github.js';
-import { toDelivery } from '../test/support/publish.js';
 import type { BenchContext, Figures } from './types.js';
 
 const ARCHIVE_DELIVERIES = 50_000;
@@ -34,13 +33,15 @@ export async function runReplayBench(ctx: BenchContext): Promise<Figures> {
     const lines: string[] = [];
     for (let i = 0; i < ARCHIVE_DELIVERIES; i++) {
       const d = templates[i % templates.length]!;
-      lines.push(
-        JSON.stringify(
-          toArchiveLine(
-            toDelivery({ ...d, id: `${d.id.slice(0, 24)}${String(i).padStart(12, '0')}` }).delivery,
-          ),
-        ),
-      );
+      const id = `${d.id.slice(0, 24)}${String(i).padStart(12, '0')}`;
+      const line: ArchiveLine = {
+        id,
+        event: d.event,
+        headers: { 'x-github-delivery': id, 'x-github-event': d.event },
+        receivedAt: new Date().toISOString(),
+        body: JSON.stringify(d.payload),
+      };
+      lines.push(JSON.stringify(line));
     }
     const archive = join(dir, 'archive.ndjson');
     await writeFile(archive, `${lines.join('\n')}\n`);

@@ -6,6 +6,8 @@ import type { Kafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
 import { codecs, type Delivery } from '../schemas/index.js';
 
+const MAX_COALESCED_BYTES = 900_000;
+
 export class PublishTimeoutError extends Error {
   constructor(topic: string, timeoutMs: number) {
     super(`no ack from Kafka for ${topic} within ${timeoutMs} ms`);
@@ -85,7 +87,18 @@ export class DeliveryPublisher {
   private async flush(): Promise<void> {
     if (this.sending || this.waiting.length === 0) return;
     this.sending = true;
-    const batch = this.waiting.splice(0);
+    // Coalesce up to ~900 KB (at least one request) so a partition's record batch stays
+    // under the broker's default 1 MB message size; bigger webhooks go alone and rely
+    // on the topic's max.message.bytes (see platform/topics.ts).
+    let take = 0;
+    let bytes = 0;
+    while (take < this.waiting.length) {
+      const size = this.waiting[take]!.messages.reduce((n, m) => n + (m.value as Buffer).length, 0);
+      if (take > 0 && bytes + size > MAX_COALESCED_BYTES) break;
+      bytes += size;
+      take += 1;
+    }
+    const batch = this.waiting.splice(0, take);
     try {
       await this.connect();
       await this.producer.send({

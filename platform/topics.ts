@@ -45,6 +45,8 @@ export function topicPlan(options: TopicPlanOptions): TopicSpec[] {
       config: {
         'cleanup.policy': 'delete',
         'retention.ms': String(options.deliveriesRetentionMs ?? 7 * day),
+        // GitHub caps payloads at 25 MB: every delivery ingest accepts must fit.
+        'max.message.bytes': String(26 * 1024 * 1024),
       },
       purpose: 'webhook deliveries, key = run id',
     },

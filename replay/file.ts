@@ -38,12 +38,20 @@ export async function replayFile(options: ReplayFileOptions): Promise<ProgressCo
   const batchSize = options.batchSize ?? 500;
   const now = options.now ?? Date.now;
   let batch: Array<{ key: string; delivery: Delivery }> = [];
+  // A few batches in flight keep the producer busy while the next lines are parsed;
+  // order does not matter (dedupe and the order-independent core make it so).
+  const inFlight = new Set<Promise<void>>();
   const flush = async () => {
     if (batch.length === 0) return;
-    await options.publisher.publish(batch);
-    counts.sent += batch.length;
+    const sending = batch;
     batch = [];
-    options.progress?.update(counts, file.bytesRead, size);
+    const done: Promise<void> = options.publisher.publish(sending).then(() => {
+      counts.sent += sending.length;
+      inFlight.delete(done);
+      options.progress?.update(counts, file.bytesRead, size);
+    });
+    inFlight.add(done);
+    if (inFlight.size >= 4) await Promise.race(inFlight);
   };
   let lineNumber = 0;
   for await (const text of lines) {
@@ -63,6 +71,7 @@ export async function replayFile(options: ReplayFileOptions): Promise<ProgressCo
     if (batch.length >= batchSize) await flush();
   }
   await flush();
+  await Promise.all(inFlight);
   options.progress?.finish(counts);
   return counts;
 }

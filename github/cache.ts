@@ -21,7 +21,7 @@ import {
 } from './jit-batch.js';
 
 export interface CacheOptions {
-  /** Lifetime of every entry, ms. */
+  /** Lifetime of every entry, ms, counted from when its answer arrived. */
   ttl: number;
   /** Entries kept at most; the least recently used goes first. */
   max: number;
@@ -132,8 +132,12 @@ export class CachedActionsService implements ActionsService {
     this.prom?.misses.inc({ kind });
     const pending: Promise<T> = load().then(
       (value) => {
-        // A not-found (null) is not remembered; only this promise is dropped, never a newer one.
-        if (value === null && this.cache.peek(key) === pending) this.cache.delete(key);
+        // Only this promise is touched, never a newer one that replaced it.
+        if (this.cache.peek(key) === pending) {
+          // A not-found (null) is not remembered; an answer lives `ttl` from its arrival.
+          if (value === null) this.cache.delete(key);
+          else this.cache.set(key, pending);
+        }
         return value;
       },
       (error: unknown) => {
@@ -141,7 +145,8 @@ export class CachedActionsService implements ActionsService {
         throw error;
       },
     );
-    this.cache.set(key, pending);
+    // ttl 0: a request in flight never expires, so a slow one is still shared by every caller.
+    this.cache.set(key, pending, { ttl: 0 });
     return pending;
   }
 

@@ -144,54 +144,68 @@ export class HttpClient {
 
     for (let attempt = 0; ; attempt++) {
       const remembered = etagKey === undefined ? undefined : this.etags.get(etagKey);
-      const result = await this.send(url, method, headers, body, remembered, options.signal);
-      let decision: RetryDecision;
-      if ('networkError' in result) {
-        decision = decideNetworkRetry(attempt, this.policy, this.random());
-        if (!decision.retry) {
-          throw new GitHubNetworkError(0, method, url, result.networkError.message, undefined, {
-            cause: result.networkError,
-          });
-        }
-      } else {
-        const { response, text } = result;
-        this.pauseFor(primaryLimitWaitMs(response.headers, this.now(), this.policy));
-        if (response.status === 304 && remembered) {
-          this.stats.notModified += 1;
-          return { status: 304, headers: response.headers, body: remembered.body as T, fromCache: true };
-        }
-        if (response.ok) {
-          const parsed = this.parse<T>(response.status, method, url, text);
-          const etag = response.headers.get('etag');
-          if (etagKey !== undefined && etag) {
-            this.etags.set(etagKey, { etag, body: parsed, size: Math.max(1, text.length) });
+      options.signal?.throwIfAborted();
+      await this.waitForPause(options.signal);
+      await this.acquire(options.signal);
+      let decision: RetryDecision & { retry: true };
+      try {
+        // A pause may have begun while this request waited for a slot.
+        await this.waitForPause(options.signal);
+        this.stats.requests += 1;
+        const result = await this.exchange(url, method, headers, body, remembered, options.signal);
+        if ('networkError' in result) {
+          const network = decideNetworkRetry(attempt, this.policy, this.random());
+          if (!network.retry) {
+            throw new GitHubNetworkError(0, method, url, result.networkError.message, undefined, {
+              cause: result.networkError,
+            });
           }
-          return { status: response.status, headers: response.headers, body: parsed, fromCache: false };
+          decision = network;
+        } else {
+          const { response, text } = result;
+          this.pauseFor(primaryLimitWaitMs(response.headers, this.now(), this.policy));
+          if (response.status === 304 && remembered) {
+            this.stats.notModified += 1;
+            return { status: 304, headers: response.headers, body: remembered.body as T, fromCache: true };
+          }
+          if (response.ok) {
+            const parsed = this.parse<T>(response.status, method, url, text);
+            const etag = response.headers.get('etag');
+            if (etagKey !== undefined && etag) {
+              this.etags.set(etagKey, { etag, body: parsed, size: Math.max(1, text.length) });
+            }
+            return { status: response.status, headers: response.headers, body: parsed, fromCache: false };
+          }
+          const verdict = decideRetry(
+            {
+              status: response.status,
+              headers: response.headers,
+              bodyText: text,
+              attempt,
+              now: this.now(),
+              random: this.random(),
+            },
+            this.policy,
+          );
+          if (!verdict.retry) throw errorFromResponse(response.status, method, url, text);
+          decision = verdict;
         }
-        decision = decideRetry(
-          {
-            status: response.status,
-            headers: response.headers,
-            bodyText: text,
-            attempt,
-            now: this.now(),
-            random: this.random(),
-          },
-          this.policy,
-        );
-        if (!decision.retry) throw errorFromResponse(response.status, method, url, text);
+        // Set before the slot is released, so no queued request slips out ahead of the pause.
+        if (decision.pauseAll) this.pauseFor(decision.waitMs);
+      } finally {
+        this.release();
       }
       this.stats.retries += 1;
       this.options.logger?.warn(
         { method, url, attempt, waitMs: decision.waitMs, reason: decision.reason },
         'GitHub request will be retried',
       );
-      if (decision.pauseAll) this.pauseFor(decision.waitMs);
-      else await this.sleep(decision.waitMs, options.signal);
+      if (!decision.pauseAll) await this.sleep(decision.waitMs, options.signal);
     }
   }
 
-  private async send(
+  /** One request and its body; a network failure is returned, an abort thrown. */
+  private async exchange(
     url: string,
     method: string,
     headers: Record<string, string>,
@@ -199,21 +213,13 @@ export class HttpClient {
     remembered: Remembered | undefined,
     signal: AbortSignal | undefined,
   ): Promise<Attempt> {
-    signal?.throwIfAborted();
-    await this.waitForPause(signal);
-    await this.acquire(signal);
     try {
-      // A pause may have begun while this request waited for a slot.
-      await this.waitForPause(signal);
-      this.stats.requests += 1;
       const sent = remembered ? { ...headers, 'if-none-match': remembered.etag } : headers;
       const response = await this.fetchImpl(url, { method, headers: sent, body, signal });
       return { response, text: await response.text() };
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       return { networkError: error instanceof Error ? error : new Error(String(error)) };
-    } finally {
-      this.release();
     }
   }
 

@@ -2,6 +2,7 @@
 // exporter's scale-set statistics.
 import { readFileSync } from 'node:fs';
 import { ConfigError, type Env, readInt, readString } from '../platform/config.js';
+import type { Logger } from '../platform/log.js';
 import { AppAuth, type GitHubAuth, TokenAuth } from './auth.js';
 import { HttpClient } from './http.js';
 
@@ -12,11 +13,14 @@ export interface GitHubConfig {
   auth: GitHubAuth;
 }
 
-/** Undefined when no credentials are configured (the features that need them stay off). */
-export function readGitHubConfig(env: Env): GitHubConfig | undefined {
+/**
+ * Undefined when no credentials are configured (the features that need them stay off).
+ * `logger` receives the HTTP client's retry warnings (never headers or tokens).
+ */
+export function readGitHubConfig(env: Env, logger?: Logger): GitHubConfig | undefined {
   const apiUrl = readString(env, 'RUNSTREAM_GITHUB_API_URL', 'https://api.github.com').replace(/\/$/, '');
   const concurrency = readInt(env, 'RUNSTREAM_GITHUB_CONCURRENCY', 10, 1, 100);
-  const http = new HttpClient({ concurrency });
+  const http = new HttpClient({ concurrency, logger });
   const token = env.RUNSTREAM_GITHUB_TOKEN?.trim();
   const appId = env.RUNSTREAM_GITHUB_APP_ID?.trim();
   if (token) return { apiUrl, concurrency, http, auth: new TokenAuth(token) };
@@ -37,10 +41,12 @@ export function readGitHubConfig(env: Env): GitHubConfig | undefined {
   if (!installationId) {
     throw new ConfigError('RUNSTREAM_GITHUB_APP_INSTALLATION_ID', 'required with RUNSTREAM_GITHUB_APP_ID');
   }
-  return {
-    apiUrl,
-    concurrency,
-    http,
-    auth: new AppAuth({ appId, privateKeyPem, installationId, apiUrl, http }),
-  };
+  let auth: AppAuth;
+  try {
+    auth = new AppAuth({ appId, privateKeyPem, installationId, apiUrl, http });
+  } catch {
+    // The crypto error would only say "unsupported"; never echo the key's content.
+    throw new ConfigError('RUNSTREAM_GITHUB_APP_PRIVATE_KEY_FILE', `${keyFile} is not a PEM private key`);
+  }
+  return { apiUrl, concurrency, http, auth };
 }

@@ -33,8 +33,10 @@ describe('batchGenerateJitConfigs', () => {
     const client = serviceClient(fake, http({ concurrency: 10 }));
     await client.batchGenerateJitConfigs(200, { namePrefix: 'ka' }, 7, { concurrency: 10 });
     expect(generatePosts(fake)).toHaveLength(200);
-    // Without keep-alive there would be one connection per request.
-    expect(fake.connections).toBeLessThanOrEqual(25);
+    // Without keep-alive there would be one connection per request. fetch may open a
+    // spare socket when a slot passes on before the finished one is marked idle, so the
+    // pool stays under two per slot (plus the handshake's).
+    expect(fake.connections).toBeLessThanOrEqual(2 * 10 + 2);
   });
 
   it('reports partial failure per item', async () => {
@@ -87,10 +89,14 @@ describe('batchGenerateJitConfigs', () => {
     expect(posts).toHaveLength(17);
     const limited = posts.find((r) => r.status === 429)!;
     const answeredAt = limited.endedAt!;
-    // Requests already on the wire when the 429 came back may land; nothing new starts for 1 s.
-    const duringPause = posts.filter((r) => r.at > answeredAt + 30 && r.at < answeredAt + 980);
-    expect(duringPause).toEqual([]);
-    expect(posts.filter((r) => r.at >= answeredAt + 980).length).toBeGreaterThan(0);
+    const retried = posts.find((r) => r.seq > limited.seq && r.body === limited.body)!;
+    expect(retried.at - answeredAt).toBeGreaterThanOrEqual(950);
+    // Only POSTs already on the wire when the 429 came back (at most 3 of 4) may land
+    // during the pause, and none well into it; without the pause the other three
+    // workers would have sent the remaining 13 by then.
+    const duringPause = posts.filter((r) => r.at > answeredAt && r.at < answeredAt + 950);
+    expect(duringPause.length).toBeLessThanOrEqual(3);
+    expect(duringPause.filter((r) => r.at > answeredAt + 200)).toEqual([]);
   });
 
   it('recovers a runner that exists after a retried POST', async () => {
@@ -131,13 +137,16 @@ describe('batchGenerateJitConfigs', () => {
     const client = serviceClient(fake);
     await client.getRunnerScaleSetById(7);
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new Error('scale-down')), 150);
+    let abortedAt = 0;
+    const timer = setTimeout(() => {
+      abortedAt = Date.now();
+      controller.abort(new Error('scale-down'));
+    }, 150);
     try {
       const result = await client.batchGenerateJitConfigs(100, { namePrefix: 'c' }, 7, {
         concurrency: 2,
         signal: controller.signal,
       });
-      const abortedAt = Date.now();
       expect(result.items).toHaveLength(100);
       expect(result.succeeded).toBeGreaterThan(0);
       expect(result.succeeded + result.failed + result.cancelled).toBe(100);
@@ -145,11 +154,15 @@ describe('batchGenerateJitConfigs', () => {
       expect(result.cancelled).toBeGreaterThan(80);
       const startedCancelled = result.items.filter((i) => i.status === 'cancelled' && i.started);
       expect(startedCancelled.length).toBeLessThanOrEqual(2);
-      expect(generatePosts(fake).length).toBe(result.succeeded + startedCancelled.length);
+      // A started item may have been aborted before or after its POST reached the server.
+      expect(generatePosts(fake).length).toBeGreaterThanOrEqual(result.succeeded);
+      expect(generatePosts(fake).length).toBeLessThanOrEqual(result.succeeded + startedCancelled.length);
       const notStarted = result.items.find((i) => i.status === 'cancelled' && !i.started);
       expect(notStarted?.status === 'cancelled' && (notStarted.reason as Error).message).toBe('scale-down');
+      // A POST already written to the socket may still land (client and server share this
+      // event loop); nothing may be sent after the abort.
       await new Promise((r) => setTimeout(r, 100));
-      expect(generatePosts(fake).filter((r) => r.at > abortedAt)).toEqual([]);
+      expect(generatePosts(fake).filter((r) => r.at > abortedAt + 30)).toEqual([]);
     } finally {
       clearTimeout(timer);
     }

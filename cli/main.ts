@@ -286,13 +286,6 @@ GitHub access (for --github):
     .action(async (options: { out: string; since?: string; until?: string }) => {
       const config = readCommonConfig(process.env);
       const logger = loggerFor('export');
-      const time = (flag: string, value: string | undefined) => {
-        if (value === undefined) return undefined;
-        const ms = Date.parse(value);
-        if (Number.isNaN(ms))
-          throw new ConfigError(flag, `expected an ISO 8601 time, got ${JSON.stringify(value)}`);
-        return ms;
-      };
       const summary = await exportDeliveries({
         kafka: createKafka({ brokers: config.brokers, clientId: 'runstream-export', logger }),
         topic: topicNames(config.topicPrefix).deliveries,

@@ -214,7 +214,7 @@ export class PartitionTask {
 
   private async processChunk(records: readonly InputRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const { metrics, partition } = this.options;
+    const { metrics } = this.options;
     const pending = new PendingChanges();
     const now = this.options.now();
     const started = performance.now();

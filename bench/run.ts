@@ -5,11 +5,11 @@
 // free ports, scripts/kafka.sh) and always stopped by the script, also on SIGINT.
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createLogger, type Logger } from '../platform/log.js';
+import { freePort } from '../test/support/broker.js';
 import { runGithubBench } from './github.js';
 import { runIngestBench } from './ingest.js';
 import { runReplayBench } from './replay.js';
@@ -29,17 +29,6 @@ const execFileAsync = promisify(execFile);
 const root = join(import.meta.dirname, '..');
 const script = join(root, 'scripts', 'kafka.sh');
 const resultsFile = join(root, 'bench', 'results', 'latest.json');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Broker {
   brokers: string[];

@@ -20,11 +20,17 @@ const RUN_STATUSES: ReadonlySet<string> = new Set<RunStatus>([
   'in_progress',
   'completed',
 ]);
-const JOB_STATUSES: ReadonlySet<string> = new Set<JobStatus>([
-  'queued',
-  'waiting',
-  'in_progress',
-  'completed',
+/**
+ * Job statuses as GitHub sends them, to runstream's. GitHub's REST schema also lists
+ * `pending` and `requested` for jobs: both are before a runner, so rank 0 (queued).
+ */
+const JOB_STATUSES: ReadonlyMap<string, JobStatus> = new Map<string, JobStatus>([
+  ['requested', 'queued'],
+  ['pending', 'queued'],
+  ['queued', 'queued'],
+  ['waiting', 'waiting'],
+  ['in_progress', 'in_progress'],
+  ['completed', 'completed'],
 ]);
 
 type Json = Record<string, unknown>;
@@ -75,9 +81,9 @@ function parseJob(payload: Json, repository: string): ParseResult {
   const runId = positiveInt(job.run_id);
   if (jobId === null) return fail('workflow_job.id is missing or not a positive integer');
   if (runId === null) return fail('workflow_job.run_id is missing or not a positive integer');
-  const status = job.status;
-  if (typeof status !== 'string' || !JOB_STATUSES.has(status)) {
-    return fail(`workflow_job.status ${JSON.stringify(status)} is not a known status`);
+  const status = typeof job.status === 'string' ? JOB_STATUSES.get(job.status) : undefined;
+  if (status === undefined) {
+    return fail(`workflow_job.status ${JSON.stringify(job.status)} is not a known status`);
   }
   const labels = Array.isArray(job.labels)
     ? job.labels.filter((l): l is string => typeof l === 'string')
@@ -92,13 +98,27 @@ function parseJob(payload: Json, repository: string): ParseResult {
     labels: [...labels].sort().join(','),
     runnerGroup: text(job.runner_group_name) ?? '',
     runnerName: text(job.runner_name),
-    status: status as JobStatus,
+    status,
     conclusion: text(job.conclusion),
     createdAt: timestamp(job.created_at),
     startedAt: timestamp(job.started_at),
     completedAt: timestamp(job.completed_at),
   };
   return { ok: true, observation };
+}
+
+/**
+ * The workflow run id a delivery belongs to (its record key and partition):
+ * workflow_run.id (there is no run_id inside workflow_run) or workflow_job.run_id.
+ */
+export function runIdOf(event: string, payload: unknown): number | null {
+  if (!isObject(payload)) return null;
+  if (event === 'workflow_run')
+    return isObject(payload.workflow_run) ? positiveInt(payload.workflow_run.id) : null;
+  if (event === 'workflow_job') {
+    return isObject(payload.workflow_job) ? positiveInt(payload.workflow_job.run_id) : null;
+  }
+  return null;
 }
 
 export function parseDelivery(input: DeliveryInput): ParseResult {

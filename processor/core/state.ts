@@ -1,13 +1,32 @@
-// The run and job state machines. Merging is order-independent: the status only moves
-// up its rank (completed is terminal), and each field takes the value of the
-// highest-ranked event that carries one (null never overwrites; equal ranks keep the
-// larger value), so any permutation of the same events yields the same state.
-// Aggregates change only on an entity's first transition into started or completed.
+// The run and job state machines.
+//
+// Order independence by construction: an entity's state is the join (least upper
+// bound) of its events in a semilattice, so any permutation of the same events, with
+// any duplicates, yields the same state:
+//   - status: the highest in a fixed total order (rank per DESIGN.md; the three rank-0
+//     run statuses are ordered requested < pending < queued so ties are deterministic);
+//     completed is the top, hence terminal.
+//   - every other field: null (or '') is the bottom and never overwrites; between two
+//     values the greater wins. GitHub's values only move forward (null -> runner name,
+//     queued started_at = created_at -> real start, updated_at grows), so "greater" is
+//     also "later". (Precedence by the entity's current rank is NOT a join: a late
+//     lower-rank event could still fill a field and the result depended on order.)
+//
+// Aggregates change only on an entity's first transition (idempotent by construction)
+// and their labels and values must not depend on arrival order either:
+//   - completion deltas read the completing event only. GitHub sends one completed
+//     event per job / run attempt (redeliveries are identical), so whichever events
+//     came before, the delta is the same. Reading the merged state instead would let
+//     an earlier in_progress event lend a runner group the completed event lacks.
+//   - the queue duration is observed once, when the merged state is first started and
+//     knows both created_at and started_at, from the merged state (a payload may omit
+//     created_at, which a later-arriving queued event then supplies).
 import type {
   AggregateDelta,
   JobObservation,
   JobState,
   JobStatus,
+  Labels,
   RunObservation,
   RunState,
   RunStatus,
@@ -20,59 +39,46 @@ export interface Transition<S> {
   deltas: AggregateDelta[];
 }
 
-const RUN_RANK: Record<RunStatus, number> = {
+/** Total order of run statuses: DESIGN.md's ranks, with rank 0 broken deterministically. */
+export const RUN_STATUS_ORDER: Readonly<Record<RunStatus, number>> = {
   requested: 0,
-  pending: 0,
+  pending: 1,
+  queued: 2,
+  waiting: 3,
+  in_progress: 4,
+  completed: 5,
+};
+export const JOB_STATUS_ORDER: Readonly<Record<JobStatus, number>> = {
   queued: 0,
   waiting: 1,
   in_progress: 2,
   completed: 3,
 };
-/** Within rank 0 the later-sounding status wins, deterministically. */
-const RUN_TIE: Record<RunStatus, number> = {
-  requested: 0,
-  pending: 1,
-  queued: 2,
-  waiting: 0,
-  in_progress: 0,
-  completed: 0,
-};
-const JOB_RANK: Record<JobStatus, number> = { queued: 0, waiting: 1, in_progress: 2, completed: 3 };
 
 export const runKey = (runId: number, runAttempt: number): string => `${runId}:${runAttempt}`;
 export const jobKey = (jobId: number): string => String(jobId);
 
-/** The field value after merging an event of rank `incomingRank` into one of `existingRank`. */
-function pick<T extends string | number>(
-  existing: T | null,
-  incoming: T | null,
-  existingRank: number,
-  incomingRank: number,
-): T | null {
-  if (incoming === null || incoming === '') return existing;
-  if (existing === null || existing === '') return incoming;
-  if (incomingRank !== existingRank) return incomingRank > existingRank ? incoming : existing;
-  return incoming > existing ? incoming : existing;
+/** Join of two nullable values: null is the bottom, otherwise the greater. */
+function join<T extends string | number>(a: T | null, b: T | null): T | null {
+  if (a === null || a === '') return b ?? a;
+  if (b === null || b === '') return a;
+  return b > a ? b : a;
 }
 
-const pickText = (existing: string, incoming: string, eRank: number, oRank: number): string =>
-  pick<string>(existing, incoming, eRank, oRank) ?? '';
+/** Join of label text: '' (GitHub said nothing) is the bottom. */
+const joinText = (a: string, b: string): string => (b > a ? b : a);
 
 const seconds = (fromMs: number, toMs: number): number => Math.max(0, toMs - fromMs) / 1000;
+
+const known = (v: string | null): v is string => v !== null && v !== '';
 
 function sameFields<T extends object>(a: T, b: T): boolean {
   for (const key of Object.keys(a) as Array<keyof T>) if (a[key] !== b[key]) return false;
   return true;
 }
 
-export function applyRun(
-  existing: RunState | undefined,
-  obs: RunObservation,
-  now: number,
-): Transition<RunState> {
-  const eRank = existing ? RUN_RANK[existing.status] : -1;
-  const oRank = RUN_RANK[obs.status];
-  const base: RunState = existing ?? {
+function newRun(obs: RunObservation, now: number): RunState {
+  return {
     runId: obs.runId,
     runAttempt: obs.runAttempt,
     repository: '',
@@ -87,30 +93,35 @@ export function applyRun(
     completedSeenAt: null,
     expiredAt: null,
   };
-  const status: RunStatus = !existing
-    ? obs.status
-    : oRank > eRank || (oRank === eRank && RUN_TIE[obs.status] > RUN_TIE[existing.status])
-      ? obs.status
-      : existing.status;
+}
+
+/** The run attempt after one more event (pure: `existing` is not modified). */
+export function applyRun(
+  existing: RunState | undefined,
+  obs: RunObservation,
+  now: number,
+): Transition<RunState> {
+  const base = existing ?? newRun(obs, now);
   const state: RunState = {
     ...base,
-    status,
-    repository: pickText(base.repository, obs.repository, eRank, oRank),
-    workflow: pickText(base.workflow, obs.workflow, eRank, oRank),
-    event: pickText(base.event, obs.event, eRank, oRank),
-    conclusion: pick(base.conclusion, obs.conclusion, eRank, oRank),
-    createdAt: pick(base.createdAt, obs.createdAt, eRank, oRank),
-    runStartedAt: pick(base.runStartedAt, obs.runStartedAt, eRank, oRank),
-    updatedAt: pick(base.updatedAt, obs.updatedAt, eRank, oRank),
+    status: RUN_STATUS_ORDER[obs.status] > RUN_STATUS_ORDER[base.status] ? obs.status : base.status,
+    repository: joinText(base.repository, obs.repository),
+    workflow: joinText(base.workflow, obs.workflow),
+    event: joinText(base.event, obs.event),
+    conclusion: join(base.conclusion, obs.conclusion),
+    createdAt: join(base.createdAt, obs.createdAt),
+    runStartedAt: join(base.runStartedAt, obs.runStartedAt),
+    updatedAt: join(base.updatedAt, obs.updatedAt),
   };
   const deltas: AggregateDelta[] = [];
-  if (state.status === 'completed' && state.completedSeenAt === null) {
+  // Only a completed event can make the status completed, so `obs` is that event.
+  if (state.status === 'completed' && state.completedSeenAt === null && obs.status === 'completed') {
     state.completedSeenAt = now;
-    const labels = {
-      repository: state.repository,
-      workflow: state.workflow,
-      event: state.event,
-      conclusion: state.conclusion ?? '',
+    const labels: Labels = {
+      repository: obs.repository,
+      workflow: obs.workflow,
+      event: obs.event,
+      conclusion: obs.conclusion ?? '',
     };
     deltas.push({
       kind: 'counter',
@@ -118,31 +129,28 @@ export function applyRun(
       labels,
       increment: 1,
     });
-    if (state.runStartedAt !== null && state.updatedAt !== null) {
+    if (obs.runStartedAt !== null && obs.updatedAt !== null) {
       deltas.push({
         kind: 'histogram',
         name: 'github_actions_workflow_run_duration_seconds',
         labels,
-        observeSeconds: seconds(state.runStartedAt, state.updatedAt),
+        observeSeconds: seconds(obs.runStartedAt, obs.updatedAt),
       });
     }
   }
   return { state, changed: !existing || !sameFields(existing, state), deltas };
 }
 
-/** A job has started once a runner took it: in progress, or completed with a runner. */
+/**
+ * A job has started once a runner took it: in progress, or completed with a runner
+ * (a job cancelled or skipped while queued completes with no runner and never started).
+ */
 export function hasStarted(job: Pick<JobState, 'status' | 'runnerName'>): boolean {
-  return job.status === 'in_progress' || (job.status === 'completed' && job.runnerName !== null);
+  return job.status === 'in_progress' || (job.status === 'completed' && known(job.runnerName));
 }
 
-export function applyJob(
-  existing: JobState | undefined,
-  obs: JobObservation,
-  now: number,
-): Transition<JobState> {
-  const eRank = existing ? JOB_RANK[existing.status] : -1;
-  const oRank = JOB_RANK[obs.status];
-  const base: JobState = existing ?? {
+function newJob(obs: JobObservation, now: number): JobState {
+  return {
     jobId: obs.jobId,
     runId: obs.runId,
     runAttempt: obs.runAttempt,
@@ -161,24 +169,37 @@ export function applyJob(
     completedSeenAt: null,
     expiredAt: null,
   };
+}
+
+/** The job after one more event (pure: `existing` is not modified). */
+export function applyJob(
+  existing: JobState | undefined,
+  obs: JobObservation,
+  now: number,
+): Transition<JobState> {
+  const base = existing ?? newJob(obs, now);
   const state: JobState = {
     ...base,
-    status: oRank > eRank ? obs.status : base.status,
-    repository: pickText(base.repository, obs.repository, eRank, oRank),
-    workflow: pickText(base.workflow, obs.workflow, eRank, oRank),
-    labels: pickText(base.labels, obs.labels, eRank, oRank),
-    runnerGroup: pickText(base.runnerGroup, obs.runnerGroup, eRank, oRank),
-    runnerName: pick(base.runnerName, obs.runnerName, eRank, oRank),
-    conclusion: pick(base.conclusion, obs.conclusion, eRank, oRank),
-    createdAt: pick(base.createdAt, obs.createdAt, eRank, oRank),
-    startedAt: pick(base.startedAt, obs.startedAt, eRank, oRank),
-    completedAt: pick(base.completedAt, obs.completedAt, eRank, oRank),
+    status: JOB_STATUS_ORDER[obs.status] > JOB_STATUS_ORDER[base.status] ? obs.status : base.status,
+    repository: joinText(base.repository, obs.repository),
+    workflow: joinText(base.workflow, obs.workflow),
+    labels: joinText(base.labels, obs.labels),
+    runnerGroup: joinText(base.runnerGroup, obs.runnerGroup),
+    runnerName: join(base.runnerName, obs.runnerName),
+    conclusion: join(base.conclusion, obs.conclusion),
+    createdAt: join(base.createdAt, obs.createdAt),
+    startedAt: join(base.startedAt, obs.startedAt),
+    completedAt: join(base.completedAt, obs.completedAt),
   };
   const deltas: AggregateDelta[] = [];
-  const started = hasStarted(state);
   // Observed once both times are known, whichever event brings the last of them, so
   // an in_progress without created_at followed by a late queued still counts once.
-  if (started && state.startedSeenAt === null && state.createdAt !== null && state.startedAt !== null) {
+  if (
+    state.startedSeenAt === null &&
+    hasStarted(state) &&
+    state.createdAt !== null &&
+    state.startedAt !== null
+  ) {
     state.startedSeenAt = now;
     deltas.push({
       kind: 'histogram',
@@ -187,28 +208,29 @@ export function applyJob(
       observeSeconds: seconds(state.createdAt, state.startedAt),
     });
   }
-  if (state.status === 'completed' && state.completedSeenAt === null) {
+  // Only a completed event can make the status completed, so `obs` is that event.
+  if (state.status === 'completed' && state.completedSeenAt === null && obs.status === 'completed') {
     state.completedSeenAt = now;
-    const conclusion = state.conclusion ?? '';
+    const conclusion = obs.conclusion ?? '';
     deltas.push({
       kind: 'counter',
       name: 'github_actions_jobs_completed_total',
       labels: {
-        repository: state.repository,
-        workflow: state.workflow,
-        runner_group: state.runnerGroup,
-        labels: state.labels,
+        repository: obs.repository,
+        workflow: obs.workflow,
+        runner_group: obs.runnerGroup,
+        labels: obs.labels,
         conclusion,
       },
       increment: 1,
     });
-    // A job no runner took (cancelled or skipped while queued) ran for no time.
-    if (started && state.startedAt !== null && state.completedAt !== null) {
+    // A job no runner took ran for no time: its started_at is only its queue time.
+    if (known(obs.runnerName) && obs.startedAt !== null && obs.completedAt !== null) {
       deltas.push({
         kind: 'histogram',
         name: 'github_actions_job_duration_seconds',
-        labels: { repository: state.repository, workflow: state.workflow, conclusion },
-        observeSeconds: seconds(state.startedAt, state.completedAt),
+        labels: { repository: obs.repository, workflow: obs.workflow, conclusion },
+        observeSeconds: seconds(obs.startedAt, obs.completedAt),
       });
     }
   }

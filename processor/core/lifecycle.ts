@@ -1,6 +1,8 @@
 // Expiry of stale entities (no terminal event within GitHub's limits) and retention
 // of completed ones. Ages are measured from the event times when known, else from
-// when the processor first saw the entity.
+// when the processor first saw the entity. An expired entity stays expired (out of
+// the active gauges) until retention removes it; a later completed event still
+// completes it and is counted once (the state machine does not look at expiredAt).
 import type { ExpiryReason, JobState, LifecycleLimits, RunState } from './types.js';
 
 export interface Expired<S> {
@@ -8,13 +10,22 @@ export interface Expired<S> {
   reason: ExpiryReason;
 }
 
+/** GitHub-hosted image labels: ubuntu-latest, ubuntu-24.04-arm, windows-2022, macos-14-xlarge... */
+const HOSTED_LABEL = /^(ubuntu|windows|macos)-/;
+/** The runner group GitHub-hosted runners report. */
+const HOSTED_RUNNER_GROUP = 'GitHub Actions';
+
 /**
- * Self-hosted runners carry the `self-hosted` label; everything else (ubuntu-latest,
- * windows-*, macos-*, larger runners) runs on GitHub's hosted machines, whose jobs
- * GitHub stops after 6 hours.
+ * Whether a job runs on a GitHub-hosted runner (jobs stopped by GitHub after 6 h) rather
+ * than a self-hosted one (5 d): no `self-hosted` label, and a GitHub image label or the
+ * hosted runner group. Anything else counts as self-hosted (ARC scale sets carry only
+ * their scale-set name), because mistaking a self-hosted job for a hosted one would
+ * expire a job that is still running; the opposite only expires a dead one later.
  */
-export function isSelfHosted(labels: string): boolean {
-  return labels.split(',').includes('self-hosted');
+export function isHosted(job: Pick<JobState, 'labels' | 'runnerGroup'>): boolean {
+  const labels = job.labels === '' ? [] : job.labels.split(',');
+  if (labels.includes('self-hosted')) return false;
+  return labels.some((l) => HOSTED_LABEL.test(l)) || job.runnerGroup === HOSTED_RUNNER_GROUP;
 }
 
 export function expireRun(
@@ -35,13 +46,14 @@ export function expireJob(
 ): Expired<JobState> | undefined {
   if (job.status === 'completed' || job.expiredAt !== null) return undefined;
   if (job.status === 'in_progress') {
-    const limit = isSelfHosted(job.labels)
-      ? limits.runningSelfHostedJobMaxAgeMs
-      : limits.runningHostedJobMaxAgeMs;
+    const limit = isHosted(job) ? limits.runningHostedJobMaxAgeMs : limits.runningSelfHostedJobMaxAgeMs;
     if (now - (job.startedAt ?? job.firstSeenAt) <= limit) return undefined;
     return { state: { ...job, expiredAt: now }, reason: 'running_timeout' };
   }
-  if (now - (job.createdAt ?? job.firstSeenAt) <= limits.queuedJobMaxAgeMs) return undefined;
+  // A waiting job waits for a deployment approval, which GitHub allows for 30 days
+  // (then fails the job), not for a runner: only its run's limit bounds it.
+  const limit = job.status === 'waiting' ? limits.runMaxAgeMs : limits.queuedJobMaxAgeMs;
+  if (now - (job.createdAt ?? job.firstSeenAt) <= limit) return undefined;
   return { state: { ...job, expiredAt: now }, reason: 'queued_timeout' };
 }
 

@@ -87,6 +87,10 @@ export class GaugeIndex {
     if (next && isActiveRun(next)) this.count(this.runSets, runLabels(next), next.status, 1);
   }
 
+  removeRun(previous: RunState): void {
+    this.upsertRun(previous, undefined);
+  }
+
   upsertJob(previous: JobState | undefined, next: JobState | undefined): void {
     if (previous && isActiveJob(previous)) {
       this.count(this.jobSets, jobLabels(previous), previous.status, -1);
@@ -96,6 +100,10 @@ export class GaugeIndex {
       this.count(this.jobSets, jobLabels(next), next.status, 1);
       this.queued(next, 1);
     }
+  }
+
+  removeJob(previous: JobState): void {
+    this.upsertJob(previous, undefined);
   }
 
   private count(sets: Map<string, CountSet>, labels: Labels, status: string, change: 1 | -1): void {
@@ -175,4 +183,46 @@ function minKey(map: Map<number, number>): number | undefined {
   let min: number | undefined;
   for (const key of map.keys()) if (min === undefined || key < min) min = key;
   return min;
+}
+
+/**
+ * The same gauges computed from scratch over a whole view: the active counts, and the
+ * oldest queued job per (runner_group, labels) of sets with an active job (0 when none
+ * is queued). Zero series kept for the retention window are history, which a view
+ * does not hold; GaugeIndex adds them. For tests and one-off tools, not per scrape.
+ */
+export function computeGauges(runs: Iterable<RunState>, jobs: Iterable<JobState>): GaugeSnapshot {
+  const runCounts = new Map<string, GaugeSample>();
+  for (const run of runs) {
+    if (!isActiveRun(run)) continue;
+    const labels = { ...runLabels(run), status: run.status };
+    bump(runCounts, labels);
+  }
+  const jobCounts = new Map<string, GaugeSample>();
+  const oldest = new Map<string, { labels: Labels; min: number | undefined }>();
+  for (const job of jobs) {
+    if (!isActiveJob(job)) continue;
+    bump(jobCounts, { ...jobLabels(job), status: job.status });
+    const labels = queueLabels(job);
+    const key = keyOf(labels);
+    const entry = oldest.get(key) ?? { labels, min: undefined };
+    oldest.set(key, entry);
+    // Waiting jobs are excluded: they wait for an approval, not for a runner.
+    if (job.status === 'queued' && job.createdAt !== null) {
+      const at = Math.floor(job.createdAt / 1000);
+      entry.min = entry.min === undefined ? at : Math.min(entry.min, at);
+    }
+  }
+  return {
+    runs: [...runCounts.values()],
+    jobs: [...jobCounts.values()],
+    oldestQueued: [...oldest.values()].map((e) => ({ labels: e.labels, value: e.min ?? 0 })),
+  };
+}
+
+function bump(samples: Map<string, GaugeSample>, labels: Labels): void {
+  const key = keyOf(labels);
+  const sample = samples.get(key);
+  if (sample) sample.value += 1;
+  else samples.set(key, { labels, value: 1 });
 }

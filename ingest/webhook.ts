@@ -2,6 +2,7 @@
 // metric result, and the Delivery to publish. Checks run in this order so that an
 // unauthenticated sender learns nothing beyond 401 (signature before anything else).
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { runIdOf } from '../processor/core/parse.js';
 import type { Delivery } from '../schemas/delivery.js';
 
 export const MAX_BODY_BYTES = 25 * 1024 * 1024;
@@ -41,17 +42,6 @@ export function verifySignature(
     ok = timingSafeEqual(expected, given) || ok;
   }
   return ok;
-}
-
-/** The workflow run id a delivery belongs to: its record key and partition. */
-export function runIdOf(event: string, payload: unknown): number | null {
-  if (typeof payload !== 'object' || payload === null) return null;
-  const p = payload as Record<string, unknown>;
-  const inner = (
-    event === 'workflow_run' ? p.workflow_run : event === 'workflow_job' ? p.workflow_job : undefined
-  ) as Record<string, unknown> | undefined;
-  const id = event === 'workflow_run' ? inner?.id : inner?.run_id;
-  return typeof id === 'number' && Number.isSafeInteger(id) && id > 0 ? id : null;
 }
 
 export interface WebhookRequest {

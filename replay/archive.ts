@@ -1,7 +1,7 @@
 // The delivery archive: NDJSON (optionally gzip), one delivery per line, carrying the
 // delivery headers and the body exactly as received. Written by `runstream export`,
 // read by `runstream replay --file`. See docs/replay.md for the format.
-import { runIdOf } from '../ingest/webhook.js';
+import { runIdOf } from '../processor/core/parse.js';
 import type { Delivery } from '../schemas/index.js';
 
 export interface ArchiveLine {

@@ -5,7 +5,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { DeliveryDetail, GitHubRestClient, HookRef } from '../github/rest.js';
 import type { DeliveryPublisher } from '../ingest/publisher.js';
-import { runIdOf } from '../ingest/webhook.js';
+import { runIdOf } from '../processor/core/parse.js';
 import type { Delivery } from '../schemas/index.js';
 import type { ProgressCounts, ProgressReporter } from './progress.js';
 

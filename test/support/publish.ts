@@ -2,8 +2,8 @@
 // envelope, same key, same producer), and waits for a consumer group to finish them.
 import type { GeneratedDelivery } from '../../demo/stream.js';
 import { DeliveryPublisher } from '../../ingest/publisher.js';
-import { runIdOf } from '../../ingest/webhook.js';
 import type { Kafka } from '../../platform/kafka.js';
+import { runIdOf } from '../../processor/core/parse.js';
 import type { Delivery } from '../../schemas/index.js';
 import { testLogger } from './kafka.js';
 

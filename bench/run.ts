@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createLogger, type Logger } from '../platform/log.js';
 import { freePort } from '../test/support/broker.js';
+import { runExporterBench } from './exporter.js';
 import { runGithubBench } from './github.js';
 import { runIngestBench } from './ingest.js';
+import { runProcessorBench } from './processor.js';
 import { runReplayBench } from './replay.js';
 import type { Benchmark, Figures } from './types.js';
 
@@ -20,6 +22,8 @@ const benchmarks: Benchmark[] = [
   { name: 'ingest', run: runIngestBench },
   { name: 'github', run: () => runGithubBench() },
   { name: 'replay', run: runReplayBench },
+  { name: 'processor', run: runProcessorBench },
+  { name: 'exporter', run: runExporterBench },
 ];
 
 // kafkajs' one-time partitioner notice is noise in a benchmark's output.

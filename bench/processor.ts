@@ -1,0 +1,169 @@
+// Processor benchmark: one instance working through N deliveries (real payloads, ids
+// rewritten so every copy is a distinct run), then restore time of the resulting state
+// from the local checkpoint (warm) and from the changelogs alone (cold).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Message } from 'kafkajs';
+import { generateStream } from '../demo/stream.js';
+import { createKafka } from '../platform/kafka.js';
+import { endOffsets } from '../platform/partition-reader.js';
+import { topicNames, topicPlan } from '../platform/topics.js';
+import { ensureTopics } from '../platform/topics-admin.js';
+import { runIdOf } from '../processor/core/parse.js';
+import { readProcessorConfig, startProcessor } from '../processor/main.js';
+import { codecs } from '../schemas/index.js';
+import type { BenchContext, Figures } from './types.js';
+
+type Json = Record<string, unknown>;
+
+function copyOf(payload: Json, event: string, offset: number): Json {
+  if (event === 'workflow_run') {
+    const run = payload.workflow_run as Json;
+    return { ...payload, workflow_run: { ...run, id: (run.id as number) + offset } };
+  }
+  const job = payload.workflow_job as Json;
+  return {
+    ...payload,
+    workflow_job: { ...job, id: (job.id as number) + offset * 10, run_id: (job.run_id as number) + offset },
+  };
+}
+
+async function waitForCommitted(
+  ctx: BenchContext,
+  groupId: string,
+  topic: string,
+  timeoutMs: number,
+): Promise<void> {
+  const kafka = createKafka({ brokers: ctx.brokers, clientId: 'bench-wait', logger: ctx.logger });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const [ends, committed] = await Promise.all([
+        admin.fetchTopicOffsets(topic),
+        admin.fetchOffsets({ groupId, topics: [topic] }),
+      ]);
+      const at = new Map(committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? []);
+      if (ends.every((e) => (at.get(e.partition) ?? -1n) >= BigInt(e.high))) return;
+      if (Date.now() > deadline) throw new Error(`processor did not finish within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function runProcessorBench(ctx: BenchContext): Promise<Figures> {
+  const count = Number(process.env.BENCH_PROCESSOR_DELIVERIES ?? 200_000);
+  const kafka = createKafka({ brokers: ctx.brokers, clientId: 'bench-processor', logger: ctx.logger });
+  const prefix = `bench-processor-${Date.now()}.`;
+  const names = topicNames(prefix);
+  await ensureTopics(kafka, topicPlan({ prefix, partitions: 12 }), 1, ctx.logger);
+  const stateDir = await mkdtemp(join(tmpdir(), 'runstream-bench-processor-'));
+  const env = {
+    KAFKA_BROKERS: ctx.brokers.join(','),
+    RUNSTREAM_TOPIC_PREFIX: prefix,
+    RUNSTREAM_STATE_DIR: stateDir,
+    RUNSTREAM_PROCESSOR_PORT: '0',
+    RUNSTREAM_HOST: '127.0.0.1',
+  };
+  try {
+    // Produce: templates from real payloads, each copy a distinct run with new ids.
+    const templates = generateStream({ seed: 1, runs: 400, duplicateRate: 0 });
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    const produceStarted = performance.now();
+    let bytes = 0;
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0; i < count; i += 500) {
+      const messages: Message[] = [];
+      for (let j = i; j < Math.min(count, i + 500); j++) {
+        const t = templates[j % templates.length]!;
+        const copy = Math.floor(j / templates.length);
+        const payload = copyOf(t.payload, t.event, copy * 1_000_000);
+        const runId = runIdOf(t.event, payload)!;
+        const value = codecs.delivery.encode({
+          id: `${t.id.slice(0, 24)}${String(j).padStart(12, '0')}`,
+          event: t.event,
+          action: t.action,
+          hookId: '1',
+          installationTargetType: null,
+          installationTargetId: null,
+          receivedAt: Date.now(),
+          source: 'replay',
+          runId,
+          body: Buffer.from(JSON.stringify(payload)),
+        });
+        bytes += value.length;
+        messages.push({ key: String(runId), value });
+      }
+      pending.push(producer.send({ topic: names.deliveries, acks: 1, messages }));
+      if (pending.length >= 4) await pending.shift();
+    }
+    await Promise.all(pending);
+    await producer.disconnect();
+    const produceSeconds = (performance.now() - produceStarted) / 1000;
+
+    // Process: one instance from a cold start to every offset committed.
+    let peakRss = 0;
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }, 250);
+    const started = performance.now();
+    const first = await startProcessor(readProcessorConfig(env), ctx.logger);
+    await waitForCommitted(ctx, `${prefix}processor`, names.deliveries, 30 * 60_000);
+    const processSeconds = (performance.now() - started) / 1000;
+    clearInterval(sampler);
+    await first.close();
+
+    const changelogEnds = await endOffsets(kafka, [
+      names.dedupeChangelog,
+      names.runsChangelog,
+      names.jobsChangelog,
+      names.aggregatesChangelog,
+    ]);
+    const changelogRecords = [...changelogEnds.values()].reduce((n, v) => n + Number(v), 0);
+
+    const restore = async (): Promise<{ seconds: number; records: number; modes: string }> => {
+      const t0 = performance.now();
+      const handle = await startProcessor(readProcessorConfig(env), ctx.logger);
+      while (handle.processor.readiness().ready === false) await new Promise((r) => setTimeout(r, 50));
+      const seconds = (performance.now() - t0) / 1000;
+      const restores = handle.processor.restores;
+      await handle.close();
+      return {
+        seconds,
+        records: restores.reduce((n, r) => n + r.records, 0),
+        modes: [...new Set(restores.map((r) => r.mode))].join(','),
+      };
+    };
+    const warm = await restore();
+    await rm(stateDir, { recursive: true, force: true });
+    const cold = await restore();
+    return {
+      deliveries: count,
+      payload_mb: Math.round(bytes / 1e6),
+      produce_seconds: Number(produceSeconds.toFixed(1)),
+      process_seconds: Number(processSeconds.toFixed(1)),
+      deliveries_per_s: Math.round(count / processSeconds),
+      process_peak_rss_mb: Math.round(peakRss / 1e6),
+      changelog_records: changelogRecords,
+      warm_restore_seconds: Number(warm.seconds.toFixed(2)),
+      warm_restore_records_read: warm.records,
+      warm_restore_mode: warm.modes,
+      cold_restore_seconds: Number(cold.seconds.toFixed(2)),
+      cold_restore_records_read: cold.records,
+      cold_restore_mode: cold.modes,
+    };
+  } finally {
+    await rm(stateDir, { recursive: true, force: true });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin
+      .deleteTopics({ topics: topicPlan({ prefix, partitions: 12 }).map((t) => t.name) })
+      .catch(() => undefined);
+    await admin.disconnect();
+  }
+}

@@ -15,7 +15,7 @@ import {
   storeKey,
 } from './changelog.js';
 import { aggregateKey, applyDelta } from './core/aggregates.js';
-import { parseDelivery } from './core/parse.js';
+import { type ParseResult, parseDelivery } from './core/parse.js';
 import { applyJob, applyRun, jobKey, runKey } from './core/state.js';
 import type { AggregateDelta, AggregateValue, ExpiryReason, JobState, RunState } from './core/types.js';
 import type { KeyValueStore, WriteOp } from './store.js';
@@ -65,76 +65,85 @@ export class PendingChanges {
   }
 }
 
-/** The state of one partition as the processor reads it: pending changes over the store. */
-export class PartitionStateReader {
+/**
+ * The state of one partition as one chunk reads it: pending changes over the store.
+ * Store reads are fetched in bulk (one RocksDB multi-get per phase, not one get per
+ * key) and memoised for the chunk; the store does not change until the chunk commits.
+ */
+class ChunkReader {
+  private readonly reads = new Map<string, Buffer | undefined>();
+
   constructor(
     private readonly store: KeyValueStore,
     private readonly partition: number,
+    readonly pending: PendingChanges,
   ) {}
 
-  async hasMarker(pending: PendingChanges, deliveryId: string): Promise<boolean> {
-    const staged = pending.markers.get(deliveryId);
-    if (staged !== undefined) return staged !== null;
-    return (await this.store.get(storeKey('dedupe', deliveryId))) !== undefined;
+  async prefetch(storeKeys: Iterable<string>): Promise<void> {
+    const missing = [...new Set(storeKeys)].filter((key) => !this.reads.has(key));
+    const values = await this.store.getMany(missing);
+    for (const [i, key] of missing.entries()) this.reads.set(key, values[i]);
   }
 
-  async run(pending: PendingChanges, key: string): Promise<RunState | undefined> {
-    const staged = pending.runs.get(key);
+  private async read(storeKey: string): Promise<Buffer | undefined> {
+    if (!this.reads.has(storeKey)) await this.prefetch([storeKey]);
+    return this.reads.get(storeKey);
+  }
+
+  async hasMarker(deliveryId: string): Promise<boolean> {
+    const staged = this.pending.markers.get(deliveryId);
+    if (staged !== undefined) return staged !== null;
+    return (await this.read(storeKey('dedupe', deliveryId))) !== undefined;
+  }
+
+  async run(key: string): Promise<RunState | undefined> {
+    const staged = this.pending.runs.get(key);
     if (staged !== undefined) return staged ?? undefined;
-    const bytes = await this.store.get(storeKey('runs', key));
+    const bytes = await this.read(storeKey('runs', key));
     return bytes && decodeRun(bytes);
   }
 
-  async job(pending: PendingChanges, key: string): Promise<JobState | undefined> {
-    const staged = pending.jobs.get(key);
+  async job(key: string): Promise<JobState | undefined> {
+    const staged = this.pending.jobs.get(key);
     if (staged !== undefined) return staged ?? undefined;
-    const bytes = await this.store.get(storeKey('jobs', key));
+    const bytes = await this.read(storeKey('jobs', key));
     return bytes && decodeJob(bytes);
   }
 
-  async aggregate(pending: PendingChanges, metricKey: string): Promise<AggregateValue | undefined> {
-    const staged = pending.aggregates.get(metricKey);
-    if (staged !== undefined) return staged ?? undefined;
-    const bytes = await this.store.get(
-      storeKey('aggregates', aggregateChangelogKey(this.partition, metricKey)),
-    );
-    return bytes && decodeAggregate(bytes);
+  aggregateStoreKey(metricKey: string): string {
+    return storeKey('aggregates', aggregateChangelogKey(this.partition, metricKey));
   }
 
-  async addDeltas(pending: PendingChanges, deltas: readonly AggregateDelta[]): Promise<void> {
-    for (const delta of deltas) {
-      const key = aggregateKey(delta.name, delta.labels);
-      pending.aggregates.set(key, applyDelta(await this.aggregate(pending, key), delta));
-    }
+  async aggregate(metricKey: string): Promise<AggregateValue | undefined> {
+    const staged = this.pending.aggregates.get(metricKey);
+    if (staged !== undefined) return staged ?? undefined;
+    const bytes = await this.read(this.aggregateStoreKey(metricKey));
+    return bytes && decodeAggregate(bytes);
   }
 }
 
-/** Applies one input record to the pending changes and says what became of it. */
-export async function applyRecord(
-  reader: PartitionStateReader,
-  pending: PendingChanges,
-  record: InputRecord,
-  now: number,
-): Promise<DeliveryResult> {
-  const invalid = (deliveryId: string | null, reason: string): DeliveryResult => {
-    pending.invalid.push({ offset: record.offset, deliveryId, reason });
-    return 'invalid';
-  };
-  if (!record.value) return invalid(null, 'record has no value');
+type Decoded =
+  | { ok: false; deliveryId: string | null; reason: string }
+  | { ok: true; deliveryId: string; parsed: ParseResult };
+
+/** Pure: the record's delivery id and, when it decodes, what its payload says. */
+function decodeRecord(record: InputRecord): Decoded {
+  if (!record.value) return { ok: false, deliveryId: null, reason: 'record has no value' };
   let delivery: ReturnType<typeof codecs.delivery.decode>;
   try {
     delivery = codecs.delivery.decode(record.value);
   } catch (error) {
-    return invalid(null, (error as Error).message);
+    return { ok: false, deliveryId: null, reason: (error as Error).message };
   }
-  if (await reader.hasMarker(pending, delivery.id)) return 'duplicate';
-  // Marked even when invalid below: a redelivery of a bad payload is just as bad.
-  pending.markers.set(delivery.id, now);
   let payload: unknown;
   try {
     payload = JSON.parse(delivery.body.toString('utf8'));
   } catch (error) {
-    return invalid(delivery.id, `body is not JSON: ${(error as Error).message}`);
+    return {
+      ok: true,
+      deliveryId: delivery.id,
+      parsed: { ok: false, reason: `body is not JSON: ${(error as Error).message}` },
+    };
   }
   const parsed = parseDelivery({
     deliveryId: delivery.id,
@@ -142,22 +151,86 @@ export async function applyRecord(
     payload,
     receivedAt: delivery.receivedAt,
   });
-  if (!parsed.ok) return invalid(delivery.id, parsed.reason);
+  return { ok: true, deliveryId: delivery.id, parsed };
+}
 
-  const observation = parsed.observation;
+/**
+ * Applies a chunk of input records, in offset order, to the pending changes: dedupe,
+ * state machine, then the aggregate deltas of every transition (aggregates never feed
+ * back into state, so they can be read and folded after the states). Returns what
+ * became of each record, in order.
+ */
+export async function applyChunk(
+  store: KeyValueStore,
+  partition: number,
+  pending: PendingChanges,
+  records: readonly InputRecord[],
+  now: number,
+): Promise<DeliveryResult[]> {
+  const reader = new ChunkReader(store, partition, pending);
+  const decoded = records.map(decodeRecord);
+  const stateKeys: string[] = [];
+  for (const d of decoded) {
+    if (!d.ok) continue;
+    stateKeys.push(storeKey('dedupe', d.deliveryId));
+    if (d.parsed.ok) {
+      const o = d.parsed.observation;
+      stateKeys.push(
+        o.kind === 'run'
+          ? storeKey('runs', runKey(o.runId, o.runAttempt))
+          : storeKey('jobs', jobKey(o.jobId)),
+      );
+    }
+  }
+  await reader.prefetch(stateKeys);
+
+  const deltas: AggregateDelta[] = [];
+  const results: DeliveryResult[] = [];
+  for (const [i, d] of decoded.entries()) {
+    results.push(await applyDecoded(reader, records[i]!.offset, d, now, deltas));
+  }
+
+  const metricKeys = deltas.map((delta) => aggregateKey(delta.name, delta.labels));
+  await reader.prefetch(metricKeys.map((key) => reader.aggregateStoreKey(key)));
+  for (const [i, delta] of deltas.entries()) {
+    const key = metricKeys[i]!;
+    pending.aggregates.set(key, applyDelta(await reader.aggregate(key), delta));
+  }
+  return results;
+}
+
+async function applyDecoded(
+  reader: ChunkReader,
+  offset: string,
+  d: Decoded,
+  now: number,
+  deltas: AggregateDelta[],
+): Promise<DeliveryResult> {
+  const { pending } = reader;
+  const invalid = (deliveryId: string | null, reason: string): DeliveryResult => {
+    pending.invalid.push({ offset, deliveryId, reason });
+    return 'invalid';
+  };
+  if (!d.ok) return invalid(d.deliveryId, d.reason);
+  if (await reader.hasMarker(d.deliveryId)) return 'duplicate';
+  // Marked even when invalid below: a redelivery of a bad payload is just as bad.
+  pending.markers.set(d.deliveryId, now);
+  if (!d.parsed.ok) return invalid(d.deliveryId, d.parsed.reason);
+
+  const observation = d.parsed.observation;
   if (observation.kind === 'run') {
     const key = runKey(observation.runId, observation.runAttempt);
-    const transition = applyRun(await reader.run(pending, key), observation, now);
+    const transition = applyRun(await reader.run(key), observation, now);
     if (!transition.changed) return 'stale';
     pending.runs.set(key, transition.state);
-    await reader.addDeltas(pending, transition.deltas);
+    deltas.push(...transition.deltas);
     return 'applied';
   }
   const key = jobKey(observation.jobId);
-  const transition = applyJob(await reader.job(pending, key), observation, now);
+  const transition = applyJob(await reader.job(key), observation, now);
   if (!transition.changed) return 'stale';
   pending.jobs.set(key, transition.state);
-  await reader.addDeltas(pending, transition.deltas);
+  deltas.push(...transition.deltas);
   return 'applied';
 }
 

@@ -12,7 +12,7 @@ import type { Kafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
 import { PartitionReader, partitionKey } from '../platform/partition-reader.js';
 import type { TopicNames } from '../platform/topics.js';
-import { applyRecord, type InputRecord, PartitionStateReader, PendingChanges, storeOpsFor } from './batch.js';
+import { applyChunk, type InputRecord, PendingChanges, storeOpsFor } from './batch.js';
 import {
   CHANGELOG_KINDS,
   type ChangelogKind,
@@ -57,7 +57,6 @@ export interface RestoreStats {
 export class PartitionTask {
   private store: RocksStore | undefined;
   private producer: Producer | undefined;
-  private reader: PartitionStateReader | undefined;
   /** Serialises transactions: kafkajs transactions on one producer must not overlap. */
   private queue: Promise<unknown> = Promise.resolve();
   /** Next input offset to process; earlier offsets were already committed. */
@@ -101,7 +100,6 @@ export class PartitionTask {
     const { kafka, groupId, partition, topics } = this.options;
     const started = performance.now();
     this.store = await this.openStoreWithRetry();
-    this.reader = new PartitionStateReader(this.store, partition);
     this.producer = kafka.producer({
       transactionalId: `${groupId}-${topics.deliveries}-${partition}`,
       idempotent: true,
@@ -218,10 +216,8 @@ export class PartitionTask {
     const pending = new PendingChanges();
     const now = this.options.now();
     const started = performance.now();
-    for (const record of records) {
-      const result = await applyRecord(this.reader!, pending, record, now);
-      pending.results[result] += 1;
-    }
+    const results = await applyChunk(this.store!, this.options.partition, pending, records, now);
+    for (const result of results) pending.results[result] += 1;
     metrics.storeDuration.observe({ operation: 'apply' }, (performance.now() - started) / 1000);
     const nextOffset = BigInt(records[records.length - 1]!.offset) + 1n;
     await this.commit(pending, nextOffset);
@@ -244,7 +240,9 @@ export class PartitionTask {
     const byTopic = new Map<string, Array<{ key: string; value: Buffer | null; partition: number }>>();
     for (const r of records) {
       const topic = changelogTopic(topics, r.kind);
-      byTopic.set(topic, [...(byTopic.get(topic) ?? []), { key: r.key, value: r.value, partition }]);
+      const messages = byTopic.get(topic) ?? [];
+      messages.push({ key: r.key, value: r.value, partition });
+      byTopic.set(topic, messages);
     }
     const transaction = await this.producer!.transaction();
     let metadata: RecordMetadata[] = [];
@@ -273,15 +271,10 @@ export class PartitionTask {
       });
     }
     const checkpoints = new Map<ChangelogKind, bigint>();
-    const count = new Map<string, number>();
-    for (const r of records) {
-      const topic = changelogTopic(topics, r.kind);
-      count.set(topic, (count.get(topic) ?? 0) + 1);
-    }
     for (const m of metadata) {
       const kind = CHANGELOG_KINDS.find((k) => changelogTopic(topics, k) === m.topicName);
       if (kind && m.baseOffset !== undefined) {
-        checkpoints.set(kind, BigInt(m.baseOffset) + BigInt(count.get(m.topicName) ?? 0));
+        checkpoints.set(kind, BigInt(m.baseOffset) + BigInt(byTopic.get(m.topicName)?.length ?? 0));
       }
     }
     const started = performance.now();

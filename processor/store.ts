@@ -39,7 +39,6 @@ interface RocksIterator {
 
 interface RocksDb {
   open(options: { createIfMissing: boolean; errorIfExists?: boolean }, callback: Callback): void;
-  get(key: string, options: { asBuffer: true; fillCache?: boolean }, callback: Callback<Buffer>): void;
   getMany(keys: string[], options: { asBuffer: true }, callback: Callback<Array<Buffer | undefined>>): void;
   batch(
     ops: Array<{ type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string }>,
@@ -82,12 +81,9 @@ export class RocksStore implements KeyValueStore {
   }
 
   async get(key: string): Promise<Buffer | undefined> {
-    try {
-      return await call<Buffer>('get', this.location, (cb) => this.db.get(key, { asBuffer: true }, cb));
-    } catch (error) {
-      if (/NotFound/i.test(String((error as StoreError).cause))) return undefined;
-      throw error;
-    }
+    // A multi-get of one: a missing key is undefined, not a NotFound error to build and match.
+    const [value] = await this.getMany([key]);
+    return value;
   }
 
   getMany(keys: readonly string[]): Promise<Array<Buffer | undefined>> {

@@ -3,11 +3,40 @@ import type { Kafka } from './kafka.js';
 import type { Logger } from './log.js';
 import { reconcileTopics, type TopicAction, type TopicSpec } from './topics.js';
 
+type Admin = ReturnType<Kafka['admin']>;
+
+const SETTLING = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/** Polls metadata until every partition of the plan has a leader; a new topic takes a moment. */
+async function waitForLeaders(admin: Admin, plan: TopicSpec[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no metadata yet';
+  for (;;) {
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: plan.map((s) => s.name) });
+      const leaderless = topics.flatMap((t) =>
+        t.partitions.filter((p) => p.leader < 0).map((p) => `${t.name}/${p.partitionId}`),
+      );
+      if (leaderless.length === 0) return;
+      last = `no leader yet for ${leaderless.slice(0, 3).join(', ')}`;
+    } catch (error) {
+      const type = (error as { type?: string }).type;
+      if (!type || !SETTLING.has(type)) throw error;
+      last = (error as Error).message;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`topics have no partition leaders after ${timeoutMs} ms: ${last}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 export async function ensureTopics(
   kafka: Kafka,
   plan: TopicSpec[],
   replicationFactor: number,
   logger: Logger,
+  leaderTimeoutMs = 60_000,
 ): Promise<TopicAction[]> {
   const admin = kafka.admin();
   await admin.connect();
@@ -23,7 +52,8 @@ export async function ensureTopics(
     const toCreate = actions.filter((a) => a.kind === 'create').map((a) => a.spec);
     if (toCreate.length > 0) {
       await admin.createTopics({
-        waitForLeaders: true,
+        // kafkajs' own wait throws on UNKNOWN_TOPIC_OR_PARTITION while metadata settles.
+        waitForLeaders: false,
         topics: toCreate.map((spec) => ({
           topic: spec.name,
           numPartitions: spec.partitions,
@@ -32,6 +62,7 @@ export async function ensureTopics(
         })),
       });
     }
+    await waitForLeaders(admin, plan, leaderTimeoutMs);
     for (const action of actions) {
       logger.info(
         { topic: action.spec.name, partitions: action.spec.partitions },

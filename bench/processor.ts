@@ -1,16 +1,21 @@
 // Processor benchmark: one instance working through N deliveries (real payloads, ids
-// rewritten so every copy is a distinct run), then restore time of the resulting state
-// from the local checkpoint (warm) and from the changelogs alone (cold).
+// rewritten so every copy is a distinct run; default 1M), then restore time of the
+// resulting state; and restore of M entities (default 1M run and job states seeded
+// straight into the changelogs) from the changelogs alone (cold) and from the local
+// checkpoint plus a tail (warm).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Message } from 'kafkajs';
 import { generateStream } from '../demo/stream.js';
 import { createKafka } from '../platform/kafka.js';
+import type { Logger } from '../platform/log.js';
 import { endOffsets } from '../platform/partition-reader.js';
 import { topicNames, topicPlan } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
+import { encodeJob, encodeRun } from '../processor/changelog.js';
 import { runIdOf } from '../processor/core/parse.js';
+import { applyJob, applyRun, jobKey, runKey } from '../processor/core/state.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
 import { codecs } from '../schemas/index.js';
 import type { BenchContext, Figures } from './types.js';
@@ -55,14 +60,159 @@ async function waitForCommitted(
   }
 }
 
+type Env = Record<string, string>;
+
+/** Starts a processor on env's state and times it to ready (every partition restored). */
+async function timeRestore(
+  env: Env,
+  logger: Logger,
+): Promise<{ seconds: number; records: number; modes: string; peakRssMb: number }> {
+  let peakRss = 0;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 100);
+  const t0 = performance.now();
+  const handle = await startProcessor(readProcessorConfig(env), logger);
+  while (handle.processor.readiness().ready === false) await new Promise((r) => setTimeout(r, 50));
+  const seconds = (performance.now() - t0) / 1000;
+  clearInterval(sampler);
+  const restores = handle.processor.restores;
+  await handle.close();
+  return {
+    seconds,
+    records: restores.reduce((n, r) => n + r.records, 0),
+    modes: [...new Set(restores.map((r) => r.mode))].join(','),
+    peakRssMb: Math.round(peakRss / 1e6),
+  };
+}
+
+/** Run and job states as the core builds them, one run per four jobs, spread over partitions. */
+function entityMessages(from: number, to: number, partitions: number): Map<'runs' | 'jobs', Message[]> {
+  const runs: Message[] = [];
+  const jobs: Message[] = [];
+  for (let i = from; i < to; i++) {
+    const runId = 9_000_000_000 + Math.floor(i / 5);
+    const partition = Math.floor(i / 5) % partitions;
+    const common = { runId, runAttempt: 1, repository: `org/repo-${i % 500}`, workflow: 'CI' };
+    if (i % 5 === 0) {
+      const run = applyRun(
+        undefined,
+        {
+          kind: 'run',
+          ...common,
+          event: 'push',
+          status: 'in_progress',
+          conclusion: null,
+          createdAt: 1_790_000_000_000 + i,
+          runStartedAt: 1_790_000_000_000 + i,
+          updatedAt: 1_790_000_000_000 + i,
+        },
+        1_790_000_000_000 + i,
+      ).state;
+      runs.push({ key: runKey(runId, 1), value: encodeRun(run), partition });
+    } else {
+      const job = applyJob(
+        undefined,
+        {
+          kind: 'job',
+          ...common,
+          jobId: 90_000_000_000 + i,
+          labels: `self-hosted,linux,x64,pool-${i % 40}`,
+          runnerGroup: 'Default',
+          runnerName: null,
+          status: 'queued',
+          conclusion: null,
+          createdAt: 1_790_000_000_000 + i,
+          startedAt: null,
+          completedAt: null,
+        },
+        1_790_000_000_000 + i,
+      ).state;
+      jobs.push({ key: jobKey(job.jobId), value: encodeJob(job), partition });
+    }
+  }
+  return new Map([
+    ['runs', runs],
+    ['jobs', jobs],
+  ]);
+}
+
+/** Restore of `entities` run and job states: cold (empty disk), then warm (checkpoint + tail). */
+async function entityRestore(ctx: BenchContext, entities: number, tail: number): Promise<Figures> {
+  const kafka = createKafka({ brokers: ctx.brokers, clientId: 'bench-restore', logger: ctx.logger });
+  const prefix = `bench-restore-${Date.now()}.`;
+  const names = topicNames(prefix);
+  const plan = topicPlan({ prefix, partitions: 12 });
+  await ensureTopics(kafka, plan, 1, ctx.logger);
+  const stateDir = await mkdtemp(join(tmpdir(), 'runstream-bench-restore-'));
+  const env: Env = {
+    KAFKA_BROKERS: ctx.brokers.join(','),
+    RUNSTREAM_TOPIC_PREFIX: prefix,
+    RUNSTREAM_STATE_DIR: stateDir,
+    RUNSTREAM_PROCESSOR_PORT: '0',
+    RUNSTREAM_HOST: '127.0.0.1',
+  };
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const seed = async (from: number, to: number) => {
+    const pending: Promise<unknown>[] = [];
+    for (let i = from; i < to; i += 10_000) {
+      const batch = entityMessages(i, Math.min(to, i + 10_000), 12);
+      pending.push(
+        producer.sendBatch({
+          acks: 1,
+          topicMessages: [
+            { topic: names.runsChangelog, messages: batch.get('runs')! },
+            { topic: names.jobsChangelog, messages: batch.get('jobs')! },
+          ],
+        }),
+      );
+      if (pending.length >= 4) await pending.shift();
+    }
+    await Promise.all(pending);
+  };
+  try {
+    await producer.connect();
+    await seed(0, entities);
+    const cold = await timeRestore(env, ctx.logger);
+    await seed(entities, entities + tail);
+    const warm = await timeRestore(env, ctx.logger);
+    return {
+      restore_entities: entities,
+      restore_cold_seconds: Number(cold.seconds.toFixed(2)),
+      restore_cold_records_read: cold.records,
+      restore_cold_mode: cold.modes,
+      restore_cold_peak_rss_mb: cold.peakRssMb,
+      restore_warm_tail_entities: tail,
+      restore_warm_seconds: Number(warm.seconds.toFixed(2)),
+      restore_warm_records_read: warm.records,
+      restore_warm_mode: warm.modes,
+    };
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+    await rm(stateDir, { recursive: true, force: true });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: plan.map((t) => t.name) }).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
 export async function runProcessorBench(ctx: BenchContext): Promise<Figures> {
-  const count = Number(process.env.BENCH_PROCESSOR_DELIVERIES ?? 200_000);
+  const count = Number(process.env.BENCH_PROCESSOR_DELIVERIES ?? 1_000_000);
+  const entities = Number(process.env.BENCH_RESTORE_ENTITIES ?? 1_000_000);
+  return {
+    ...(await deliveriesBench(ctx, count)),
+    ...(await entityRestore(ctx, entities, Math.min(10_000, Math.ceil(entities / 100)))),
+  };
+}
+
+async function deliveriesBench(ctx: BenchContext, count: number): Promise<Figures> {
   const kafka = createKafka({ brokers: ctx.brokers, clientId: 'bench-processor', logger: ctx.logger });
   const prefix = `bench-processor-${Date.now()}.`;
   const names = topicNames(prefix);
   await ensureTopics(kafka, topicPlan({ prefix, partitions: 12 }), 1, ctx.logger);
   const stateDir = await mkdtemp(join(tmpdir(), 'runstream-bench-processor-'));
-  const env = {
+  const env: Env = {
     KAFKA_BROKERS: ctx.brokers.join(','),
     RUNSTREAM_TOPIC_PREFIX: prefix,
     RUNSTREAM_STATE_DIR: stateDir,
@@ -126,22 +276,9 @@ export async function runProcessorBench(ctx: BenchContext): Promise<Figures> {
     ]);
     const changelogRecords = [...changelogEnds.values()].reduce((n, v) => n + Number(v), 0);
 
-    const restore = async (): Promise<{ seconds: number; records: number; modes: string }> => {
-      const t0 = performance.now();
-      const handle = await startProcessor(readProcessorConfig(env), ctx.logger);
-      while (handle.processor.readiness().ready === false) await new Promise((r) => setTimeout(r, 50));
-      const seconds = (performance.now() - t0) / 1000;
-      const restores = handle.processor.restores;
-      await handle.close();
-      return {
-        seconds,
-        records: restores.reduce((n, r) => n + r.records, 0),
-        modes: [...new Set(restores.map((r) => r.mode))].join(','),
-      };
-    };
-    const warm = await restore();
+    const warm = await timeRestore(env, ctx.logger);
     await rm(stateDir, { recursive: true, force: true });
-    const cold = await restore();
+    const cold = await timeRestore(env, ctx.logger);
     return {
       deliveries: count,
       payload_mb: Math.round(bytes / 1e6),

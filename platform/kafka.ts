@@ -47,6 +47,45 @@ export const kafkaErrors = {
   },
 };
 
+export type KafkaAdmin = ReturnType<Kafka['admin']>;
+
+// Errors a partition answers with while its leadership moves or a new topic settles;
+// kafkajs' admin gives up on them at once.
+const LEADERSHIP_SETTLING = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_FOR_PARTITION',
+]);
+
+export function isLeadershipSettling(error: unknown): boolean {
+  return LEADERSHIP_SETTLING.has((error as { type?: string } | undefined)?.type ?? '');
+}
+
+/** A topic's partition offsets, retried while leadership settles, for at most timeoutMs. */
+export async function fetchTopicOffsetsSettled(
+  admin: KafkaAdmin,
+  topic: string,
+  timeoutMs = 30_000,
+): ReturnType<KafkaAdmin['fetchTopicOffsets']> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (error) {
+      if (!isLeadershipSettling(error)) throw error;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `offsets of ${topic} unavailable after ${timeoutMs} ms: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
 /** Bounds a Kafka call in time, so probes and shutdowns never hang on a dead cluster. */
 export async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

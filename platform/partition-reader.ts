@@ -4,7 +4,7 @@
 // restores, the exporter's view and tests. Reads committed data only.
 import { randomUUID } from 'node:crypto';
 import kafkajs, { type Consumer, type KafkaMessage, type PartitionAssigner } from 'kafkajs';
-import type { Kafka } from './kafka.js';
+import { fetchTopicOffsetsSettled, type Kafka } from './kafka.js';
 import type { Logger } from './log.js';
 
 const { AssignerProtocol } = kafkajs;
@@ -155,7 +155,7 @@ export async function endOffsets(kafka: Kafka, topics: string[]): Promise<Map<st
   try {
     const ends = new Map<string, bigint>();
     for (const topic of topics) {
-      for (const p of await admin.fetchTopicOffsets(topic))
+      for (const p of await fetchTopicOffsetsSettled(admin, topic))
         ends.set(partitionKey(topic, p.partition), BigInt(p.high));
     }
     return ends;

@@ -1,14 +1,13 @@
 // The Kafka side of `runstream topics create`: idempotent creation from a plan.
-import type { Kafka } from './kafka.js';
+import { fetchTopicOffsetsSettled, isLeadershipSettling, type Kafka, type KafkaAdmin } from './kafka.js';
 import type { Logger } from './log.js';
 import { reconcileTopics, type TopicAction, type TopicSpec } from './topics.js';
 
-type Admin = ReturnType<Kafka['admin']>;
-
-const SETTLING = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
-
-/** Polls metadata until every partition of the plan has a leader; a new topic takes a moment. */
-async function waitForLeaders(admin: Admin, plan: TopicSpec[], timeoutMs: number): Promise<void> {
+/**
+ * Polls until every partition of the plan has a leader that answers for it (metadata
+ * names a leader a moment before the leader serves offsets); a new topic takes a moment.
+ */
+async function waitForLeaders(admin: KafkaAdmin, plan: TopicSpec[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no metadata yet';
   for (;;) {
@@ -17,11 +16,14 @@ async function waitForLeaders(admin: Admin, plan: TopicSpec[], timeoutMs: number
       const leaderless = topics.flatMap((t) =>
         t.partitions.filter((p) => p.leader < 0).map((p) => `${t.name}/${p.partitionId}`),
       );
-      if (leaderless.length === 0) return;
+      if (leaderless.length === 0) {
+        for (const spec of plan)
+          await fetchTopicOffsetsSettled(admin, spec.name, Math.max(0, deadline - Date.now()));
+        return;
+      }
       last = `no leader yet for ${leaderless.slice(0, 3).join(', ')}`;
     } catch (error) {
-      const type = (error as { type?: string }).type;
-      if (!type || !SETTLING.has(type)) throw error;
+      if (!isLeadershipSettling(error)) throw error;
       last = (error as Error).message;
     }
     if (Date.now() > deadline) {

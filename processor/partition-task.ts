@@ -8,7 +8,7 @@
 // and the next restore reads the tail.
 import { join } from 'node:path';
 import type { Producer, RecordMetadata } from 'kafkajs';
-import type { Kafka } from '../platform/kafka.js';
+import { fetchTopicOffsetsSettled, type Kafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
 import { PartitionReader, partitionKey } from '../platform/partition-reader.js';
 import type { TopicNames } from '../platform/topics.js';
@@ -137,7 +137,7 @@ export class PartitionTask {
     await admin.connect();
     try {
       for (const kind of CHANGELOG_KINDS) {
-        const offsets = await admin.fetchTopicOffsets(changelogTopic(topics, kind));
+        const offsets = await fetchTopicOffsetsSettled(admin, changelogTopic(topics, kind));
         const mine = offsets.find((o) => o.partition === partition);
         if (!mine) throw new Error(`changelog ${changelogTopic(topics, kind)} has no partition ${partition}`);
         ends.set(kind, { low: BigInt(mine.low), high: BigInt(mine.high) });

@@ -241,7 +241,7 @@ export class Processor {
     return { ready: true, detail: `owns partitions [${this.assigned.join(',')}]` };
   }
 
-  /** True once every owned partition is restored and idle (tests and benchmarks). */
+  /** The input partitions this instance owns now. */
   get ownedPartitions(): readonly number[] {
     return this.assigned;
   }

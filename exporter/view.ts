@@ -5,8 +5,8 @@
 import { decodeAggregate, decodeJob, decodeRun } from '../processor/changelog.js';
 import { mergeAggregates } from '../processor/core/aggregates.js';
 import { GaugeIndex } from '../processor/core/gauges.js';
-import type { AggregateValue, JobState, RunState } from '../processor/core/types.js';
-import { familyHeader, histogramLines, sampleLine } from './exposition.js';
+import type { AggregateValue, JobState, Labels, RunState } from '../processor/core/types.js';
+import { familyHeader, formatValue, histogramLines, sampleLine } from './exposition.js';
 import { AGGREGATE_FAMILIES, FAMILIES } from './families.js';
 
 export type ViewKind = 'runs' | 'jobs' | 'aggregates';
@@ -27,6 +27,8 @@ export class MetricsView {
   private readonly series = new Map<string, AggregateSeries>();
   private cached: string | undefined;
   private cachedAt = 0;
+  /** `name{labels} ` per gauge series; the index hands out the same labels object each time. */
+  private readonly gaugePrefixes = new WeakMap<Labels, string>();
 
   /** @param gaugeRetentionMs how long a gauge label set with nothing active is served at 0 */
   constructor(
@@ -85,6 +87,15 @@ export class MetricsView {
     this.aggregateKeys.set(changelogKey, seriesKey);
   }
 
+  private gaugeLine(name: string, labels: Labels, value: number): string {
+    let prefix = this.gaugePrefixes.get(labels);
+    if (prefix === undefined) {
+      prefix = sampleLine(name, labels, 0).slice(0, -2);
+      this.gaugePrefixes.set(labels, prefix);
+    }
+    return `${prefix}${formatValue(value)}\n`;
+  }
+
   counts(): { runs: number; jobs: number; aggregates: number } {
     return { runs: this.runs.size, jobs: this.jobs.size, aggregates: this.series.size };
   }
@@ -95,13 +106,14 @@ export class MetricsView {
     if (this.cached !== undefined && this.now() - this.cachedAt < 5000) return this.cached;
     const parts: string[] = [];
     const snapshot = this.gauges.snapshot();
-    parts.push(familyHeader(FAMILIES.runs.name, 'gauge', FAMILIES.runs.help));
-    for (const s of snapshot.runs) parts.push(sampleLine(FAMILIES.runs.name, s.labels, s.value));
-    parts.push(familyHeader(FAMILIES.jobs.name, 'gauge', FAMILIES.jobs.help));
-    for (const s of snapshot.jobs) parts.push(sampleLine(FAMILIES.jobs.name, s.labels, s.value));
-    parts.push(familyHeader(FAMILIES.oldestQueued.name, 'gauge', FAMILIES.oldestQueued.help));
-    for (const s of snapshot.oldestQueued)
-      parts.push(sampleLine(FAMILIES.oldestQueued.name, s.labels, s.value));
+    for (const [family, samples] of [
+      [FAMILIES.runs, snapshot.runs],
+      [FAMILIES.jobs, snapshot.jobs],
+      [FAMILIES.oldestQueued, snapshot.oldestQueued],
+    ] as const) {
+      parts.push(familyHeader(family.name, 'gauge', family.help));
+      for (const s of samples) parts.push(this.gaugeLine(family.name, s.labels, s.value));
+    }
 
     const byFamily = new Map<string, string[]>();
     for (const series of this.series.values()) {

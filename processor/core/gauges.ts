@@ -17,6 +17,7 @@ export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = [
 export const ACTIVE_JOB_STATUSES: readonly JobStatus[] = ['queued', 'waiting', 'in_progress'];
 
 export interface GaugeSample {
+  /** Stable per series while it is served (the same object on every snapshot). */
   labels: Labels;
   value: number;
 }
@@ -34,6 +35,8 @@ interface CountSet {
   /** When members last dropped to 0 (undefined while some are active). */
   emptySince: number | undefined;
   counts: Map<string, number>;
+  /** The served labels per status, built once: a stable object a renderer can cache by. */
+  statusLabels: Map<string, Labels>;
 }
 
 interface QueuedSet {
@@ -111,11 +114,12 @@ export class GaugeIndex {
     let set = sets.get(key);
     if (!set) {
       if (change < 0) return;
-      set = { labels, members: 0, emptySince: undefined, counts: new Map() };
+      set = { labels, members: 0, emptySince: undefined, counts: new Map(), statusLabels: new Map() };
       sets.set(key, set);
     }
     set.members += change;
     set.counts.set(status, (set.counts.get(status) ?? 0) + change);
+    if (!set.statusLabels.has(status)) set.statusLabels.set(status, { ...set.labels, status });
     set.emptySince = set.members <= 0 ? this.now() : undefined;
   }
 
@@ -162,14 +166,14 @@ export class GaugeIndex {
       for (const status of ACTIVE_RUN_STATUSES) {
         const value = set.counts.get(status);
         // Statuses never seen in a label set are not invented; seen ones stay, at 0.
-        if (value !== undefined) runs.push({ labels: { ...set.labels, status }, value });
+        if (value !== undefined) runs.push({ labels: set.statusLabels.get(status)!, value });
       }
     }
     const jobs: GaugeSample[] = [];
     for (const set of this.jobSets.values()) {
       for (const status of ACTIVE_JOB_STATUSES) {
         const value = set.counts.get(status);
-        if (value !== undefined) jobs.push({ labels: { ...set.labels, status }, value });
+        if (value !== undefined) jobs.push({ labels: set.statusLabels.get(status)!, value });
       }
     }
     const oldestQueued: GaugeSample[] = [];

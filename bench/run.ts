@@ -1,9 +1,10 @@
 // `npm run bench [-- <name>...]`: runs the registered benchmarks in sequence against a
 // real broker and prints their figures as Markdown; writes them to
-// bench/results/latest.json. The broker is KAFKA_BROKERS when set; otherwise one is
+// bench/results/latest.json. Each benchmark runs in its own forked process, so memory
+// figures (RSS) are its own and not what an earlier benchmark left on the heap. The broker is KAFKA_BROKERS when set; otherwise one is
 // started from the jars exactly as the integration tests do (temp KAFKA_HOME_DIR,
 // free ports, scripts/kafka.sh) and always stopped by the script, also on SIGINT.
-import { execFile, spawn } from 'node:child_process';
+import { execFile, fork, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,6 +103,7 @@ function onSignal(signal: NodeJS.Signals): void {
   }
   stopping = true;
   process.stderr.write(`bench: ${signal}; stopping the broker\n`);
+  activeChild?.kill(signal);
   void (activeBroker?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
 }
 
@@ -113,6 +115,55 @@ function markdown(name: string, figures: Figures): string {
   const rows = Object.entries(figures).map(([key, value]) => `| ${key} | ${cell(value)} |`);
   return [`### ${name}`, '', '| figure | value |', '|---|---|', ...rows, ''].join('\n');
 }
+
+/** The flag a benchmark's own process is forked with, followed by its name. */
+const CHILD_FLAG = '--runstream-bench-child';
+
+type ChildReply = { type: 'figures'; figures: Figures } | { type: 'error'; message: string };
+
+/** Runs one benchmark in a forked process against the given broker. */
+function runInChild(name: string, brokers: string[]): Promise<Figures> {
+  return new Promise((resolve, reject) => {
+    const child = fork(import.meta.filename, [CHILD_FLAG, name], {
+      execArgv: ['--import', import.meta.resolve('tsx')],
+      env: { ...process.env, KAFKA_BROKERS: brokers.join(',') },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    activeChild = child;
+    let reply: ChildReply | undefined;
+    child.once('message', (message: ChildReply) => {
+      reply = message;
+    });
+    child.once('exit', (code, signal) => {
+      activeChild = undefined;
+      if (reply?.type === 'figures') resolve(reply.figures);
+      else if (reply?.type === 'error') reject(new Error(reply.message));
+      else reject(new Error(`benchmark ${name} exited without figures (code ${code}, signal ${signal})`));
+    });
+  });
+}
+
+/** In a forked process: run the one benchmark, send its figures, exit. */
+async function child(name: string): Promise<void> {
+  const bench = benchmarks.find((b) => b.name === name);
+  const send = (reply: ChildReply) =>
+    new Promise<void>((resolve) => process.send?.(reply, () => resolve()) ?? resolve());
+  // The parent owns the broker and stops it on a signal; this process just ends.
+  process.on('SIGINT', () => process.exit(130));
+  try {
+    if (!bench) throw new Error(`unknown benchmark ${name}`);
+    const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').filter((b) => b !== '');
+    const logger = createLogger('bench', process.env.RUNSTREAM_LOG_LEVEL ?? 'warn');
+    await send({ type: 'figures', figures: await bench.run({ brokers, logger }) });
+  } catch (error) {
+    await send({ type: 'error', message: (error as Error).stack ?? String(error) });
+  }
+  process.disconnect?.();
+  // A benchmark may leave timers or sockets of a failed run behind; they are not ours to wait for.
+  process.exit(0);
+}
+
+let activeChild: ReturnType<typeof fork> | undefined;
 
 async function main(argv: string[]): Promise<number> {
   const wanted = argv.filter((a) => a !== '--');
@@ -140,7 +191,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`bench: running ${bench.name}\n`);
       const started = performance.now();
       try {
-        results[bench.name] = await bench.run({ brokers: broker.brokers, logger });
+        results[bench.name] = await runInChild(bench.name, broker.brokers);
       } catch (error) {
         failed[bench.name] = (error as Error).stack ?? String(error);
         logger.error({ err: error, bench: bench.name }, 'benchmark failed');
@@ -179,12 +230,15 @@ async function main(argv: string[]): Promise<number> {
   return Object.keys(failed).length > 0 ? 1 : 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`bench: ${(error as Error).stack ?? String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+const childAt = process.argv.indexOf(CHILD_FLAG);
+if (childAt >= 0) void child(process.argv[childAt + 1] ?? '');
+else
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`bench: ${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );

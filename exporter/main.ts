@@ -50,6 +50,7 @@ interface ExporterMetrics {
   lagRecords: Gauge<'topic'>;
   entities: Gauge<'kind'>;
   lastRecordAge: Gauge;
+  caughtUp: Gauge;
 }
 
 function createExporterMetrics(
@@ -91,6 +92,11 @@ function createExporterMetrics(
         this.set(freshness());
       },
     }),
+    caughtUp: new Gauge({
+      name: 'runstream_exporter_view_caught_up',
+      help: '1 once the view has read the changelogs to the end offsets seen at start (github_actions_ families are served from then on), else 0',
+      registers,
+    }),
   };
 }
 
@@ -98,6 +104,7 @@ export class Exporter {
   readonly view: MetricsView;
   private reader: PartitionReader | undefined;
   private caughtUp = false;
+  private closed = false;
   private lastRecordAt = 0;
   private lagTimer: NodeJS.Timeout | undefined;
   readonly metrics: ExporterMetrics;
@@ -120,13 +127,14 @@ export class Exporter {
     this.metrics = createExporterMetrics(registry, this.view, () =>
       this.lastRecordAt === 0 ? -1 : (Date.now() - this.lastRecordAt) / 1000,
     );
+    this.metrics.caughtUp.set(0);
   }
 
   get isCaughtUp(): boolean {
     return this.caughtUp;
   }
 
-  async start(catchUpTimeoutMs = 10 * 60_000): Promise<void> {
+  async start(catchUpWarnAfterMs = 60_000): Promise<void> {
     const topics = [...this.kindOf.keys()];
     const targets = await endOffsets(this.kafka, topics);
     const reader = new PartitionReader(this.kafka, this.logger, `${this.topics.deliveries}-exporter-`);
@@ -153,13 +161,31 @@ export class Exporter {
       },
     );
     this.lagTimer = setInterval(() => void this.updateLag(), 5000);
-    void reader.waitForPositions(targets, catchUpTimeoutMs).then(
-      () => {
+    void this.catchUp(reader, targets, catchUpWarnAfterMs);
+  }
+
+  /** Waits, however long it takes, for the view to reach the end offsets seen at start;
+   * warns each time `warnAfterMs` passes without getting there. */
+  private async catchUp(
+    reader: PartitionReader,
+    targets: Map<string, bigint>,
+    warnAfterMs: number,
+  ): Promise<void> {
+    while (!this.closed) {
+      try {
+        await reader.waitForPositions(targets, warnAfterMs);
         this.caughtUp = true;
+        this.metrics.caughtUp.set(1);
         this.logger.info({ entities: this.view.counts() }, 'view caught up; ready');
-      },
-      (error: unknown) => this.logger.error({ err: error }, 'view did not catch up'),
-    );
+        return;
+      } catch (error) {
+        if (this.closed) return;
+        this.logger.warn(
+          { err: error },
+          'view still catching up; /readyz and the github_actions_ families wait',
+        );
+      }
+    }
   }
 
   /** Resolves once the view has caught up with the end offsets seen at start. */
@@ -195,6 +221,7 @@ export class Exporter {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.lagTimer);
     await this.reader?.stop();
   }
@@ -229,7 +256,11 @@ export async function startExporter(
     },
   });
   app.get('/metrics', async (_request, reply) => {
-    const body = exporter.view.render() + (await registry.metrics());
+    // A view still reading the changelogs holds partial counters; served, they would
+    // look like counter resets. Until caught up only the exporter's own metrics (with
+    // its view lag) are served, so the github_actions_ series are briefly absent.
+    const view = exporter.isCaughtUp ? exporter.view.render() : '';
+    const body = view + (await registry.metrics());
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(body);
   });
   const poller = config.scaleSets && new ScaleSetPoller(config.scaleSets, registry, logger);

@@ -293,4 +293,40 @@ describe('exporter end to end', () => {
     expect(text).toContain('github_actions_jobs_completed_total{');
     expect((await fetch(`http://127.0.0.1:${exporter.port}/readyz`)).status).toBe(200);
   });
+
+  it('serves no github_actions_ series until its view has caught up', async () => {
+    // Tombstones for keys the view never held give it a long changelog to read without
+    // changing any value, so scrapes can land while it is still reading.
+    const producer = testKafka().producer();
+    await producer.connect();
+    for (let chunk = 0; chunk < 20; chunk++) {
+      await producer.send({
+        topic: topics.names.jobsChangelog,
+        messages: Array.from({ length: 5000 }, (_, i) => ({
+          key: `never-held-${chunk}-${i}`,
+          value: null,
+          partition: 1,
+        })),
+      });
+    }
+    await producer.disconnect();
+
+    const exporter = await startExporter(readExporterConfig(env), testLogger);
+    handles.push(exporter);
+    // The gauge is rendered after the handler decided whether to serve the view, and
+    // only ever goes 0 -> 1, so a scrape showing 0 was decided before the catch-up.
+    let whileReading = 0;
+    while (!exporter.exporter.isCaughtUp) {
+      const text = await scrape(exporter.port);
+      if (!text.includes('\nrunstream_exporter_view_caught_up 0')) continue;
+      whileReading++;
+      expect(text).toContain('runstream_exporter_view_lag_records');
+      expect(text).not.toMatch(/^(# (HELP|TYPE) )?github_actions_/m);
+    }
+    const text = await scrape(exporter.port);
+    expect(text).toContain('\nrunstream_exporter_view_caught_up 1');
+    expect(text).toContain('github_actions_jobs_completed_total{');
+    expect((await fetch(`http://127.0.0.1:${exporter.port}/readyz`)).status).toBe(200);
+    expect(whileReading).toBeGreaterThan(0);
+  });
 });

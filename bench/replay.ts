@@ -25,7 +25,13 @@ export async function runReplayBench(ctx: BenchContext): Promise<Figures> {
   const prefix = `bench-replay-${Date.now()}.`;
   await ensureTopics(kafka, topicPlan({ prefix, partitions: 12 }), 1, ctx.logger);
   const topic = topicNames(prefix).deliveries;
-  const publisher = new DeliveryPublisher({ kafka, topic, logger: ctx.logger, sendTimeoutMs: 60_000 });
+  const publisher = new DeliveryPublisher({
+    kafka,
+    topic,
+    logger: ctx.logger,
+    sendTimeoutMs: 60_000,
+    maxQueuedBytes: Number.POSITIVE_INFINITY,
+  });
   const dir = await mkdtemp(join(tmpdir(), 'runstream-bench-replay-'));
   try {
     // Archive: generated from real payloads, each line a unique delivery.

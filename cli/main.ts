@@ -246,6 +246,8 @@ GitHub access (for --github):
         topic: topicNames(config.topicPrefix).deliveries,
         logger,
         sendTimeoutMs: 60_000,
+        // Replay bounds its own batches in flight; the queue cap protects live ingest.
+        maxQueuedBytes: Number.POSITIVE_INFINITY,
       });
       const report = (message: string) => process.stderr.write(`${message}\n`);
       try {

@@ -7,6 +7,9 @@ import type { Logger } from '../platform/log.js';
 import { codecs, type Delivery } from '../schemas/index.js';
 
 const MAX_COALESCED_BYTES = 900_000;
+/** Bytes waiting for a send; beyond it a publish fails at once instead of queueing
+ * behind a stalled cluster (two 25 MB webhooks fit). */
+const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
 export class PublishTimeoutError extends Error {
   constructor(topic: string, timeoutMs: number) {
@@ -15,22 +18,40 @@ export class PublishTimeoutError extends Error {
   }
 }
 
+export class PublishQueueFullError extends Error {
+  constructor(topic: string, queuedBytes: number, maxQueuedBytes: number) {
+    super(`${queuedBytes} bytes already wait for ${topic} (limit ${maxQueuedBytes}); not queueing more`);
+    this.name = 'PublishQueueFullError';
+  }
+}
+
 export interface DeliveryPublisherOptions {
   kafka: Kafka;
   topic: string;
   logger: Logger;
   sendTimeoutMs?: number;
+  maxQueuedBytes?: number;
+}
+
+interface Pending {
+  messages: Message[];
+  bytes: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
 }
 
 export class DeliveryPublisher {
   private readonly producer: Producer;
   private connected: Promise<void> | undefined;
   private sending = false;
-  private waiting: Array<{ messages: Message[]; resolve: () => void; reject: (error: Error) => void }> = [];
+  private waiting: Pending[] = [];
+  private queuedBytes = 0;
   private readonly sendTimeoutMs: number;
+  private readonly maxQueuedBytes: number;
 
   constructor(private readonly options: DeliveryPublisherOptions) {
     this.sendTimeoutMs = options.sendTimeoutMs ?? 8000;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
     this.producer = options.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
@@ -58,6 +79,10 @@ export class DeliveryPublisher {
    * while a send is in flight are coalesced into the next send: the idempotent
    * producer allows one request in flight, so one send per delivery would queue
    * every concurrent webhook behind the others.
+   *
+   * A call that times out while still queued is withdrawn, so what was answered 503
+   * is never sent. One already in a send cannot be recalled and may still land; the
+   * sender's redelivery reuses its delivery id, which the processors dedupe.
    */
   async publish(records: ReadonlyArray<{ key: string; delivery: Delivery }>): Promise<void> {
     const topic = this.options.topic;
@@ -66,22 +91,33 @@ export class DeliveryPublisher {
       value: codecs.delivery.encode(r.delivery),
       headers: { 'delivery-id': r.delivery.id, event: r.delivery.event },
     }));
+    const bytes = messages.reduce((n, m) => n + m.value.length, 0);
+    if (this.queuedBytes > 0 && this.queuedBytes + bytes > this.maxQueuedBytes) {
+      throw new PublishQueueFullError(topic, this.queuedBytes, this.maxQueuedBytes);
+    }
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new PublishTimeoutError(topic, this.sendTimeoutMs)),
-        this.sendTimeoutMs,
-      );
-    });
     const acked = new Promise<void>((resolve, reject) => {
-      this.waiting.push({ messages, resolve, reject });
+      const pending: Pending = { messages, bytes, resolve, reject };
+      this.waiting.push(pending);
+      this.queuedBytes += bytes;
+      timer = setTimeout(() => {
+        this.withdraw(pending);
+        reject(new PublishTimeoutError(topic, this.sendTimeoutMs));
+      }, this.sendTimeoutMs);
     });
     void this.flush();
     try {
-      await Promise.race([acked, timeout]);
+      await acked;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  private withdraw(pending: Pending): void {
+    const index = this.waiting.indexOf(pending);
+    if (index < 0) return; // already taken by a send
+    this.waiting.splice(index, 1);
+    this.queuedBytes -= pending.bytes;
   }
 
   private async flush(): Promise<void> {
@@ -93,12 +129,13 @@ export class DeliveryPublisher {
     let take = 0;
     let bytes = 0;
     while (take < this.waiting.length) {
-      const size = this.waiting[take]!.messages.reduce((n, m) => n + (m.value as Buffer).length, 0);
+      const size = this.waiting[take]!.bytes;
       if (take > 0 && bytes + size > MAX_COALESCED_BYTES) break;
       bytes += size;
       take += 1;
     }
     const batch = this.waiting.splice(0, take);
+    this.queuedBytes -= bytes;
     try {
       await this.connect();
       await this.producer.send({

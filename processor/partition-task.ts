@@ -7,7 +7,7 @@
 // crash between the two leaves RocksDB behind its checkpoint, never ahead of Kafka,
 // and the next restore reads the tail.
 import { join } from 'node:path';
-import type { Producer, RecordMetadata } from 'kafkajs';
+import type { Producer, RecordMetadata, Transaction } from 'kafkajs';
 import { fetchTopicOffsetsSettled, type Kafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
 import { PartitionReader, partitionKey } from '../platform/partition-reader.js';
@@ -110,9 +110,13 @@ export class PartitionTask {
       // backoff made every transaction wait ~220 ms. Java's client retries this at 20 ms.
       retry: { retries: 15, initialRetryTime: 5, maxRetryTime: 2000 },
     });
-    // Connecting initialises the transactional id: it fences any previous owner and
-    // aborts its open transaction, so the end offsets read next are final.
     await this.producer.connect();
+    // kafkajs' connect() does not register the transactional id; its first
+    // transaction() does. Do that now, before reading the end offsets: it fences any
+    // previous owner and makes the coordinator abort that owner's open transaction,
+    // so nothing it left open can commit behind the restore. (An empty abort sends
+    // nothing.)
+    await (await this.producer.transaction()).abort();
     const stats = await this.restore();
     stats.durationMs = performance.now() - started;
     this.options.metrics.restoreDuration.observe({ mode: stats.mode }, stats.durationMs / 1000);
@@ -239,7 +243,7 @@ export class PartitionTask {
 
   /** One Kafka transaction (changelogs, and input offsets when given), then RocksDB. */
   private async commit(pending: PendingChanges, nextInputOffset: bigint | undefined): Promise<void> {
-    const { topics, partition, groupId, metrics } = this.options;
+    const { topics, partition, metrics } = this.options;
     const records = pending.records(partition);
     const byTopic = new Map<string, Array<{ key: string; value: Buffer | null; partition: number }>>();
     for (const r of records) {
@@ -248,32 +252,27 @@ export class PartitionTask {
       messages.push({ key: r.key, value: r.value, partition });
       byTopic.set(topic, messages);
     }
-    const transaction = await this.producer!.transaction();
-    let metadata: RecordMetadata[] = [];
+    let metadata: RecordMetadata[];
     try {
-      if (byTopic.size > 0) {
-        metadata = await transaction.sendBatch({
-          acks: -1,
-          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-        });
+      const transaction = await this.producer!.transaction();
+      try {
+        metadata = await this.sendAndCommit(transaction, byTopic, nextInputOffset);
+      } catch (error) {
+        await transaction.abort().catch(() => undefined);
+        throw error;
       }
-      if (nextInputOffset !== undefined) {
-        await transaction.sendOffsets({
-          consumerGroupId: groupId,
-          topics: [
-            { topic: topics.deliveries, partitions: [{ partition, offset: nextInputOffset.toString() }] },
-          ],
-        });
-      }
-      await transaction.commit();
-      metrics.transactions.inc({ outcome: 'committed' });
     } catch (error) {
       metrics.transactions.inc({ outcome: 'aborted' });
-      await transaction.abort().catch(() => undefined);
+      // A failed commit can leave the producer unable to start another transaction
+      // (kafkajs keeps it in COMMITTING; a fenced one never recovers). Give the task
+      // up: the next batch opens a new one, whose producer fences this one and aborts
+      // whatever it left open, and whose restore reads what did commit.
+      await this.fail();
       throw new Error(`transaction for partition ${partition} failed: ${(error as Error).message}`, {
         cause: error,
       });
     }
+    metrics.transactions.inc({ outcome: 'committed' });
     const checkpoints = new Map<ChangelogKind, bigint>();
     for (const m of metadata) {
       const kind = CHANGELOG_KINDS.find((k) => changelogTopic(topics, k) === m.topicName);
@@ -287,11 +286,52 @@ export class PartitionTask {
     } catch (error) {
       metrics.storeErrors.inc({ operation: 'write' });
       // Kafka has the data; the store is now behind its checkpoint, which the next
-      // restore repairs. Stop using this task so it is reopened (and restored).
-      this.closed = true;
-      throw error;
+      // restore repairs. Give the task up so it is reopened (and restored).
+      await this.fail();
+      throw new Error(`state store write for partition ${partition} failed: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     metrics.storeDuration.observe({ operation: 'write' }, (performance.now() - started) / 1000);
+  }
+
+  private async sendAndCommit(
+    transaction: Transaction,
+    byTopic: Map<string, Array<{ key: string; value: Buffer | null; partition: number }>>,
+    nextInputOffset: bigint | undefined,
+  ): Promise<RecordMetadata[]> {
+    const { topics, partition, groupId } = this.options;
+    let metadata: RecordMetadata[] = [];
+    if (byTopic.size > 0) {
+      metadata = await transaction.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+    }
+    if (nextInputOffset !== undefined) {
+      await transaction.sendOffsets({
+        consumerGroupId: groupId,
+        topics: [
+          { topic: topics.deliveries, partitions: [{ partition, offset: nextInputOffset.toString() }] },
+        ],
+      });
+    }
+    await transaction.commit();
+    return metadata;
+  }
+
+  /** Called from queued work after a failure: releases the producer and the store
+   * (its RocksDB lock) at once, so a replacement task can open them. */
+  private async fail(): Promise<void> {
+    this.closed = true;
+    await this.release();
+  }
+
+  private async release(): Promise<void> {
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.store?.close().catch(() => undefined);
+    this.producer = undefined;
+    this.store = undefined;
   }
 
   /** Expires stale entities, tombstones retained completed ones and old dedupe markers. */
@@ -340,13 +380,9 @@ export class PartitionTask {
 
   /** Waits for the work in flight, then releases the producer and the store. */
   close(): Promise<void> {
-    const closing = this.enqueue(async () => {
+    return this.enqueue(async () => {
       this.closed = true;
-      await this.producer?.disconnect().catch(() => undefined);
-      await this.store?.close().catch(() => undefined);
-      this.producer = undefined;
-      this.store = undefined;
+      await this.release();
     });
-    return closing;
   }
 }

@@ -147,6 +147,92 @@ describe('processor against a real broker and RocksDB', () => {
     expect(comparable(await foldChangelogs(topics.names))).toEqual(expected);
   });
 
+  it('reads exactly the changelog records written since its checkpoint', async () => {
+    const changelogRecords = async () => {
+      let n = 0;
+      for (const topic of [
+        topics.names.dedupeChangelog,
+        topics.names.runsChangelog,
+        topics.names.jobsChangelog,
+        topics.names.aggregatesChangelog,
+      ])
+        n += (await readTopic(topic)).length;
+      return n;
+    };
+    const first = generateStream({ seed: 21, runs: 10 });
+    await publishDeliveries(testKafka(), topics.names.deliveries, first);
+    const owner = await startProcessor(processorConfig(topics, stateDir), testLogger);
+    await waitForGroup(testKafka(), `${topics.prefix}processor`, topics.names.deliveries);
+    await owner.close();
+    const atCheckpoint = await changelogRecords();
+
+    // Another instance (its own disk) works on while the first is away.
+    const otherDir = await mkdtemp(join(tmpdir(), 'runstream-processor-other-'));
+    try {
+      const other = await startProcessor(processorConfig(topics, otherDir), testLogger);
+      const second = generateStream({ seed: 22, runs: 10, firstRunId: 8_000_000_000 });
+      await publishDeliveries(testKafka(), topics.names.deliveries, second);
+      await waitForGroup(testKafka(), `${topics.prefix}processor`, topics.names.deliveries);
+      await other.close();
+      const tail = (await changelogRecords()) - atCheckpoint;
+      expect(tail).toBeGreaterThan(0);
+
+      const back = await startProcessor(processorConfig(topics, stateDir), testLogger);
+      handles.push(back);
+      await waitForReady(back.port);
+      expect(back.processor.restores.map((r) => r.mode)).toEqual(['checkpoint', 'checkpoint', 'checkpoint']);
+      expect(back.processor.restores.reduce((n, r) => n + r.records, 0)).toBe(tail);
+      expect(comparable(await foldChangelogs(topics.names))).toEqual(
+        comparable(expectedState([...first, ...second])),
+      );
+    } finally {
+      await rm(otherDir, { recursive: true, force: true });
+    }
+  });
+
+  it('replaces a partition task whose transaction failed (fenced) and loses nothing', async () => {
+    const kafka = testKafka();
+    const config = processorConfig(topics, stateDir);
+    const first = generateStream({ seed: 41, runs: 12 });
+    await publishDeliveries(kafka, topics.names.deliveries, first);
+    const processor = await startProcessor(config, testLogger);
+    handles.push(processor);
+    await waitForGroup(kafka, config.groupId, topics.names.deliveries);
+
+    // Another producer takes every partition's transactional id, as a new owner
+    // would: the running tasks' next transactions fail with a fenced producer.
+    const fencers = [];
+    for (let partition = 0; partition < topics.partitions; partition++) {
+      const fencer = kafka.producer({
+        transactionalId: `${config.groupId}-${topics.names.deliveries}-${partition}`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+      });
+      await fencer.connect();
+      // kafkajs registers the transactional id (and so fences) on the first transaction.
+      await (await fencer.transaction()).abort();
+      fencers.push(fencer);
+    }
+    try {
+      const second = generateStream({ seed: 42, runs: 12, firstRunId: 8_100_000_000 });
+      await publishDeliveries(kafka, topics.names.deliveries, second);
+      await waitForGroup(kafka, config.groupId, topics.names.deliveries);
+      expect(comparable(await foldChangelogs(topics.names))).toEqual(
+        comparable(expectedState([...first, ...second])),
+      );
+      expect(
+        await metricValue(
+          processor.port,
+          /runstream_processor_transactions_total\{outcome="aborted"\} (\d+)/,
+        ),
+      ).toBeGreaterThan(0);
+      // Each replaced task restored again (from its checkpoint) before going on.
+      expect(processor.processor.restores.length).toBeGreaterThan(topics.partitions);
+    } finally {
+      for (const fencer of fencers) await fencer.disconnect();
+    }
+  });
+
   it('skips and counts a garbage record, and applies the records after it', async () => {
     const kafka = testKafka();
     const producer = kafka.producer();

@@ -10,7 +10,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { startIngest } from '../ingest/main.js';
+import { readIngestConfig, startIngest } from '../ingest/main.js';
 import { buildIngestServer } from '../ingest/server.js';
 import { type Env, readInt } from '../platform/config.js';
 import { createKafka } from '../platform/kafka.js';
@@ -141,14 +141,15 @@ export async function runIngestBench(
   try {
     ingest = await startIngest(
       {
-        brokers: ctx.brokers,
-        topicPrefix: prefix,
-        partitions: options.partitions,
-        replicationFactor: -1,
+        ...readIngestConfig({
+          KAFKA_BROKERS: ctx.brokers.join(','),
+          RUNSTREAM_TOPIC_PREFIX: prefix,
+          RUNSTREAM_PARTITIONS: String(options.partitions),
+          RUNSTREAM_WEBHOOK_SECRET: secret,
+        }),
         logLevel: logger.level,
         port: 0,
         host: '127.0.0.1',
-        secrets: [secret],
       },
       logger.child({ role: 'ingest' }),
     );

@@ -6,7 +6,7 @@ import type { Env } from '../platform/config.js';
 import { createKafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
 import type { RoleHandle } from '../platform/role.js';
-import { topicPlan } from '../platform/topics.js';
+import { topicPlanFor } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
 
@@ -24,12 +24,7 @@ export async function startAll(env: Env, loggerFor: (role: string) => Logger): P
   const exporterConfig = readExporterConfig(env);
 
   const kafka = createKafka({ brokers: ingestConfig.brokers, clientId: 'runstream-all', logger });
-  await ensureTopics(
-    kafka,
-    topicPlan({ prefix: ingestConfig.topicPrefix, partitions: ingestConfig.partitions }),
-    ingestConfig.replicationFactor,
-    logger,
-  );
+  await ensureTopics(kafka, topicPlanFor(ingestConfig), ingestConfig.replicationFactor, logger);
   const handles: RoleHandle[] = [];
   try {
     handles.push(await startProcessor(processorConfig, loggerFor('processor')));

@@ -10,7 +10,7 @@ import { ConfigError, readCommonConfig } from '../platform/config.js';
 import { createKafka } from '../platform/kafka.js';
 import { createLogger, type Logger } from '../platform/log.js';
 import type { RoleHandle } from '../platform/role.js';
-import { formatTopicPlan, topicNames, topicPlan } from '../platform/topics.js';
+import { formatTopicPlan, topicNames, topicPlanFor } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
 import { VERSION } from '../platform/version.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
@@ -27,6 +27,11 @@ Environment (see README for all):
   RUNSTREAM_TOPIC_PREFIX    topic prefix (default runstream.)
   RUNSTREAM_PARTITIONS      partitions for created topics (default 12)
   RUNSTREAM_LOG_LEVEL       fatal|error|warn|info|debug|trace (default info)`;
+
+const TOPICS_ENV_HELP = `${ENV_HELP}
+  RUNSTREAM_REPLICATION_FACTOR    replicas per partition (default: the broker's); 3+ sets min.insync.replicas=2
+  RUNSTREAM_DELIVERIES_RETENTION  deliveries retention (default 7d)
+  RUNSTREAM_DEDUPE_WINDOW         dedupe changelog keeps markers at least this long (default 4d)`;
 
 /** Runs roles until SIGTERM/SIGINT, then closes them in reverse start order. */
 async function runUntilSignal(logger: Logger, start: () => Promise<RoleHandle[]>): Promise<void> {
@@ -307,12 +312,12 @@ GitHub access (for --github):
   topics
     .command('create')
     .description('create every topic with its partitions, cleanup policy and retention (idempotent)')
-    .addHelpText('after', ENV_HELP)
+    .addHelpText('after', TOPICS_ENV_HELP)
     .action(async () => {
       const config = readCommonConfig(process.env);
       const logger = loggerFor('topics');
       const kafka = createKafka({ brokers: config.brokers, clientId: 'runstream-topics', logger });
-      const plan = topicPlan({ prefix: config.topicPrefix, partitions: config.partitions });
+      const plan = topicPlanFor(config);
       const actions = await ensureTopics(kafka, plan, config.replicationFactor, logger);
       for (const action of actions) {
         process.stdout.write(`${action.kind === 'create' ? 'created' : 'exists '} ${action.spec.name}\n`);
@@ -321,10 +326,10 @@ GitHub access (for --github):
   topics
     .command('plan')
     .description('print the topics to create, for platforms where runstream may not create them')
-    .addHelpText('after', ENV_HELP)
+    .addHelpText('after', TOPICS_ENV_HELP)
     .action(() => {
       const config = readCommonConfig(process.env);
-      const plan = topicPlan({ prefix: config.topicPrefix, partitions: config.partitions });
+      const plan = topicPlanFor(config);
       process.stdout.write(`${formatTopicPlan(plan, config.replicationFactor)}\n`);
     });
 

@@ -42,7 +42,8 @@ export function readBool(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `expected true or false, got ${JSON.stringify(raw)}`);
 }
 
-const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DAY_MS = 86_400_000;
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: DAY_MS };
 
 /** Parses "500ms", "30s", "6h", "35d" (or a bare number of seconds) into milliseconds. */
 export function parseDurationMs(raw: string): number | undefined {
@@ -115,7 +116,12 @@ export interface CommonConfig {
   brokers: string[];
   topicPrefix: string;
   partitions: number;
+  /** -1 leaves it to the broker's default.replication.factor. */
   replicationFactor: number;
+  /** Retention of the deliveries topic: how far back reprocessing can reach. */
+  deliveriesRetentionMs: number;
+  /** How long delivery ids are remembered; the dedupe changelog keeps at least this. */
+  dedupeWindowMs: number;
   logLevel: string;
 }
 
@@ -134,11 +140,21 @@ export function readCommonConfig(env: Env): CommonConfig {
       `expected fatal|error|warn|info|debug|trace|silent, got ${logLevel}`,
     );
   }
+  const replicationFactor = readInt(env, 'RUNSTREAM_REPLICATION_FACTOR', -1, -1, 32);
+  if (replicationFactor === 0) {
+    throw new ConfigError(
+      'RUNSTREAM_REPLICATION_FACTOR',
+      'expected 1..32, or -1 for the broker default; got 0',
+    );
+  }
   return {
     brokers: readBrokers(env),
     topicPrefix,
     partitions: readInt(env, 'RUNSTREAM_PARTITIONS', 12, 1, 10_000),
-    replicationFactor: readInt(env, 'RUNSTREAM_REPLICATION_FACTOR', -1, -1, 32),
+    replicationFactor,
+    deliveriesRetentionMs: readDurationMs(env, 'RUNSTREAM_DELIVERIES_RETENTION', 7 * DAY_MS),
+    // GitHub redelivers for up to 3 days.
+    dedupeWindowMs: readDurationMs(env, 'RUNSTREAM_DEDUPE_WINDOW', 4 * DAY_MS),
     logLevel,
   };
 }

@@ -1,5 +1,6 @@
 // Topic names and settings (DESIGN.md "Topics"). Every changelog has exactly as many
 // partitions as deliveries; records derived from input partition p go to partition p.
+import type { CommonConfig } from './config.js';
 
 export interface TopicNames {
   deliveries: string;
@@ -32,13 +33,29 @@ export interface TopicPlanOptions {
   prefix: string;
   partitions: number;
   deliveriesRetentionMs?: number;
-  dedupeRetentionMs?: number;
+  /** Delivery ids remembered this long; the dedupe changelog keeps markers at least as long. */
+  dedupeWindowMs?: number;
+  /** With 3 or more replicas, acks=all waits for 2 of them (min.insync.replicas=2). */
+  replicationFactor?: number;
+}
+
+/** The plan for a role's configuration: the one used by `topics create|plan` and `all`. */
+export function topicPlanFor(config: CommonConfig): TopicSpec[] {
+  return topicPlan({
+    prefix: config.topicPrefix,
+    partitions: config.partitions,
+    deliveriesRetentionMs: config.deliveriesRetentionMs,
+    dedupeWindowMs: config.dedupeWindowMs,
+    replicationFactor: config.replicationFactor,
+  });
 }
 
 export function topicPlan(options: TopicPlanOptions): TopicSpec[] {
   const names = topicNames(options.prefix);
   const p = options.partitions;
-  return [
+  const durability: Record<string, string> =
+    (options.replicationFactor ?? -1) >= 3 ? { 'min.insync.replicas': '2' } : {};
+  const specs: TopicSpec[] = [
     {
       name: names.deliveries,
       partitions: p,
@@ -54,9 +71,10 @@ export function topicPlan(options: TopicPlanOptions): TopicSpec[] {
       name: names.dedupeChangelog,
       partitions: p,
       // GitHub redelivers within 3 days; 4 days of markers absorb every redelivery.
+      // A longer window needs the markers kept as long, or a restore forgets them.
       config: {
         'cleanup.policy': 'compact,delete',
-        'retention.ms': String(options.dedupeRetentionMs ?? 4 * day),
+        'retention.ms': String(Math.max(4 * day, options.dedupeWindowMs ?? 0)),
       },
       purpose: 'dedupe markers, key = delivery id',
     },
@@ -79,6 +97,7 @@ export function topicPlan(options: TopicPlanOptions): TopicSpec[] {
       purpose: 'counters and histogram buckets, key = partition|metric key',
     },
   ];
+  return specs.map((spec) => ({ ...spec, config: { ...spec.config, ...durability } }));
 }
 
 /** The plan as an aligned text table, for platforms where runstream may not create topics. */

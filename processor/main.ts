@@ -56,7 +56,7 @@ export function readProcessorConfig(env: Env): ProcessorConfig {
       ),
       runMaxAgeMs: readDurationMs(env, 'RUNSTREAM_RUN_MAX_AGE', d.runMaxAgeMs),
       completedRetentionMs: readDurationMs(env, 'RUNSTREAM_COMPLETED_RETENTION', d.completedRetentionMs),
-      dedupeWindowMs: readDurationMs(env, 'RUNSTREAM_DEDUPE_WINDOW', d.dedupeWindowMs),
+      dedupeWindowMs: common.dedupeWindowMs,
     },
     housekeepingIntervalMs: readDurationMs(env, 'RUNSTREAM_HOUSEKEEPING_INTERVAL', 60_000),
     concurrency: readInt(env, 'RUNSTREAM_PROCESSOR_CONCURRENCY', 2, 1, 64),

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type IngestConfig, startIngest } from '../../ingest/main.js';
+import { type IngestConfig, readIngestConfig, startIngest } from '../../ingest/main.js';
 import { createKafka } from '../../platform/kafka.js';
 import type { RoleHandle } from '../../platform/role.js';
 import { topicPlan } from '../../platform/topics.js';
@@ -18,14 +18,15 @@ const javaPartition = (key: string, partitions: number) => (murmur2(key) & 0x7ff
 
 function ingestConfig(topics: TestTopics, brokerList: string[]): IngestConfig {
   return {
-    brokers: brokerList,
-    topicPrefix: topics.prefix,
-    partitions: topics.partitions,
-    replicationFactor: 1,
+    ...readIngestConfig({
+      KAFKA_BROKERS: brokerList.join(','),
+      RUNSTREAM_TOPIC_PREFIX: topics.prefix,
+      RUNSTREAM_PARTITIONS: String(topics.partitions),
+      RUNSTREAM_WEBHOOK_SECRET: 'first-secret,second-secret',
+    }),
     logLevel: 'silent',
     port: 0,
     host: '127.0.0.1',
-    secrets: ['first-secret', 'second-secret'],
   };
 }
 

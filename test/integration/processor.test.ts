@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateStream } from '../../demo/stream.js';
-import { startIngest } from '../../ingest/main.js';
+import { readIngestConfig, startIngest } from '../../ingest/main.js';
 import type { RoleHandle } from '../../platform/role.js';
 import { type ProcessorConfig, readProcessorConfig, startProcessor } from '../../processor/main.js';
 import {
@@ -58,14 +58,14 @@ describe('processor against a real broker and RocksDB', () => {
 
   it('applies a delivery sent five times through two ingest replicas once', async () => {
     const ingestConfig = {
-      brokers: brokers(),
-      topicPrefix: topics.prefix,
-      partitions: topics.partitions,
-      replicationFactor: 1,
-      logLevel: 'silent',
+      ...readIngestConfig({
+        KAFKA_BROKERS: brokers().join(','),
+        RUNSTREAM_TOPIC_PREFIX: topics.prefix,
+        RUNSTREAM_PARTITIONS: String(topics.partitions),
+        RUNSTREAM_WEBHOOK_SECRET: 's',
+      }),
       port: 0,
       host: '127.0.0.1',
-      secrets: ['s'],
     };
     const ingests = [
       await startIngest(ingestConfig, testLogger),

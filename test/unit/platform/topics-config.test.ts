@@ -6,7 +6,7 @@ import {
   readCommonConfig,
   readWebhookSecrets,
 } from '../../../platform/config.js';
-import { formatTopicPlan, reconcileTopics, topicPlan } from '../../../platform/topics.js';
+import { formatTopicPlan, reconcileTopics, topicPlan, topicPlanFor } from '../../../platform/topics.js';
 
 describe('topic plan', () => {
   const plan = topicPlan({ prefix: 'rs.', partitions: 6 });
@@ -25,6 +25,24 @@ describe('topic plan', () => {
     expect(formatTopicPlan(plan, 3)).toContain('rs.processor-runs-changelog');
   });
 
+  it('follows the configured retention, dedupe window and replication', () => {
+    const config = readCommonConfig({
+      RUNSTREAM_DELIVERIES_RETENTION: '30d',
+      RUNSTREAM_DEDUPE_WINDOW: '10d',
+      RUNSTREAM_REPLICATION_FACTOR: '3',
+    });
+    const [deliveries, dedupe, ...changelogs] = topicPlanFor(config);
+    expect(deliveries!.config['retention.ms']).toBe(String(30 * 86_400_000));
+    expect(dedupe!.config['retention.ms']).toBe(String(10 * 86_400_000));
+    for (const spec of [deliveries!, dedupe!, ...changelogs]) {
+      expect(spec.config['min.insync.replicas']).toBe('2');
+    }
+    // A short window never shortens the markers below GitHub's redelivery horizon.
+    const short = topicPlanFor(readCommonConfig({ RUNSTREAM_DEDUPE_WINDOW: '1h' }));
+    expect(short[1]!.config['retention.ms']).toBe(String(4 * 86_400_000));
+    expect(short[0]!.config['min.insync.replicas']).toBeUndefined();
+  });
+
   it('creates what is missing, accepts what matches, and refuses a partition mismatch', () => {
     const actions = reconcileTopics(plan, [{ name: 'rs.deliveries', partitions: 6 }]);
     expect(actions.map((a) => a.kind)).toEqual(['exists', 'create', 'create', 'create', 'create']);
@@ -40,6 +58,12 @@ describe('configuration', () => {
       new ConfigError('RUNSTREAM_PARTITIONS', 'expected 1..10000, got 0'),
     );
     expect(() => readBrokers({ KAFKA_BROKERS: 'localhost' })).toThrow(/KAFKA_BROKERS/);
+    expect(() => readCommonConfig({ RUNSTREAM_REPLICATION_FACTOR: '0' })).toThrow(
+      /RUNSTREAM_REPLICATION_FACTOR/,
+    );
+    expect(() => readCommonConfig({ RUNSTREAM_DELIVERIES_RETENTION: 'forever' })).toThrow(
+      /RUNSTREAM_DELIVERIES_RETENTION/,
+    );
     expect(() => readCommonConfig({ RUNSTREAM_TOPIC_PREFIX: 'bad prefix' })).toThrow(
       /RUNSTREAM_TOPIC_PREFIX/,
     );

@@ -73,7 +73,8 @@ describe('decideWebhook', () => {
     ).toMatchObject({ status: 400, result: 'malformed' });
     expect(await decide('ping', { zen: 'Keep it logically awesome.', hook_id: 1 })).toMatchObject({
       status: 200,
-      result: 'ping',
+      result: 'ignored',
+      event: 'ping',
     });
     expect(await decide('push', { ref: 'refs/heads/main' })).toMatchObject({
       status: 202,

@@ -33,6 +33,9 @@ export interface InvalidRecord {
   reason: string;
 }
 
+/** Lives beside the delivery ids in the dedupe store; GitHub's GUIDs never look like it. */
+export const retiredMarkerKey = (kind: 'run' | 'job', key: string): string => `retired:${kind}:${key}`;
+
 /** Everything one transaction will write, keyed by changelog key (null = tombstone). */
 export class PendingChanges {
   readonly markers = new Map<string, number | null>();
@@ -45,6 +48,16 @@ export class PendingChanges {
 
   get size(): number {
     return this.markers.size + this.runs.size + this.jobs.size + this.aggregates.size;
+  }
+
+  /**
+   * Tombstones an entity whose retention is over and leaves a marker, kept as long as
+   * the dedupe window, so that a late event about it (a backfill replaying what live
+   * traffic missed) is stale instead of re-creating it and counting it again.
+   */
+  retire(kind: 'run' | 'job', key: string, now: number): void {
+    (kind === 'run' ? this.runs : this.jobs).set(key, null);
+    this.markers.set(retiredMarkerKey(kind, key), now);
   }
 
   /** The changelog records, per kind, all for the input partition's number. */
@@ -175,10 +188,10 @@ export async function applyChunk(
     stateKeys.push(storeKey('dedupe', d.deliveryId));
     if (d.parsed.ok) {
       const o = d.parsed.observation;
+      const key = o.kind === 'run' ? runKey(o.runId, o.runAttempt) : jobKey(o.jobId);
       stateKeys.push(
-        o.kind === 'run'
-          ? storeKey('runs', runKey(o.runId, o.runAttempt))
-          : storeKey('jobs', jobKey(o.jobId)),
+        storeKey(o.kind === 'run' ? 'runs' : 'jobs', key),
+        storeKey('dedupe', retiredMarkerKey(o.kind, key)),
       );
     }
   }
@@ -220,14 +233,18 @@ async function applyDecoded(
   const observation = d.parsed.observation;
   if (observation.kind === 'run') {
     const key = runKey(observation.runId, observation.runAttempt);
-    const transition = applyRun(await reader.run(key), observation, now);
+    const current = await reader.run(key);
+    if (!current && (await reader.hasMarker(retiredMarkerKey('run', key)))) return 'stale';
+    const transition = applyRun(current, observation, now);
     if (!transition.changed) return 'stale';
     pending.runs.set(key, transition.state);
     deltas.push(...transition.deltas);
     return 'applied';
   }
   const key = jobKey(observation.jobId);
-  const transition = applyJob(await reader.job(key), observation, now);
+  const current = await reader.job(key);
+  if (!current && (await reader.hasMarker(retiredMarkerKey('job', key)))) return 'stale';
+  const transition = applyJob(current, observation, now);
   if (!transition.changed) return 'stale';
   pending.jobs.set(key, transition.state);
   deltas.push(...transition.deltas);

@@ -350,7 +350,7 @@ export class PartitionTask {
       for await (const [key, bytes] of store.scan(storePrefix('runs'))) {
         if (pending.size >= budget) break;
         const run = decodeRun(bytes);
-        if (isRetentionOver(run, now, limits)) pending.runs.set(key.slice(2), null);
+        if (isRetentionOver(run, now, limits)) pending.retire('run', key.slice(2), now);
         else {
           const expired = expireRun(run, now, limits);
           if (expired) {
@@ -362,7 +362,7 @@ export class PartitionTask {
       for await (const [key, bytes] of store.scan(storePrefix('jobs'))) {
         if (pending.size >= budget) break;
         const job = decodeJob(bytes);
-        if (isRetentionOver(job, now, limits)) pending.jobs.set(key.slice(2), null);
+        if (isRetentionOver(job, now, limits)) pending.retire('job', key.slice(2), now);
         else {
           const expired = expireJob(job, now, limits);
           if (expired) {

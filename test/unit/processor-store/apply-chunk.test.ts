@@ -130,4 +130,61 @@ describe('applyChunk over real RocksDB', () => {
       { numRuns: 25 },
     );
   });
+
+  it('treats a late event about a retired entity as stale: nothing re-created, nothing counted twice', async () => {
+    const store = await RocksStore.open(join(root, 'retired'));
+    try {
+      const commit = async (pending: PendingChanges) =>
+        store.write(storeOpsFor(pending.records(PARTITION), new Map(), checkpointKey));
+      const first = new PendingChanges();
+      await applyChunk(store, PARTITION, first, inputRecords(), NOW);
+      await commit(first);
+      const before = await committedState(store);
+
+      // Housekeeping retires every completed entity once its retention is over.
+      const housekeeping = new PendingChanges();
+      const retired = new Set<string>();
+      for (const [key, run] of before.runs)
+        if (run.status === 'completed') housekeeping.retire('run', key, NOW + 1);
+      for (const [key, job] of before.jobs) {
+        if (job.status !== 'completed') continue;
+        housekeeping.retire('job', key, NOW + 1);
+        retired.add(key);
+      }
+      await commit(housekeeping);
+      expect(retired.size).toBeGreaterThan(0);
+
+      // A backfill brings the earlier events of those entities under new delivery ids.
+      const late = stream
+        .filter((d) => d.event === 'workflow_job' && d.action !== 'completed')
+        .filter((d) => retired.has(String((d.payload.workflow_job as { id: number }).id)))
+        .map((d, i) =>
+          recordOf(
+            10_000 + i,
+            codecs.delivery.encode({
+              id: `backfill-${i}`,
+              event: d.event,
+              action: d.action,
+              hookId: '1',
+              installationTargetType: null,
+              installationTargetId: null,
+              receivedAt: NOW + 2,
+              source: 'replay',
+              runId: runIdOf(d.event, d.payload) ?? 0,
+              body: Buffer.from(JSON.stringify(d.payload)),
+            }),
+          ),
+        );
+      expect(late.length).toBeGreaterThan(0);
+      const backfill = new PendingChanges();
+      const results = await applyChunk(store, PARTITION, backfill, late, NOW + 2);
+      await commit(backfill);
+      expect(new Set(results)).toEqual(new Set(['stale']));
+      const after = await committedState(store);
+      expect([...after.jobs.keys()].filter((key) => retired.has(key))).toEqual([]);
+      expect(comparable(after).aggregates).toEqual(comparable(before).aggregates);
+    } finally {
+      await store.close();
+    }
+  });
 });

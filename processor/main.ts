@@ -161,7 +161,6 @@ export class Processor {
     await whileHeartbeating(task.ready, heartbeat);
     if (!isRunning() || isStale()) return;
     await task.process(batch.messages.map((m) => ({ offset: m.offset, value: m.value })));
-    this.metrics.lag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
   }
 
   async start(): Promise<void> {

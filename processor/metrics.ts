@@ -67,7 +67,7 @@ export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
     }),
     lag: new Gauge({
       name: 'runstream_processor_lag',
-      help: 'Records behind the end of each owned input partition, as of the last fetch',
+      help: 'Deliveries not yet committed per owned input partition (end offset minus committed offset, every 15 s)',
       labelNames: ['partition'],
       registers,
     }),

@@ -1,7 +1,7 @@
 // The delivery archive: NDJSON (optionally gzip), one delivery per line, carrying the
 // delivery headers and the body exactly as received. Written by `runstream export`,
 // read by `runstream replay --file`. See docs/replay.md for the format.
-import { runIdOf } from '../processor/core/parse.js';
+import { isJsonObject, runIdOf } from '../processor/core/parse.js';
 import type { Delivery } from '../schemas/index.js';
 
 export interface ArchiveLine {
@@ -50,9 +50,6 @@ export type ParsedLine =
   | { kind: 'skipped'; reason: string }
   | { kind: 'invalid'; reason: string };
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /**
  * One archive line to the Delivery replay publishes: the original delivery id (so
  * dedupe makes a replay idempotent), source = replay, keyed as ingest keys it.
@@ -64,8 +61,8 @@ export function parseArchiveLine(text: string, now: number): ParsedLine {
   } catch (error) {
     return { kind: 'invalid', reason: `not JSON: ${(error as Error).message}` };
   }
-  if (!isRecord(raw)) return { kind: 'invalid', reason: 'not a JSON object' };
-  const headers = isRecord(raw.headers) ? raw.headers : {};
+  if (!isJsonObject(raw)) return { kind: 'invalid', reason: 'not a JSON object' };
+  const headers = isJsonObject(raw.headers) ? raw.headers : {};
   const header = (name: (typeof KEPT_HEADERS)[number]) => {
     const value = headers[name];
     return typeof value === 'string' && value !== '' ? value : null;
@@ -86,7 +83,7 @@ export function parseArchiveLine(text: string, now: number): ParsedLine {
   const runId = runIdOf(event, payload);
   if (runId === null) return { kind: 'invalid', reason: `${event} body has no workflow run id` };
   const receivedAt = typeof raw.receivedAt === 'string' ? Date.parse(raw.receivedAt) : Number.NaN;
-  const action = isRecord(payload) && typeof payload.action === 'string' ? payload.action : null;
+  const action = isJsonObject(payload) && typeof payload.action === 'string' ? payload.action : null;
   return {
     kind: 'delivery',
     key: String(runId),

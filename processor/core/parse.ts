@@ -35,7 +35,8 @@ const JOB_STATUSES: ReadonlyMap<string, JobStatus> = new Map<string, JobStatus>(
 
 type Json = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isJsonObject = (v: unknown): v is Json =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 const positiveInt = (v: unknown): number | null =>
   typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : null;
 const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
@@ -51,7 +52,7 @@ const fail = (reason: string): ParseResult => ({ ok: false, reason });
 
 function parseRun(payload: Json, repository: string): ParseResult {
   const run = payload.workflow_run;
-  if (!isObject(run)) return fail('workflow_run payload has no workflow_run object');
+  if (!isJsonObject(run)) return fail('workflow_run payload has no workflow_run object');
   const runId = positiveInt(run.id);
   if (runId === null) return fail('workflow_run.id is missing or not a positive integer');
   const status = run.status;
@@ -76,7 +77,7 @@ function parseRun(payload: Json, repository: string): ParseResult {
 
 function parseJob(payload: Json, repository: string): ParseResult {
   const job = payload.workflow_job;
-  if (!isObject(job)) return fail('workflow_job payload has no workflow_job object');
+  if (!isJsonObject(job)) return fail('workflow_job payload has no workflow_job object');
   const jobId = positiveInt(job.id);
   const runId = positiveInt(job.run_id);
   if (jobId === null) return fail('workflow_job.id is missing or not a positive integer');
@@ -112,20 +113,20 @@ function parseJob(payload: Json, repository: string): ParseResult {
  * workflow_run.id (there is no run_id inside workflow_run) or workflow_job.run_id.
  */
 export function runIdOf(event: string, payload: unknown): number | null {
-  if (!isObject(payload)) return null;
+  if (!isJsonObject(payload)) return null;
   if (event === 'workflow_run')
-    return isObject(payload.workflow_run) ? positiveInt(payload.workflow_run.id) : null;
+    return isJsonObject(payload.workflow_run) ? positiveInt(payload.workflow_run.id) : null;
   if (event === 'workflow_job') {
-    return isObject(payload.workflow_job) ? positiveInt(payload.workflow_job.run_id) : null;
+    return isJsonObject(payload.workflow_job) ? positiveInt(payload.workflow_job.run_id) : null;
   }
   return null;
 }
 
 export function parseDelivery(input: DeliveryInput): ParseResult {
   const payload = input.payload;
-  if (!isObject(payload)) return fail('payload is not a JSON object');
+  if (!isJsonObject(payload)) return fail('payload is not a JSON object');
   // workflow_job has no repository of its own: the top-level one is the run's.
-  const repository = isObject(payload.repository) ? text(payload.repository.full_name) : null;
+  const repository = isJsonObject(payload.repository) ? text(payload.repository.full_name) : null;
   if (repository === null) return fail('payload has no repository.full_name');
   if (input.event === 'workflow_run') return parseRun(payload, repository);
   if (input.event === 'workflow_job') return parseJob(payload, repository);

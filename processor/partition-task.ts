@@ -224,7 +224,20 @@ export class PartitionTask {
     const pending = new PendingChanges();
     const now = this.options.now();
     const started = performance.now();
-    const results = await applyChunk(this.store!, this.options.partition, pending, records, now);
+    let results: Awaited<ReturnType<typeof applyChunk>>;
+    try {
+      results = await applyChunk(this.store!, this.options.partition, pending, records, now);
+    } catch (error) {
+      // Input records are decoded defensively; what throws here is reading the store.
+      metrics.storeErrors.inc({ operation: 'read' });
+      await this.fail();
+      throw new Error(
+        `state store read for partition ${this.partition} failed: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
     for (const result of results) pending.results[result] += 1;
     metrics.storeDuration.observe({ operation: 'apply' }, (performance.now() - started) / 1000);
     const nextOffset = BigInt(records[records.length - 1]!.offset) + 1n;

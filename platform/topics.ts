@@ -55,6 +55,9 @@ export function topicPlan(options: TopicPlanOptions): TopicSpec[] {
   const p = options.partitions;
   const durability: Record<string, string> =
     (options.replicationFactor ?? -1) >= 3 ? { 'min.insync.replicas': '2' } : {};
+  // Tombstones stay this long; processors trust a local checkpoint only if younger
+  // (processor/partition-task.ts), so keep it explicit rather than the broker's.
+  const tombstones = { 'delete.retention.ms': String(day) };
   const specs: TopicSpec[] = [
     {
       name: names.deliveries,
@@ -75,25 +78,26 @@ export function topicPlan(options: TopicPlanOptions): TopicSpec[] {
       config: {
         'cleanup.policy': 'compact,delete',
         'retention.ms': String(Math.max(4 * day, options.dedupeWindowMs ?? 0)),
+        ...tombstones,
       },
       purpose: 'dedupe markers, key = delivery id',
     },
     {
       name: names.runsChangelog,
       partitions: p,
-      config: { 'cleanup.policy': 'compact' },
+      config: { 'cleanup.policy': 'compact', ...tombstones },
       purpose: 'run states, key = run_id:run_attempt',
     },
     {
       name: names.jobsChangelog,
       partitions: p,
-      config: { 'cleanup.policy': 'compact' },
+      config: { 'cleanup.policy': 'compact', ...tombstones },
       purpose: 'job states, key = job id',
     },
     {
       name: names.aggregatesChangelog,
       partitions: p,
-      config: { 'cleanup.policy': 'compact' },
+      config: { 'cleanup.policy': 'compact', ...tombstones },
       purpose: 'counters and histogram buckets, key = partition|metric key',
     },
   ];

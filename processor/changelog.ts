@@ -46,6 +46,9 @@ export function checkpointKey(kind: ChangelogKind): string {
   return CHECKPOINT_PREFIX + kind;
 }
 
+/** When the checkpoints were last written (ms): an old one may predate lost tombstones. */
+export const CHECKPOINT_WRITTEN_AT_KEY = `${CHECKPOINT_PREFIX}written-at`;
+
 /** Aggregates of different partitions must never share a key: `<partition>|<metric key>`. */
 export function aggregateChangelogKey(partition: number, metricKey: string): string {
   return `${partition}|${metricKey}`;

@@ -15,6 +15,7 @@ import type { TopicNames } from '../platform/topics.js';
 import { applyChunk, type InputRecord, PendingChanges, storeOpsFor } from './batch.js';
 import {
   CHANGELOG_KINDS,
+  CHECKPOINT_WRITTEN_AT_KEY,
   type ChangelogKind,
   changelogTopic,
   checkpointKey,
@@ -47,6 +48,14 @@ export interface PartitionTaskOptions {
 }
 
 const laterOf = (a: bigint, b: bigint): bigint => (a >= b ? a : b);
+
+/**
+ * Compaction drops a tombstone once it is older than the changelog's
+ * delete.retention.ms (1 d, set by `topics create`; also the broker default). A store
+ * whose checkpoints were written longer ago may hold keys deleted since, whose
+ * tombstones the tail no longer has: restore it in full instead. 20 h leaves a margin.
+ */
+const CHECKPOINT_MAX_AGE_MS = 20 * 3_600_000;
 
 export interface RestoreStats {
   mode: 'checkpoint' | 'full';
@@ -159,11 +168,23 @@ export class PartitionTask {
       const raw = await store.get(checkpointKey(kind));
       if (raw) checkpoints.set(kind, BigInt(raw.toString()));
     }
+    const writtenAt = Number((await store.get(CHECKPOINT_WRITTEN_AT_KEY))?.toString() ?? Number.NaN);
+    const recent = this.options.now() - writtenAt <= CHECKPOINT_MAX_AGE_MS;
     // A checkpoint ahead of the changelog means the topics were recreated: start over.
-    const usable = CHANGELOG_KINDS.every((kind) => {
-      const at = checkpoints.get(kind);
-      return at !== undefined && at <= ends.get(kind)!.high;
-    });
+    const usable =
+      recent &&
+      CHANGELOG_KINDS.every((kind) => {
+        const at = checkpoints.get(kind);
+        return at !== undefined && at <= ends.get(kind)!.high;
+      });
+    if (!usable && checkpoints.size > 0) {
+      logger.info(
+        { checkpointWrittenAt: Number.isNaN(writtenAt) ? null : new Date(writtenAt).toISOString() },
+        recent
+          ? 'checkpoint ahead of the changelog (topics recreated?); full restore'
+          : 'checkpoint too old to trust; full restore',
+      );
+    }
     const mode: RestoreStats['mode'] = usable ? 'checkpoint' : 'full';
     if (!usable) await store.clear();
 
@@ -201,9 +222,10 @@ export class PartitionTask {
       }
     }
     // The tail may end in transaction markers; remember that everything is read.
-    await store.write(
-      starts.map((s) => ({ key: checkpointKey(s.kind), value: Buffer.from(s.high.toString()) })),
-    );
+    await store.write([
+      ...starts.map((s) => ({ key: checkpointKey(s.kind), value: Buffer.from(s.high.toString()) })),
+      this.checkpointWrittenAt(),
+    ]);
     return { mode, records, durationMs: 0 };
   }
 
@@ -295,7 +317,10 @@ export class PartitionTask {
     }
     const started = performance.now();
     try {
-      await this.store!.write(storeOpsFor(records, checkpoints, checkpointKey));
+      await this.store!.write([
+        ...storeOpsFor(records, checkpoints, checkpointKey),
+        this.checkpointWrittenAt(),
+      ]);
     } catch (error) {
       metrics.storeErrors.inc({ operation: 'write' });
       // Kafka has the data; the store is now behind its checkpoint, which the next
@@ -306,6 +331,10 @@ export class PartitionTask {
       });
     }
     metrics.storeDuration.observe({ operation: 'write' }, (performance.now() - started) / 1000);
+  }
+
+  private checkpointWrittenAt(): { key: string; value: Buffer } {
+    return { key: CHECKPOINT_WRITTEN_AT_KEY, value: Buffer.from(String(this.options.now())) };
   }
 
   private async sendAndCommit(

@@ -8,7 +8,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateStream } from '../../demo/stream.js';
 import { readIngestConfig, startIngest } from '../../ingest/main.js';
 import type { RoleHandle } from '../../platform/role.js';
+import { CHECKPOINT_WRITTEN_AT_KEY } from '../../processor/changelog.js';
 import { type ProcessorConfig, readProcessorConfig, startProcessor } from '../../processor/main.js';
+import { RocksStore } from '../../processor/store.js';
 import {
   brokers,
   createTestTopics,
@@ -188,6 +190,29 @@ describe('processor against a real broker and RocksDB', () => {
     } finally {
       await rm(otherDir, { recursive: true, force: true });
     }
+  });
+
+  it('restores in full when its checkpoint is older than the changelog keeps tombstones', async () => {
+    const stream = generateStream({ seed: 23, runs: 8 });
+    await publishDeliveries(testKafka(), topics.names.deliveries, stream);
+    const config = processorConfig(topics, stateDir);
+    const first = await startProcessor(config, testLogger);
+    await waitForGroup(testKafka(), config.groupId, topics.names.deliveries);
+    await first.close();
+
+    // As if the instance had been away for two days.
+    for (let partition = 0; partition < topics.partitions; partition++) {
+      const store = await RocksStore.open(join(stateDir, config.groupId, `partition-${partition}`));
+      await store.write([
+        { key: CHECKPOINT_WRITTEN_AT_KEY, value: Buffer.from(String(Date.now() - 2 * 86_400_000)) },
+      ]);
+      await store.close();
+    }
+    const back = await startProcessor(config, testLogger);
+    handles.push(back);
+    await waitForReady(back.port);
+    expect(back.processor.restores.map((r) => r.mode)).toEqual(['full', 'full', 'full']);
+    expect(back.processor.restores.reduce((n, r) => n + r.records, 0)).toBeGreaterThan(0);
   });
 
   it('replaces a partition task whose transaction failed (fenced) and loses nothing', async () => {

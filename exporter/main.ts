@@ -175,7 +175,6 @@ export class Exporter {
       try {
         await reader.waitForPositions(targets, warnAfterMs);
         this.caughtUp = true;
-        this.metrics.caughtUp.set(1);
         this.logger.info({ entities: this.view.counts() }, 'view caught up; ready');
         return;
       } catch (error) {
@@ -259,7 +258,9 @@ export async function startExporter(
     // A view still reading the changelogs holds partial counters; served, they would
     // look like counter resets. Until caught up only the exporter's own metrics (with
     // its view lag) are served, so the github_actions_ series are briefly absent.
-    const view = exporter.isCaughtUp ? exporter.view.render() : '';
+    const caughtUp = exporter.isCaughtUp;
+    exporter.metrics.caughtUp.set(caughtUp ? 1 : 0); // the same snapshot as the families
+    const view = caughtUp ? exporter.view.render() : '';
     const body = view + (await registry.metrics());
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(body);
   });

@@ -61,6 +61,15 @@ export function isLeadershipSettling(error: unknown): boolean {
   return LEADERSHIP_SETTLING.has((error as { type?: string } | undefined)?.type ?? '');
 }
 
+/** A newer producer took this transactional id (or the broker expired our transaction). */
+export function isProducerFenced(error: unknown): boolean {
+  for (let e = error; e; e = (e as { cause?: unknown }).cause) {
+    const type = (e as { type?: string }).type;
+    if (type === 'INVALID_PRODUCER_EPOCH' || type === 'PRODUCER_FENCED') return true;
+  }
+  return false;
+}
+
 /** A topic's partition offsets, retried while leadership settles, for at most timeoutMs. */
 export async function fetchTopicOffsetsSettled(
   admin: KafkaAdmin,

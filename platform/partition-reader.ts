@@ -55,6 +55,7 @@ export class PartitionReader {
   /** Next offset to read per partition, as far as this reader has seen. */
   private readonly positions = new Map<string, bigint>();
   private waiters: Array<() => void> = [];
+  private stopped = false;
 
   constructor(
     private readonly kafka: Kafka,
@@ -117,6 +118,7 @@ export class PartitionReader {
     const behind = () =>
       [...targets].filter(([key, target]) => target > 0n && (this.positions.get(key) ?? -1n) < target);
     while (behind().length > 0) {
+      if (this.stopped) throw new Error('partition reader stopped before reaching its targets');
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
         const detail = behind()
@@ -138,6 +140,10 @@ export class PartitionReader {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
     const consumer = this.consumer;
     this.consumer = undefined;
     if (consumer) {

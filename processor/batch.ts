@@ -51,13 +51,14 @@ export class PendingChanges {
   }
 
   /**
-   * Tombstones an entity whose retention is over and leaves a marker, kept as long as
-   * the dedupe window, so that a late event about it (a backfill replaying what live
-   * traffic missed) is stale instead of re-creating it and counting it again.
+   * Tombstones an entity whose retention is over. A completed one leaves a marker,
+   * kept as long as the dedupe window, so that a late event about it (a backfill
+   * replaying what live traffic missed) is stale instead of re-creating it and counting
+   * it again. An expired one leaves none: its late completion still counts.
    */
-  retire(kind: 'run' | 'job', key: string, now: number): void {
+  retire(kind: 'run' | 'job', key: string, state: RunState | JobState, now: number): void {
     (kind === 'run' ? this.runs : this.jobs).set(key, null);
-    this.markers.set(retiredMarkerKey(kind, key), now);
+    if (state.completedSeenAt !== null) this.markers.set(retiredMarkerKey(kind, key), now);
   }
 
   /** The changelog records, per kind, all for the input partition's number. */

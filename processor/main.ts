@@ -84,6 +84,9 @@ async function whileHeartbeating<T>(work: Promise<T>, heartbeat: () => Promise<v
 
 export class Processor {
   private readonly tasks = new Map<number, PartitionTask>();
+  /** Assignments seen so far, and the one each task was opened under. */
+  private generation = 0;
+  private readonly generationOf = new WeakMap<PartitionTask, number>();
   private assigned: number[] = [];
   private joined = false;
   private consumer: Consumer | undefined;
@@ -105,6 +108,21 @@ export class Processor {
   private taskFor(partition: number): PartitionTask {
     const existing = this.tasks.get(partition);
     if (existing && !existing.isClosed) return existing;
+    const failure = existing?.failure;
+    // Fenced means another instance opened this partition after us: most likely the
+    // group moved it and we have not heard yet. Reopening would fence that owner in
+    // turn; wait for our next assignment instead, or a while, in case it was only the
+    // broker expiring a slow transaction.
+    if (
+      existing &&
+      failure?.fenced &&
+      this.generationOf.get(existing) === this.generation &&
+      Date.now() - failure.at < 2 * this.config.sessionTimeoutMs
+    ) {
+      throw new Error(
+        `partition ${partition}: a newer producer fenced this one; waiting for the group to reassign it`,
+      );
+    }
     const task = new PartitionTask({
       kafka: this.kafka,
       topics: this.topics,
@@ -118,9 +136,11 @@ export class Processor {
       maxHousekeepingChanges: 5000,
       transactionTimeoutMs: 60_000,
       restoreTimeoutMs: 10 * 60_000,
+      distrustCheckpoint: failure?.store ?? false,
       now: this.now,
     });
     this.tasks.set(partition, task);
+    this.generationOf.set(task, this.generation);
     task.ready.then(
       (stats) => {
         this.restores.push({ partition, ...stats });
@@ -143,6 +163,7 @@ export class Processor {
   /** Eager rebalancing: close what was revoked, start restoring what was assigned. */
   private onAssignment(partitions: number[]): void {
     this.joined = true;
+    this.generation += 1;
     this.assigned = [...partitions].sort((a, b) => a - b);
     for (const [partition, task] of this.tasks) {
       if (!partitions.includes(partition)) {
@@ -157,6 +178,7 @@ export class Processor {
   }
 
   private async eachBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (isStale()) return; // from before a rebalance: the partition may be someone else's
     const task = this.taskFor(batch.partition);
     await whileHeartbeating(task.ready, heartbeat);
     if (!isRunning() || isStale()) return;
@@ -196,16 +218,17 @@ export class Processor {
 
   async housekeep(): Promise<number> {
     let changed = 0;
-    for (const task of this.tasks.values()) {
+    for (const partition of this.assigned) {
+      // A rebalance during the loop may have taken it; never reopen what is not ours.
+      if (!this.assigned.includes(partition)) continue;
       try {
-        changed += await task.housekeep();
+        // Also replaces a task that failed on a partition no batch arrives on.
+        changed += await this.taskFor(partition).housekeep();
       } catch (error) {
-        this.logger.warn(
-          { partition: task.partition, err: error },
-          'housekeeping failed; retried next interval',
-        );
+        this.logger.warn({ partition, err: error }, 'housekeeping failed; retried next interval');
       }
     }
+    this.updateGauges();
     return changed;
   }
 

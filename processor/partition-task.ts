@@ -8,7 +8,7 @@
 // and the next restore reads the tail.
 import { join } from 'node:path';
 import type { Producer, RecordMetadata, Transaction } from 'kafkajs';
-import { fetchTopicOffsetsSettled, type Kafka } from '../platform/kafka.js';
+import { fetchTopicOffsetsSettled, isProducerFenced, type Kafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
 import { PartitionReader, partitionKey } from '../platform/partition-reader.js';
 import type { TopicNames } from '../platform/topics.js';
@@ -44,6 +44,8 @@ export interface PartitionTaskOptions {
   maxHousekeepingChanges: number;
   transactionTimeoutMs: number;
   restoreTimeoutMs: number;
+  /** Ignore the local checkpoint (the previous task failed on this store). */
+  distrustCheckpoint?: boolean;
   now: () => number;
 }
 
@@ -74,14 +76,20 @@ export class PartitionTask {
   get isClosed(): boolean {
     return this.closed;
   }
+  /** Why the task gave up, when it did: the processor decides when to replace it. */
+  failure: { at: number; fenced: boolean; store: boolean } | undefined;
   readonly ready: Promise<RestoreStats>;
-  isReady = false;
+  private restored = false;
+  /** Restored and still usable. */
+  get isReady(): boolean {
+    return this.restored && !this.closed;
+  }
 
   constructor(private readonly options: PartitionTaskOptions) {
     this.ready = this.enqueue(() => this.open());
     this.ready.then(
       () => {
-        this.isReady = true;
+        this.restored = true;
       },
       () => undefined,
     );
@@ -172,17 +180,21 @@ export class PartitionTask {
     const recent = this.options.now() - writtenAt <= CHECKPOINT_MAX_AGE_MS;
     // A checkpoint ahead of the changelog means the topics were recreated: start over.
     const usable =
+      !this.options.distrustCheckpoint &&
       recent &&
       CHANGELOG_KINDS.every((kind) => {
         const at = checkpoints.get(kind);
         return at !== undefined && at <= ends.get(kind)!.high;
       });
     if (!usable && checkpoints.size > 0) {
+      const why = this.options.distrustCheckpoint
+        ? 'the last task failed on this store'
+        : !recent
+          ? 'checkpoint too old to trust'
+          : 'checkpoint ahead of the changelog (topics recreated?)';
       logger.info(
         { checkpointWrittenAt: Number.isNaN(writtenAt) ? null : new Date(writtenAt).toISOString() },
-        recent
-          ? 'checkpoint ahead of the changelog (topics recreated?); full restore'
-          : 'checkpoint too old to trust; full restore',
+        `${why}; full restore`,
       );
     }
     const mode: RestoreStats['mode'] = usable ? 'checkpoint' : 'full';
@@ -252,7 +264,7 @@ export class PartitionTask {
     } catch (error) {
       // Input records are decoded defensively; what throws here is reading the store.
       metrics.storeErrors.inc({ operation: 'read' });
-      await this.fail();
+      await this.fail(error, 'store');
       throw new Error(
         `state store read for partition ${this.partition} failed: ${(error as Error).message}`,
         {
@@ -302,7 +314,7 @@ export class PartitionTask {
       // (kafkajs keeps it in COMMITTING; a fenced one never recovers). Give the task
       // up: the next batch opens a new one, whose producer fences this one and aborts
       // whatever it left open, and whose restore reads what did commit.
-      await this.fail();
+      await this.fail(error, 'transaction');
       throw new Error(`transaction for partition ${partition} failed: ${(error as Error).message}`, {
         cause: error,
       });
@@ -325,7 +337,7 @@ export class PartitionTask {
       metrics.storeErrors.inc({ operation: 'write' });
       // Kafka has the data; the store is now behind its checkpoint, which the next
       // restore repairs. Give the task up so it is reopened (and restored).
-      await this.fail();
+      await this.fail(error, 'store');
       throw new Error(`state store write for partition ${partition} failed: ${(error as Error).message}`, {
         cause: error,
       });
@@ -363,10 +375,12 @@ export class PartitionTask {
   }
 
   /** Called from queued work after a failure: releases the producer and the store
-   * (its RocksDB lock) at once, so a replacement task can open them. */
-  private async fail(): Promise<void> {
-    this.closed = true;
+   * (its RocksDB lock) at once, and only then reports the task closed, so that a
+   * replacement never races the release for the lock. */
+  private async fail(error: unknown, where: 'transaction' | 'store'): Promise<void> {
     await this.release();
+    this.failure = { at: Date.now(), fenced: isProducerFenced(error), store: where === 'store' };
+    this.closed = true;
   }
 
   private async release(): Promise<void> {
@@ -392,7 +406,7 @@ export class PartitionTask {
       for await (const [key, bytes] of store.scan(storePrefix('runs'))) {
         if (pending.size >= budget) break;
         const run = decodeRun(bytes);
-        if (isRetentionOver(run, now, limits)) pending.retire('run', key.slice(2), now);
+        if (isRetentionOver(run, now, limits)) pending.retire('run', key.slice(2), run, now);
         else {
           const expired = expireRun(run, now, limits);
           if (expired) {
@@ -404,7 +418,7 @@ export class PartitionTask {
       for await (const [key, bytes] of store.scan(storePrefix('jobs'))) {
         if (pending.size >= budget) break;
         const job = decodeJob(bytes);
-        if (isRetentionOver(job, now, limits)) pending.retire('job', key.slice(2), now);
+        if (isRetentionOver(job, now, limits)) pending.retire('job', key.slice(2), job, now);
         else {
           const expired = expireJob(job, now, limits);
           if (expired) {

@@ -12,6 +12,7 @@ import {
   type DeliveryResult,
   type InputRecord,
   PendingChanges,
+  retiredMarkerKey,
   storeOpsFor,
 } from '../../../processor/batch.js';
 import {
@@ -22,10 +23,10 @@ import {
   storePrefix,
 } from '../../../processor/changelog.js';
 import { aggregateKey } from '../../../processor/core/aggregates.js';
-import { runIdOf } from '../../../processor/core/parse.js';
 import type { AggregateValue, JobState, RunState } from '../../../processor/core/types.js';
 import { RocksStore } from '../../../processor/store.js';
 import { codecs } from '../../../schemas/index.js';
+import { toDelivery } from '../../support/publish.js';
 import { comparable, expectedState, type FoldedState } from '../../support/state.js';
 
 const PARTITION = 3;
@@ -37,25 +38,35 @@ function recordOf(offset: number, value: Buffer | null): InputRecord {
   return { offset: String(offset), value };
 }
 
+function encoded(
+  d: (typeof stream)[number],
+  options: { id?: string; receivedAt?: number; source?: 'webhook' | 'replay' } = {},
+): Buffer {
+  const { delivery } = toDelivery(d, options.receivedAt ?? NOW);
+  return codecs.delivery.encode({ ...delivery, id: options.id ?? d.id, source: options.source ?? 'webhook' });
+}
+
+/** Deliveries about the given jobs, under new ids, as a backfill would bring them. */
+function backfillOf(
+  jobIds: ReadonlySet<string>,
+  firstOffset: number,
+  at: number,
+  actions?: (a: string) => boolean,
+) {
+  return stream
+    .filter((d) => d.event === 'workflow_job' && (actions?.(d.action) ?? true))
+    .filter((d) => jobIds.has(String((d.payload.workflow_job as { id: number }).id)))
+    .map((d, i) =>
+      recordOf(
+        firstOffset + i,
+        encoded(d, { id: `backfill-${firstOffset + i}`, receivedAt: at, source: 'replay' }),
+      ),
+    );
+}
+
 /** The stream as input records, with a garbage record and a delivery whose body is not JSON. */
 function inputRecords(): InputRecord[] {
-  const records = stream.map((d, i) =>
-    recordOf(
-      i,
-      codecs.delivery.encode({
-        id: d.id,
-        event: d.event,
-        action: d.action,
-        hookId: '1',
-        installationTargetType: null,
-        installationTargetId: null,
-        receivedAt: NOW,
-        source: 'webhook',
-        runId: runIdOf(d.event, d.payload) ?? 0,
-        body: Buffer.from(JSON.stringify(d.payload)),
-      }),
-    ),
-  );
+  const records = stream.map((d, i) => recordOf(i, encoded(d)));
   const badJson = codecs.delivery.encode({
     id: 'not-json',
     event: 'workflow_job',
@@ -145,36 +156,20 @@ describe('applyChunk over real RocksDB', () => {
       const housekeeping = new PendingChanges();
       const retired = new Set<string>();
       for (const [key, run] of before.runs)
-        if (run.status === 'completed') housekeeping.retire('run', key, NOW + 1);
+        if (run.status === 'completed') housekeeping.retire('run', key, run, NOW + 1);
+      const expired = new Set<string>();
       for (const [key, job] of before.jobs) {
-        if (job.status !== 'completed') continue;
-        housekeeping.retire('job', key, NOW + 1);
-        retired.add(key);
+        housekeeping.retire('job', key, job, NOW + 1);
+        (job.status === 'completed' ? retired : expired).add(key);
       }
       await commit(housekeeping);
       expect(retired.size).toBeGreaterThan(0);
+      expect(expired.size).toBeGreaterThan(0);
+      // An entity that never completed (expired) leaves no marker: its late events count.
+      for (const key of expired) expect(housekeeping.markers.has(retiredMarkerKey('job', key))).toBe(false);
 
       // A backfill brings the earlier events of those entities under new delivery ids.
-      const late = stream
-        .filter((d) => d.event === 'workflow_job' && d.action !== 'completed')
-        .filter((d) => retired.has(String((d.payload.workflow_job as { id: number }).id)))
-        .map((d, i) =>
-          recordOf(
-            10_000 + i,
-            codecs.delivery.encode({
-              id: `backfill-${i}`,
-              event: d.event,
-              action: d.action,
-              hookId: '1',
-              installationTargetType: null,
-              installationTargetId: null,
-              receivedAt: NOW + 2,
-              source: 'replay',
-              runId: runIdOf(d.event, d.payload) ?? 0,
-              body: Buffer.from(JSON.stringify(d.payload)),
-            }),
-          ),
-        );
+      const late = backfillOf(retired, 10_000, NOW + 2, (action) => action !== 'completed');
       expect(late.length).toBeGreaterThan(0);
       const backfill = new PendingChanges();
       const results = await applyChunk(store, PARTITION, backfill, late, NOW + 2);
@@ -183,6 +178,10 @@ describe('applyChunk over real RocksDB', () => {
       const after = await committedState(store);
       expect([...after.jobs.keys()].filter((key) => retired.has(key))).toEqual([]);
       expect(comparable(after).aggregates).toEqual(comparable(before).aggregates);
+
+      const lateForExpired = backfillOf(expired, 20_000, NOW + 3);
+      const again = await applyChunk(store, PARTITION, new PendingChanges(), lateForExpired, NOW + 3);
+      expect(again).toContain('applied');
     } finally {
       await store.close();
     }

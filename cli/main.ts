@@ -10,7 +10,7 @@ import { ConfigError, readCommonConfig } from '../platform/config.js';
 import { createKafka } from '../platform/kafka.js';
 import { createLogger, type Logger } from '../platform/log.js';
 import type { RoleHandle } from '../platform/role.js';
-import { formatTopicPlan, topicNames, topicPlanFor } from '../platform/topics.js';
+import { describeDifferences, formatTopicPlan, topicNames, topicPlanFor } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
 import { VERSION } from '../platform/version.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
@@ -320,7 +320,13 @@ GitHub access (for --github):
       const plan = topicPlanFor(config);
       const actions = await ensureTopics(kafka, plan, config.replicationFactor, logger);
       for (const action of actions) {
-        process.stdout.write(`${action.kind === 'create' ? 'created' : 'exists '} ${action.spec.name}\n`);
+        const note =
+          action.kind === 'exists' && action.differences.length > 0
+            ? `  (left as it is: ${describeDifferences(action.differences)})`
+            : '';
+        process.stdout.write(
+          `${action.kind === 'create' ? 'created' : 'exists '} ${action.spec.name}${note}\n`,
+        );
       }
     });
   topics

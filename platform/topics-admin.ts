@@ -1,7 +1,16 @@
 // The Kafka side of `runstream topics create`: idempotent creation from a plan.
+import kafkajs from 'kafkajs';
 import { fetchTopicOffsetsSettled, isLeadershipSettling, type Kafka, type KafkaAdmin } from './kafka.js';
 import type { Logger } from './log.js';
-import { reconcileTopics, type TopicAction, type TopicSpec } from './topics.js';
+import {
+  configDifferences,
+  describeDifferences,
+  reconcileTopics,
+  type TopicAction,
+  type TopicSpec,
+} from './topics.js';
+
+const { ConfigResourceTypes } = kafkajs;
 
 /**
  * Polls until every partition of the plan has a leader that answers for it (metadata
@@ -30,6 +39,25 @@ async function waitForLeaders(admin: KafkaAdmin, plan: TopicSpec[], timeoutMs: n
       throw new Error(`topics have no partition leaders after ${timeoutMs} ms: ${last}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Fills in what existing topics have of the planned settings, to report the differences. */
+async function compareExistingConfigs(admin: KafkaAdmin, actions: TopicAction[]): Promise<void> {
+  const existing = actions.filter((a) => a.kind === 'exists');
+  if (existing.length === 0) return;
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: existing.map((a) => ({
+      type: ConfigResourceTypes.TOPIC,
+      name: a.spec.name,
+      configNames: Object.keys(a.spec.config),
+    })),
+  });
+  for (const action of existing) {
+    const resource = resources.find((r) => r.resourceName === action.spec.name);
+    const actual = new Map(resource?.configEntries.map((e) => [e.configName, e.configValue]) ?? []);
+    action.differences = configDifferences(action.spec.config, actual);
   }
 }
 
@@ -65,11 +93,17 @@ export async function ensureTopics(
       });
     }
     await waitForLeaders(admin, plan, leaderTimeoutMs);
+    await compareExistingConfigs(admin, actions);
     for (const action of actions) {
-      logger.info(
-        { topic: action.spec.name, partitions: action.spec.partitions },
-        `topic ${action.kind === 'create' ? 'created' : 'exists'}`,
-      );
+      const fields = { topic: action.spec.name, partitions: action.spec.partitions };
+      if (action.kind === 'create') logger.info(fields, 'topic created');
+      else if (action.differences.length === 0) logger.info(fields, 'topic exists');
+      else {
+        logger.warn(
+          { ...fields, differences: action.differences },
+          `topic exists with other settings, left as they are: ${describeDifferences(action.differences)}`,
+        );
+      }
     }
     return actions;
   } finally {

@@ -130,7 +130,30 @@ export interface ExistingTopic {
   partitions: number;
 }
 
-export type TopicAction = { kind: 'create'; spec: TopicSpec } | { kind: 'exists'; spec: TopicSpec };
+export interface ConfigDifference {
+  name: string;
+  actual: string | undefined;
+  planned: string;
+}
+
+export type TopicAction =
+  | { kind: 'create'; spec: TopicSpec }
+  /** differences: the topic's settings that are not the plan's (left as they are). */
+  | { kind: 'exists'; spec: TopicSpec; differences: ConfigDifference[] };
+
+/** Planned settings an existing topic does not have; `topics create` reports, never alters. */
+export function configDifferences(
+  planned: Readonly<Record<string, string>>,
+  actual: ReadonlyMap<string, string>,
+): ConfigDifference[] {
+  return Object.entries(planned)
+    .filter(([name, value]) => actual.get(name) !== value)
+    .map(([name, value]) => ({ name, actual: actual.get(name), planned: value }));
+}
+
+export function describeDifferences(differences: readonly ConfigDifference[]): string {
+  return differences.map((d) => `${d.name}=${d.actual ?? '(unset)'} (planned ${d.planned})`).join(', ');
+}
 
 /**
  * Decides what `topics create` must do. A topic that exists with another partition
@@ -147,6 +170,6 @@ export function reconcileTopics(plan: TopicSpec[], existing: ExistingTopic[]): T
           'every changelog must have as many partitions as deliveries (set RUNSTREAM_PARTITIONS to match)',
       );
     }
-    return { kind: 'exists', spec };
+    return { kind: 'exists', spec, differences: [] };
   });
 }

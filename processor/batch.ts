@@ -4,7 +4,9 @@
 import { codecs } from '../schemas/index.js';
 import {
   aggregateChangelogKey,
+  CHECKPOINT_WRITTEN_AT_KEY,
   type ChangelogKind,
+  checkpointKey,
   decodeAggregate,
   decodeJob,
   decodeRun,
@@ -252,14 +254,18 @@ async function applyDecoded(
   return 'applied';
 }
 
-/** The RocksDB writes mirroring a committed transaction, plus the new checkpoints. */
+/**
+ * The RocksDB writes mirroring a committed transaction, plus the new checkpoints and
+ * when they were written (an old checkpoint is not trusted for a tail restore).
+ */
 export function storeOpsFor(
   records: ReadonlyArray<{ kind: ChangelogKind; key: string; value: Buffer | null }>,
   checkpoints: ReadonlyMap<ChangelogKind, bigint>,
-  checkpointKeyOf: (kind: ChangelogKind) => string,
+  writtenAt: number,
 ): WriteOp[] {
   const ops: WriteOp[] = records.map((r) => ({ key: storeKey(r.kind, r.key), value: r.value }));
   for (const [kind, offset] of checkpoints)
-    ops.push({ key: checkpointKeyOf(kind), value: Buffer.from(offset.toString()) });
+    ops.push({ key: checkpointKey(kind), value: Buffer.from(offset.toString()) });
+  ops.push({ key: CHECKPOINT_WRITTEN_AT_KEY, value: Buffer.from(String(writtenAt)) });
   return ops;
 }

@@ -234,10 +234,7 @@ export class PartitionTask {
       }
     }
     // The tail may end in transaction markers; remember that everything is read.
-    await store.write([
-      ...starts.map((s) => ({ key: checkpointKey(s.kind), value: Buffer.from(s.high.toString()) })),
-      this.checkpointWrittenAt(),
-    ]);
+    await store.write(storeOpsFor([], new Map(starts.map((s) => [s.kind, s.high])), this.options.now()));
     return { mode, records, durationMs: 0 };
   }
 
@@ -329,10 +326,7 @@ export class PartitionTask {
     }
     const started = performance.now();
     try {
-      await this.store!.write([
-        ...storeOpsFor(records, checkpoints, checkpointKey),
-        this.checkpointWrittenAt(),
-      ]);
+      await this.store!.write(storeOpsFor(records, checkpoints, this.options.now()));
     } catch (error) {
       metrics.storeErrors.inc({ operation: 'write' });
       // Kafka has the data; the store is now behind its checkpoint, which the next
@@ -343,10 +337,6 @@ export class PartitionTask {
       });
     }
     metrics.storeDuration.observe({ operation: 'write' }, (performance.now() - started) / 1000);
-  }
-
-  private checkpointWrittenAt(): { key: string; value: Buffer } {
-    return { key: CHECKPOINT_WRITTEN_AT_KEY, value: Buffer.from(String(this.options.now())) };
   }
 
   private async sendAndCommit(

@@ -15,13 +15,7 @@ import {
   retiredMarkerKey,
   storeOpsFor,
 } from '../../../processor/batch.js';
-import {
-  checkpointKey,
-  decodeAggregate,
-  decodeJob,
-  decodeRun,
-  storePrefix,
-} from '../../../processor/changelog.js';
+import { decodeAggregate, decodeJob, decodeRun, storePrefix } from '../../../processor/changelog.js';
 import { aggregateKey } from '../../../processor/core/aggregates.js';
 import type { AggregateValue, JobState, RunState } from '../../../processor/core/types.js';
 import { RocksStore } from '../../../processor/store.js';
@@ -123,7 +117,7 @@ describe('applyChunk over real RocksDB', () => {
               at += chunk.length;
               const pending = new PendingChanges();
               results.push(...(await applyChunk(store, PARTITION, pending, chunk, NOW)));
-              await store.write(storeOpsFor(pending.records(PARTITION), new Map(), checkpointKey));
+              await store.write(storeOpsFor(pending.records(PARTITION), new Map(), NOW));
             }
             expect(comparable(await committedState(store))).toEqual(expected);
             const count = (r: DeliveryResult) => results.filter((x) => x === r).length;
@@ -146,7 +140,7 @@ describe('applyChunk over real RocksDB', () => {
     const store = await RocksStore.open(join(root, 'retired'));
     try {
       const commit = async (pending: PendingChanges) =>
-        store.write(storeOpsFor(pending.records(PARTITION), new Map(), checkpointKey));
+        store.write(storeOpsFor(pending.records(PARTITION), new Map(), NOW));
       const first = new PendingChanges();
       await applyChunk(store, PARTITION, first, inputRecords(), NOW);
       await commit(first);

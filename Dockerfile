@@ -10,10 +10,13 @@ RUN apt-get update \
   && apt-get install -y --no-install-recommends python3 make g++ \
   && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+COPY patches ./patches
 # The package's own `prepare` script is the build, which needs the sources copied
-# below: skip scripts here, then run the one dependency install script that matters.
+# below: skip scripts here, then run the install steps that matter: rocksdb's binding
+# and the kafkajs patch (patches/, see docs/kafkajs-notes.md).
 RUN npm ci --ignore-scripts --no-audit --no-fund \
-  && npm rebuild rocksdb --no-audit --no-fund
+  && npm rebuild rocksdb --no-audit --no-fund \
+  && npx patch-package
 COPY . .
 RUN npm run build \
   && npm prune --omit=dev --no-audit --no-fund

@@ -157,9 +157,11 @@ export async function runIngestBench(
       secrets: [secret],
       // Everything but the produce: the Avro encoding is the publisher's, so it stays in.
       publisher: {
-        publish: async (records) => {
-          for (const r of records) codecs.delivery.encode(r.delivery);
-        },
+        publish: async (records) =>
+          records.map((r) => {
+            codecs.delivery.encode(r.delivery);
+            return { partition: 0, offset: '0' };
+          }),
       },
       registry: createRoleRegistry('ingest'),
       logger: logger.child({ role: 'ingest-baseline' }),

@@ -1,10 +1,20 @@
 // Publishes Deliveries to `<prefix>deliveries`, keyed by run id, with an idempotent
 // producer and acks=all. Every send is bounded in time: the caller must be able to
 // answer 503 within GitHub's 10 s budget while the cluster is down.
-import type { Message, Producer } from 'kafkajs';
+//
+// Each record goes to the partition of its key (partitionForKey, the same rule the
+// client applied before), chosen here so that the publisher knows where every record
+// must land: a send resolves only once every targeted partition answered without
+// error, and each delivery learns its partition and offset. A partition missing from
+// the answer was never written (kafkajs 2.2.4 could drop one silently on a leader
+// move; see patches/ and docs/kafkajs-notes.md): it is sent again.
+import kafkajs, { type Message, type Producer, type RecordMetadata } from 'kafkajs';
 import type { Kafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
+import { partitionForKey } from '../schemas/delivery-key.js';
 import { codecs, type Delivery } from '../schemas/index.js';
+
+const { Partitioners } = kafkajs;
 
 const MAX_COALESCED_BYTES = 900_000;
 /** Bytes waiting for a send; beyond it a publish fails at once instead of queueing
@@ -33,16 +43,33 @@ export interface DeliveryPublisherOptions {
   maxQueuedBytes?: number;
 }
 
+export class PublishIncompleteError extends Error {
+  constructor(topic: string, partitions: readonly number[]) {
+    super(`Kafka did not acknowledge partitions ${partitions.join(', ')} of ${topic}`);
+    this.name = 'PublishIncompleteError';
+  }
+}
+
+/** Where a published record is: its partition and offset on the topic. */
+export interface Position {
+  partition: number;
+  offset: string;
+}
+
 interface Pending {
-  messages: Message[];
+  messages: Array<Message & { partition: number }>;
   bytes: number;
-  resolve: () => void;
+  resolve: (positions: Position[]) => void;
   reject: (error: Error) => void;
 }
+
+/** Sends of one batch, at most: the first, and resends of what an answer lacked. */
+const MAX_SEND_ROUNDS = 5;
 
 export class DeliveryPublisher {
   private readonly producer: Producer;
   private connected: Promise<void> | undefined;
+  private partitions: Promise<number> | undefined;
   private sending = false;
   private waiting: Pending[] = [];
   private queuedBytes = 0;
@@ -54,6 +81,8 @@ export class DeliveryPublisher {
     this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
     this.producer = options.kafka.producer({
       idempotent: true,
+      // Records carry their partition; this only names the rule (and quiets kafkajs).
+      createPartitioner: Partitioners.DefaultPartitioner,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 2000 },
@@ -74,6 +103,26 @@ export class DeliveryPublisher {
     return this.connected;
   }
 
+  /** The topic's partition count, read once (changelogs must match it, so it never changes). */
+  private partitionCount(): Promise<number> {
+    this.partitions ??= (async () => {
+      const admin = this.options.kafka.admin();
+      await admin.connect();
+      try {
+        const { topics } = await admin.fetchTopicMetadata({ topics: [this.options.topic] });
+        const count = topics[0]?.partitions.length ?? 0;
+        if (count === 0) throw new Error(`topic ${this.options.topic} has no partitions`);
+        return count;
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+    })().catch((error: unknown) => {
+      this.partitions = undefined;
+      throw error;
+    });
+    return this.partitions;
+  }
+
   /**
    * Resolves only after every in-sync replica has the records (acks=all). Calls made
    * while a send is in flight are coalesced into the next send: the idempotent
@@ -84,10 +133,12 @@ export class DeliveryPublisher {
    * is never sent. One already in a send cannot be recalled and may still land; the
    * sender's redelivery reuses its delivery id, which the processors dedupe.
    */
-  async publish(records: ReadonlyArray<{ key: string; delivery: Delivery }>): Promise<void> {
+  async publish(records: ReadonlyArray<{ key: string; delivery: Delivery }>): Promise<Position[]> {
     const topic = this.options.topic;
+    const partitions = await this.partitionCount();
     const messages = records.map((r) => ({
       key: r.key,
+      partition: partitionForKey(r.key, partitions),
       value: codecs.delivery.encode(r.delivery),
       headers: { 'delivery-id': r.delivery.id, event: r.delivery.event },
     }));
@@ -96,7 +147,7 @@ export class DeliveryPublisher {
       throw new PublishQueueFullError(topic, this.queuedBytes, this.maxQueuedBytes);
     }
     let timer: NodeJS.Timeout | undefined;
-    const acked = new Promise<void>((resolve, reject) => {
+    const acked = new Promise<Position[]>((resolve, reject) => {
       const pending: Pending = { messages, bytes, resolve, reject };
       this.waiting.push(pending);
       this.queuedBytes += bytes;
@@ -107,7 +158,7 @@ export class DeliveryPublisher {
     });
     void this.flush();
     try {
-      await acked;
+      return await acked;
     } finally {
       clearTimeout(timer);
     }
@@ -138,18 +189,64 @@ export class DeliveryPublisher {
     this.queuedBytes -= bytes;
     try {
       await this.connect();
-      await this.producer.send({
-        topic: this.options.topic,
-        acks: -1,
-        messages: batch.flatMap((b) => b.messages),
-      });
-      for (const b of batch) b.resolve();
+      const positions = await this.sendAll(batch.flatMap((b) => b.messages));
+      let next = 0;
+      for (const b of batch) {
+        b.resolve(positions.slice(next, next + b.messages.length));
+        next += b.messages.length;
+      }
     } catch (error) {
       for (const b of batch) b.reject(error as Error);
     } finally {
       this.sending = false;
       void this.flush();
     }
+  }
+
+  /**
+   * Sends the messages until every partition they target has answered without error,
+   * and returns each message's position. kafkajs writes a partition's messages of one
+   * send as one batch, in order, so the i-th of a partition is at its base offset + i.
+   */
+  private async sendAll(messages: ReadonlyArray<Message & { partition: number }>): Promise<Position[]> {
+    const positions: Array<Position | undefined> = new Array(messages.length);
+    let unsent = messages.map((_, i) => i);
+    for (let round = 1; unsent.length > 0; round++) {
+      const metadata = await this.producer.send({
+        topic: this.options.topic,
+        acks: -1,
+        messages: unsent.map((i) => messages[i]!),
+      });
+      const answered = new Map<number, RecordMetadata>();
+      for (const m of metadata) {
+        if (m.topicName === this.options.topic && m.errorCode === 0 && m.baseOffset !== undefined) {
+          answered.set(m.partition, m);
+        }
+      }
+      const seen = new Map<number, number>();
+      const missing: number[] = [];
+      for (const i of unsent) {
+        const partition = messages[i]!.partition;
+        const answer = answered.get(partition);
+        if (!answer) {
+          missing.push(i);
+          continue;
+        }
+        const index = seen.get(partition) ?? 0;
+        seen.set(partition, index + 1);
+        positions[i] = { partition, offset: (BigInt(answer.baseOffset!) + BigInt(index)).toString() };
+      }
+      if (missing.length > 0) {
+        const lacking = [...new Set(missing.map((i) => messages[i]!.partition))].sort((a, b) => a - b);
+        if (round >= MAX_SEND_ROUNDS) throw new PublishIncompleteError(this.options.topic, lacking);
+        this.options.logger.warn(
+          { topic: this.options.topic, partitions: lacking, round },
+          'Kafka acknowledged the send without some partitions; sending their records again',
+        );
+      }
+      unsent = missing;
+    }
+    return positions as Position[];
   }
 
   async close(): Promise<void> {

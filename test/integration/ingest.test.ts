@@ -47,7 +47,7 @@ describe('ingest against a real broker', () => {
   });
 
   it('accepts real signed payloads onto the run partition, byte-identical, and refuses the rest', async () => {
-    const accepted: Array<{ id: string; runId: number; body: Buffer }> = [];
+    const accepted: Array<{ id: string; runId: number; body: Buffer; at: unknown }> = [];
     for (const [event, action, secret] of [
       ['workflow_job', 'queued', 'first-secret'],
       ['workflow_run', 'completed', 'second-secret'],
@@ -56,11 +56,17 @@ describe('ingest against a real broker', () => {
       const request = await signedRequest(event, payload, secret);
       const response = await post(ingest.port, request.headers, request.body);
       expect(response.status).toBe(202);
+      const answer = (await response.json()) as { partition: number; offset: string };
       const runId =
         event === 'workflow_job'
           ? (payload.workflow_job as { run_id: number }).run_id
           : (payload.workflow_run as { id: number }).id;
-      accepted.push({ id: request.headers['x-github-delivery']!, runId, body: request.body });
+      accepted.push({
+        id: request.headers['x-github-delivery']!,
+        runId,
+        body: request.body,
+        at: { partition: answer.partition, offset: answer.offset },
+      });
     }
 
     const job = example('workflow_job', 'in_progress');
@@ -105,6 +111,8 @@ describe('ingest against a real broker', () => {
       const delivery = codecs.delivery.decode(found!.message.value!);
       expect(found!.message.key?.toString()).toBe(String(expected.runId));
       expect(found!.partition).toBe(javaPartition(String(expected.runId), topics.partitions));
+      // The 202 says where the delivery is.
+      expect(expected.at).toEqual({ partition: found!.partition, offset: found!.message.offset });
       expect(delivery.body.equals(expected.body)).toBe(true);
       expect(delivery.source).toBe('webhook');
       expect(delivery.runId).toBe(expected.runId);

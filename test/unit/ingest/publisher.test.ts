@@ -1,15 +1,22 @@
-// The publisher's queue against a producer whose acks the test hands out: what times
-// out while queued is never sent, and a full queue refuses at once. (The real broker
-// path, including an outage, is in test/integration/ingest.test.ts.)
-import type { Kafka, ProducerRecord } from 'kafkajs';
+// The publisher against a producer whose answers the test hands out: what times out
+// while queued is never sent, a full queue refuses at once, every delivery learns its
+// position, and a partition missing from Kafka's answer is sent again. (The real
+// broker path, including an outage, is in test/integration/ingest.test.ts.)
+import type { Kafka, ProducerRecord, RecordMetadata } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { DeliveryPublisher, PublishQueueFullError, PublishTimeoutError } from '../../../ingest/publisher.js';
+import {
+  DeliveryPublisher,
+  PublishIncompleteError,
+  PublishQueueFullError,
+  PublishTimeoutError,
+} from '../../../ingest/publisher.js';
+import { partitionForKey } from '../../../schemas/delivery-key.js';
 import type { Delivery } from '../../../schemas/index.js';
 import { testLogger } from '../../support/kafka.js';
 
-function delivery(id: string, bodyBytes = 100): { key: string; delivery: Delivery } {
+function delivery(id: string, bodyBytes = 100, key = '1'): { key: string; delivery: Delivery } {
   return {
-    key: '1',
+    key,
     delivery: {
       id,
       event: 'workflow_job',
@@ -25,22 +32,57 @@ function delivery(id: string, bodyBytes = 100): { key: string; delivery: Deliver
   };
 }
 
-/** A producer whose sends stay unacknowledged until the test acks them. */
+const PARTITIONS = 6;
+
+/** What a broker answers for a send: every targeted partition, from offset 100. */
+function answerAll(record: ProducerRecord): RecordMetadata[] {
+  const partitions = [...new Set(record.messages.map((m) => m.partition!))];
+  return partitions.map((partition) => ({
+    topicName: record.topic,
+    partition,
+    errorCode: 0,
+    baseOffset: '100',
+  }));
+}
+
+/** A producer whose sends stay unanswered until the test answers them. */
 function stalledKafka() {
-  const sends: Array<{ ids: string[]; ack: () => void }> = [];
+  const sends: Array<{
+    ids: string[];
+    record: ProducerRecord;
+    answer: (metadata: RecordMetadata[]) => void;
+    ack: () => void;
+  }> = [];
   const producer = {
     on: () => undefined,
     connect: async () => undefined,
     disconnect: async () => undefined,
     send: (record: ProducerRecord) =>
-      new Promise<void>((resolve) => {
-        sends.push({ ids: record.messages.map((m) => String(m.headers?.['delivery-id'])), ack: resolve });
+      new Promise<RecordMetadata[]>((resolve) => {
+        sends.push({
+          ids: record.messages.map((m) => String(m.headers?.['delivery-id'])),
+          record,
+          answer: resolve,
+          ack: () => resolve(answerAll(record)),
+        });
       }),
   };
-  // Only producer() is used by the publisher.
-  const kafka = { producer: () => producer } as unknown as Kafka;
+  const admin = {
+    connect: async () => undefined,
+    disconnect: async () => undefined,
+    fetchTopicMetadata: async ({ topics }: { topics: string[] }) => ({
+      topics: topics.map((name) => ({
+        name,
+        partitions: Array.from({ length: PARTITIONS }, (_, partitionId) => ({ partitionId })),
+      })),
+    }),
+  };
+  // Only producer() and admin() are used by the publisher.
+  const kafka = { producer: () => producer, admin: () => admin } as unknown as Kafka;
   return { kafka, sends };
 }
+
+const tick = () => new Promise((r) => setTimeout(r, 10));
 
 describe('DeliveryPublisher', () => {
   it('withdraws a delivery that timed out while queued, so it is never sent', async () => {
@@ -101,5 +143,53 @@ describe('DeliveryPublisher', () => {
     sends[2]!.ack();
     await accepted;
     expect(sends.map((s) => s.ids)).toEqual([['in-flight'], ['queued'], ['accepted']]);
+  });
+
+  it('tells each delivery its partition and offset', async () => {
+    const { kafka, sends } = stalledKafka();
+    const publisher = new DeliveryPublisher({ kafka, topic: 't', logger: testLogger });
+    const keys = ['11', '12', '11', '13'];
+    const published = publisher.publish(keys.map((key, i) => delivery(`d${i}`, 10, key)));
+    await tick();
+    sends[0]!.ack();
+    const positions = await published;
+    const p11 = partitionForKey('11', PARTITIONS);
+    expect(sends[0]!.record.messages.map((m) => m.partition)).toEqual(
+      keys.map((k) => partitionForKey(k, PARTITIONS)),
+    );
+    expect(positions[0]).toEqual({ partition: p11, offset: '100' });
+    expect(positions[2]).toEqual({ partition: p11, offset: '101' });
+    expect(positions[1]!.partition).toBe(partitionForKey('12', PARTITIONS));
+  });
+
+  it('sends again the records of a partition the answer lacks, and fails after repeated gaps', async () => {
+    // Keys on two different partitions.
+    const keys = ['1', '2', '3', '4', '5'];
+    const [a, b] = [
+      keys[0]!,
+      keys.find((k) => partitionForKey(k, PARTITIONS) !== partitionForKey(keys[0]!, PARTITIONS))!,
+    ];
+    const { kafka, sends } = stalledKafka();
+    const publisher = new DeliveryPublisher({ kafka, topic: 't', logger: testLogger });
+    const published = publisher.publish([delivery('x', 10, a), delivery('y', 10, b)]);
+    await tick();
+    // Kafka answers for the first partition only (the kafkajs leader-move gap).
+    sends[0]!.answer(
+      answerAll(sends[0]!.record).filter((m) => m.partition === partitionForKey(a, PARTITIONS)),
+    );
+    await tick();
+    expect(sends[1]!.ids).toEqual(['y']);
+    sends[1]!.ack();
+    expect(await published).toEqual([
+      { partition: partitionForKey(a, PARTITIONS), offset: '100' },
+      { partition: partitionForKey(b, PARTITIONS), offset: '100' },
+    ]);
+
+    const failing = publisher.publish([delivery('z', 10, b)]);
+    for (let round = 2; round < 2 + 5; round++) {
+      await tick();
+      sends[round]!.answer([]);
+    }
+    await expect(failing).rejects.toBeInstanceOf(PublishIncompleteError);
   });
 });

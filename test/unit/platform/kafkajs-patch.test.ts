@@ -3,6 +3,8 @@
 // scripts. Each test fails on the unpatched client:
 // - a send spanning brokers lost the records of a partition whose leadership moved to
 //   a broker that had already answered (answers were kept per broker across retries);
+// - an admin's offsets failed at once after a leader move (its metadata is refreshed
+//   only every 5 minutes), instead of refreshing the metadata and retrying;
 // - a transaction failed outright on answers the broker expects clients to retry:
 //   CONCURRENT_TRANSACTIONS to AddOffsetsToTxn, a coordinator move during
 //   TxnOffsetCommit, any retriable error of EndTxn.
@@ -17,6 +19,10 @@ const createSendMessages = require('kafkajs/src/producer/sendMessages.js') as (
 ) => Promise<Array<{ topicName: string; partition: number; errorCode: number; baseOffset: string }>>;
 const createEosManager = require('kafkajs/src/producer/eosManager/index.js') as (deps: object) => EosManager;
 const createRetry = require('kafkajs/src/retry/index.js') as (options: object) => unknown;
+const createAdmin = require('kafkajs/src/admin/index.js') as (deps: object) => {
+  fetchTopicOffsets(topic: string): Promise<Array<{ partition: number; high: string; low: string }>>;
+};
+const InstrumentationEventEmitter = require('kafkajs/src/instrumentation/emitter.js') as new () => object;
 const { createErrorFromCode } = require('kafkajs/src/protocol/error.js') as {
   createErrorFromCode(code: number): Error;
 };
@@ -33,6 +39,7 @@ interface EosManager {
 
 const NOT_LEADER = 6;
 const NOT_COORDINATOR = 16;
+const OFFSET_NOT_AVAILABLE = 78;
 const CONCURRENT_TRANSACTIONS = 51;
 
 const silent = {
@@ -124,6 +131,42 @@ describe('patched kafkajs: a send across brokers', () => {
       { node: 2, partitions: [1] },
       { node: 1, partitions: [1] },
     ]);
+  });
+});
+
+describe('patched kafkajs: an admin across a leader move', () => {
+  it('refreshes its metadata and retries offsets answered NOT_LEADER_FOR_PARTITION or OFFSET_NOT_AVAILABLE', async () => {
+    let leader = 1;
+    let refreshes = 0;
+    const asked: number[] = [];
+    const answers = [createErrorFromCode(NOT_LEADER), createErrorFromCode(OFFSET_NOT_AVAILABLE)];
+    const cluster = {
+      addTargetTopic: async () => undefined,
+      refreshMetadataIfNecessary: async () => undefined,
+      refreshMetadata: async () => {
+        refreshes += 1;
+        leader = 2;
+      },
+      findTopicPartitionMetadata: () => [{ partitionId: 0, leader }],
+      fetchTopicsOffset: async (requests: Array<{ topic: string; fromBeginning: boolean }>) => {
+        const { topic, fromBeginning } = requests[0]!;
+        asked.push(leader);
+        const error = fromBeginning ? undefined : answers.shift();
+        if (error) throw error;
+        return [{ topic, partitions: [{ partition: 0, offset: fromBeginning ? '0' : '42' }] }];
+      },
+    };
+    const admin = createAdmin({
+      logger: silent,
+      instrumentationEmitter: new InstrumentationEventEmitter(),
+      retry,
+      cluster,
+    });
+    expect(await admin.fetchTopicOffsets('t')).toEqual([
+      { partition: 0, offset: '42', high: '42', low: '0' },
+    ]);
+    expect(refreshes).toBe(1);
+    expect(asked).toEqual([1, 2, 2, 2]);
   });
 });
 

@@ -8,6 +8,13 @@
 // error, and each delivery learns its partition and offset. A partition missing from
 // the answer was never written (kafkajs 2.2.4 could drop one silently on a leader
 // move; see patches/ and docs/kafkajs-notes.md): it is sent again.
+//
+// After a send fails, its producer is replaced. kafkajs rolls back the sequence
+// numbers of every partition of a failed produce request, including partitions the
+// broker did write; the next records for such a partition would reuse the written
+// batch's sequence, and the broker would take them for a duplicate of it: answered
+// with the old batch's offset, never written. A new producer has a new producer id,
+// so no sequence can collide (Java's client bumps the epoch instead, KIP-360).
 import kafkajs, { type Message, type Producer, type RecordMetadata } from 'kafkajs';
 import type { Kafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
@@ -67,8 +74,8 @@ interface Pending {
 const MAX_SEND_ROUNDS = 5;
 
 export class DeliveryPublisher {
-  private readonly producer: Producer;
-  private connected: Promise<void> | undefined;
+  private producer: Producer | undefined;
+  private connected: Promise<Producer> | undefined;
   private partitions: Promise<number> | undefined;
   private sending = false;
   private waiting: Pending[] = [];
@@ -79,28 +86,41 @@ export class DeliveryPublisher {
   constructor(private readonly options: DeliveryPublisherOptions) {
     this.sendTimeoutMs = options.sendTimeoutMs ?? 8000;
     this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
-    this.producer = options.kafka.producer({
-      idempotent: true,
-      // Records carry their partition; this only names the rule (and quiets kafkajs).
-      createPartitioner: Partitioners.DefaultPartitioner,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 2000 },
-    });
-    this.producer.on('producer.disconnect', () => {
-      this.connected = undefined;
-    });
   }
 
-  /** Connects once; a failed connect is retried by the next call. */
-  connect(): Promise<void> {
+  /** Connects a producer once; a failed connect is retried by the next call. */
+  connect(): Promise<Producer> {
     if (!this.connected) {
-      this.connected = this.producer.connect().catch((error: unknown) => {
-        this.connected = undefined;
-        throw error;
+      const producer = this.options.kafka.producer({
+        idempotent: true,
+        // Records carry their partition; this only names the rule (and quiets kafkajs).
+        createPartitioner: Partitioners.DefaultPartitioner,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        // About 6 s of retries, within the send timeout: a leader election fits.
+        retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 1000 },
       });
+      producer.on('producer.disconnect', () => {
+        if (this.producer === producer) this.connected = undefined;
+      });
+      this.producer = producer;
+      this.connected = producer.connect().then(
+        () => producer,
+        (error: unknown) => {
+          this.discardProducer();
+          throw error;
+        },
+      );
     }
     return this.connected;
+  }
+
+  /** Replaces the producer: the next send connects a new one, with a new producer id. */
+  private discardProducer(): void {
+    const producer = this.producer;
+    this.producer = undefined;
+    this.connected = undefined;
+    void producer?.disconnect().catch(() => undefined);
   }
 
   /** The topic's partition count, read once (changelogs must match it, so it never changes). */
@@ -188,14 +208,18 @@ export class DeliveryPublisher {
     const batch = this.waiting.splice(0, take);
     this.queuedBytes -= bytes;
     try {
-      await this.connect();
-      const positions = await this.sendAll(batch.flatMap((b) => b.messages));
+      const producer = await this.connect();
+      const positions = await this.sendAll(
+        producer,
+        batch.flatMap((b) => b.messages),
+      );
       let next = 0;
       for (const b of batch) {
         b.resolve(positions.slice(next, next + b.messages.length));
         next += b.messages.length;
       }
     } catch (error) {
+      this.discardProducer();
       for (const b of batch) b.reject(error as Error);
     } finally {
       this.sending = false;
@@ -208,11 +232,15 @@ export class DeliveryPublisher {
    * and returns each message's position. kafkajs writes a partition's messages of one
    * send as one batch, in order, so the i-th of a partition is at its base offset + i.
    */
-  private async sendAll(messages: ReadonlyArray<Message & { partition: number }>): Promise<Position[]> {
+  private async sendAll(
+    first: Producer,
+    messages: ReadonlyArray<Message & { partition: number }>,
+  ): Promise<Position[]> {
+    let producer = first;
     const positions: Array<Position | undefined> = new Array(messages.length);
     let unsent = messages.map((_, i) => i);
     for (let round = 1; unsent.length > 0; round++) {
-      const metadata = await this.producer.send({
+      const metadata = await producer.send({
         topic: this.options.topic,
         acks: -1,
         messages: unsent.map((i) => messages[i]!),
@@ -239,6 +267,9 @@ export class DeliveryPublisher {
       if (missing.length > 0) {
         const lacking = [...new Set(missing.map((i) => messages[i]!.partition))].sort((a, b) => a - b);
         if (round >= MAX_SEND_ROUNDS) throw new PublishIncompleteError(this.options.topic, lacking);
+        // Whatever the client believes about those partitions' sequences is suspect.
+        this.discardProducer();
+        producer = await this.connect();
         this.options.logger.warn(
           { topic: this.options.topic, partitions: lacking, round },
           'Kafka acknowledged the send without some partitions; sending their records again',
@@ -250,6 +281,9 @@ export class DeliveryPublisher {
   }
 
   async close(): Promise<void> {
-    await this.producer.disconnect();
+    const producer = this.producer;
+    this.producer = undefined;
+    this.connected = undefined;
+    await producer?.disconnect();
   }
 }

@@ -45,27 +45,36 @@ function answerAll(record: ProducerRecord): RecordMetadata[] {
   }));
 }
 
-/** A producer whose sends stay unanswered until the test answers them. */
+/** Producers whose sends stay unanswered until the test answers them. */
 function stalledKafka() {
   const sends: Array<{
     ids: string[];
     record: ProducerRecord;
+    /** Which producer (in creation order) sent it. */
+    producer: number;
     answer: (metadata: RecordMetadata[]) => void;
+    fail: (error: Error) => void;
     ack: () => void;
   }> = [];
-  const producer = {
-    on: () => undefined,
-    connect: async () => undefined,
-    disconnect: async () => undefined,
-    send: (record: ProducerRecord) =>
-      new Promise<RecordMetadata[]>((resolve) => {
-        sends.push({
-          ids: record.messages.map((m) => String(m.headers?.['delivery-id'])),
-          record,
-          answer: resolve,
-          ack: () => resolve(answerAll(record)),
-        });
-      }),
+  let producers = 0;
+  const producer = () => {
+    const id = ++producers;
+    return {
+      on: () => undefined,
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      send: (record: ProducerRecord) =>
+        new Promise<RecordMetadata[]>((resolve, reject) => {
+          sends.push({
+            ids: record.messages.map((m) => String(m.headers?.['delivery-id'])),
+            record,
+            producer: id,
+            answer: resolve,
+            fail: reject,
+            ack: () => resolve(answerAll(record)),
+          });
+        }),
+    };
   };
   const admin = {
     connect: async () => undefined,
@@ -78,7 +87,7 @@ function stalledKafka() {
     }),
   };
   // Only producer() and admin() are used by the publisher.
-  const kafka = { producer: () => producer, admin: () => admin } as unknown as Kafka;
+  const kafka = { producer, admin: () => admin } as unknown as Kafka;
   return { kafka, sends };
 }
 
@@ -191,5 +200,19 @@ describe('DeliveryPublisher', () => {
       sends[round]!.answer([]);
     }
     await expect(failing).rejects.toBeInstanceOf(PublishIncompleteError);
+  });
+
+  it('replaces its producer after a failed send, so no sequence number is reused', async () => {
+    const { kafka, sends } = stalledKafka();
+    const publisher = new DeliveryPublisher({ kafka, topic: 't', logger: testLogger });
+    const failing = publisher.publish([delivery('a')]);
+    await tick();
+    sends[0]!.fail(new Error('This server is not the leader for that topic-partition'));
+    await expect(failing).rejects.toThrow(/not the leader/);
+    const next = publisher.publish([delivery('b')]);
+    await tick();
+    sends[1]!.ack();
+    await next;
+    expect(sends.map((s) => s.producer)).toEqual([1, 2]);
   });
 });

@@ -18,6 +18,7 @@ import { runIdOf } from '../processor/core/parse.js';
 import { applyJob, applyRun, jobKey, runKey } from '../processor/core/state.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
 import { codecs } from '../schemas/index.js';
+import { restoreCounts } from '../test/support/restores.js';
 import type { BenchContext, Figures } from './types.js';
 
 type Json = Record<string, unknown>;
@@ -76,12 +77,12 @@ async function timeRestore(
   while (handle.processor.readiness().ready === false) await new Promise((r) => setTimeout(r, 50));
   const seconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
-  const restores = handle.processor.restores;
+  const restores = await restoreCounts(handle.processor.metrics);
   await handle.close();
   return {
     seconds,
-    records: restores.reduce((n, r) => n + r.records, 0),
-    modes: [...new Set(restores.map((r) => r.mode))].join(','),
+    records: restores.records,
+    modes: (['checkpoint', 'full'] as const).filter((mode) => restores[mode] > 0).join(','),
     peakRssMb: Math.round(peakRss / 1e6),
   };
 }

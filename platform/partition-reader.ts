@@ -22,6 +22,14 @@ export type BatchHandler = (
   messages: KafkaMessage[],
 ) => Promise<void> | void;
 
+/** A read made no progress toward its targets for the allowed time. */
+export class ReadStalledError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReadStalledError';
+  }
+}
+
 export const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
 function fixedAssigner(wanted: Map<string, number[]>): PartitionAssigner {
@@ -112,14 +120,31 @@ export class PartitionReader {
     for (const wake of waiters) wake();
   }
 
-  /** Resolves once every partition has been read up to (excluding) its target offset. */
-  async waitForPositions(targets: Map<string, bigint>, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+  /**
+   * Resolves once every partition has been read up to (excluding) its target offset.
+   * Rejects when `stallMs` pass with some partition behind and no position moving (a
+   * slow read that makes progress never times out), when the signal aborts, or when
+   * the reader is stopped.
+   */
+  async waitForPositions(
+    targets: ReadonlyMap<string, bigint>,
+    stallMs: number,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const behind = () =>
       [...targets].filter(([key, target]) => target > 0n && (this.positions.get(key) ?? -1n) < target);
+    const progress = () => [...targets.keys()].map((key) => this.positions.get(key) ?? -1n).join(',');
+    let seen = progress();
+    let movedAt = Date.now();
     while (behind().length > 0) {
       if (this.stopped) throw new Error('partition reader stopped before reaching its targets');
-      const remaining = deadline - Date.now();
+      signal?.throwIfAborted();
+      const now = progress();
+      if (now !== seen) {
+        seen = now;
+        movedAt = Date.now();
+      }
+      const remaining = movedAt + stallMs - Date.now();
       if (remaining <= 0) {
         const detail = behind()
           .map(
@@ -127,14 +152,19 @@ export class PartitionReader {
               `${key.replace('\u0000', '/')} at ${this.positions.get(key) ?? 'start'} of ${target}`,
           )
           .join(', ');
-        throw new Error(`reading partitions to their end timed out after ${timeoutMs} ms: ${detail}`);
+        throw new ReadStalledError(
+          `no progress reading partitions to their end for ${stallMs} ms: ${detail}`,
+        );
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(remaining, 500));
-        this.waiters.push(() => {
+        const done = () => {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', done);
           resolve();
-        });
+        };
+        const timer = setTimeout(done, Math.min(remaining, 500));
+        signal?.addEventListener('abort', done);
+        this.waiters.push(done);
       });
     }
   }

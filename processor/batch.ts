@@ -4,9 +4,6 @@
 import { codecs } from '../schemas/index.js';
 import {
   aggregateChangelogKey,
-  CHECKPOINT_WRITTEN_AT_KEY,
-  type ChangelogKind,
-  checkpointKey,
   decodeAggregate,
   decodeJob,
   decodeRun,
@@ -14,13 +11,13 @@ import {
   encodeJob,
   encodeMarker,
   encodeRun,
-  storeKey,
 } from './changelog.js';
 import { aggregateKey, applyDelta } from './core/aggregates.js';
 import { type ParseResult, parseDelivery } from './core/parse.js';
 import { applyJob, applyRun, jobKey, runKey } from './core/state.js';
 import type { AggregateDelta, AggregateValue, ExpiryReason, JobState, RunState } from './core/types.js';
-import type { KeyValueStore, WriteOp } from './store.js';
+import type { KeyValueStore } from './store.js';
+import { type ChangelogRecord, storeKey } from './store-layout.js';
 
 export type DeliveryResult = 'applied' | 'duplicate' | 'stale' | 'invalid';
 
@@ -64,8 +61,8 @@ export class PendingChanges {
   }
 
   /** The changelog records, per kind, all for the input partition's number. */
-  records(partition: number): Array<{ kind: ChangelogKind; key: string; value: Buffer | null }> {
-    const out: Array<{ kind: ChangelogKind; key: string; value: Buffer | null }> = [];
+  records(partition: number): ChangelogRecord[] {
+    const out: ChangelogRecord[] = [];
     for (const [key, at] of this.markers)
       out.push({ kind: 'dedupe', key, value: at === null ? null : encodeMarker(at) });
     for (const [key, run] of this.runs) out.push({ kind: 'runs', key, value: run && encodeRun(run) });
@@ -252,20 +249,4 @@ async function applyDecoded(
   pending.jobs.set(key, transition.state);
   deltas.push(...transition.deltas);
   return 'applied';
-}
-
-/**
- * The RocksDB writes mirroring a committed transaction, plus the new checkpoints and
- * when they were written (an old checkpoint is not trusted for a tail restore).
- */
-export function storeOpsFor(
-  records: ReadonlyArray<{ kind: ChangelogKind; key: string; value: Buffer | null }>,
-  checkpoints: ReadonlyMap<ChangelogKind, bigint>,
-  writtenAt: number,
-): WriteOp[] {
-  const ops: WriteOp[] = records.map((r) => ({ key: storeKey(r.kind, r.key), value: r.value }));
-  for (const [kind, offset] of checkpoints)
-    ops.push({ key: checkpointKey(kind), value: Buffer.from(offset.toString()) });
-  ops.push({ key: CHECKPOINT_WRITTEN_AT_KEY, value: Buffer.from(String(writtenAt)) });
-  return ops;
 }

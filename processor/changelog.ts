@@ -1,7 +1,5 @@
 // The changelog format shared by the processor (writes, restores) and the exporter
-// (reads). A store key is the changelog's kind prefix plus the changelog key, and a
-// store value is the changelog value's bytes, so a restore copies bytes without
-// decoding them.
+// (reads): a topic per kind, its keys, and the codecs of its values.
 
 import type { TopicNames } from '../platform/topics.js';
 import { type AggregateRecord, codecs } from '../schemas/index.js';
@@ -10,16 +8,6 @@ import type { AggregateValue, CounterName, HistogramName, JobState, RunState } f
 export type ChangelogKind = 'dedupe' | 'runs' | 'jobs' | 'aggregates';
 
 export const CHANGELOG_KINDS: readonly ChangelogKind[] = ['dedupe', 'runs', 'jobs', 'aggregates'];
-
-const STORE_PREFIX: Record<ChangelogKind, string> = {
-  dedupe: 'd|',
-  runs: 'r|',
-  jobs: 'j|',
-  aggregates: 'a|',
-};
-
-/** Where the local store remembers how far it reflects each changelog partition. */
-export const CHECKPOINT_PREFIX = 'c|';
 
 export function changelogTopic(names: TopicNames, kind: ChangelogKind): string {
   switch (kind) {
@@ -33,21 +21,6 @@ export function changelogTopic(names: TopicNames, kind: ChangelogKind): string {
       return names.aggregatesChangelog;
   }
 }
-
-export function storeKey(kind: ChangelogKind, changelogKey: string): string {
-  return STORE_PREFIX[kind] + changelogKey;
-}
-
-export function storePrefix(kind: ChangelogKind): string {
-  return STORE_PREFIX[kind];
-}
-
-export function checkpointKey(kind: ChangelogKind): string {
-  return CHECKPOINT_PREFIX + kind;
-}
-
-/** When the checkpoints were last written (ms): an old one may predate lost tombstones. */
-export const CHECKPOINT_WRITTEN_AT_KEY = `${CHECKPOINT_PREFIX}written-at`;
 
 /** Aggregates of different partitions must never share a key: `<partition>|<metric key>`. */
 export function aggregateChangelogKey(partition: number, metricKey: string): string {

@@ -12,6 +12,8 @@ export interface ProcessorMetrics {
   readyPartitions: Gauge;
   lag: Gauge<'partition'>;
   expired: Counter<'kind' | 'reason'>;
+  taskFailures: Counter<'reason'>;
+  inconsistencies: Counter<'kind'>;
 }
 
 export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
@@ -25,7 +27,7 @@ export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
     }),
     transactions: new Counter({
       name: 'runstream_processor_transactions_total',
-      help: 'Kafka transactions by outcome',
+      help: 'Kafka transactions by outcome: committed, aborted (never committed), unknown (the commit request failed; the next owner learns the outcome)',
       labelNames: ['outcome'],
       registers,
     }),
@@ -75,6 +77,18 @@ export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
       name: 'runstream_processor_entities_expired_total',
       help: 'Runs and jobs expired as stale (no terminal event within their max age)',
       labelNames: ['kind', 'reason'],
+      registers,
+    }),
+    taskFailures: new Counter({
+      name: 'runstream_processor_task_failures_total',
+      help: 'Partition tasks given up, by reason (fenced, transaction, store, restore, open); a new task takes over',
+      labelNames: ['reason'],
+      registers,
+    }),
+    inconsistencies: new Counter({
+      name: 'runstream_processor_inconsistencies_total',
+      help: 'Contradictions between local state and Kafka the processor detected and recovered from by the safe path: checkpoint_ahead, restore_incomplete, transaction_outcome_unknown, input_gap',
+      labelNames: ['kind'],
       registers,
     }),
   };

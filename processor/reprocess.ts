@@ -11,6 +11,7 @@ import type { Logger } from '../platform/log.js';
 import { endOffsets, PartitionReader, partitionKey } from '../platform/partition-reader.js';
 import type { TopicNames } from '../platform/topics.js';
 import { CHANGELOG_KINDS, changelogTopic } from './changelog.js';
+import { transactionalIdFor } from './transactions.js';
 
 export interface ReprocessOptions {
   kafka: Kafka;
@@ -71,7 +72,7 @@ export async function resetProcessorState(options: ReprocessOptions): Promise<Re
       (await admin.fetchTopicMetadata({ topics: [topics.deliveries] })).topics[0]?.partitions ?? [];
     for (const { partitionId: partition } of partitions) {
       const producer = kafka.producer({
-        transactionalId: `${groupId}-${topics.deliveries}-${partition}`,
+        transactionalId: transactionalIdFor(groupId, topics.deliveries, partition),
         idempotent: true,
         maxInFlightRequests: 1,
       });

@@ -8,9 +8,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateStream } from '../../demo/stream.js';
 import { readIngestConfig, startIngest } from '../../ingest/main.js';
 import type { RoleHandle } from '../../platform/role.js';
-import { CHECKPOINT_WRITTEN_AT_KEY } from '../../processor/changelog.js';
 import { type ProcessorConfig, readProcessorConfig, startProcessor } from '../../processor/main.js';
 import { RocksStore } from '../../processor/store.js';
+import { readCheckpoint, storeOpsFor } from '../../processor/store-layout.js';
 import {
   brokers,
   createTestTopics,
@@ -20,6 +20,7 @@ import {
   testLogger,
 } from '../support/kafka.js';
 import { publishDeliveries, waitForGroup } from '../support/publish.js';
+import { restoreCounts } from '../support/restores.js';
 import { comparable, expectedState, foldChangelogs } from '../support/state.js';
 import { example, signedRequest } from '../support/webhooks.js';
 
@@ -126,8 +127,7 @@ describe('processor against a real broker and RocksDB', () => {
     const warm = await startProcessor(processorConfig(topics, stateDir), testLogger);
     handles.push(warm);
     await waitForReady(warm.port);
-    expect(warm.processor.restores.map((r) => r.mode)).toEqual(['checkpoint', 'checkpoint', 'checkpoint']);
-    expect(warm.processor.restores.reduce((n, r) => n + r.records, 0)).toBe(0);
+    expect(await restoreCounts(warm.processor.metrics)).toEqual({ checkpoint: 3, full: 0, records: 0 });
     await handles.pop()!.close();
 
     // Wiped directory: everything comes back from the changelogs.
@@ -135,8 +135,9 @@ describe('processor against a real broker and RocksDB', () => {
     const cold = await startProcessor(processorConfig(topics, stateDir), testLogger);
     handles.push(cold);
     await waitForReady(cold.port);
-    expect(cold.processor.restores.map((r) => r.mode)).toEqual(['full', 'full', 'full']);
-    expect(cold.processor.restores.reduce((n, r) => n + r.records, 0)).toBeGreaterThan(0);
+    const coldRestores = await restoreCounts(cold.processor.metrics);
+    expect(coldRestores).toMatchObject({ checkpoint: 0, full: 3 });
+    expect(coldRestores.records).toBeGreaterThan(0);
 
     // The restored state is the same state: replaying the input again is all duplicates.
     await publishDeliveries(testKafka(), topics.names.deliveries, stream);
@@ -182,8 +183,7 @@ describe('processor against a real broker and RocksDB', () => {
       const back = await startProcessor(processorConfig(topics, stateDir), testLogger);
       handles.push(back);
       await waitForReady(back.port);
-      expect(back.processor.restores.map((r) => r.mode)).toEqual(['checkpoint', 'checkpoint', 'checkpoint']);
-      expect(back.processor.restores.reduce((n, r) => n + r.records, 0)).toBe(tail);
+      expect(await restoreCounts(back.processor.metrics)).toEqual({ checkpoint: 3, full: 0, records: tail });
       expect(comparable(await foldChangelogs(topics.names))).toEqual(
         comparable(expectedState([...first, ...second])),
       );
@@ -203,16 +203,16 @@ describe('processor against a real broker and RocksDB', () => {
     // As if the instance had been away for two days.
     for (let partition = 0; partition < topics.partitions; partition++) {
       const store = await RocksStore.open(join(stateDir, config.groupId, `partition-${partition}`));
-      await store.write([
-        { key: CHECKPOINT_WRITTEN_AT_KEY, value: Buffer.from(String(Date.now() - 2 * 86_400_000)) },
-      ]);
+      const { offsets } = await readCheckpoint(store);
+      await store.write(storeOpsFor([], offsets, Date.now() - 2 * 86_400_000));
       await store.close();
     }
     const back = await startProcessor(config, testLogger);
     handles.push(back);
     await waitForReady(back.port);
-    expect(back.processor.restores.map((r) => r.mode)).toEqual(['full', 'full', 'full']);
-    expect(back.processor.restores.reduce((n, r) => n + r.records, 0)).toBeGreaterThan(0);
+    const restores = await restoreCounts(back.processor.metrics);
+    expect(restores).toMatchObject({ checkpoint: 0, full: 3 });
+    expect(restores.records).toBeGreaterThan(0);
   });
 
   it('fences the previous owner before restoring, so its open transaction cannot commit behind the restore', async () => {
@@ -250,9 +250,12 @@ describe('processor against a real broker and RocksDB', () => {
     const processor = await startProcessor(config, testLogger);
     handles.push(processor);
     await waitForGroup(kafka, config.groupId, topics.names.deliveries);
+    const before = await restoreCounts(processor.processor.metrics);
 
-    // Another producer takes every partition's transactional id, as a new owner
-    // would: the running tasks' next transactions fail with a fenced producer.
+    // Another producer, not a member of the group, takes every partition's
+    // transactional id: the running tasks' next transactions fail, fenced. The group
+    // still assigns the partitions to the processor, so the fencer is a zombie and the
+    // new tasks take the ids back at once instead of waiting for a rebalance.
     const fencers = [];
     for (let partition = 0; partition < topics.partitions; partition++) {
       const fencer = kafka.producer({
@@ -268,23 +271,17 @@ describe('processor against a real broker and RocksDB', () => {
     try {
       const second = generateStream({ seed: 42, runs: 12, firstRunId: 8_100_000_000 });
       await publishDeliveries(kafka, topics.names.deliveries, second);
-      // A fenced task waits (for a new assignment, or twice the session timeout)
-      // rather than fencing whoever fenced it.
-      const aborted = () =>
-        metricValue(processor.port, /runstream_processor_transactions_total\{outcome="aborted"\} (\d+)/);
-      const deadline = Date.now() + 30_000;
-      while ((await aborted()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(await aborted()).toBeGreaterThan(0);
-      const restoresWhenFenced = processor.processor.restores.length;
-      await new Promise((r) => setTimeout(r, 3000));
-      expect(processor.processor.restores.length).toBe(restoresWhenFenced);
-
-      await waitForGroup(kafka, config.groupId, topics.names.deliveries);
+      await waitForGroup(kafka, config.groupId, topics.names.deliveries, 30_000);
+      expect(
+        await metricValue(processor.port, /runstream_processor_task_failures_total\{reason="fenced"\} (\d+)/),
+      ).toBeGreaterThan(0);
       expect(comparable(await foldChangelogs(topics.names))).toEqual(
         comparable(expectedState([...first, ...second])),
       );
       // Each replaced task restored again (from its checkpoint) before going on.
-      expect(processor.processor.restores.length).toBeGreaterThan(topics.partitions);
+      const after = await restoreCounts(processor.processor.metrics);
+      expect(after.checkpoint).toBeGreaterThan(before.checkpoint);
+      expect(after.full).toBe(before.full);
     } finally {
       for (const fencer of fencers) await fencer.disconnect();
     }

@@ -37,8 +37,11 @@ export interface ReadRecord {
 }
 
 /** Every committed record of a topic up to its end offsets at the time of the call. */
-export async function readTopic(topic: string, timeoutMs = 30_000): Promise<ReadRecord[]> {
-  const kafka = testKafka();
+export async function readTopic(
+  topic: string,
+  timeoutMs = 30_000,
+  kafka: Kafka = testKafka(),
+): Promise<ReadRecord[]> {
   const ends = await endOffsets(kafka, [topic]);
   const records: ReadRecord[] = [];
   const reader = new PartitionReader(kafka, testLogger, 'test-');

@@ -13,12 +13,12 @@ import {
   type InputRecord,
   PendingChanges,
   retiredMarkerKey,
-  storeOpsFor,
 } from '../../../processor/batch.js';
-import { decodeAggregate, decodeJob, decodeRun, storePrefix } from '../../../processor/changelog.js';
+import { decodeAggregate, decodeJob, decodeRun } from '../../../processor/changelog.js';
 import { aggregateKey } from '../../../processor/core/aggregates.js';
 import type { AggregateValue, JobState, RunState } from '../../../processor/core/types.js';
 import { RocksStore } from '../../../processor/store.js';
+import { changelogKeyOf, storeOpsFor, storePrefix } from '../../../processor/store-layout.js';
 import { codecs } from '../../../schemas/index.js';
 import { toDelivery } from '../../support/publish.js';
 import { comparable, expectedState, type FoldedState } from '../../support/state.js';
@@ -82,8 +82,10 @@ async function committedState(store: RocksStore): Promise<FoldedState> {
   const runs = new Map<string, RunState>();
   const jobs = new Map<string, JobState>();
   const aggregates = new Map<string, AggregateValue>();
-  for await (const [key, bytes] of store.scan(storePrefix('runs'))) runs.set(key.slice(2), decodeRun(bytes));
-  for await (const [key, bytes] of store.scan(storePrefix('jobs'))) jobs.set(key.slice(2), decodeJob(bytes));
+  for await (const [key, bytes] of store.scan(storePrefix('runs')))
+    runs.set(changelogKeyOf('runs', key), decodeRun(bytes));
+  for await (const [key, bytes] of store.scan(storePrefix('jobs')))
+    jobs.set(changelogKeyOf('jobs', key), decodeJob(bytes));
   for await (const [, bytes] of store.scan(storePrefix('aggregates'))) {
     const value = decodeAggregate(bytes);
     aggregates.set(aggregateKey(value.name, value.labels), value);

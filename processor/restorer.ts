@@ -1,0 +1,107 @@
+// Restores one partition's store from its changelog partitions (Kafka Streams'
+// StoreChangelogReader): reads each changelog partition that has records past the
+// store's starting point up to the end offset fetched after the previous owner was
+// fenced, copying every record's bytes into the store with the checkpoint it reaches.
+// Only partitions with a tail are read and waited for, and the wait is on progress:
+// a read that stops moving fails the restore instead of waiting forever.
+import type { Kafka } from '../platform/kafka.js';
+import type { Logger } from '../platform/log.js';
+import { PartitionReader, partitionKey } from '../platform/partition-reader.js';
+import type { TopicNames } from '../platform/topics.js';
+import { CHANGELOG_KINDS, type ChangelogKind, changelogTopic } from './changelog.js';
+import type { ChangelogEnds } from './checkpoint.js';
+import type { KeyValueStore } from './store.js';
+import { storeKey, storeOpsFor } from './store-layout.js';
+
+/** A restore that stopped making progress before its end offsets (see the message). */
+export class RestoreIncompleteError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'RestoreIncompleteError';
+  }
+}
+
+export interface RestoreRequest {
+  store: KeyValueStore;
+  partition: number;
+  /** First offset to read per changelog. */
+  from: ReadonlyMap<ChangelogKind, bigint>;
+  ends: ReadonlyMap<ChangelogKind, ChangelogEnds>;
+  signal: AbortSignal;
+  now: () => number;
+  /** Called with each batch's record count, for metrics. */
+  onRecords?: (kind: ChangelogKind, count: number) => void;
+}
+
+export class ChangelogRestorer {
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topics: TopicNames,
+    private readonly logger: Logger,
+    /** Reader groups are named from this, so ACLs can grant them by prefix. */
+    private readonly groupPrefix: string,
+    /** How long a read may make no progress before the restore fails. */
+    private readonly stallTimeoutMs: number,
+  ) {}
+
+  /** Reads every tail to its end; resolves with the records read. */
+  async restore(request: RestoreRequest): Promise<number> {
+    const { store, partition, signal } = request;
+    const tails = CHANGELOG_KINDS.map((kind) => ({
+      kind,
+      topic: changelogTopic(this.topics, kind),
+      from: request.from.get(kind)!,
+      to: request.ends.get(kind)!.high,
+    })).filter((t) => t.from < t.to);
+    let records = 0;
+    if (tails.length > 0) {
+      const kindOf = new Map(tails.map((t) => [t.topic, t.kind]));
+      const targets = new Map(tails.map((t) => [partitionKey(t.topic, partition), t.to]));
+      const reader = new PartitionReader(this.kafka, this.logger, this.groupPrefix);
+      // A failed store write inside the reader ends the wait at once.
+      const failed = new AbortController();
+      let failure: unknown;
+      const stop = AbortSignal.any([signal, failed.signal]);
+      try {
+        await reader.start(
+          tails.map((t) => ({ topic: t.topic, partition, from: t.from })),
+          async (topic, _partition, messages) => {
+            if (stop.aborted) return;
+            const kind = kindOf.get(topic)!;
+            const last = messages[messages.length - 1]!;
+            try {
+              await store.write([
+                ...messages.map((m) => ({ key: storeKey(kind, m.key?.toString() ?? ''), value: m.value })),
+                ...storeOpsFor([], new Map([[kind, BigInt(last.offset) + 1n]]), request.now()),
+              ]);
+            } catch (error) {
+              failure = error;
+              failed.abort();
+              throw error;
+            }
+            records += messages.length;
+            request.onRecords?.(kind, messages.length);
+          },
+        );
+        await reader.waitForPositions(targets, this.stallTimeoutMs, stop);
+      } catch (error) {
+        if (signal.aborted) throw signal.reason ?? error;
+        if (failure) throw failure;
+        throw new RestoreIncompleteError(`restore of partition ${partition}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      } finally {
+        await reader.stop();
+      }
+    }
+    // Every changelog is read to its end (a tail may end in transaction markers only).
+    await store.write(
+      storeOpsFor(
+        [],
+        new Map(CHANGELOG_KINDS.map((kind) => [kind, request.ends.get(kind)!.high])),
+        request.now(),
+      ),
+    );
+    return records;
+  }
+}

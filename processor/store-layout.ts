@@ -1,0 +1,68 @@
+// The processor's private RocksDB layout: one store per input partition, holding the
+// latest value of every changelog key of that partition under a prefix per changelog
+// (so a restore copies bytes without decoding them), and the checkpoints: how far the
+// store reflects each changelog partition, and when that was written. Nothing outside
+// processor/ reads this layout; the exporter reads the changelogs themselves.
+import { CHANGELOG_KINDS, type ChangelogKind } from './changelog.js';
+import type { KeyValueStore, WriteOp } from './store.js';
+
+const PREFIX: Record<ChangelogKind, string> = { dedupe: 'd|', runs: 'r|', jobs: 'j|', aggregates: 'a|' };
+const CHECKPOINT_PREFIX = 'c|';
+const WRITTEN_AT_KEY = `${CHECKPOINT_PREFIX}written-at`;
+
+export function storeKey(kind: ChangelogKind, changelogKey: string): string {
+  return PREFIX[kind] + changelogKey;
+}
+
+export function storePrefix(kind: ChangelogKind): string {
+  return PREFIX[kind];
+}
+
+/** The changelog key a store key of this kind holds. */
+export function changelogKeyOf(kind: ChangelogKind, key: string): string {
+  if (!key.startsWith(PREFIX[kind])) throw new Error(`store key ${key} is not a ${kind} key`);
+  return key.slice(PREFIX[kind].length);
+}
+
+const checkpointKey = (kind: ChangelogKind): string => CHECKPOINT_PREFIX + kind;
+
+export interface ChangelogRecord {
+  kind: ChangelogKind;
+  key: string;
+  /** null is a tombstone. */
+  value: Buffer | null;
+}
+
+/**
+ * The writes mirroring committed changelog records, plus the checkpoints (the next
+ * offset of each changelog partition the store now reflects) and when they were written.
+ */
+export function storeOpsFor(
+  records: readonly ChangelogRecord[],
+  checkpoints: ReadonlyMap<ChangelogKind, bigint>,
+  writtenAt: number,
+): WriteOp[] {
+  const ops: WriteOp[] = records.map((r) => ({ key: storeKey(r.kind, r.key), value: r.value }));
+  for (const [kind, offset] of checkpoints) {
+    ops.push({ key: checkpointKey(kind), value: Buffer.from(offset.toString()) });
+  }
+  ops.push({ key: WRITTEN_AT_KEY, value: Buffer.from(String(writtenAt)) });
+  return ops;
+}
+
+export interface StoredCheckpoint {
+  offsets: Map<ChangelogKind, bigint>;
+  /** When the checkpoints were written (ms); undefined for a store that never had one. */
+  writtenAt: number | undefined;
+}
+
+export async function readCheckpoint(store: KeyValueStore): Promise<StoredCheckpoint> {
+  const offsets = new Map<ChangelogKind, bigint>();
+  for (const kind of CHANGELOG_KINDS) {
+    const raw = await store.get(checkpointKey(kind));
+    if (raw) offsets.set(kind, BigInt(raw.toString()));
+  }
+  const raw = (await store.get(WRITTEN_AT_KEY))?.toString();
+  const writtenAt = raw === undefined ? undefined : Number(raw);
+  return { offsets, writtenAt: Number.isFinite(writtenAt) ? writtenAt : undefined };
+}

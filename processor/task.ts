@@ -1,0 +1,422 @@
+// One owned input partition (Kafka Streams' StreamTask): its RocksDB store, its
+// transactional producer, and an explicit lifecycle:
+//
+//   opening ──> restoring ──> running
+//      │            │            │
+//      └────────────┴────────────┴──> failed ──> closed   (and any state ──> closed)
+//
+// opening: the store is opened and the producer takes the transactional id, which
+// fences the previous owner and makes the coordinator finish its open transaction.
+// restoring: with nothing left in flight, the end offsets of the changelogs and the
+// committed input offset are read, the checkpoint is judged, and the tail (or the
+// whole changelog) is copied into the store. running: input is processed in
+// transactions. Any failure ends the task (failed, with the reason); the task manager
+// decides when a new one takes over.
+//
+// Order of a commit: changelog records + input offset in one Kafka transaction, and
+// only after it committed, the same bytes + checkpoints into RocksDB in one batch. A
+// crash between the two leaves RocksDB behind its checkpoint, never ahead of Kafka,
+// and the next restore reads the tail.
+import { join } from 'node:path';
+import type { Kafka } from '../platform/kafka.js';
+import type { Logger } from '../platform/log.js';
+import type { Offsets, PartitionEnds } from '../platform/offsets.js';
+import type { TopicNames } from '../platform/topics.js';
+import { applyChunk, type InputRecord, PendingChanges } from './batch.js';
+import { CHANGELOG_KINDS, type ChangelogKind, changelogTopic } from './changelog.js';
+import { checkpointVerdict, type RestoreMode } from './checkpoint.js';
+import type { ProcessorConfig } from './config.js';
+import { scanForHousekeeping } from './housekeeping.js';
+import type { ProcessorMetrics } from './metrics.js';
+import { type ChangelogRestorer, RestoreIncompleteError } from './restorer.js';
+import { RocksStore } from './store.js';
+import { readCheckpoint, storeOpsFor } from './store-layout.js';
+import {
+  type ChangelogBatch,
+  PartitionProducer,
+  ProducerFencedError,
+  TransactionFailedError,
+  transactionalIdFor,
+} from './transactions.js';
+
+export type TaskState = 'opening' | 'restoring' | 'running' | 'failed' | 'closed';
+
+const NEXT: Readonly<Record<TaskState, readonly TaskState[]>> = {
+  opening: ['restoring', 'failed', 'closed'],
+  restoring: ['running', 'failed', 'closed'],
+  running: ['failed', 'closed'],
+  failed: ['closed'],
+  closed: [],
+};
+
+export type FailureReason = 'fenced' | 'transaction' | 'store' | 'restore' | 'open';
+
+export interface TaskFailure {
+  reason: FailureReason;
+  /** When it failed (the injected clock). */
+  at: number;
+  message: string;
+  /** The next task must not trust this store's checkpoint (restore in full). */
+  distrustCheckpoint: boolean;
+}
+
+/** Thrown by process() and housekeep() once the task has failed or closed. */
+export class TaskUnavailableError extends Error {
+  constructor(
+    readonly partition: number,
+    readonly state: TaskState,
+    options?: ErrorOptions,
+  ) {
+    super(`partition ${partition} task is ${state}`, options);
+    this.name = 'TaskUnavailableError';
+  }
+}
+
+export interface RestoreStats {
+  mode: RestoreMode;
+  records: number;
+  durationMs: number;
+}
+
+/** The batch starts past the next offset to process: records would be skipped. */
+export interface InputGap {
+  kind: 'gap';
+  expected: bigint;
+  got: bigint;
+}
+
+export interface TaskDeps {
+  kafka: Kafka;
+  topics: TopicNames;
+  partition: number;
+  config: Pick<
+    ProcessorConfig,
+    'groupId' | 'stateDir' | 'limits' | 'maxHousekeepingChanges' | 'transactionTimeoutMs'
+  >;
+  logger: Logger;
+  metrics: ProcessorMetrics;
+  offsets: Offsets;
+  restorer: ChangelogRestorer;
+  now: () => number;
+  /** Why the previous task's store must not be trusted, if so. */
+  distrust?: string;
+}
+
+export class PartitionTask {
+  private current: TaskState = 'opening';
+  private failed: TaskFailure | undefined;
+  private store: RocksStore | undefined;
+  private producer: PartitionProducer | undefined;
+  /** The next input offset to process; everything before it is committed. */
+  private next = 0n;
+  /** Serialises the task's work: kafkajs transactions on one producer must not overlap. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly closing = new AbortController();
+  /** Resolves once running; rejects if the task fails or closes first. */
+  readonly ready: Promise<RestoreStats>;
+
+  constructor(private readonly deps: TaskDeps) {
+    this.ready = this.enqueue(() => this.open());
+    this.ready.catch(() => undefined);
+  }
+
+  get partition(): number {
+    return this.deps.partition;
+  }
+
+  get state(): TaskState {
+    return this.current;
+  }
+
+  get failure(): TaskFailure | undefined {
+    return this.failed;
+  }
+
+  get nextOffset(): bigint {
+    return this.next;
+  }
+
+  private get log(): Logger {
+    return this.deps.logger;
+  }
+
+  private to(state: TaskState): void {
+    if (!NEXT[this.current].includes(state)) {
+      throw new Error(`partition ${this.partition} task cannot go from ${this.current} to ${state}`);
+    }
+    this.current = state;
+  }
+
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private get location(): string {
+    return join(this.deps.config.stateDir, this.deps.config.groupId, `partition-${this.partition}`);
+  }
+
+  private async open(): Promise<RestoreStats> {
+    const { kafka, topics, partition, config, metrics, offsets } = this.deps;
+    const started = performance.now();
+    const signal = this.closing.signal;
+    try {
+      this.store = await this.openStore(signal);
+      this.producer = new PartitionProducer(
+        kafka,
+        transactionalIdFor(config.groupId, topics.deliveries, partition),
+        partition,
+        config.transactionTimeoutMs,
+      );
+      await this.producer.init();
+      signal.throwIfAborted();
+      this.to('restoring');
+
+      const ends = new Map<ChangelogKind, PartitionEnds>();
+      for (const kind of CHANGELOG_KINDS) {
+        const topic = changelogTopic(topics, kind);
+        const end = (await offsets.ends(topic)).get(partition);
+        if (!end) throw new Error(`changelog ${topic} has no partition ${partition}`);
+        ends.set(kind, end);
+      }
+      const input = (await offsets.ends(topics.deliveries)).get(partition);
+      if (!input) throw new Error(`${topics.deliveries} has no partition ${partition}`);
+      const committed = (await offsets.committed(config.groupId, topics.deliveries)).get(partition);
+
+      const checkpoint = await readCheckpoint(this.store);
+      const verdict = checkpointVerdict({
+        checkpoint,
+        ends,
+        now: this.deps.now(),
+        ...(this.deps.distrust ? { distrust: this.deps.distrust } : {}),
+      });
+      if (verdict.inconsistency) {
+        metrics.inconsistencies.inc({ kind: verdict.inconsistency });
+        this.log.error(
+          { checkpoint: Object.fromEntries(checkpoint.offsets), ends: Object.fromEntries(ends) },
+          `${verdict.reason}; restoring in full`,
+        );
+      } else if (verdict.mode === 'full' && checkpoint.offsets.size > 0) {
+        this.log.info({ reason: verdict.reason }, 'restoring in full');
+      }
+      if (verdict.mode === 'full') await this.store.clear();
+      const records = await this.deps.restorer.restore({
+        store: this.store,
+        partition,
+        from: verdict.from,
+        ends,
+        signal,
+        now: this.deps.now,
+        onRecords: (kind, count) => metrics.restoreRecords.inc({ topic: kind }, count),
+      });
+
+      this.next = committed === undefined || committed < input.low ? input.low : committed;
+      if (committed !== undefined && committed < input.low) {
+        this.log.warn(
+          { committed: committed.toString(), earliest: input.low.toString() },
+          'deliveries were deleted by retention before being processed; resuming at the earliest retained one',
+        );
+      }
+      this.to('running');
+      const stats: RestoreStats = { mode: verdict.mode, records, durationMs: performance.now() - started };
+      metrics.restoreDuration.observe({ mode: stats.mode }, stats.durationMs / 1000);
+      this.log.info(
+        {
+          ...stats,
+          from: Object.fromEntries([...verdict.from].map(([k, v]) => [k, v.toString()])),
+          to: Object.fromEntries([...ends].map(([k, v]) => [k, v.high.toString()])),
+          nextOffset: this.next.toString(),
+        },
+        'partition restored',
+      );
+      return stats;
+    } catch (error) {
+      if (signal.aborted) {
+        await this.release();
+        throw new TaskUnavailableError(partition, 'closed', { cause: error });
+      }
+      if (error instanceof RestoreIncompleteError) {
+        metrics.inconsistencies.inc({ kind: 'restore_incomplete' });
+        await this.fail('restore', error, true);
+      } else if (isStoreError(error)) {
+        await this.fail('store', error, true);
+      } else {
+        await this.fail('open', error, false);
+      }
+      throw error;
+    }
+  }
+
+  private async openStore(signal: AbortSignal): Promise<RocksStore> {
+    // The previous task of this partition in this process may still be releasing the
+    // same directory after a quick revoke-and-reassign; RocksDB's lock says so.
+    for (let attempt = 0; ; attempt++) {
+      signal.throwIfAborted();
+      try {
+        return await RocksStore.open(this.location);
+      } catch (error) {
+        if (attempt >= 40 || !/lock/i.test(String(error))) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  }
+
+  /**
+   * Processes input records (offset order, one chunk of a transaction's size) in one
+   * transaction. Records before the next offset were committed already and are
+   * skipped; a chunk starting past it is refused as a gap, since records would be lost.
+   */
+  process(records: readonly InputRecord[]): Promise<{ kind: 'processed'; nextOffset: bigint } | InputGap> {
+    return this.enqueue(async () => {
+      this.assertRunning();
+      const fresh = records.filter((r) => BigInt(r.offset) >= this.next);
+      if (fresh.length === 0) return { kind: 'processed', nextOffset: this.next };
+      const first = BigInt(fresh[0]!.offset);
+      if (first > this.next) return { kind: 'gap', expected: this.next, got: first };
+      const { metrics, partition, topics, config } = this.deps;
+      const pending = new PendingChanges();
+      const started = performance.now();
+      let results: Awaited<ReturnType<typeof applyChunk>>;
+      try {
+        results = await applyChunk(this.store!, partition, pending, fresh, this.deps.now());
+      } catch (error) {
+        // Input records are decoded defensively; what throws here is reading the store.
+        metrics.storeErrors.inc({ operation: 'read' });
+        await this.fail('store', error, true);
+        throw new TaskUnavailableError(partition, 'failed', { cause: error });
+      }
+      for (const result of results) pending.results[result] += 1;
+      metrics.storeDuration.observe({ operation: 'apply' }, (performance.now() - started) / 1000);
+      const nextOffset = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
+      await this.commit(pending, {
+        groupId: config.groupId,
+        topic: topics.deliveries,
+        partition,
+        offset: nextOffset,
+      });
+      this.next = nextOffset;
+      for (const [result, count] of Object.entries(pending.results)) {
+        if (count > 0) metrics.deliveries.inc({ result }, count);
+      }
+      for (const bad of pending.invalid) {
+        this.log.warn(
+          { offset: bad.offset, deliveryId: bad.deliveryId, reason: bad.reason },
+          'invalid delivery skipped',
+        );
+      }
+      return { kind: 'processed', nextOffset };
+    });
+  }
+
+  /** Expires stale entities, tombstones retained completed ones and old dedupe markers. */
+  housekeep(): Promise<number> {
+    return this.enqueue(async () => {
+      if (this.current !== 'running') return 0;
+      const { limits, maxHousekeepingChanges } = this.deps.config;
+      const now = this.deps.now();
+      const pending = await scanForHousekeeping(this.store!, now, limits, maxHousekeepingChanges).catch(
+        async (error: unknown) => {
+          this.deps.metrics.storeErrors.inc({ operation: 'read' });
+          await this.fail('store', error, true);
+          throw new TaskUnavailableError(this.partition, 'failed', { cause: error });
+        },
+      );
+      if (pending.size === 0) return 0;
+      await this.commit(pending, undefined);
+      for (const e of pending.expired) this.deps.metrics.expired.inc({ kind: e.kind, reason: e.reason });
+      return pending.size;
+    });
+  }
+
+  /** One Kafka transaction (changelogs, and the input offset when given), then RocksDB. */
+  private async commit(
+    pending: PendingChanges,
+    input: Parameters<PartitionProducer['commit']>[1],
+  ): Promise<void> {
+    const { topics, partition, metrics } = this.deps;
+    const records = pending.records(partition);
+    const batch = new Map<string, Array<{ key: string; value: Buffer | null }>>();
+    for (const r of records) {
+      const topic = changelogTopic(topics, r.kind);
+      const messages = batch.get(topic) ?? [];
+      messages.push({ key: r.key, value: r.value });
+      batch.set(topic, messages);
+    }
+    let next: Map<string, bigint>;
+    try {
+      next = await this.producer!.commit(batch as ChangelogBatch, input);
+    } catch (error) {
+      const unknown = error instanceof TransactionFailedError && error.outcome === 'unknown';
+      metrics.transactions.inc({ outcome: unknown ? 'unknown' : 'aborted' });
+      if (error instanceof ProducerFencedError) {
+        await this.fail('fenced', error, false);
+      } else {
+        if (unknown) {
+          // The next owner's fencing settles it, and its restore reads what committed:
+          // the checkpoint predates this transaction, so its tail decides.
+          metrics.inconsistencies.inc({ kind: 'transaction_outcome_unknown' });
+          this.log.error(
+            { err: error, nextOffset: input?.offset.toString() },
+            'transaction outcome unknown; reopening the partition to learn it from Kafka',
+          );
+        }
+        await this.fail('transaction', error, false);
+      }
+      throw new TaskUnavailableError(partition, 'failed', { cause: error });
+    }
+    metrics.transactions.inc({ outcome: 'committed' });
+    const checkpoints = new Map<ChangelogKind, bigint>();
+    for (const kind of CHANGELOG_KINDS) {
+      const offset = next.get(changelogTopic(topics, kind));
+      if (offset !== undefined) checkpoints.set(kind, offset);
+    }
+    const started = performance.now();
+    try {
+      await this.store!.write(storeOpsFor(records, checkpoints, this.deps.now()));
+    } catch (error) {
+      metrics.storeErrors.inc({ operation: 'write' });
+      // Kafka has the data; the store is now behind its checkpoint's promise. Restore in full.
+      await this.fail('store', error, true);
+      throw new TaskUnavailableError(partition, 'failed', { cause: error });
+    }
+    metrics.storeDuration.observe({ operation: 'write' }, (performance.now() - started) / 1000);
+  }
+
+  private assertRunning(): void {
+    if (this.current !== 'running') throw new TaskUnavailableError(this.partition, this.current);
+  }
+
+  /** From queued work: releases the producer and the store (its RocksDB lock) first, so
+   * that a replacement never races the release for the lock; then reports the failure. */
+  private async fail(reason: FailureReason, error: unknown, distrustCheckpoint: boolean): Promise<void> {
+    await this.release();
+    this.failed = { reason, at: this.deps.now(), message: (error as Error).message, distrustCheckpoint };
+    this.to('failed');
+    this.deps.metrics.taskFailures.inc({ reason });
+    const line = `partition task failed (${reason}); the task manager opens a new one`;
+    if (reason === 'fenced') this.log.warn({ err: error }, line);
+    else this.log.error({ err: error }, line);
+  }
+
+  private async release(): Promise<void> {
+    const { producer, store } = this;
+    this.producer = undefined;
+    this.store = undefined;
+    await producer?.close();
+    await store?.close().catch(() => undefined);
+  }
+
+  /** Stops a restore at once, waits for the work in flight, then releases everything. */
+  close(): Promise<void> {
+    this.closing.abort(new TaskUnavailableError(this.partition, 'closed'));
+    return this.enqueue(async () => {
+      await this.release();
+      if (this.current !== 'closed') this.to('closed');
+    });
+  }
+}
+
+function isStoreError(error: unknown): boolean {
+  return (error as { name?: string } | undefined)?.name === 'StoreError';
+}

@@ -179,7 +179,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('points Prometheus at the exporters on the port they serve', () => {
-    const config = parse(read('deploy/prometheus.yml')) as {
+    const config = parse(read('deploy/prometheus/prometheus.yml')) as {
       scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
     };
     const targets = config.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets));

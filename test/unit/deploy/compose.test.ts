@@ -2,6 +2,7 @@
 // checked against the code instead: every runstream service runs a real CLI command,
 // sets only variables the code reads, processors keep separate state, Prometheus
 // scrapes real services, and the image's entrypoint is the package's bin.
+import { posix } from 'node:path';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -20,6 +21,20 @@ type Service = Record<string, unknown>;
 function parseCompose(text: string): Record<string, Service> {
   const doc = parse(text, { merge: true }) as { services?: Record<string, Service> };
   return doc.services ?? {};
+}
+
+const PROVISIONING: Record<string, string> = { datasources: 'datasource.yml', dashboards: 'runstream.yml' };
+
+/** The repository path bind-mounted (as a file, or within a folder) at a container path. */
+function hostPathOf(service: Service, containerPath: string): string | undefined {
+  for (const volume of ((service.volumes ?? []) as unknown[]).map(String)) {
+    const [host, target] = volume.split(':') as [string, string | undefined];
+    if (!host.startsWith('./') || !target) continue;
+    const rest = posix.relative(target, containerPath);
+    if (rest === '') return posix.normalize(host);
+    if (!rest.startsWith('..')) return posix.join(host, rest);
+  }
+  return undefined;
 }
 
 function isRunstream(service: Service): boolean {
@@ -125,6 +140,35 @@ describe('docker-compose.yml', () => {
         portOf(role!, Object.fromEntries(environmentOf(service!))),
       );
     }
+  });
+
+  it('loads the recording rules and alerts into Prometheus', () => {
+    const prometheus = services.prometheus!;
+    const configPath = commandOf(prometheus)
+      .find((a) => a.startsWith('--config.file='))!
+      .split('=')[1]!;
+    const config = parse(read(hostPathOf(prometheus, configPath)!)) as { rule_files?: string[] };
+    expect(config.rule_files).toEqual(['rules.yml']);
+    const rulesIn = posix.join(posix.dirname(configPath), config.rule_files![0]!);
+    expect(hostPathOf(prometheus, rulesIn)).toBe('deploy/prometheus/rules.yml');
+  });
+
+  it('provisions Grafana with the dashboard, reading the Prometheus service', () => {
+    const grafana = services.grafana!;
+    const provisioned = (kind: string) =>
+      parse(read(hostPathOf(grafana, `/etc/grafana/provisioning/${kind}/${PROVISIONING[kind]}`)!)) as {
+        datasources?: Array<{ type: string; url: string; isDefault?: boolean }>;
+        providers?: Array<{ options: { path: string } }>;
+      };
+    const [datasource] = provisioned('datasources').datasources!;
+    expect(datasource).toMatchObject({ type: 'prometheus', isDefault: true });
+    const url = new URL(datasource!.url);
+    expect(String(services[url.hostname]?.image)).toMatch(/^prom\/prometheus:/);
+    expect(url.port).toBe('9090');
+    const [provider] = provisioned('dashboards').providers!;
+    expect(hostPathOf(grafana, `${provider!.options.path}/runstream.json`)).toBe(
+      'deploy/grafana/runstream.json',
+    );
   });
 
   it('finds a misspelt variable, an unknown command or option, and a missing subcommand', () => {

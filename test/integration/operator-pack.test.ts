@@ -21,6 +21,7 @@ import {
   variablesUsed,
 } from '../support/dashboard.js';
 import { readRepoFile, root } from '../support/deploy-contract.js';
+import { parseExposition, scrape } from '../support/exposition.js';
 import { FakeGitHub } from '../support/fake-github.js';
 import { brokers } from '../support/kafka.js';
 import { type PrometheusServer, type QuerySample, startPrometheus } from '../support/prometheus.js';
@@ -33,6 +34,16 @@ const rules = (
   }
 ).groups.flatMap((g) => g.rules);
 const dashboard = readDashboard();
+
+/** An exporter's github_actions_ view as served (scale-set gauges are polled, not viewed). */
+async function viewOf(port: number): Promise<string> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('github_actions_') && !line.startsWith('github_actions_scale_set_'))
+    .sort()
+    .join('\n');
+}
 
 const finite = (samples: QuerySample[]) => samples.some((s) => Number.isFinite(Number(s.value[1])));
 
@@ -92,6 +103,39 @@ describe('operator pack against a live runstream', () => {
       ],
     });
 
+    // Settled: the processor has applied every delivery ingest accepted, both
+    // exporters serve the same github_actions_ view, and Prometheus has scraped it.
+    const total = async (port: number, name: string, result?: string) =>
+      parseExposition(await scrape(port))
+        .filter((m) => m.name === name && (result === undefined || m.labels.result === result))
+        .reduce((sum, m) => sum + m.value, 0);
+    const settled = async () => {
+      await waitFor(
+        'the processor to apply every accepted delivery',
+        async () => {
+          const accepted = await total(ports.ingest, 'runstream_ingest_deliveries_total', 'accepted');
+          const processed = await total(ports.processor, 'runstream_processor_deliveries_total');
+          return accepted > 0 && processed === accepted ? true : undefined;
+        },
+        90_000,
+        logs,
+      );
+      let last = '';
+      await waitFor(
+        'both exporters serving the same view, unchanged for a second',
+        async () => {
+          const [a, b] = await Promise.all([viewOf(ports.exporter), viewOf(ports.exporter2)]);
+          const same = a !== '' && a === b && a === last;
+          last = a === b ? a : '';
+          if (!same) return undefined;
+          await new Promise((r) => setTimeout(r, 1000));
+          return (await viewOf(ports.exporter)) === a ? true : undefined;
+        },
+        60_000,
+        logs,
+      );
+      await new Promise((r) => setTimeout(r, 3000));
+    };
     const wave = async (seed: number) => {
       const url = `http://127.0.0.1:${ports.ingest}/webhook`;
       const demo = startCli(
@@ -101,18 +145,10 @@ describe('operator pack against a live runstream', () => {
       expect(await demo.exited(), demo.log()).toBe(0);
     };
     await wave(11);
-    // Both exporters' counters scraped before the second wave raises them.
-    await waitFor(
-      'the first wave in Prometheus from both exporters',
-      async () =>
-        (await value('count(count by (instance) (github_actions_jobs_completed_total))')) === 2
-          ? true
-          : undefined,
-      60_000,
-      logs,
-    );
-    await new Promise((r) => setTimeout(r, 2000));
+    // Every series of the first wave scraped before the second raises them.
+    await settled();
     await wave(12);
+    await settled();
     for (const rate of [
       'github_actions:jobs_completed:rate5m',
       'github_actions:workflow_runs_completed:rate5m',

@@ -2,65 +2,39 @@
 // checked against the code instead: every runstream service runs a real CLI command,
 // sets only variables the code reads, processors keep separate state, Prometheus
 // scrapes real services, and the image's entrypoint is the package's bin.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { posix } from 'node:path';
 import type { Command } from 'commander';
-import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildCli } from '../../../cli/main.js';
-
-const root = join(import.meta.dirname, '..', '..', '..');
-const SOURCE_DIRS = ['platform', 'ingest', 'processor', 'exporter', 'github', 'replay', 'cli'];
-const VARIABLE = /\b(RUNSTREAM_[A-Z_]+|KAFKA_BROKERS)\b/g;
-/** What compose may set on a runstream service and the code must read. */
-const OURS = /^(RUNSTREAM_|KAFKA_)/;
+import {
+  containerProblems,
+  portOf,
+  readRepoFile as read,
+  rolesOf,
+  variablesIn,
+  variablesReadByCode,
+} from '../../support/deploy-contract.js';
 
 type Service = Record<string, unknown>;
-
-function read(path: string): string {
-  return readFileSync(join(root, path), 'utf8');
-}
 
 function parseCompose(text: string): Record<string, Service> {
   const doc = parse(text, { merge: true }) as { services?: Record<string, Service> };
   return doc.services ?? {};
 }
 
-function sourceFiles(dir: string): string[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' });
-  } catch {
-    return []; // a folder not written yet
-  }
-  return entries.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => join(dir, f));
-}
+const PROVISIONING: Record<string, string> = { datasources: 'datasource.yml', dashboards: 'runstream.yml' };
 
-/** Variable names in the string literals (and `env.X` reads) of one TypeScript source. */
-function variablesIn(source: string, fileName = 'source.ts'): Set<string> {
-  const found = new Set<string>();
-  const file = ts.createSourceFile(fileName, source, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
-  const add = (text: string) => {
-    for (const match of text.matchAll(VARIABLE)) found.add(match[1]!);
-  };
-  const visit = (node: ts.Node): void => {
-    if (ts.isStringLiteralLike(node) || ts.isTemplateLiteralToken(node)) add(node.text);
-    else if (ts.isPropertyAccessExpression(node) && /(^|\.)env$/.test(node.expression.getText(file))) {
-      add(node.name.text);
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(file);
-  return found;
-}
-
-function variablesReadByCode(): Set<string> {
-  const names = new Set<string>();
-  for (const dir of SOURCE_DIRS) {
-    for (const file of sourceFiles(dir)) for (const name of variablesIn(read(file), file)) names.add(name);
+/** The repository path bind-mounted (as a file, or within a folder) at a container path. */
+function hostPathOf(service: Service, containerPath: string): string | undefined {
+  for (const volume of ((service.volumes ?? []) as unknown[]).map(String)) {
+    const [host, target] = volume.split(':') as [string, string | undefined];
+    if (!host.startsWith('./') || !target) continue;
+    const rest = posix.relative(target, containerPath);
+    if (rest === '') return posix.normalize(host);
+    if (!rest.startsWith('..')) return posix.join(host, rest);
   }
-  return names;
+  return undefined;
 }
 
 function isRunstream(service: Service): boolean {
@@ -88,49 +62,17 @@ function environmentOf(service: Service): Map<string, string> {
   return result;
 }
 
-/** Problems with `args` as a command line of the CLI (empty when it is a runnable command). */
-function commandProblems(program: Command, args: readonly string[]): string[] {
-  let command = program;
-  let i = 0;
-  for (; i < args.length && !args[i]!.startsWith('-'); i += 1) {
-    const token = args[i]!;
-    const sub = command.commands.find((c) => c.name() === token || c.aliases().includes(token));
-    if (!sub) {
-      const known = command.commands.map((c) => c.name()).join(', ');
-      return [`"${token}" is not a command of "${command.name()}" (known: ${known})`];
-    }
-    command = sub;
-  }
-  const problems: string[] = [];
-  if (command === program) problems.push('no command given');
-  else if (command.commands.length > 0) {
-    problems.push(
-      `"${command.name()}" needs a subcommand (${command.commands.map((c) => c.name()).join(', ')})`,
-    );
-  }
-  for (const token of args.slice(i)) {
-    if (!token.startsWith('-')) continue; // an option's value
-    const flag = token.split('=')[0]!;
-    const known =
-      flag === '--help' || flag === '-h' || command.options.some((o) => o.long === flag || o.short === flag);
-    if (!known) problems.push(`"${flag}" is not an option of "${command.name()}"`);
-  }
-  return problems;
-}
-
 /** Every problem of the runstream services of a compose file, as readable lines. */
 function composeProblems(services: Record<string, Service>, program: Command, read: Set<string>): string[] {
-  const problems: string[] = [];
-  for (const [name, service] of Object.entries(services)) {
-    if (!isRunstream(service)) continue;
-    for (const problem of commandProblems(program, commandOf(service))) problems.push(`${name}: ${problem}`);
-    for (const variable of environmentOf(service).keys()) {
-      if (OURS.test(variable) && !read.has(variable)) {
-        problems.push(`${name}: sets ${variable}, which no code reads`);
-      }
-    }
-  }
-  return problems;
+  return Object.entries(services)
+    .filter(([, service]) => isRunstream(service))
+    .flatMap(([name, service]) =>
+      containerProblems(program, read, {
+        name,
+        args: commandOf(service),
+        variables: environmentOf(service).keys(),
+      }),
+    );
 }
 
 /** The exec-form ENTRYPOINT of the Dockerfile's final stage. */
@@ -179,29 +121,54 @@ describe('docker-compose.yml', () => {
   });
 
   it('points Prometheus at the exporters on the port they serve', () => {
-    const config = parse(read('deploy/prometheus.yml')) as {
+    const config = parse(read('deploy/prometheus/prometheus.yml')) as {
       scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
     };
     const targets = config.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets));
     const exporters = byCommand('exporter');
     for (const [name, service] of exporters) {
-      const port = environmentOf(service).get('RUNSTREAM_EXPORTER_PORT') ?? '9464';
+      const port = portOf('exporter', Object.fromEntries(environmentOf(service)));
       expect(targets).toContain(`${name}:${port}`);
     }
-    const defaults: Record<string, [string, string]> = {
-      ingest: ['RUNSTREAM_INGEST_PORT', '8080'],
-      processor: ['RUNSTREAM_PROCESSOR_PORT', '9400'],
-      exporter: ['RUNSTREAM_EXPORTER_PORT', '9464'],
-    };
     for (const target of targets) {
       const [host, port] = target.split(':');
       const service = services[host!];
       expect(service, `${target} is a compose service`).toBeDefined();
-      const [variable, fallback] = defaults[commandOf(service!)[0] ?? ''] ?? ['', ''];
-      expect(port, `${target} is the port its role serves`).toBe(
-        environmentOf(service!).get(variable) ?? fallback,
+      const [role] = rolesOf(commandOf(service!));
+      expect(role, `${target} runs a role that serves /metrics`).toBeDefined();
+      expect(Number(port), `${target} is the port its role serves`).toBe(
+        portOf(role!, Object.fromEntries(environmentOf(service!))),
       );
     }
+  });
+
+  it('loads the recording rules and alerts into Prometheus', () => {
+    const prometheus = services.prometheus!;
+    const configPath = commandOf(prometheus)
+      .find((a) => a.startsWith('--config.file='))!
+      .split('=')[1]!;
+    const config = parse(read(hostPathOf(prometheus, configPath)!)) as { rule_files?: string[] };
+    expect(config.rule_files).toEqual(['rules.yml']);
+    const rulesIn = posix.join(posix.dirname(configPath), config.rule_files![0]!);
+    expect(hostPathOf(prometheus, rulesIn)).toBe('deploy/prometheus/rules.yml');
+  });
+
+  it('provisions Grafana with the dashboard, reading the Prometheus service', () => {
+    const grafana = services.grafana!;
+    const provisioned = (kind: string) =>
+      parse(read(hostPathOf(grafana, `/etc/grafana/provisioning/${kind}/${PROVISIONING[kind]}`)!)) as {
+        datasources?: Array<{ type: string; url: string; isDefault?: boolean }>;
+        providers?: Array<{ options: { path: string } }>;
+      };
+    const [datasource] = provisioned('datasources').datasources!;
+    expect(datasource).toMatchObject({ type: 'prometheus', isDefault: true });
+    const url = new URL(datasource!.url);
+    expect(String(services[url.hostname]?.image)).toMatch(/^prom\/prometheus:/);
+    expect(url.port).toBe('9090');
+    const [provider] = provisioned('dashboards').providers!;
+    expect(hostPathOf(grafana, `${provider!.options.path}/runstream.json`)).toBe(
+      'deploy/grafana/runstream.json',
+    );
   });
 
   it('finds a misspelt variable, an unknown command or option, and a missing subcommand', () => {

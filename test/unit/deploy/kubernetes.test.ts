@@ -1,0 +1,293 @@
+// The Kubernetes pack (deploy/kubernetes), rendered offline by `kubectl kustomize` in
+// every variant an operator can pick: each object validates against the Kubernetes
+// API schema and the Prometheus Operator CRDs, and every container, probe, port,
+// Service and PodMonitor matches the CLI and the configuration the code reads (the
+// checks docker-compose.yml goes through too: test/support/deploy-contract.ts).
+import { join } from 'node:path';
+import type { IContainer } from 'kubernetes-models/v1/Container';
+import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { buildCli } from '../../../cli/main.js';
+import { readRepoFile, root, variablesReadByCode } from '../../support/deploy-contract.js';
+import { type KubeObject, schemaProblems } from '../../support/k8s-schema.js';
+import {
+  environmentOf,
+  isRunstream,
+  packProblems,
+  quantity,
+  REQUIRES_COMMAND,
+  SHUTDOWN_SECONDS,
+  selected,
+  type Workload,
+  workloadsOf,
+} from '../../support/kubernetes-pack.js';
+import { render, type Variant, variantName } from '../../support/kustomize.js';
+
+const VARIANTS: Variant[] = [
+  { overlay: 'single-node' },
+  { overlay: 'production' },
+  { overlay: 'production', components: ['ingress'] },
+  { overlay: 'production', components: ['topics-verify'] },
+  { overlay: 'production', components: ['kafka-sasl'] },
+];
+
+const program = buildCli();
+const read = variablesReadByCode();
+const rendered = new Map(VARIANTS.map((v) => [variantName(v), render(v)]));
+const objectsOf = (variant: Variant) => rendered.get(variantName(variant))!;
+const production = objectsOf({ overlay: 'production' });
+
+function workload(objects: readonly KubeObject[], component: string): Workload {
+  const found = workloadsOf(objects).filter(
+    (w) => w.template.metadata?.labels?.['app.kubernetes.io/component'] === component,
+  );
+  expect(found, `one ${component} workload`).toHaveLength(1);
+  return found[0]!;
+}
+
+const containerOf = (w: Workload): IContainer => w.template.spec!.containers.find(isRunstream)!;
+const ofKind = (objects: readonly KubeObject[], kind: string) => objects.filter((o) => o.kind === kind);
+const copy = (objects: readonly KubeObject[]): KubeObject[] => structuredClone([...objects]);
+
+describe.each(VARIANTS.map((v) => [variantName(v), v] as const))('kubernetes pack: %s', (_name, variant) => {
+  const objects = objectsOf(variant);
+
+  it('validates against the Kubernetes API schema and the Prometheus Operator CRDs', () => {
+    expect(objects.length).toBeGreaterThan(5);
+    expect(schemaProblems(objects)).toEqual([]);
+  });
+
+  it('matches the CLI and the configuration the code reads; probes, ports and scraping line up', () => {
+    expect(packProblems(objects, program, read)).toEqual([]);
+  });
+
+  it('puts everything in the runstream namespace and runs the image of this version', () => {
+    const version = (JSON.parse(readRepoFile('package.json')) as { version: string }).version;
+    for (const object of objects.filter((o) => o.kind !== 'Namespace')) {
+      expect(object.metadata.namespace, `${object.kind}/${object.metadata.name}`).toBe('runstream');
+    }
+    for (const w of workloadsOf(objects)) expect(containerOf(w).image).toBe(`runstream:${version}`);
+  });
+});
+
+describe('kubernetes pack: production overlay', () => {
+  const ingest = workload(production, 'ingest');
+  const processor = workload(production, 'processor');
+  const exporter = workload(production, 'exporter');
+  const selecting = (kind: string, w: Workload) =>
+    ofKind(production, kind).filter((o) => {
+      const spec = o.spec as { selector?: { matchLabels?: Record<string, string> } | Record<string, string> };
+      const selector =
+        spec.selector && 'matchLabels' in spec.selector ? spec.selector : { matchLabels: spec.selector };
+      return selected([w], selector as { matchLabels?: Record<string, string> }).length === 1;
+    });
+
+  it('runs ingest as 2+ replicas behind a Service, autoscaled, with a disruption budget', () => {
+    expect(ingest.kind).toBe('Deployment');
+    expect(ingest.replicas).toBeGreaterThanOrEqual(2);
+    expect(selecting('Service', ingest)).toHaveLength(1);
+    expect(selecting('PodDisruptionBudget', ingest)).toHaveLength(1);
+    const hpa = ofKind(production, 'HorizontalPodAutoscaler');
+    expect(hpa.map((o) => (o.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name)).toEqual([
+      ingest.object.metadata.name,
+    ]);
+    expect((hpa[0]!.spec as { minReplicas: number }).minReplicas).toBeGreaterThanOrEqual(2);
+  });
+
+  it('runs processors as a StatefulSet with a volume each, a long grace period and maxUnavailable 1', () => {
+    expect(processor.kind).toBe('StatefulSet');
+    expect(processor.replicas).toBeGreaterThanOrEqual(2);
+    expect(processor.claimTemplates).toEqual(['state']);
+    expect(processor.template.spec!.terminationGracePeriodSeconds!).toBeGreaterThan(SHUTDOWN_SECONDS);
+    // The shutdown bound the grace period is sized on.
+    expect(readRepoFile('cli/main.ts')).toContain(`shutdown took over ${SHUTDOWN_SECONDS} s`);
+    const pdb = selecting('PodDisruptionBudget', processor);
+    expect(pdb.map((o) => (o.spec as { maxUnavailable: number }).maxUnavailable)).toEqual([1]);
+  });
+
+  it('runs exporters as 2 replicas behind a Service, with a disruption budget', () => {
+    expect(exporter.kind).toBe('Deployment');
+    expect(exporter.replicas).toBe(2);
+    expect(selecting('Service', exporter)).toHaveLength(1);
+    expect(selecting('PodDisruptionBudget', exporter)).toHaveLength(1);
+  });
+
+  it('creates the topics with a Job, replicated three times', () => {
+    const topics = workload(production, 'topics');
+    expect(topics.kind).toBe('Job');
+    const container = containerOf(topics);
+    expect(container.args).toEqual(['topics', 'create']);
+    expect(environmentOf(container, production).RUNSTREAM_REPLICATION_FACTOR).toBe('3');
+  });
+
+  it('spreads every long-running role across nodes', () => {
+    for (const w of [ingest, processor, exporter]) {
+      const keys = (w.template.spec!.topologySpreadConstraints ?? []).map((c) => c.topologyKey);
+      expect(keys, w.name).toContain('kubernetes.io/hostname');
+    }
+  });
+
+  it('sizes resources from the benchmarks (processor 600 MB peak RSS, exporter 297 MB at 100k series)', () => {
+    const memory = (w: Workload, which: 'requests' | 'limits') =>
+      quantity(containerOf(w).resources?.[which]?.memory)! / 1e6;
+    expect(memory(processor, 'limits')).toBeGreaterThan(600 * 1.3);
+    expect(memory(exporter, 'limits')).toBeGreaterThan(297 * 1.3);
+    expect(memory(processor, 'requests')).toBeGreaterThanOrEqual(600);
+  });
+
+  it('scrapes every role with a PodMonitor and ships the rules as a PrometheusRule', () => {
+    expect(ofKind(production, 'PodMonitor')).toHaveLength(3);
+    expect(ofKind(production, 'PrometheusRule').map((o) => o.metadata.name)).toEqual(['runstream']);
+  });
+});
+
+describe('kubernetes pack: single-node overlay', () => {
+  const objects = objectsOf({ overlay: 'single-node' });
+
+  it('runs one `runstream all` pod with a volume, and no Job (it creates its topics)', () => {
+    const workloads = workloadsOf(objects);
+    expect(workloads.map((w) => [w.kind, w.replicas, containerOf(w).args])).toEqual([
+      ['StatefulSet', 1, ['all']],
+    ]);
+    expect(workloads[0]!.claimTemplates).toEqual(['state']);
+  });
+});
+
+describe('kubernetes pack: components', () => {
+  it('topics-verify runs `topics verify`, marked as requiring it', () => {
+    const topics = workload(objectsOf({ overlay: 'production', components: ['topics-verify'] }), 'topics');
+    expect(containerOf(topics).args).toEqual(['topics', 'verify']);
+    expect(topics.object.metadata.annotations?.[REQUIRES_COMMAND]).toBe('topics verify');
+  });
+
+  it('the Ingress exposes only /webhook of the ingest Service', () => {
+    const [ingress] = ofKind(objectsOf({ overlay: 'production', components: ['ingress'] }), 'Ingress');
+    const paths = (
+      ingress!.spec as {
+        rules: Array<{ http: { paths: Array<{ path: string; backend: { service: { name: string } } }> } }>;
+      }
+    ).rules.flatMap((r) => r.http.paths.map((p) => [p.path, p.backend.service.name]));
+    expect(paths).toEqual([['/webhook', 'runstream-ingest']]);
+  });
+});
+
+describe('kubernetes pack: the PrometheusRule', () => {
+  it('is deploy/prometheus/rules.yml, generated (update with `npx vitest run -u test/unit/deploy`)', async () => {
+    const rules = parse(readRepoFile('deploy/prometheus/rules.yml')) as unknown;
+    const object = {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'PrometheusRule',
+      metadata: { name: 'runstream' },
+      spec: rules,
+    };
+    const text = `# Generated from deploy/prometheus/rules.yml by test/unit/deploy/kubernetes.test.ts; do not edit.\n${stringify(object, { lineWidth: 0 })}`;
+    await expect(text).toMatchFileSnapshot(
+      join(root, 'deploy', 'kubernetes', 'base', 'prometheus-rule.yaml'),
+    );
+  });
+});
+
+describe('kubernetes pack checks find what is wrong', () => {
+  const ingestIndex = production.findIndex(
+    (o) => o.kind === 'Deployment' && o.metadata.name === 'runstream-ingest',
+  );
+  const mutate = (change: (container: IContainer, w: Workload, objects: KubeObject[]) => void): string[] => {
+    const objects = copy(production);
+    const w = workloadsOf([objects[ingestIndex]!])[0]!;
+    change(containerOf(w), w, objects);
+    return packProblems(objects, program, read);
+  };
+
+  it('a misspelt variable, an unknown command, a wrong probe, port or annotation, an inlined secret', () => {
+    expect(
+      mutate((c) => {
+        c.env!.push({ name: 'RUNSTREAM_INGEST_PROT', value: '8080' });
+        c.env!.push({ name: 'RUNSTREAM_WEBHOOK_SECRET', value: 'hunter2' });
+      }),
+    ).toEqual([
+      'Deployment/runstream-ingest runstream: sets RUNSTREAM_INGEST_PROT, which no code reads',
+      expect.stringMatching(/RUNSTREAM_WEBHOOK_SECRET is inlined/),
+    ]);
+    expect(mutate((c) => (c.args = ['ingester']))).toEqual(
+      expect.arrayContaining([expect.stringMatching(/"ingester" is not a command of "runstream"/)]),
+    );
+    expect(mutate((c) => (c.readinessProbe!.httpGet!.path = '/ready'))).toEqual([
+      'Deployment/runstream-ingest runstream: readinessProbe is not on /readyz',
+    ]);
+    expect(mutate((c) => (c.env!.find((e) => e.name === 'RUNSTREAM_INGEST_PORT')!.value = '8081'))).toEqual(
+      expect.arrayContaining([
+        'Deployment/runstream-ingest runstream: ingest serves 8081, not a containerPort',
+        expect.stringMatching(/livenessProbe port http is not a port the container serves/),
+      ]),
+    );
+    expect(mutate((_c, w) => (w.template.metadata!.annotations!['prometheus.io/port'] = '9999'))).toEqual([
+      "Deployment/runstream-ingest runstream: prometheus.io/port 9999 is not a role's port",
+    ]);
+  });
+
+  it('a command replacing the entrypoint, a root or writable container, no limits, a short grace period', () => {
+    const problems = mutate((c, w) => {
+      c.command = ['node', 'dist/cli/run.js'];
+      c.securityContext!.readOnlyRootFilesystem = false;
+      delete c.resources!.limits;
+      w.template.spec!.securityContext!.runAsNonRoot = false;
+      w.template.spec!.terminationGracePeriodSeconds = 30;
+      delete w.template.spec!.enableServiceLinks;
+    });
+    for (const wanted of [
+      /sets command/,
+      /root filesystem is writable/,
+      /no cpu request and limit/,
+      /may run as root/,
+      /terminationGracePeriodSeconds 30/,
+      /service links/,
+    ]) {
+      expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(wanted)]));
+    }
+  });
+
+  it('a Service, PodMonitor or budget that selects nothing, and a port no PodMonitor scrapes', () => {
+    const problems = mutate((c, _w, objects) => {
+      c.ports![0]!.name = 'web';
+      for (const o of objects)
+        if (o.kind === 'PodDisruptionBudget') (o.spec as { selector: unknown }).selector = {};
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'Service/runstream-ingest: targetPort http is no port of Deployment/runstream-ingest',
+        'PodMonitor/runstream-ingest: Deployment/runstream-ingest has no port named http',
+        "Deployment/runstream-ingest: no PodMonitor scrapes the ingest's /metrics",
+        'PodDisruptionBudget/runstream-exporter: selects 0 workloads',
+      ]),
+    );
+  });
+
+  it('a requires marker the code has caught up with, or one on the wrong command', () => {
+    const withMarker = (command: string, args: string[]) =>
+      mutate((c, w) => {
+        w.object.metadata.annotations = { [REQUIRES_COMMAND]: command };
+        c.args = args;
+      });
+    expect(withMarker('ingest', ['ingest'])).toEqual([
+      'Deployment/runstream-ingest runstream: "ingest" exists now; drop the requires-command marker',
+    ]);
+    expect(withMarker('topics verify', ['ingest'])).toEqual([
+      'Deployment/runstream-ingest runstream: marked as requiring "topics verify" but runs "ingest"',
+    ]);
+  });
+
+  it('a misspelt field or a wrong type, against the schemas', () => {
+    const objects = copy(production);
+    const ingest = containerOf(workloadsOf([objects[ingestIndex]!])[0]!) as IContainer &
+      Record<string, unknown>;
+    ingest.readinesProbe = ingest.readinessProbe;
+    (objects[ingestIndex]!.spec as Record<string, unknown>).replicas = 'two';
+    const problems = schemaProblems(objects);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^Deployment\/runstream-ingest: .*replicas must be integer/),
+        expect.stringMatching(/^Deployment\/runstream-ingest: .*'"?readinesProbe"?' does not exist/),
+      ]),
+    );
+  });
+});

@@ -24,6 +24,15 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        // A three-broker cluster of its own (test/support/cluster.ts) per run.
+        test: {
+          name: 'fault',
+          include: ['test/fault/**/*.test.ts'],
+          testTimeout: 20 * 60_000,
+          hookTimeout: 180_000,
+        },
+      },
     ],
   },
 });

@@ -46,6 +46,36 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** What really happened to one job, as the stream's events tell it (for oracles). */
+export interface JobTruth {
+  jobId: number;
+  /** runs-on labels as the payloads list them. */
+  labels: readonly string[];
+  /** The runner group, once a runner took the job (null while queued or never taken). */
+  runnerGroup: string | null;
+  status: 'queued' | 'in_progress' | 'completed';
+  conclusion: string | null;
+  createdAtMs: number;
+  /** When a runner started it (null when none did). */
+  startedAtMs: number | null;
+  completedAtMs: number | null;
+}
+
+/** What really happened to one run attempt and its jobs. */
+export interface AttemptTruth {
+  runId: number;
+  attempt: number;
+  repository: string;
+  workflow: string;
+  event: string;
+  status: 'in_progress' | 'completed';
+  conclusion: string | null;
+  runStartedAtMs: number;
+  /** updated_at of the completed event. */
+  completedAtMs: number | null;
+  jobs: JobTruth[];
+}
+
 export interface StreamOptions {
   seed?: number;
   runs?: number;
@@ -92,6 +122,15 @@ function withRepository(payload: Json, fullName: string): Json {
 }
 
 export function generateStream(options: StreamOptions = {}): GeneratedDelivery[] {
+  return generateScenario(options).deliveries;
+}
+
+/** The stream and, beside it, the truth it encodes, for oracles that do not use the core. */
+export function generateScenario(options: StreamOptions = {}): {
+  deliveries: GeneratedDelivery[];
+  truth: AttemptTruth[];
+} {
+  const truth: AttemptTruth[] = [];
   const random = seededRandom(options.seed ?? 1);
   const runs = options.runs ?? 20;
   const startMs = options.startMs ?? Date.UTC(2026, 10, 1, 8, 0, 0);
@@ -140,6 +179,19 @@ export function generateStream(options: StreamOptions = {}): GeneratedDelivery[]
         ),
       });
       runEvents.push(runPayload('requested', 'queued', null, clock));
+      const attemptTruth: AttemptTruth = {
+        runId,
+        attempt,
+        repository,
+        workflow,
+        event: trigger,
+        status: 'in_progress',
+        conclusion: null,
+        runStartedAtMs: runStartedAt,
+        completedAtMs: null,
+        jobs: [],
+      };
+      truth.push(attemptTruth);
       const jobs = 1 + Math.floor(random() * (options.maxJobsPerRun ?? 3));
       let runEnd = clock;
       for (let j = 0; j < jobs; j++) {
@@ -189,8 +241,20 @@ export function generateStream(options: StreamOptions = {}): GeneratedDelivery[]
           ),
         });
         runEvents.push(jobPayload('queued', 'queued', {}));
+        const jobTruth: JobTruth = {
+          jobId,
+          labels,
+          runnerGroup: null,
+          status: 'queued',
+          conclusion: null,
+          createdAtMs: jobCreated,
+          startedAtMs: null,
+          completedAtMs: null,
+        };
+        attemptTruth.jobs.push(jobTruth);
         if (unfinished && j === jobs - 1) {
           if (random() < 0.5) {
+            Object.assign(jobTruth, { status: 'in_progress', runnerGroup: group, startedAtMs: started });
             runEvents.push(
               jobPayload('in_progress', 'in_progress', {
                 started_at: iso(started),
@@ -204,6 +268,7 @@ export function generateStream(options: StreamOptions = {}): GeneratedDelivery[]
           continue;
         }
         if (neverStarted) {
+          Object.assign(jobTruth, { status: 'completed', conclusion, completedAtMs: jobCreated + queueMs });
           runEvents.push(
             jobPayload('completed', 'completed', { conclusion, completed_at: iso(jobCreated + queueMs) }),
           );
@@ -211,6 +276,13 @@ export function generateStream(options: StreamOptions = {}): GeneratedDelivery[]
           continue;
         }
         const assigned = { runner_name: runner, runner_id: 1, runner_group_name: group, runner_group_id: 1 };
+        Object.assign(jobTruth, {
+          status: 'completed',
+          conclusion,
+          runnerGroup: group,
+          startedAtMs: started,
+          completedAtMs: completed,
+        });
         runEvents.push(jobPayload('in_progress', 'in_progress', { started_at: iso(started), ...assigned }));
         runEvents.push(
           jobPayload('completed', 'completed', {
@@ -226,6 +298,7 @@ export function generateStream(options: StreamOptions = {}): GeneratedDelivery[]
       if (!unfinished) {
         const conclusion = pick(random, ['success', 'success', 'failure', 'cancelled']);
         runEvents.push(runPayload('completed', 'completed', conclusion, runEnd));
+        Object.assign(attemptTruth, { status: 'completed', conclusion, completedAtMs: runEnd });
       }
       clock = runEnd + 60_000;
     }
@@ -241,5 +314,5 @@ export function generateStream(options: StreamOptions = {}): GeneratedDelivery[]
       if (random() < (options.duplicateRate ?? 0.1)) out.push(delivery);
     }
   }
-  return out;
+  return { deliveries: out, truth };
 }

@@ -7,9 +7,15 @@
 #                                         on 19092/29092/39092); no-op when running
 #   scripts/kafka.sh stop  [--cluster]    stop by pid (SIGTERM, then SIGKILL)
 #   scripts/kafka.sh status [--cluster]   exit 0 when running
+#   scripts/kafka.sh node start|stop|kill N
+#                                         one cluster node (1-3): start it again, stop
+#                                         it cleanly (SIGTERM: controlled shutdown) or
+#                                         SIGKILL it, by its pid
 #
 # Environment: KAFKA_HOME_DIR (state, default <repo>/.kafka), KAFKA_PORT (9092),
-# KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), KAFKA_READY_TIMEOUT (seconds, 90).
+# KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), KAFKA_CLUSTER_PORTS (broker ports of the three
+# cluster nodes, comma-separated, default 19092,29092,39092; each controller listens on
+# its broker port + 1), KAFKA_READY_TIMEOUT (seconds, 90).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -146,32 +152,73 @@ new_cluster_id() { # <dir>: generate and remember a cluster id
 }
 
 cluster_dirs=("$home/cluster/node1" "$home/cluster/node2" "$home/cluster/node3")
+IFS=, read -r -a cluster_ports <<<"${KAFKA_CLUSTER_PORTS:-19092,29092,39092}"
+[ ${#cluster_ports[@]} -eq 3 ] || die "KAFKA_CLUSTER_PORTS needs three ports, got '${KAFKA_CLUSTER_PORTS:-}'"
+cluster_list() { echo "127.0.0.1:${cluster_ports[0]},127.0.0.1:${cluster_ports[1]},127.0.0.1:${cluster_ports[2]}"; }
+
+write_cluster_node() { # <node number 1-3>
+  local i=$1 voters="" n
+  for n in 1 2 3; do voters+="${voters:+,}$n@127.0.0.1:$((cluster_ports[n - 1] + 1))"; done
+  # Controlled shutdown stays on (the default): a SIGTERM moves leadership away first,
+  # as in an operator's rolling restart. A SIGKILL is the unclean loss of a broker.
+  write_props "${cluster_dirs[$((i - 1))]}" "$i" "${cluster_ports[$((i - 1))]}" \
+    "$((cluster_ports[i - 1] + 1))" "$voters" \
+"default.replication.factor=3
+min.insync.replicas=2
+offsets.topic.replication.factor=3
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2"
+}
 
 start_cluster() {
   local all=1 i
   for i in 1 2 3; do pid_alive "${cluster_dirs[$((i - 1))]}/broker.pid" || all=0; done
-  if [ $all -eq 1 ]; then echo "kafka: cluster already running on 19092,29092,39092"; return 0; fi
+  if [ $all -eq 1 ]; then echo "kafka: cluster already running on $(cluster_list)"; return 0; fi
   stop_dirs "${cluster_dirs[@]}"
   jars
   mkdir -p "$home/cluster"
   [ -f "$home/cluster/cluster.id" ] || new_cluster_id "$home/cluster" >/dev/null
   local id
   id=$(cat "$home/cluster/cluster.id")
-  local voters="1@127.0.0.1:19093,2@127.0.0.1:29093,3@127.0.0.1:39093"
   for i in 1 2 3; do
-    write_props "${cluster_dirs[$((i - 1))]}" "$i" "${i}9092" "${i}9093" "$voters" \
-"default.replication.factor=3
-min.insync.replicas=2
-offsets.topic.replication.factor=3
-transaction.state.log.replication.factor=3
-transaction.state.log.min.isr=2
-controlled.shutdown.enable=false"
+    write_cluster_node "$i"
     format_once "${cluster_dirs[$((i - 1))]}" "$id"
   done
   # All three together: one alone waits for a quorum forever.
   for i in 1 2 3; do launch "${cluster_dirs[$((i - 1))]}" 384m -XX:+UseSerialGC; done
-  for i in 1 2 3; do wait_ready "${cluster_dirs[$((i - 1))]}" "${i}9092"; done
-  echo "kafka: cluster ready on 127.0.0.1:19092,127.0.0.1:29092,127.0.0.1:39092"
+  for i in 1 2 3; do wait_ready "${cluster_dirs[$((i - 1))]}" "${cluster_ports[$((i - 1))]}"; done
+  echo "kafka: cluster ready on $(cluster_list)"
+}
+
+node_cmd() { # <start|stop|kill> <node number>
+  local action=$1 i=${2:-}
+  case "$i" in 1 | 2 | 3) ;; *) die "node: expected a node number 1-3, got '$i'" ;; esac
+  local dir=${cluster_dirs[$((i - 1))]} port=${cluster_ports[$((i - 1))]}
+  [ -f "$dir/data/meta.properties" ] || die "node $i has no data in $dir: start the cluster first"
+  case "$action" in
+    start)
+      if pid_alive "$dir/broker.pid"; then echo "kafka: node $i already running"; return 0; fi
+      port_open "$port" && die "port $port is taken by a process this script did not start"
+      launch "$dir" 384m -XX:+UseSerialGC
+      wait_ready "$dir" "$port"
+      echo "kafka: node $i ready on 127.0.0.1:$port (pid $(cat "$dir/broker.pid"))"
+      ;;
+    stop)
+      stop_dirs "$dir"
+      echo "kafka: node $i stopped"
+      ;;
+    kill)
+      if pid_alive "$dir/broker.pid"; then
+        local pid
+        pid=$(cat "$dir/broker.pid")
+        kill -KILL "$pid" 2>/dev/null || true
+        while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+      fi
+      rm -f "$dir/broker.pid"
+      echo "kafka: node $i killed"
+      ;;
+    *) die "node: expected start, stop or kill, got '$action'" ;;
+  esac
 }
 
 cmd=${1:-}
@@ -184,5 +231,6 @@ case "$cmd:$mode" in
   stop:--cluster) stop_dirs "${cluster_dirs[@]}"; echo "kafka: cluster stopped" ;;
   status:) pid_alive "$single_dir/broker.pid" && port_open "$single_port" ;;
   status:--cluster) for d in "${cluster_dirs[@]}"; do pid_alive "$d/broker.pid" || exit 1; done ;;
-  *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  node:start | node:stop | node:kill) node_cmd "$mode" "${3:-}" ;;
+  *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -28,7 +28,7 @@ export async function metricNamesServed(): Promise<Set<string>> {
   const ingest = createRoleRegistry('ingest');
   const app = buildIngestServer({
     secrets: ['stand-in'],
-    publisher: { publish: async () => undefined },
+    publisher: { publish: async () => [] },
     registry: ingest,
     logger,
     readiness: async () => ({ ready: true, detail: '' }),

@@ -1,0 +1,96 @@
+// What the fault scripts ask the cluster: are all replicas back in sync (an operator
+// waits for that between two broker restarts), and which broker coordinates a group
+// or a transactional id (Kafka places both by the Java hash of the id).
+import type { Kafka } from 'kafkajs';
+import type { NodeId } from '../support/cluster.js';
+
+/** Java's String.hashCode, as Kafka uses it to place coordinators. */
+export function javaHashCode(text: string): number {
+  let hash = 0;
+  for (let i = 0; i < text.length; i++) hash = (Math.imul(31, hash) + text.charCodeAt(i)) | 0;
+  return hash;
+}
+
+/** Kafka's Utils.abs (Integer.MIN_VALUE maps to 0) modulo the partition count. */
+export function coordinatorPartition(id: string, partitions: number): number {
+  const hash = javaHashCode(id);
+  return (hash === -2147483648 ? 0 : Math.abs(hash)) % partitions;
+}
+
+async function withAdmin<T>(
+  kafka: Kafka,
+  work: (admin: ReturnType<Kafka['admin']>) => Promise<T>,
+): Promise<T> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await work(admin);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/** Until every replica of the given topics (and of Kafka's internal ones) is in sync. */
+export async function waitForFullIsr(kafka: Kafka, topics: string[], timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let detail = '';
+  while (Date.now() < deadline) {
+    try {
+      detail = await withAdmin(kafka, async (admin) => {
+        // Kafka's internal topics exist once a group or a transaction first needed them.
+        const existing = new Set(await admin.listTopics());
+        const internal = ['__consumer_offsets', '__transaction_state'].filter((t) => existing.has(t));
+        const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [...topics, ...internal] });
+        const short = metadata.flatMap((t) =>
+          t.partitions
+            .filter((p) => p.isr.length < p.replicas.length)
+            .map((p) => `${t.name}/${p.partitionId}`),
+        );
+        return short.length === 0
+          ? ''
+          : `${short.length} under-replicated, e.g. ${short.slice(0, 3).join(' ')}`;
+      });
+      if (detail === '') return;
+    } catch (error) {
+      detail = (error as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`replicas not back in sync within ${timeoutMs} ms: ${detail}`);
+}
+
+async function leaderOf(kafka: Kafka, topic: string, partition: number): Promise<NodeId> {
+  return withAdmin(kafka, async (admin) => {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    const leader = topics[0]?.partitions.find((p) => p.partitionId === partition)?.leader;
+    if (leader !== 1 && leader !== 2 && leader !== 3) throw new Error(`${topic}/${partition} has no leader`);
+    return leader;
+  });
+}
+
+async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
+  return withAdmin(kafka, async (admin) => {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return topics[0]?.partitions.length ?? 0;
+  });
+}
+
+/** The broker that coordinates the consumer group now. */
+export async function groupCoordinator(kafka: Kafka, groupId: string): Promise<NodeId> {
+  const partitions = await partitionCount(kafka, '__consumer_offsets');
+  return leaderOf(kafka, '__consumer_offsets', coordinatorPartition(groupId, partitions));
+}
+
+/** The broker that coordinates the most of the given transactional ids now. */
+export async function busiestTransactionCoordinator(
+  kafka: Kafka,
+  transactionalIds: string[],
+): Promise<NodeId> {
+  const partitions = await partitionCount(kafka, '__transaction_state');
+  const counts = new Map<NodeId, number>();
+  for (const id of transactionalIds) {
+    const node = await leaderOf(kafka, '__transaction_state', coordinatorPartition(id, partitions));
+    counts.set(node, (counts.get(node) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+}

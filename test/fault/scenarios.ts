@@ -1,0 +1,122 @@
+// The fault scripts. Times are from the start of the stream, which lasts about a
+// minute; every script leaves all brokers running when it ends.
+import { NODE_IDS } from '../support/cluster.js';
+import { busiestTransactionCoordinator, groupCoordinator, waitForFullIsr } from './cluster-state.js';
+import { type FaultContext, PARTITIONS, type ScenarioSpec } from './scenario.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** An operator's rolling restart: one broker at a time, waiting for in-sync replicas between. */
+async function rollingRestart(c: FaultContext): Promise<void> {
+  for (const node of NODE_IDS) {
+    c.note(`broker ${node}: SIGTERM (controlled shutdown)`);
+    await c.cluster.stopNode(node);
+    await sleep(3000);
+    await c.cluster.startNode(node);
+    c.note(`broker ${node}: back`);
+    await waitForFullIsr(c.kafka, c.topics);
+    c.note('replicas in sync');
+  }
+}
+
+async function restartProcessor(c: FaultContext, name: string, wipe: boolean, downMs: number): Promise<void> {
+  await c.fleet.kill(name);
+  if (wipe) await c.fleet.wipeState(name);
+  await sleep(downMs);
+  await c.fleet.start(name, 'processor');
+}
+
+const base = { processors: 2, runs: 220, burst: 24, burstsPerSecond: 1.6 };
+
+export const SCENARIOS: ScenarioSpec[] = [
+  {
+    // The control: the same stream with no fault must be exact too.
+    ...base,
+    name: 'no-faults',
+    async faults() {},
+  },
+  {
+    ...base,
+    name: 'rolling-restart',
+    async faults(c) {
+      await c.at(8000);
+      await rollingRestart(c);
+    },
+  },
+  {
+    ...base,
+    name: 'broker-kill',
+    async faults(c) {
+      await c.at(12_000);
+      const victim = NODE_IDS[Math.floor(c.random() * 3)]!;
+      c.note(`broker ${victim}: SIGKILL`);
+      await c.cluster.killNode(victim);
+      await sleep(20_000);
+      await c.cluster.startNode(victim);
+      c.note(`broker ${victim}: back`);
+    },
+  },
+  {
+    ...base,
+    name: 'processor-churn',
+    async faults(c) {
+      await c.at(6000);
+      await restartProcessor(c, 'p1', false, 1500);
+      await c.at(16_000);
+      await restartProcessor(c, 'p2', true, 2000);
+      await c.at(24_000);
+      await c.fleet.start('p3', 'processor'); // scale out
+      await c.at(34_000);
+      await restartProcessor(c, 'p1', true, 1000);
+      await c.at(46_000);
+      await c.fleet.stop('p3'); // scale in
+    },
+  },
+  {
+    ...base,
+    name: 'coordinator-moves',
+    async faults(c) {
+      await c.at(8000);
+      const group = await groupCoordinator(c.kafka, c.groupId);
+      c.note(`broker ${group} coordinates ${c.groupId}: SIGTERM`);
+      await c.cluster.stopNode(group);
+      await sleep(4000);
+      await c.cluster.startNode(group);
+      await waitForFullIsr(c.kafka, c.topics);
+      const ids = Array.from({ length: PARTITIONS }, (_, p) => `${c.groupId}-${c.prefix}deliveries-${p}`);
+      const transactions = await busiestTransactionCoordinator(c.kafka, ids);
+      c.note(`broker ${transactions} coordinates most transactional ids: SIGKILL`);
+      await c.cluster.killNode(transactions);
+      await sleep(12_000);
+      await c.cluster.startNode(transactions);
+      c.note(`broker ${transactions}: back`);
+    },
+  },
+  {
+    ...base,
+    name: 'operator-day',
+    runs: 260,
+    burst: 48,
+    burstsPerSecond: 1,
+    async faults(c) {
+      await c.at(5000);
+      await Promise.all([
+        rollingRestart(c),
+        (async () => {
+          await c.at(9000);
+          await restartProcessor(c, 'p1', false, 2000);
+          await c.at(20_000);
+          await restartProcessor(c, 'p2', true, 1000);
+          await c.at(28_000);
+          await c.fleet.kill('i1');
+          await sleep(2000);
+          await c.fleet.start('i1', 'ingest');
+          await c.at(34_000);
+          await c.fleet.stop('e2');
+          await c.fleet.start('e2', 'exporter');
+          await restartProcessor(c, 'p1', true, 3000);
+        })(),
+      ]);
+    },
+  },
+];

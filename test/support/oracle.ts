@@ -1,0 +1,123 @@
+// The exported series a stream must produce, computed from what the stream's truth
+// says happened (demo/stream.ts generateScenario), straight from the metric
+// definitions in the design contract. It shares no code with the processor's core or
+// the exporter: it is the independent side of the fault suite's comparisons.
+import type { AttemptTruth } from '../../demo/stream.js';
+import { sampleKey } from './exposition.js';
+
+const BUCKETS = [1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600];
+
+/** GitHub's timestamps have whole seconds; the stream's payloads carry them so. */
+const seconds = (ms: number): number => Math.floor(ms / 1000);
+
+type Series = Map<string, number>;
+
+function add(series: Series, name: string, labels: Record<string, string>, value: number): void {
+  const key = sampleKey(name, labels);
+  series.set(key, (series.get(key) ?? 0) + value);
+}
+
+function observe(series: Series, name: string, labels: Record<string, string>, value: number): void {
+  for (const le of BUCKETS) if (value <= le) add(series, `${name}_bucket`, { ...labels, le: String(le) }, 1);
+  add(series, `${name}_bucket`, { ...labels, le: '+Inf' }, 1);
+  add(series, `${name}_sum`, labels, value);
+  add(series, `${name}_count`, labels, 1);
+}
+
+/**
+ * Every non-zero `github_actions_` sample the exporters must serve once the stream is
+ * processed (histogram buckets that stay 0 are included where their series exists).
+ */
+export function expectedSeries(truth: readonly AttemptTruth[]): Series {
+  const series: Series = new Map();
+  const oldest = new Map<string, { labels: Record<string, string>; at: number }>();
+  for (const attempt of truth) {
+    const runLabels = { repository: attempt.repository, workflow: attempt.workflow, event: attempt.event };
+    if (attempt.status === 'completed') {
+      const conclusion = attempt.conclusion ?? '';
+      add(series, 'github_actions_workflow_runs_completed_total', { ...runLabels, conclusion }, 1);
+      observe(
+        series,
+        'github_actions_workflow_run_duration_seconds',
+        { ...runLabels, conclusion },
+        seconds(attempt.completedAtMs!) - seconds(attempt.runStartedAtMs),
+      );
+    } else {
+      add(series, 'github_actions_workflow_runs', { ...runLabels, status: attempt.status }, 1);
+    }
+    for (const job of attempt.jobs) {
+      const labels = [...job.labels].sort().join(',');
+      const runnerGroup = job.runnerGroup ?? '';
+      const jobLabels = {
+        repository: attempt.repository,
+        workflow: attempt.workflow,
+        runner_group: runnerGroup,
+        labels,
+      };
+      if (job.status !== 'completed') {
+        add(series, 'github_actions_jobs', { ...jobLabels, status: job.status }, 1);
+      }
+      if (job.status === 'queued') {
+        const key = `${runnerGroup}\u0000${labels}`;
+        const at = seconds(job.createdAtMs);
+        const seen = oldest.get(key);
+        if (!seen || at < seen.at) oldest.set(key, { labels: { runner_group: runnerGroup, labels }, at });
+      }
+      if (job.startedAtMs !== null) {
+        observe(
+          series,
+          'github_actions_job_queue_duration_seconds',
+          { repository: attempt.repository, runner_group: runnerGroup, labels },
+          seconds(job.startedAtMs) - seconds(job.createdAtMs),
+        );
+      }
+      if (job.status === 'completed') {
+        const conclusion = job.conclusion ?? '';
+        add(series, 'github_actions_jobs_completed_total', { ...jobLabels, conclusion }, 1);
+        // A job no runner took has a queue time at most, never a run time.
+        if (job.startedAtMs !== null) {
+          observe(
+            series,
+            'github_actions_job_duration_seconds',
+            { repository: attempt.repository, workflow: attempt.workflow, conclusion },
+            seconds(job.completedAtMs!) - seconds(job.startedAtMs),
+          );
+        }
+      }
+    }
+  }
+  for (const { labels, at } of oldest.values()) {
+    series.set(sampleKey('github_actions_job_oldest_queued_timestamp_seconds', labels), at);
+  }
+  return series;
+}
+
+const GAUGES = new Set([
+  'github_actions_workflow_runs',
+  'github_actions_jobs',
+  'github_actions_job_oldest_queued_timestamp_seconds',
+]);
+
+/**
+ * The differences between served and expected samples, one line each. Gauge samples
+ * at 0 are dropped first (a label set whose entities all finished is served at 0 for a
+ * while); histogram buckets at 0 are compared like any sample.
+ */
+export function seriesDiff(actual: Series, expected: Series, limit = 20): string[] {
+  const served = new Map([...actual].filter(([key, value]) => !(value === 0 && GAUGES.has(nameOf(key)))));
+  const diffs: string[] = [];
+  for (const [key, value] of expected) {
+    const got = served.get(key);
+    if (got === undefined) {
+      if (value !== 0) diffs.push(`missing ${key} (expected ${value})`);
+    } else if (Math.abs(got - value) > 1e-9) diffs.push(`${key}: served ${got}, expected ${value}`);
+  }
+  for (const [key, value] of served) {
+    if (!expected.has(key) && value !== 0) diffs.push(`unexpected ${key} = ${value}`);
+  }
+  return diffs.length > limit ? [...diffs.slice(0, limit), `... and ${diffs.length - limit} more`] : diffs;
+}
+
+function nameOf(key: string): string {
+  return key.slice(0, key.indexOf('{'));
+}

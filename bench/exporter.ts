@@ -13,11 +13,12 @@ import { readIngestConfig, startIngest } from '../ingest/main.js';
 import { createKafka } from '../platform/kafka.js';
 import { topicPlan } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
-import { aggregateChangelogKey, encodeAggregate, encodeJob } from '../processor/changelog.js';
-import { aggregateKey, applyDelta } from '../processor/core/aggregates.js';
+import { applyDelta } from '../processor/core/aggregates.js';
 import { applyJob } from '../processor/core/state.js';
 import type { JobObservation } from '../processor/core/types.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
+import { aggregateChangelogKey, encodeAggregate, encodeJob } from '../schemas/changelog.js';
+import { seriesKey } from '../schemas/metrics.js';
 import type { BenchContext, Figures } from './types.js';
 
 const percentile = (sorted: number[], p: number) =>
@@ -45,7 +46,7 @@ function buildView(series: number): MetricsView {
     });
     view.apply(
       'aggregates',
-      aggregateChangelogKey(i % 12, aggregateKey(value.name, value.labels)),
+      aggregateChangelogKey(i % 12, seriesKey(value.name, value.labels)),
       encodeAggregate(value),
     );
   }
@@ -59,7 +60,7 @@ function buildView(series: number): MetricsView {
     });
     view.apply(
       'aggregates',
-      aggregateChangelogKey(i % 12, aggregateKey(value.name, value.labels)),
+      aggregateChangelogKey(i % 12, seriesKey(value.name, value.labels)),
       encodeAggregate(value),
     );
   }

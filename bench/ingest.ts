@@ -1,8 +1,8 @@
 // Ingest throughput and latency: 64 concurrent senders POST a real signed ~8 KB
 // workflow_job payload through HTTP keep-alive to a real `startIngest` (HMAC, Avro,
 // kafkajs produce with acks=all to the real broker), beside a baseline in the same
-// run that does everything except the produce (the same server from
-// buildIngestServer, with a publisher that encodes and resolves at once).
+// run that does everything except the produce (the same webhook route on an app
+// built the same way, with a publisher that encodes and resolves at once).
 //
 // The machine is small and noisy: rounds of the two targets alternate after a
 // warm-up, and the figures are medians over rounds. The senders run in a forked
@@ -11,14 +11,17 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { readIngestConfig, startIngest } from '../ingest/main.js';
-import { buildIngestServer } from '../ingest/server.js';
+import { createIngestMetrics } from '../ingest/metrics.js';
+import { registerWebhookRoute } from '../ingest/server.js';
+import { MAX_BODY_BYTES } from '../ingest/webhook.js';
 import { type Env, readInt } from '../platform/config.js';
+import { createHttpApp } from '../platform/http.js';
 import { createKafka } from '../platform/kafka.js';
 import { createRoleRegistry } from '../platform/metrics.js';
 import type { RoleHandle } from '../platform/role.js';
 import { topicNames, topicPlan } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
-import { codecs } from '../schemas/index.js';
+import { codecs } from '../schemas/codecs.js';
 import { LOAD_GENERATOR_FLAG, type LoadCommand, type LoadReply, type RoundResult } from './ingest-load.js';
 import type { BenchContext, Figures } from './types.js';
 
@@ -153,7 +156,8 @@ export async function runIngestBench(
       },
       logger.child({ role: 'ingest' }),
     );
-    baseline = buildIngestServer({
+    baseline = createHttpApp(logger.child({ role: 'ingest-baseline' }), MAX_BODY_BYTES);
+    registerWebhookRoute(baseline, {
       secrets: [secret],
       // Everything but the produce: the Avro encoding is the publisher's, so it stays in.
       publisher: {
@@ -163,9 +167,8 @@ export async function runIngestBench(
             return { partition: 0, offset: '0' };
           }),
       },
-      registry: createRoleRegistry('ingest'),
+      metrics: createIngestMetrics(createRoleRegistry('ingest')),
       logger: logger.child({ role: 'ingest-baseline' }),
-      readiness: async () => ({ ready: true, detail: 'baseline: no Kafka' }),
     });
     await baseline.listen({ port: 0, host: '127.0.0.1' });
     const targets = {

@@ -13,11 +13,11 @@ import type { Logger } from '../platform/log.js';
 import { endOffsets } from '../platform/partition-reader.js';
 import { topicNames, topicPlan } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
-import { encodeJob, encodeRun } from '../processor/changelog.js';
-import { runIdOf } from '../processor/core/parse.js';
 import { applyJob, applyRun, jobKey, runKey } from '../processor/core/state.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
-import { codecs } from '../schemas/index.js';
+import { encodeJob, encodeRun } from '../schemas/changelog.js';
+import { codecs } from '../schemas/codecs.js';
+import { runIdOf } from '../schemas/payload.js';
 import { restoreCounts } from '../test/support/restores.js';
 import type { BenchContext, Figures } from './types.js';
 

@@ -1,7 +1,7 @@
 // Prometheus text exposition (format 0.0.4), written by hand because the view's
 // series change one at a time: each series keeps its rendered lines, and a scrape
 // only joins strings (prom-client would rebuild every label set per scrape).
-import { HISTOGRAM_BUCKETS_SECONDS, type Labels } from '../processor/core/types.js';
+import type { Labels } from '../schemas/model.js';
 
 function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
@@ -24,21 +24,21 @@ export function sampleLine(name: string, labels: Labels, value: number): string 
   return `${name}${formatLabels(labels)} ${formatValue(value)}\n`;
 }
 
-const BUCKET_LABELS = [...HISTOGRAM_BUCKETS_SECONDS.map(String), '+Inf'];
-
 /** Histogram lines from non-cumulative bucket counts (the last slot is +Inf). */
 export function histogramLines(
   name: string,
   labels: Labels,
+  buckets: readonly number[],
   bucketCounts: readonly number[],
   sum: number,
   count: number,
 ): string {
   let out = '';
   let cumulative = 0;
-  for (let i = 0; i < BUCKET_LABELS.length; i++) {
+  for (let i = 0; i <= buckets.length; i++) {
     cumulative += bucketCounts[i] ?? 0;
-    out += `${name}_bucket${formatLabels(labels, ['le', BUCKET_LABELS[i]!])} ${cumulative}\n`;
+    const le = i < buckets.length ? String(buckets[i]) : '+Inf';
+    out += `${name}_bucket${formatLabels(labels, ['le', le])} ${cumulative}\n`;
   }
   out += `${name}_sum${formatLabels(labels)} ${formatValue(sum)}\n`;
   out += `${name}_count${formatLabels(labels)} ${count}\n`;

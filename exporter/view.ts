@@ -2,14 +2,16 @@
 // every changelog partition, and the metric families computed from them. Changes are
 // applied one record at a time; gauges are maintained incrementally (GaugeIndex) and
 // every aggregate series keeps its rendered lines, so a scrape joins strings.
-import { decodeAggregate, decodeJob, decodeRun } from '../processor/changelog.js';
-import { mergeAggregates } from '../processor/core/aggregates.js';
-import { GaugeIndex } from '../processor/core/gauges.js';
-import type { AggregateValue, JobState, Labels, RunState } from '../processor/core/types.js';
+import { decodeAggregate, decodeJob, decodeRun, parseAggregateChangelogKey } from '../schemas/changelog.js';
+import { AGGREGATE_FAMILIES, bucketsOf, METRIC_FAMILIES } from '../schemas/metrics.js';
+import type { AggregateValue, JobState, Labels, RunState } from '../schemas/model.js';
 import { familyHeader, formatValue, histogramLines, sampleLine } from './exposition.js';
-import { AGGREGATE_FAMILIES, FAMILIES } from './families.js';
+import { GaugeIndex } from './gauges.js';
+import { mergeAggregates } from './merge.js';
 
-export type ViewKind = 'runs' | 'jobs' | 'aggregates';
+/** The changelogs the view reads (the dedupe changelog is the processors' own). */
+export const VIEW_KINDS = ['runs', 'jobs', 'aggregates'] as const;
+export type ViewKind = (typeof VIEW_KINDS)[number];
 
 interface AggregateSeries {
   name: string;
@@ -22,8 +24,6 @@ export class MetricsView {
   private readonly runs = new Map<string, RunState>();
   private readonly jobs = new Map<string, JobState>();
   private readonly gauges: GaugeIndex;
-  /** Changelog key `<partition>|<metric key>` → series key. */
-  private readonly aggregateKeys = new Map<string, string>();
   private readonly series = new Map<string, AggregateSeries>();
   private cached: string | undefined;
   private cachedAt = 0;
@@ -63,17 +63,12 @@ export class MetricsView {
   }
 
   private applyAggregate(changelogKey: string, value: Buffer | null): void {
-    const bar = changelogKey.indexOf('|');
-    const partition = Number(changelogKey.slice(0, bar));
-    if (bar < 1 || !Number.isInteger(partition))
-      throw new Error(`aggregate key ${changelogKey} has no partition`);
-    const seriesKey = changelogKey.slice(bar + 1);
+    const { partition, seriesKey } = parseAggregateChangelogKey(changelogKey);
     if (!value) {
       const existing = this.series.get(seriesKey);
       existing?.perPartition.delete(partition);
       if (existing && existing.perPartition.size === 0) this.series.delete(seriesKey);
       else if (existing) existing.rendered = undefined;
-      this.aggregateKeys.delete(changelogKey);
       return;
     }
     const decoded = decodeAggregate(value);
@@ -84,7 +79,6 @@ export class MetricsView {
     }
     series.perPartition.set(partition, decoded);
     series.rendered = undefined;
-    this.aggregateKeys.set(changelogKey, seriesKey);
   }
 
   private gaugeLine(name: string, labels: Labels, value: number): string {
@@ -107,9 +101,9 @@ export class MetricsView {
     const parts: string[] = [];
     const snapshot = this.gauges.snapshot();
     for (const [family, samples] of [
-      [FAMILIES.runs, snapshot.runs],
-      [FAMILIES.jobs, snapshot.jobs],
-      [FAMILIES.oldestQueued, snapshot.oldestQueued],
+      [METRIC_FAMILIES.runs, snapshot.runs],
+      [METRIC_FAMILIES.jobs, snapshot.jobs],
+      [METRIC_FAMILIES.oldestQueued, snapshot.oldestQueued],
     ] as const) {
       parts.push(familyHeader(family.name, 'gauge', family.help));
       for (const s of samples) parts.push(this.gaugeLine(family.name, s.labels, s.value));
@@ -137,5 +131,12 @@ function renderSeries(series: AggregateSeries): string {
   if (!total) return '';
   return total.kind === 'counter'
     ? sampleLine(total.name, total.labels, total.value)
-    : histogramLines(total.name, total.labels, total.bucketCounts, total.sum, total.count);
+    : histogramLines(
+        total.name,
+        total.labels,
+        bucketsOf(total.name),
+        total.bucketCounts,
+        total.sum,
+        total.count,
+      );
 }

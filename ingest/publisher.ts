@@ -18,8 +18,8 @@
 import kafkajs, { type Message, type Producer, type RecordMetadata } from 'kafkajs';
 import type { Kafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
-import { partitionForKey } from '../schemas/delivery-key.js';
-import { codecs, type Delivery } from '../schemas/index.js';
+import { codecs } from '../schemas/codecs.js';
+import { type Delivery, partitionForKey } from '../schemas/delivery.js';
 
 const { Partitioners } = kafkajs;
 

@@ -1,40 +1,24 @@
-// `runstream ingest`: fastify in front of decideWebhook and the publisher. Answers 202
-// only after Kafka acked; 503 when it cannot within the budget.
+// POST /webhook: fastify in front of decideWebhook and the publisher. Answers 202
+// only after Kafka acked; 503 when it cannot within the budget. The app must be
+// created with a body limit of MAX_BODY_BYTES (webhook.ts).
 import type { FastifyInstance } from 'fastify';
-import { Counter, Histogram, type Registry } from 'prom-client';
-import { createHttpApp, type Readiness, registerOpsRoutes } from '../platform/http.js';
 import type { Logger } from '../platform/log.js';
+import type { IngestMetrics } from './metrics.js';
 import type { DeliveryPublisher } from './publisher.js';
-import { decideWebhook, type IngestResult, MAX_BODY_BYTES } from './webhook.js';
+import { decideWebhook } from './webhook.js';
 
-export interface IngestServerOptions {
+export interface WebhookRouteOptions {
   secrets: readonly string[];
   publisher: Pick<DeliveryPublisher, 'publish'>;
-  registry: Registry;
+  metrics: IngestMetrics;
   logger: Logger;
-  readiness: () => Promise<Readiness>;
   now?: () => number;
 }
 
-export function buildIngestServer(options: IngestServerOptions): FastifyInstance {
-  const { logger, registry } = options;
+export function registerWebhookRoute(app: FastifyInstance, options: WebhookRouteOptions): void {
+  const { logger, metrics } = options;
   const now = options.now ?? Date.now;
-  const app = createHttpApp(logger, MAX_BODY_BYTES);
-
-  const deliveries = new Counter({
-    name: 'runstream_ingest_deliveries_total',
-    help: 'Webhook requests by event and result',
-    labelNames: ['event', 'result'],
-    registers: [registry],
-  });
-  const produceSeconds = new Histogram({
-    name: 'runstream_ingest_produce_duration_seconds',
-    help: 'Time from the produce call to the acks=all acknowledgement',
-    labelNames: ['outcome'],
-    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
-  const count = (event: string, result: IngestResult) => deliveries.inc({ event, result });
+  const { count, produceSeconds } = metrics;
 
   // The raw bytes are what GitHub signed; never let a parser touch them first.
   app.removeAllContentTypeParsers();
@@ -90,7 +74,4 @@ export function buildIngestServer(options: IngestServerOptions): FastifyInstance
         .send({ message: 'Kafka unavailable; redeliver later' });
     }
   });
-
-  registerOpsRoutes(app, { registry, readiness: options.readiness });
-  return app;
 }

@@ -2,8 +2,7 @@
 // metric result, and the Delivery to publish. Checks run in this order so that an
 // unauthenticated sender learns nothing beyond 401 (signature before anything else).
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { runIdOf } from '../processor/core/parse.js';
-import type { Delivery } from '../schemas/delivery.js';
+import { buildDelivery, type Delivery } from '../schemas/delivery.js';
 
 export const MAX_BODY_BYTES = 25 * 1024 * 1024;
 export const HANDLED_EVENTS = new Set(['workflow_run', 'workflow_job']);
@@ -81,23 +80,17 @@ export function decideWebhook(request: WebhookRequest, secrets: readonly string[
   if (event === 'ping') return answer(200, 'ignored', 'pong');
   if (!HANDLED_EVENTS.has(event)) return answer(202, 'ignored', `event ${event} is not used by runstream`);
 
-  const runId = runIdOf(event, payload);
-  if (runId === null) return answer(400, 'malformed', `${event} payload has no workflow run id`);
-  const action = (payload as { action?: unknown }).action;
-  return {
-    kind: 'publish',
-    key: String(runId),
-    delivery: {
-      id: deliveryId,
-      event,
-      action: typeof action === 'string' ? action : null,
-      hookId: header(request.headers, 'x-github-hook-id') ?? null,
-      installationTargetType: header(request.headers, 'x-github-hook-installation-target-type') ?? null,
-      installationTargetId: header(request.headers, 'x-github-hook-installation-target-id') ?? null,
-      receivedAt: request.receivedAt,
-      source: 'webhook',
-      runId,
-      body: request.body,
-    },
-  };
+  const built = buildDelivery({
+    id: deliveryId,
+    event,
+    body: request.body,
+    payload,
+    receivedAt: request.receivedAt,
+    source: 'webhook',
+    hookId: header(request.headers, 'x-github-hook-id') ?? null,
+    installationTargetType: header(request.headers, 'x-github-hook-installation-target-type') ?? null,
+    installationTargetId: header(request.headers, 'x-github-hook-installation-target-id') ?? null,
+  });
+  if ('error' in built) return answer(400, 'malformed', built.error);
+  return { kind: 'publish', ...built };
 }

@@ -34,14 +34,6 @@ export function readInt(
   return value;
 }
 
-export function readBool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(name, `expected true or false, got ${JSON.stringify(raw)}`);
-}
-
 const DAY_MS = 86_400_000;
 const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: DAY_MS };
 
@@ -122,6 +114,11 @@ export interface CommonConfig {
   deliveriesRetentionMs: number;
   /** How long delivery ids are remembered; the dedupe changelog keeps at least this. */
   dedupeWindowMs: number;
+  /** Completed entities are kept this long (processors); emptied gauge series are served
+   * at 0 as long (exporters). */
+  completedRetentionMs: number;
+  /** Address the HTTP servers bind. */
+  host: string;
   logLevel: string;
 }
 
@@ -155,6 +152,8 @@ export function readCommonConfig(env: Env): CommonConfig {
     deliveriesRetentionMs: readDurationMs(env, 'RUNSTREAM_DELIVERIES_RETENTION', 7 * DAY_MS),
     // GitHub redelivers for up to 3 days.
     dedupeWindowMs: readDurationMs(env, 'RUNSTREAM_DEDUPE_WINDOW', 4 * DAY_MS),
+    completedRetentionMs: readDurationMs(env, 'RUNSTREAM_COMPLETED_RETENTION', DAY_MS),
+    host: readString(env, 'RUNSTREAM_HOST', '0.0.0.0'),
     logLevel,
   };
 }

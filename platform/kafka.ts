@@ -41,25 +41,7 @@ export function createKafka(options: KafkaClientOptions): Kafka {
   return new Kafka(config);
 }
 
-export const kafkaErrors = {
-  isKafkaError(error: unknown): error is InstanceType<typeof kafkajs.KafkaJSError> {
-    return error instanceof kafkajs.KafkaJSError;
-  },
-};
-
 export type KafkaAdmin = ReturnType<Kafka['admin']>;
-
-// Errors a partition answers with while its leadership moves or a new topic settles;
-// kafkajs' admin gives up on them at once.
-const LEADERSHIP_SETTLING = new Set([
-  'UNKNOWN_TOPIC_OR_PARTITION',
-  'LEADER_NOT_AVAILABLE',
-  'NOT_LEADER_FOR_PARTITION',
-]);
-
-export function isLeadershipSettling(error: unknown): boolean {
-  return LEADERSHIP_SETTLING.has((error as { type?: string } | undefined)?.type ?? '');
-}
 
 /** A newer producer took this transactional id (or the broker expired our transaction). */
 export function isProducerFenced(error: unknown): boolean {
@@ -68,31 +50,6 @@ export function isProducerFenced(error: unknown): boolean {
     if (type === 'INVALID_PRODUCER_EPOCH' || type === 'PRODUCER_FENCED') return true;
   }
   return false;
-}
-
-/** A topic's partition offsets, retried while leadership settles, for at most timeoutMs. */
-export async function fetchTopicOffsetsSettled(
-  admin: KafkaAdmin,
-  topic: string,
-  timeoutMs = 30_000,
-): ReturnType<KafkaAdmin['fetchTopicOffsets']> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await admin.fetchTopicOffsets(topic);
-    } catch (error) {
-      if (!isLeadershipSettling(error)) throw error;
-      if (Date.now() > deadline) {
-        throw new Error(
-          `offsets of ${topic} unavailable after ${timeoutMs} ms: ${(error as Error).message}`,
-          {
-            cause: error,
-          },
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
 }
 
 /** Bounds a Kafka call in time, so probes and shutdowns never hang on a dead cluster. */

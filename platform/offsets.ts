@@ -4,6 +4,7 @@
 // error surfaces at once.
 import kafkajs from 'kafkajs';
 import type { Kafka, KafkaAdmin } from './kafka.js';
+import { partitionKey } from './partition-reader.js';
 
 const { AssignerProtocol } = kafkajs;
 
@@ -84,6 +85,16 @@ export class Offsets {
       const offsets = await admin.fetchTopicOffsets(topic);
       return new Map(offsets.map((o) => [o.partition, { low: BigInt(o.low), high: BigInt(o.high) }]));
     });
+  }
+
+  /** The high watermark of every partition of the topics, by partitionKey(topic, partition). */
+  async highWatermarks(topics: readonly string[]): Promise<Map<string, bigint>> {
+    const out = new Map<string, bigint>();
+    for (const topic of topics) {
+      for (const [partition, end] of await this.ends(topic))
+        out.set(partitionKey(topic, partition), end.high);
+    }
+    return out;
   }
 
   /** The group's committed offset per partition of a topic (absent: none committed). */

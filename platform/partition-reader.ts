@@ -4,8 +4,9 @@
 // restores, the exporter's view and tests. Reads committed data only.
 import { randomUUID } from 'node:crypto';
 import kafkajs, { type Consumer, type KafkaMessage, type PartitionAssigner } from 'kafkajs';
-import { fetchTopicOffsetsSettled, type Kafka } from './kafka.js';
+import type { Kafka } from './kafka.js';
 import type { Logger } from './log.js';
+import { Offsets } from './offsets.js';
 
 const { AssignerProtocol } = kafkajs;
 
@@ -184,18 +185,12 @@ export class PartitionReader {
   }
 }
 
-/** End offsets (high watermarks) of every partition of the given topics. */
+/** End offsets (high watermarks) of every partition of the given topics, for one-off readers. */
 export async function endOffsets(kafka: Kafka, topics: string[]): Promise<Map<string, bigint>> {
-  const admin = kafka.admin();
-  await admin.connect();
+  const offsets = new Offsets(kafka);
   try {
-    const ends = new Map<string, bigint>();
-    for (const topic of topics) {
-      for (const p of await fetchTopicOffsetsSettled(admin, topic))
-        ends.set(partitionKey(topic, p.partition), BigInt(p.high));
-    }
-    return ends;
+    return await offsets.highWatermarks(topics);
   } finally {
-    await admin.disconnect();
+    await offsets.close();
   }
 }

@@ -1,7 +1,88 @@
+// The start-up every role shares: its Kafka client and registry, an HTTP app with
+// /healthz, /readyz (Kafka reachable, then the role's own readiness) and, unless the
+// role serves it itself, /metrics; then the role's runtime, the listening socket, and
+// one close that undoes it all in order.
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import { createHttpApp, type Readiness, registerOpsRoutes } from './http.js';
+import { createKafka, type Kafka, KafkaReachability } from './kafka.js';
+import type { Logger } from './log.js';
+import { createRoleRegistry } from './metrics.js';
+
 /** A started role: what `runstream all` and the CLI hold and stop. */
 export interface RoleHandle {
   role: string;
   /** The bound HTTP port (useful when configured as 0). */
   port: number;
   close(): Promise<void>;
+}
+
+/** What a role runs once its parts are built. */
+export interface RoleRuntime {
+  /** Ready beyond Kafka being reachable (restored, caught up). */
+  readiness(): Readiness | Promise<Readiness>;
+  close(): Promise<void>;
+}
+
+export interface RoleParts {
+  kafka: Kafka;
+  registry: Registry;
+  app: FastifyInstance;
+  logger: Logger;
+}
+
+export interface RoleSpec<R extends RoleRuntime> {
+  role: 'ingest' | 'processor' | 'exporter';
+  config: { brokers: string[]; port: number; host: string };
+  logger: Logger;
+  /** Builds and starts the runtime; it may add its own routes to the app. */
+  create(parts: RoleParts): Promise<R>;
+  /** Whether /metrics serves the role's registry (the exporter serves its own). */
+  serveRegistry?: boolean;
+  bodyLimit?: number;
+  /** Fields for the "started" line. */
+  describe?(runtime: R): Record<string, unknown>;
+}
+
+export async function startRole<R extends RoleRuntime>(
+  spec: RoleSpec<R>,
+): Promise<RoleHandle & { runtime: R }> {
+  const { role, config, logger } = spec;
+  const kafka = createKafka({ brokers: config.brokers, clientId: `runstream-${role}`, logger });
+  const registry = createRoleRegistry(role);
+  const reachability = new KafkaReachability(kafka);
+  const app = createHttpApp(logger, spec.bodyLimit);
+  let runtime: R | undefined;
+  registerOpsRoutes(app, {
+    ...(spec.serveRegistry === false ? {} : { registry }),
+    readiness: async () => {
+      const kafkaState = await reachability.check();
+      if (!kafkaState.ok) return { ready: false, detail: kafkaState.detail };
+      return runtime ? runtime.readiness() : { ready: false, detail: 'starting' };
+    },
+  });
+  try {
+    runtime = await spec.create({ kafka, registry, app, logger });
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    await runtime?.close().catch(() => undefined);
+    await reachability.close().catch(() => undefined);
+    throw error;
+  }
+  const port = (app.server.address() as { port: number }).port;
+  logger.info({ port, ...spec.describe?.(runtime) }, `${role} started`);
+  const started = runtime;
+  return {
+    role,
+    port,
+    runtime: started,
+    async close() {
+      // fastify.close waits for requests in flight (ingest's wait for their produce).
+      await app.close();
+      await started.close();
+      await reachability.close().catch(() => undefined);
+      logger.info(`${role} stopped`);
+    },
+  };
 }

@@ -1,7 +1,8 @@
 // The Kafka side of `runstream topics create`: idempotent creation from a plan.
 import kafkajs from 'kafkajs';
-import { fetchTopicOffsetsSettled, isLeadershipSettling, type Kafka, type KafkaAdmin } from './kafka.js';
+import type { Kafka, KafkaAdmin } from './kafka.js';
 import type { Logger } from './log.js';
+import { isTransientKafkaError, Offsets } from './offsets.js';
 import {
   configDifferences,
   describeDifferences,
@@ -16,7 +17,12 @@ const { ConfigResourceTypes } = kafkajs;
  * Polls until every partition of the plan has a leader that answers for it (metadata
  * names a leader a moment before the leader serves offsets); a new topic takes a moment.
  */
-async function waitForLeaders(admin: KafkaAdmin, plan: TopicSpec[], timeoutMs: number): Promise<void> {
+async function waitForLeaders(
+  kafka: Kafka,
+  admin: KafkaAdmin,
+  plan: TopicSpec[],
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no metadata yet';
   for (;;) {
@@ -26,13 +32,17 @@ async function waitForLeaders(admin: KafkaAdmin, plan: TopicSpec[], timeoutMs: n
         t.partitions.filter((p) => p.leader < 0).map((p) => `${t.name}/${p.partitionId}`),
       );
       if (leaderless.length === 0) {
-        for (const spec of plan)
-          await fetchTopicOffsetsSettled(admin, spec.name, Math.max(0, deadline - Date.now()));
+        const offsets = new Offsets(kafka, Math.max(0, deadline - Date.now()));
+        try {
+          await offsets.highWatermarks(plan.map((s) => s.name));
+        } finally {
+          await offsets.close();
+        }
         return;
       }
       last = `no leader yet for ${leaderless.slice(0, 3).join(', ')}`;
     } catch (error) {
-      if (!isLeadershipSettling(error)) throw error;
+      if (!isTransientKafkaError(error)) throw error;
       last = (error as Error).message;
     }
     if (Date.now() > deadline) {
@@ -92,7 +102,7 @@ export async function ensureTopics(
         })),
       });
     }
-    await waitForLeaders(admin, plan, leaderTimeoutMs);
+    await waitForLeaders(kafka, admin, plan, leaderTimeoutMs);
     await compareExistingConfigs(admin, actions);
     for (const action of actions) {
       const fields = { topic: action.spec.name, partitions: action.spec.partitions };

@@ -1,7 +1,7 @@
 // Applies a chunk of deliveries to one partition's state: dedupe, parse, state
 // machine, aggregates. Reads go through the pending changes first, then the store;
 // nothing is written here. The caller commits the changes to Kafka, then to RocksDB.
-import { codecs } from '../schemas/index.js';
+
 import {
   aggregateChangelogKey,
   decodeAggregate,
@@ -11,11 +11,14 @@ import {
   encodeJob,
   encodeMarker,
   encodeRun,
-} from './changelog.js';
-import { aggregateKey, applyDelta } from './core/aggregates.js';
+} from '../schemas/changelog.js';
+import { codecs } from '../schemas/codecs.js';
+import { seriesKey } from '../schemas/metrics.js';
+import type { AggregateValue, JobState, RunState } from '../schemas/model.js';
+import { applyDelta } from './core/aggregates.js';
 import { type ParseResult, parseDelivery } from './core/parse.js';
 import { applyJob, applyRun, jobKey, runKey } from './core/state.js';
-import type { AggregateDelta, AggregateValue, ExpiryReason, JobState, RunState } from './core/types.js';
+import type { AggregateDelta, ExpiryReason } from './core/types.js';
 import type { KeyValueStore } from './store.js';
 import { type ChangelogRecord, storeKey } from './store-layout.js';
 
@@ -203,7 +206,7 @@ export async function applyChunk(
     results.push(await applyDecoded(reader, records[i]!.offset, d, now, deltas));
   }
 
-  const metricKeys = deltas.map((delta) => aggregateKey(delta.name, delta.labels));
+  const metricKeys = deltas.map((delta) => seriesKey(delta.name, delta.labels));
   await reader.prefetch(metricKeys.map((key) => reader.aggregateStoreKey(key)));
   for (const [i, delta] of deltas.entries()) {
     const key = metricKeys[i]!;

@@ -1,6 +1,6 @@
 // Whether a store's checkpoint can be trusted for a tail restore, as a pure verdict
 // over what the store says and what the changelogs say.
-import { CHANGELOG_KINDS, type ChangelogKind } from './changelog.js';
+import { CHANGELOG_KINDS, type ChangelogKind } from '../schemas/changelog.js';
 import type { StoredCheckpoint } from './store-layout.js';
 
 /**

@@ -14,7 +14,6 @@ import { DEFAULT_LIFECYCLE_LIMITS, type LifecycleLimits } from './core/types.js'
 
 export interface ProcessorConfig extends CommonConfig {
   port: number;
-  host: string;
   stateDir: string;
   /** Consumer group, and the prefix of the transactional ids and restore reader groups. */
   groupId: string;
@@ -42,7 +41,6 @@ export function readProcessorConfig(env: Env): ProcessorConfig {
   return {
     ...common,
     port: readPort(env, 'RUNSTREAM_PROCESSOR_PORT', 9400),
-    host: readString(env, 'RUNSTREAM_HOST', '0.0.0.0'),
     stateDir: resolve(readString(env, 'RUNSTREAM_STATE_DIR', './data')),
     groupId: readString(env, 'RUNSTREAM_PROCESSOR_GROUP', `${common.topicPrefix}processor`),
     limits: {
@@ -58,7 +56,7 @@ export function readProcessorConfig(env: Env): ProcessorConfig {
         d.runningSelfHostedJobMaxAgeMs,
       ),
       runMaxAgeMs: readDurationMs(env, 'RUNSTREAM_RUN_MAX_AGE', d.runMaxAgeMs),
-      completedRetentionMs: readDurationMs(env, 'RUNSTREAM_COMPLETED_RETENTION', d.completedRetentionMs),
+      completedRetentionMs: common.completedRetentionMs,
       dedupeWindowMs: common.dedupeWindowMs,
     },
     housekeepingIntervalMs: readDurationMs(env, 'RUNSTREAM_HOUSEKEEPING_INTERVAL', 60_000),

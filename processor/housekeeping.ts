@@ -2,10 +2,11 @@
 // tombstoned (leaving a retired marker), old dedupe markers go. The sweep decides per
 // entry, purely; the scan feeds it the store's entries up to a budget of changes.
 
+import { decodeJob, decodeMarker, decodeRun } from '../schemas/changelog.js';
+import type { JobState, RunState } from '../schemas/model.js';
 import { PendingChanges } from './batch.js';
-import { decodeJob, decodeMarker, decodeRun } from './changelog.js';
 import { expireJob, expireRun, isDedupeMarkerExpired, isRetentionOver } from './core/lifecycle.js';
-import type { JobState, LifecycleLimits, RunState } from './core/types.js';
+import type { LifecycleLimits } from './core/types.js';
 import type { KeyValueStore } from './store.js';
 import { changelogKeyOf, storePrefix } from './store-layout.js';
 

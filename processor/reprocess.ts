@@ -10,7 +10,7 @@ import type { Kafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
 import { endOffsets, PartitionReader, partitionKey } from '../platform/partition-reader.js';
 import type { TopicNames } from '../platform/topics.js';
-import { CHANGELOG_KINDS, changelogTopic } from './changelog.js';
+import { CHANGELOG_KINDS, changelogTopic } from '../schemas/changelog.js';
 import { transactionalIdFor } from './transactions.js';
 
 export interface ReprocessOptions {

@@ -8,7 +8,7 @@ import type { Kafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
 import { PartitionReader, partitionKey } from '../platform/partition-reader.js';
 import type { TopicNames } from '../platform/topics.js';
-import { CHANGELOG_KINDS, type ChangelogKind, changelogTopic } from './changelog.js';
+import { CHANGELOG_KINDS, type ChangelogKind, changelogTopic } from '../schemas/changelog.js';
 import type { ChangelogEnds } from './checkpoint.js';
 import type { KeyValueStore } from './store.js';
 import { storeKey, storeOpsFor } from './store-layout.js';

@@ -3,7 +3,7 @@
 // (so a restore copies bytes without decoding them), and the checkpoints: how far the
 // store reflects each changelog partition, and when that was written. Nothing outside
 // processor/ reads this layout; the exporter reads the changelogs themselves.
-import { CHANGELOG_KINDS, type ChangelogKind } from './changelog.js';
+import { CHANGELOG_KINDS, type ChangelogKind } from '../schemas/changelog.js';
 import type { KeyValueStore, WriteOp } from './store.js';
 
 const PREFIX: Record<ChangelogKind, string> = { dedupe: 'd|', runs: 'r|', jobs: 'j|', aggregates: 'a|' };

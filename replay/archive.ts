@@ -1,8 +1,8 @@
 // The delivery archive: NDJSON (optionally gzip), one delivery per line, carrying the
 // delivery headers and the body exactly as received. Written by `runstream export`,
 // read by `runstream replay --file`. See docs/replay.md for the format.
-import { isJsonObject, runIdOf } from '../processor/core/parse.js';
-import type { Delivery } from '../schemas/index.js';
+import { buildDelivery, type Delivery } from '../schemas/delivery.js';
+import { isJsonObject } from '../schemas/payload.js';
 
 export interface ArchiveLine {
   /** X-GitHub-Delivery. */
@@ -80,24 +80,18 @@ export function parseArchiveLine(text: string, now: number): ParsedLine {
   } catch (error) {
     return { kind: 'invalid', reason: `body is not JSON: ${(error as Error).message}` };
   }
-  const runId = runIdOf(event, payload);
-  if (runId === null) return { kind: 'invalid', reason: `${event} body has no workflow run id` };
   const receivedAt = typeof raw.receivedAt === 'string' ? Date.parse(raw.receivedAt) : Number.NaN;
-  const action = isJsonObject(payload) && typeof payload.action === 'string' ? payload.action : null;
-  return {
-    kind: 'delivery',
-    key: String(runId),
-    delivery: {
-      id,
-      event,
-      action,
-      hookId: header('x-github-hook-id'),
-      installationTargetType: header('x-github-hook-installation-target-type'),
-      installationTargetId: header('x-github-hook-installation-target-id'),
-      receivedAt: Number.isNaN(receivedAt) ? now : receivedAt,
-      source: 'replay',
-      runId,
-      body: Buffer.from(raw.body, 'utf8'),
-    },
-  };
+  const built = buildDelivery({
+    id,
+    event,
+    body: Buffer.from(raw.body, 'utf8'),
+    payload,
+    receivedAt: Number.isNaN(receivedAt) ? now : receivedAt,
+    source: 'replay',
+    hookId: header('x-github-hook-id'),
+    installationTargetType: header('x-github-hook-installation-target-type'),
+    installationTargetId: header('x-github-hook-installation-target-id'),
+  });
+  if ('error' in built) return { kind: 'invalid', reason: built.error };
+  return { kind: 'delivery', ...built };
 }

@@ -8,7 +8,7 @@ import { createGzip } from 'node:zlib';
 import type { Kafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
 import { endOffsets, PartitionReader } from '../platform/partition-reader.js';
-import { codecs } from '../schemas/index.js';
+import { codecs } from '../schemas/codecs.js';
 import { toArchiveLine } from './archive.js';
 
 export interface ExportOptions {

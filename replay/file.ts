@@ -5,7 +5,7 @@ import { open, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { DeliveryPublisher } from '../ingest/publisher.js';
-import type { Delivery } from '../schemas/index.js';
+import type { Delivery } from '../schemas/delivery.js';
 import { parseArchiveLine } from './archive.js';
 import type { ProgressCounts, ProgressReporter } from './progress.js';
 

@@ -5,8 +5,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { DeliveryDetail, GitHubRestClient, HookRef } from '../github/rest.js';
 import type { DeliveryPublisher } from '../ingest/publisher.js';
-import { runIdOf } from '../processor/core/parse.js';
-import type { Delivery } from '../schemas/index.js';
+import { buildDelivery, type KeyedDelivery } from '../schemas/delivery.js';
 import type { ProgressCounts, ProgressReporter } from './progress.js';
 
 const REPLAYED_EVENTS = new Set(['workflow_run', 'workflow_job']);
@@ -64,28 +63,18 @@ async function saveCheckpoint(path: string, checkpoint: GitHubReplayCheckpoint):
 }
 
 /** A delivery from the log as the Delivery ingest would have published. */
-export function deliveryFromLog(
-  detail: DeliveryDetail,
-  hookId: string | null,
-): { key: string; delivery: Delivery } | string {
-  const runId = runIdOf(detail.event, detail.request.payload);
-  if (runId === null) return `${detail.event} delivery ${detail.guid} has no workflow run id`;
-  return {
-    key: String(runId),
-    delivery: {
-      id: detail.guid,
-      event: detail.event,
-      action: detail.action,
-      hookId,
-      installationTargetType: null,
-      installationTargetId: null,
-      receivedAt: Date.parse(detail.delivered_at),
-      source: 'replay',
-      runId,
-      // The API returns parsed JSON; its re-serialisation is trusted through the API.
-      body: Buffer.from(JSON.stringify(detail.request.payload)),
-    },
-  };
+export function deliveryFromLog(detail: DeliveryDetail, hookId: string | null): KeyedDelivery | string {
+  const built = buildDelivery({
+    id: detail.guid,
+    event: detail.event,
+    // The API returns parsed JSON; its re-serialisation is trusted through the API.
+    body: Buffer.from(JSON.stringify(detail.request.payload)),
+    payload: detail.request.payload,
+    receivedAt: Date.parse(detail.delivered_at),
+    source: 'replay',
+    hookId,
+  });
+  return 'error' in built ? `delivery ${detail.guid}: ${built.error}` : built;
 }
 
 export async function replayFromGitHub(options: GitHubReplayOptions): Promise<ProgressCounts> {
@@ -115,7 +104,7 @@ export async function replayFromGitHub(options: GitHubReplayOptions): Promise<Pr
       options.signal,
     );
     options.signal?.throwIfAborted();
-    const batch: Array<{ key: string; delivery: Delivery }> = [];
+    const batch: KeyedDelivery[] = [];
     for (const item of fetched) {
       if (!item.delivery) {
         // A delivery the API cannot give is reported, not silently dropped.

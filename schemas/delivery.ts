@@ -1,5 +1,13 @@
-// Avro schema of the Delivery envelope on `<prefix>deliveries`. Evolve additively
-// only (new fields with defaults) and register each version in registry.ts.
+// The Delivery contract: the Avro envelope of one webhook delivery on
+// `<prefix>deliveries` (evolve additively only, new fields with defaults, and register
+// each version in registry.ts), how one is built, and how it is keyed and partitioned:
+// by its workflow run id, so every event of a run and of its jobs lands in one
+// partition with one owner. The partition is kafkajs' default (Java-compatible
+// murmur2 of the key), the rule every producer of the topic has used; a changelog
+// record derived from partition p goes to changelog partition p.
+import kafkajs, { type PartitionMetadata } from 'kafkajs';
+import { isJsonObject, runIdOf } from './payload.js';
+
 export const deliverySchemaV1 = {
   type: 'record',
   name: 'Delivery',
@@ -34,4 +42,72 @@ export interface Delivery {
   source: 'webhook' | 'replay';
   runId: number | null;
   body: Buffer;
+}
+
+export interface DeliveryFields {
+  /** X-GitHub-Delivery. */
+  id: string;
+  /** X-GitHub-Event. */
+  event: string;
+  /** The body exactly as GitHub sent (and signed) it. */
+  body: Buffer;
+  /** The body, parsed. */
+  payload: unknown;
+  receivedAt: number;
+  source: Delivery['source'];
+  hookId?: string | null;
+  installationTargetType?: string | null;
+  installationTargetId?: string | null;
+}
+
+/** A Delivery and its record key. */
+export interface KeyedDelivery {
+  key: string;
+  delivery: Delivery;
+}
+
+/** The Delivery of one workflow_run or workflow_job event, or why it cannot be one. */
+export function buildDelivery(fields: DeliveryFields): KeyedDelivery | { error: string } {
+  const runId = runIdOf(fields.event, fields.payload);
+  if (runId === null) return { error: `${fields.event} payload has no workflow run id` };
+  const action = isJsonObject(fields.payload) ? fields.payload.action : undefined;
+  return {
+    key: deliveryKey(runId),
+    delivery: {
+      id: fields.id,
+      event: fields.event,
+      action: typeof action === 'string' ? action : null,
+      hookId: fields.hookId ?? null,
+      installationTargetType: fields.installationTargetType ?? null,
+      installationTargetId: fields.installationTargetId ?? null,
+      receivedAt: fields.receivedAt,
+      source: fields.source,
+      runId,
+      body: fields.body,
+    },
+  };
+}
+
+const partitioner = kafkajs.Partitioners.DefaultPartitioner();
+const layouts = new Map<number, PartitionMetadata[]>();
+
+/** The record key of a run's deliveries: its run id in decimal. */
+export function deliveryKey(runId: number): string {
+  return String(runId);
+}
+
+export function partitionForKey(key: string, partitions: number): number {
+  let layout = layouts.get(partitions);
+  if (!layout) {
+    layout = Array.from({ length: partitions }, (_, partitionId) => ({
+      partitionId,
+      leader: 0,
+      partitionErrorCode: 0,
+      replicas: [],
+      isr: [],
+    }));
+    layouts.set(partitions, layout);
+  }
+  // With a key, the partitioner hashes it over all partitions (leaders do not matter).
+  return partitioner({ topic: '', partitionMetadata: layout, message: { key, value: null } });
 }

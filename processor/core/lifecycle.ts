@@ -3,7 +3,8 @@
 // when the processor first saw the entity. An expired entity stays expired (out of
 // the active gauges) until retention removes it; a later completed event still
 // completes it and is counted once (the state machine does not look at expiredAt).
-import type { ExpiryReason, JobState, LifecycleLimits, RunState } from './types.js';
+import type { JobState, RunState } from '../../schemas/model.js';
+import type { ExpiryReason, LifecycleLimits } from './types.js';
 
 export interface Expired<S> {
   state: S;

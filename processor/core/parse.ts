@@ -1,14 +1,9 @@
 // Reduces a delivery's JSON payload to an Observation: the few fields runstream keeps,
 // validated. Missing optional fields are tolerated (real payloads omit run_attempt or
 // created_at); missing identity fields make the delivery invalid, never a crash.
-import type {
-  DeliveryInput,
-  JobObservation,
-  JobStatus,
-  Observation,
-  RunObservation,
-  RunStatus,
-} from './types.js';
+import type { JobStatus, RunStatus } from '../../schemas/model.js';
+import { isJsonObject, type Json, positiveInt } from '../../schemas/payload.js';
+import type { DeliveryInput, JobObservation, Observation, RunObservation } from './types.js';
 
 export type ParseResult = { ok: true; observation: Observation } | { ok: false; reason: string };
 
@@ -33,12 +28,6 @@ const JOB_STATUSES: ReadonlyMap<string, JobStatus> = new Map<string, JobStatus>(
   ['completed', 'completed'],
 ]);
 
-type Json = Record<string, unknown>;
-
-export const isJsonObject = (v: unknown): v is Json =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-const positiveInt = (v: unknown): number | null =>
-  typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : null;
 const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 
 /** ISO 8601 to epoch ms; null when absent or unparsable. */
@@ -106,20 +95,6 @@ function parseJob(payload: Json, repository: string): ParseResult {
     completedAt: timestamp(job.completed_at),
   };
   return { ok: true, observation };
-}
-
-/**
- * The workflow run id a delivery belongs to (its record key and partition):
- * workflow_run.id (there is no run_id inside workflow_run) or workflow_job.run_id.
- */
-export function runIdOf(event: string, payload: unknown): number | null {
-  if (!isJsonObject(payload)) return null;
-  if (event === 'workflow_run')
-    return isJsonObject(payload.workflow_run) ? positiveInt(payload.workflow_run.id) : null;
-  if (event === 'workflow_job') {
-    return isJsonObject(payload.workflow_job) ? positiveInt(payload.workflow_job.run_id) : null;
-  }
-  return null;
 }
 
 export function parseDelivery(input: DeliveryInput): ParseResult {

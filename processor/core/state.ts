@@ -21,16 +21,8 @@
 //   - the queue duration is observed once, when the merged state is first started and
 //     knows both created_at and started_at, from the merged state (a payload may omit
 //     created_at, which a later-arriving queued event then supplies).
-import type {
-  AggregateDelta,
-  JobObservation,
-  JobState,
-  JobStatus,
-  Labels,
-  RunObservation,
-  RunState,
-  RunStatus,
-} from './types.js';
+import type { JobState, JobStatus, Labels, RunState, RunStatus } from '../../schemas/model.js';
+import type { AggregateDelta, JobObservation, RunObservation } from './types.js';
 
 export interface Transition<S> {
   state: S;

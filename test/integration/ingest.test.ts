@@ -5,7 +5,7 @@ import { createKafka } from '../../platform/kafka.js';
 import type { RoleHandle } from '../../platform/role.js';
 import { topicPlan } from '../../platform/topics.js';
 import { ensureTopics } from '../../platform/topics-admin.js';
-import { codecs } from '../../schemas/index.js';
+import { codecs } from '../../schemas/codecs.js';
 import { type JarBroker, startJarBroker } from '../support/broker.js';
 import { brokers, createTestTopics, readTopic, type TestTopics, testLogger } from '../support/kafka.js';
 import { example, signatureOf, signedRequest } from '../support/webhooks.js';

@@ -10,7 +10,7 @@ import { HttpClient } from '../../github/http.js';
 import { GitHubRestClient } from '../../github/rest.js';
 import { DeliveryPublisher } from '../../ingest/publisher.js';
 import { replayFromGitHub } from '../../replay/github.js';
-import { codecs } from '../../schemas/index.js';
+import { codecs } from '../../schemas/codecs.js';
 import { FakeGitHub } from '../support/fake-github.js';
 import { createTestTopics, readTopic, testKafka, testLogger } from '../support/kafka.js';
 

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateStream } from '../../demo/stream.js';
-import { type Exporter, readExporterConfig, startExporter } from '../../exporter/main.js';
+import { readExporterConfig, startExporter } from '../../exporter/main.js';
+import type { ViewReader } from '../../exporter/view-reader.js';
 import { DeliveryPublisher } from '../../ingest/publisher.js';
 import type { RoleHandle } from '../../platform/role.js';
 import { readProcessorConfig, startProcessor } from '../../processor/main.js';
@@ -41,7 +42,7 @@ describe('replay and reprocess', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function startRoles(): Promise<{ exporter: Exporter; processorPort: number }> {
+  async function startRoles(): Promise<{ exporter: ViewReader; processorPort: number }> {
     const processor = await startProcessor(readProcessorConfig(env), testLogger);
     handles.push(processor);
     const exporter = await startExporter(readExporterConfig(env), testLogger);
@@ -50,7 +51,7 @@ describe('replay and reprocess', () => {
   }
 
   /** The served GitHub Actions lines once everything committed is in the view. */
-  async function metricsAfterProcessing(exporter: Exporter): Promise<string[]> {
+  async function metricsAfterProcessing(exporter: ViewReader): Promise<string[]> {
     await waitForGroup(testKafka(), `${topics.prefix}processor`, topics.names.deliveries);
     await exporter.waitForCurrentEnd(60_000);
     return exporter.view

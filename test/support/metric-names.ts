@@ -3,14 +3,15 @@
 // registry (built as the roles build it, without Kafka or a listening server).
 // Rules and dashboards may query these and nothing else.
 import type { Registry } from 'prom-client';
-import { FAMILIES } from '../../exporter/families.js';
-import { Exporter, readExporterConfig } from '../../exporter/main.js';
+import { readExporterConfig } from '../../exporter/main.js';
 import { readScaleSetPollerConfig, ScaleSetPoller } from '../../exporter/scale-sets.js';
-import { buildIngestServer } from '../../ingest/server.js';
+import { ViewReader } from '../../exporter/view-reader.js';
+import { createIngestMetrics } from '../../ingest/metrics.js';
 import { createKafka } from '../../platform/kafka.js';
 import { createLogger } from '../../platform/log.js';
 import { createRoleRegistry } from '../../platform/metrics.js';
 import { createProcessorMetrics } from '../../processor/metrics.js';
+import { METRIC_FAMILIES } from '../../schemas/metrics.js';
 
 /** The sample names of a family of this type, as Prometheus stores them. */
 function sampleNames(name: string, type: string): string[] {
@@ -23,17 +24,10 @@ async function namesIn(registry: Registry): Promise<string[]> {
 
 export async function metricNamesServed(): Promise<Set<string>> {
   const logger = createLogger('test', 'silent');
-  const names = Object.values(FAMILIES).flatMap((f) => sampleNames(f.name, f.type));
+  const names = Object.values(METRIC_FAMILIES).flatMap((f) => sampleNames(f.name, f.type));
 
   const ingest = createRoleRegistry('ingest');
-  const app = buildIngestServer({
-    secrets: ['stand-in'],
-    publisher: { publish: async () => [] },
-    registry: ingest,
-    logger,
-    readiness: async () => ({ ready: true, detail: '' }),
-  });
-  await app.close();
+  createIngestMetrics(ingest);
   names.push(...(await namesIn(ingest)));
 
   const processor = createRoleRegistry('processor');
@@ -42,7 +36,12 @@ export async function metricNamesServed(): Promise<Set<string>> {
 
   const exporter = createRoleRegistry('exporter');
   const config = readExporterConfig({});
-  new Exporter(createKafka({ brokers: config.brokers, clientId: 'names', logger }), config, logger, exporter);
+  new ViewReader(
+    createKafka({ brokers: config.brokers, clientId: 'names', logger }),
+    config,
+    logger,
+    exporter,
+  );
   const scaleSets = readScaleSetPollerConfig({
     RUNSTREAM_SCALE_SETS: '1',
     RUNSTREAM_GITHUB_CONFIG_URL: 'https://github.com/stand-in',

@@ -3,31 +3,23 @@
 import type { GeneratedDelivery } from '../../demo/stream.js';
 import { DeliveryPublisher } from '../../ingest/publisher.js';
 import type { Kafka } from '../../platform/kafka.js';
-import { runIdOf } from '../../processor/core/parse.js';
-import type { Delivery } from '../../schemas/index.js';
+import { buildDelivery, type KeyedDelivery } from '../../schemas/delivery.js';
 import { testLogger } from './kafka.js';
 
-export function toDelivery(
-  d: GeneratedDelivery,
-  receivedAt = Date.now(),
-): { key: string; delivery: Delivery } {
-  const runId = runIdOf(d.event, d.payload);
-  if (runId === null) throw new Error(`generated ${d.event} ${d.id} has no run id`);
-  return {
-    key: String(runId),
-    delivery: {
-      id: d.id,
-      event: d.event,
-      action: d.action,
-      hookId: '1',
-      installationTargetType: 'repository',
-      installationTargetId: '1',
-      receivedAt,
-      source: 'webhook',
-      runId,
-      body: Buffer.from(JSON.stringify(d.payload)),
-    },
-  };
+export function toDelivery(d: GeneratedDelivery, receivedAt = Date.now()): KeyedDelivery {
+  const built = buildDelivery({
+    id: d.id,
+    event: d.event,
+    body: Buffer.from(JSON.stringify(d.payload)),
+    payload: d.payload,
+    receivedAt,
+    source: 'webhook',
+    hookId: '1',
+    installationTargetType: 'repository',
+    installationTargetId: '1',
+  });
+  if ('error' in built) throw new Error(`generated ${d.event} ${d.id}: ${built.error}`);
+  return built;
 }
 
 export async function publishDeliveries(

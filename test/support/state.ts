@@ -3,18 +3,20 @@
 // core computes from the input, in order, independently of Kafka.
 
 import type { GeneratedDelivery } from '../../demo/stream.js';
+import { mergeAggregates } from '../../exporter/merge.js';
 import type { TopicNames } from '../../platform/topics.js';
-import { decodeAggregate, decodeJob, decodeRun } from '../../processor/changelog.js';
-import { aggregateKey, applyDelta, mergeAggregates } from '../../processor/core/aggregates.js';
+import { applyDelta } from '../../processor/core/aggregates.js';
 import { parseDelivery } from '../../processor/core/parse.js';
 import { applyJob, applyRun, jobKey, runKey } from '../../processor/core/state.js';
-import type { AggregateValue, JobState, RunState } from '../../processor/core/types.js';
+import { decodeAggregate, decodeJob, decodeRun } from '../../schemas/changelog.js';
+import { seriesKey } from '../../schemas/metrics.js';
+import type { AggregateValue, JobState, RunState } from '../../schemas/model.js';
 import { readTopic } from './kafka.js';
 
 export interface FoldedState {
   runs: Map<string, RunState>;
   jobs: Map<string, JobState>;
-  /** Summed over partitions, by aggregateKey(name, labels). */
+  /** Summed over partitions, by seriesKey(name, labels). */
   aggregates: Map<string, AggregateValue>;
 }
 
@@ -31,7 +33,7 @@ export function withoutProcessingTimes<T extends RunState | JobState>(state: T):
 }
 
 function byKey(values: AggregateValue[]): Map<string, AggregateValue> {
-  return new Map(mergeAggregates(values).map((v) => [aggregateKey(v.name, v.labels), v]));
+  return new Map(mergeAggregates(values).map((v) => [seriesKey(v.name, v.labels), v]));
 }
 
 export async function foldChangelogs(names: TopicNames): Promise<FoldedState> {
@@ -75,7 +77,7 @@ export function expectedState(deliveries: readonly GeneratedDelivery[], now = 1)
     if (o.kind === 'run') runs.set(runKey(o.runId, o.runAttempt), transition.state as RunState);
     else jobs.set(jobKey(o.jobId), transition.state as JobState);
     for (const delta of transition.deltas) {
-      const key = aggregateKey(delta.name, delta.labels);
+      const key = seriesKey(delta.name, delta.labels);
       aggregates.set(key, applyDelta(aggregates.get(key), delta));
     }
   }

@@ -10,8 +10,8 @@ import {
   PublishQueueFullError,
   PublishTimeoutError,
 } from '../../../ingest/publisher.js';
-import { partitionForKey } from '../../../schemas/delivery-key.js';
-import type { Delivery } from '../../../schemas/index.js';
+import type { Delivery } from '../../../schemas/delivery.js';
+import { partitionForKey } from '../../../schemas/delivery.js';
 import { testLogger } from '../../support/kafka.js';
 
 function delivery(id: string, bodyBytes = 100, key = '1'): { key: string; delivery: Delivery } {

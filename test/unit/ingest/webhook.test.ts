@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decideWebhook, verifySignature } from '../../../ingest/webhook.js';
-import { runIdOf } from '../../../processor/core/parse.js';
+import { runIdOf } from '../../../schemas/payload.js';
 import { example, signatureOf, signedRequest } from '../../support/webhooks.js';
 
 const secrets = ['old-secret', 'new-secret'];

@@ -14,12 +14,12 @@ import {
   PendingChanges,
   retiredMarkerKey,
 } from '../../../processor/batch.js';
-import { decodeAggregate, decodeJob, decodeRun } from '../../../processor/changelog.js';
-import { aggregateKey } from '../../../processor/core/aggregates.js';
-import type { AggregateValue, JobState, RunState } from '../../../processor/core/types.js';
 import { RocksStore } from '../../../processor/store.js';
 import { changelogKeyOf, storeOpsFor, storePrefix } from '../../../processor/store-layout.js';
-import { codecs } from '../../../schemas/index.js';
+import { decodeAggregate, decodeJob, decodeRun } from '../../../schemas/changelog.js';
+import { codecs } from '../../../schemas/codecs.js';
+import { seriesKey } from '../../../schemas/metrics.js';
+import type { AggregateValue, JobState, RunState } from '../../../schemas/model.js';
 import { toDelivery } from '../../support/publish.js';
 import { comparable, expectedState, type FoldedState } from '../../support/state.js';
 
@@ -88,7 +88,7 @@ async function committedState(store: RocksStore): Promise<FoldedState> {
     jobs.set(changelogKeyOf('jobs', key), decodeJob(bytes));
   for await (const [, bytes] of store.scan(storePrefix('aggregates'))) {
     const value = decodeAggregate(bytes);
-    aggregates.set(aggregateKey(value.name, value.labels), value);
+    aggregates.set(seriesKey(value.name, value.labels), value);
   }
   return { runs, jobs, aggregates };
 }

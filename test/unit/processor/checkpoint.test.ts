@@ -1,12 +1,12 @@
 // The checkpoint verdict: when a store's checkpoint may serve a tail restore, and
 // where each changelog is read from.
 import { describe, expect, it } from 'vitest';
-import type { ChangelogKind } from '../../../processor/changelog.js';
 import {
   CHECKPOINT_MAX_AGE_MS,
   type ChangelogEnds,
   checkpointVerdict,
 } from '../../../processor/checkpoint.js';
+import type { ChangelogKind } from '../../../schemas/changelog.js';
 
 const NOW = Date.UTC(2026, 11, 1);
 const kinds: ChangelogKind[] = ['dedupe', 'runs', 'jobs', 'aggregates'];

@@ -1,23 +1,22 @@
 // Expiry rules (hosted vs self-hosted, waiting jobs, which time ages an entity),
 // retention, and the histogram edges.
 import { describe, expect, it } from 'vitest';
-import {
-  AGGREGATE_LABELS,
-  aggregateKey,
-  applyDelta,
-  bucketIndex,
-  mergeAggregates,
-} from '../../../processor/core/aggregates.js';
+import { applyDelta, bucketIndex } from '../../../processor/core/aggregates.js';
 import { expireJob, expireRun, isHosted, isRetentionOver } from '../../../processor/core/lifecycle.js';
 import { applyJob, applyRun } from '../../../processor/core/state.js';
 import {
-  type AggregateDelta,
   DEFAULT_LIFECYCLE_LIMITS,
-  HISTOGRAM_BUCKETS_SECONDS,
   type JobObservation,
-  type JobState,
   type RunObservation,
 } from '../../../processor/core/types.js';
+import {
+  AGGREGATE_FAMILIES,
+  type AggregateName,
+  aggregateLabels,
+  DURATION_BUCKETS_SECONDS,
+  seriesKey,
+} from '../../../schemas/metrics.js';
+import type { JobState } from '../../../schemas/model.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -174,19 +173,19 @@ describe('histogram buckets', () => {
     });
 
   it('a value exactly on a bound goes in that bucket (le), just above it in the next', () => {
-    HISTOGRAM_BUCKETS_SECONDS.forEach((bound, i) => {
-      expect(bucketIndex(bound)).toBe(i);
-      expect(bucketIndex(bound + 0.001)).toBe(i + 1);
+    DURATION_BUCKETS_SECONDS.forEach((bound, i) => {
+      expect(bucketIndex(DURATION_BUCKETS_SECONDS, bound)).toBe(i);
+      expect(bucketIndex(DURATION_BUCKETS_SECONDS, bound + 0.001)).toBe(i + 1);
     });
-    expect(bucketIndex(0)).toBe(0);
-    expect(bucketIndex(1e9)).toBe(HISTOGRAM_BUCKETS_SECONDS.length);
+    expect(bucketIndex(DURATION_BUCKETS_SECONDS, 0)).toBe(0);
+    expect(bucketIndex(DURATION_BUCKETS_SECONDS, 1e9)).toBe(DURATION_BUCKETS_SECONDS.length);
   });
 
   it('keeps non-cumulative counts, one slot per bound plus +Inf, with sum and count', () => {
     const value = observe(21_601);
     expect(value).toMatchObject({ kind: 'histogram', sum: 21_601, count: 1 });
     const counts = value.kind === 'histogram' ? value.bucketCounts : [];
-    expect(counts).toHaveLength(HISTOGRAM_BUCKETS_SECONDS.length + 1);
+    expect(counts).toHaveLength(DURATION_BUCKETS_SECONDS.length + 1);
     expect(counts.at(-1)).toBe(1);
     expect(counts.slice(0, -1).every((c) => c === 0)).toBe(true);
   });
@@ -215,30 +214,13 @@ describe('histogram buckets', () => {
     expect(t.deltas.filter((d) => d.kind === 'histogram').map((d) => d.observeSeconds)).toEqual([0, 0]);
   });
 
-  it('merging partitions neither mutates its inputs nor mixes families', () => {
-    const a = observe(3);
-    const b = observe(4000);
-    const counter: AggregateDelta = {
-      kind: 'counter',
-      name: 'github_actions_workflow_runs_completed_total',
-      labels: { repository: 'o/r', workflow: 'CI', event: 'push', conclusion: 'success' },
-      increment: 1,
-    };
-    const c = applyDelta(applyDelta(undefined, counter), counter);
-    const before = structuredClone([a, b, c]);
-    const merged = mergeAggregates([a, b, c, c]);
-    expect([a, b, c]).toEqual(before);
-    expect(merged).toHaveLength(2);
-    expect(merged.find((v) => v.kind === 'counter')).toMatchObject({ value: 4 });
-    expect(merged.find((v) => v.kind === 'histogram')).toMatchObject({ count: 2, sum: 4003 });
-  });
-
   it('keys and labels follow each family’s label order, whatever the input order', () => {
-    for (const [name, order] of Object.entries(AGGREGATE_LABELS)) {
-      const labels = Object.fromEntries(order.map((l) => [l, `v-${l}`]));
+    for (const family of AGGREGATE_FAMILIES) {
+      const name = family.name as AggregateName;
+      const labels = Object.fromEntries(aggregateLabels(name).map((l) => [l, `v-${l}`]));
       const reversed = Object.fromEntries(Object.entries(labels).reverse());
-      const key = aggregateKey(name as keyof typeof AGGREGATE_LABELS, labels);
-      expect(aggregateKey(name as keyof typeof AGGREGATE_LABELS, reversed)).toBe(key);
+      const key = seriesKey(name, labels);
+      expect(seriesKey(name, reversed)).toBe(key);
     }
     const value = applyDelta(undefined, {
       kind: 'counter',
@@ -246,6 +228,6 @@ describe('histogram buckets', () => {
       labels: { conclusion: 'x', labels: 'l', runner_group: 'g', workflow: 'w', repository: 'r' },
       increment: 1,
     });
-    expect(Object.keys(value.labels)).toEqual(AGGREGATE_LABELS.github_actions_jobs_completed_total);
+    expect(Object.keys(value.labels)).toEqual(aggregateLabels('github_actions_jobs_completed_total'));
   });
 });

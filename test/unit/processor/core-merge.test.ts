@@ -3,15 +3,11 @@
 // The lifecycle property test covers realistic streams; these cover the anomalies.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseDelivery, runIdOf } from '../../../processor/core/parse.js';
+import { parseDelivery } from '../../../processor/core/parse.js';
 import { applyJob, applyRun } from '../../../processor/core/state.js';
-import type {
-  AggregateDelta,
-  JobObservation,
-  JobState,
-  RunObservation,
-  RunState,
-} from '../../../processor/core/types.js';
+import type { AggregateDelta, JobObservation, RunObservation } from '../../../processor/core/types.js';
+import type { JobState, RunState } from '../../../schemas/model.js';
+import { runIdOf } from '../../../schemas/payload.js';
 import { example } from '../../support/webhooks.js';
 
 const nullable = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: null });

@@ -6,16 +6,12 @@
 // independent model computed from the plan, not from the core.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { aggregateKey, applyDelta } from '../../../processor/core/aggregates.js';
+import { applyDelta } from '../../../processor/core/aggregates.js';
 import { parseDelivery } from '../../../processor/core/parse.js';
 import { applyJob, applyRun, jobKey, runKey } from '../../../processor/core/state.js';
-import type {
-  AggregateDelta,
-  AggregateValue,
-  JobState,
-  JobStatus,
-  RunState,
-} from '../../../processor/core/types.js';
+import type { AggregateDelta } from '../../../processor/core/types.js';
+import { seriesKey } from '../../../schemas/metrics.js';
+import type { AggregateValue, JobState, JobStatus, RunState } from '../../../schemas/model.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
@@ -264,7 +260,7 @@ function fold(stream: readonly Delivery[]): Folded {
 
 function addAll(aggregates: Map<string, AggregateValue>, deltas: readonly AggregateDelta[]): void {
   for (const delta of deltas) {
-    const key = aggregateKey(delta.name, delta.labels);
+    const key = seriesKey(delta.name, delta.labels);
     aggregates.set(key, applyDelta(aggregates.get(key), delta));
   }
 }

@@ -1,14 +1,5 @@
-// The core's rules one at a time: parsing real payloads, ordering, re-runs, expiry,
-// retention, histogram buckets, and the incremental gauges against a from-scratch count.
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  aggregateKey,
-  applyDelta,
-  bucketIndex,
-  mergeAggregates,
-} from '../../../processor/core/aggregates.js';
-import { ACTIVE_JOB_STATUSES, GaugeIndex } from '../../../processor/core/gauges.js';
+import { bucketIndex } from '../../../processor/core/aggregates.js';
 import {
   expireJob,
   expireRun,
@@ -20,9 +11,9 @@ import { applyJob, applyRun } from '../../../processor/core/state.js';
 import {
   DEFAULT_LIFECYCLE_LIMITS,
   type JobObservation,
-  type JobState,
   type RunObservation,
 } from '../../../processor/core/types.js';
+import { DURATION_BUCKETS_SECONDS } from '../../../schemas/metrics.js';
 import { example, examples } from '../../support/webhooks.js';
 
 const HOUR = 3_600_000;
@@ -256,130 +247,10 @@ function observationRun(): RunObservation {
 
 describe('aggregates', () => {
   it('buckets with le semantics: a value on a bound falls in that bucket', () => {
-    expect(bucketIndex(0)).toBe(0);
-    expect(bucketIndex(1)).toBe(0);
-    expect(bucketIndex(1.001)).toBe(1);
-    expect(bucketIndex(21_600)).toBe(12);
-    expect(bucketIndex(21_601)).toBe(13);
-  });
-
-  it('sums the same series across partitions', () => {
-    const labels = { repository: 'o/r', runner_group: '', labels: 'x' };
-    const delta = {
-      kind: 'histogram',
-      name: 'github_actions_job_queue_duration_seconds',
-      labels,
-      observeSeconds: 7,
-    } as const;
-    const a = applyDelta(undefined, delta);
-    const b = applyDelta(applyDelta(undefined, delta), { ...delta, observeSeconds: 9000 });
-    const [merged] = mergeAggregates([a, b]);
-    expect(merged).toMatchObject({ count: 3, sum: 9014 });
-    expect(merged?.kind === 'histogram' && merged.bucketCounts[2]).toBe(2);
-    expect(merged?.kind === 'histogram' && merged.bucketCounts[12]).toBe(1);
-    expect(aggregateKey(delta.name, { labels: 'x', runner_group: '', repository: 'o/r' })).toBe(
-      aggregateKey(delta.name, labels),
-    );
-  });
-});
-
-describe('GaugeIndex', () => {
-  /** An independent count: active (not completed, not expired) jobs per label set and status. */
-  function fromScratch(jobs: Iterable<JobState>): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const j of jobs) {
-      if (j.status === 'completed' || j.expiredAt !== null) continue;
-      const key = JSON.stringify([j.repository, j.workflow, j.runnerGroup, j.labels, j.status]);
-      out.set(key, (out.get(key) ?? 0) + 1);
-    }
-    return out;
-  }
-
-  it('matches a from-scratch count after any sequence of upserts and removals', () => {
-    const statusArb = fc.constantFrom('queued', 'waiting', 'in_progress', 'completed') as fc.Arbitrary<
-      JobState['status']
-    >;
-    const jobArb = fc.record({
-      jobId: fc.integer({ min: 1, max: 12 }),
-      labels: fc.constantFrom('a', 'b'),
-      runnerGroup: fc.constantFrom('', 'g'),
-      status: statusArb,
-      expired: fc.boolean(),
-      remove: fc.boolean(),
-      createdAt: fc.integer({ min: 0, max: 100 }),
-    });
-    fc.assert(
-      fc.property(fc.array(jobArb, { maxLength: 80 }), (ops) => {
-        const index = new GaugeIndex(60_000, () => 0);
-        const view = new Map<number, JobState>();
-        for (const op of ops) {
-          const previous = view.get(op.jobId);
-          const next: JobState | undefined = op.remove
-            ? undefined
-            : {
-                ...applyJob(
-                  undefined,
-                  job({
-                    jobId: op.jobId,
-                    status: op.status,
-                    labels: op.labels,
-                    runnerGroup: op.runnerGroup,
-                    createdAt: op.createdAt * 1000,
-                  }),
-                  0,
-                ).state,
-                expiredAt: op.expired ? 1 : null,
-              };
-          index.upsertJob(previous, next);
-          if (next) view.set(op.jobId, next);
-          else view.delete(op.jobId);
-        }
-        const served = new Map<string, number>();
-        for (const s of index.snapshot().jobs) {
-          if (s.value === 0) continue;
-          const l = s.labels;
-          served.set(JSON.stringify([l.repository, l.workflow, l.runner_group, l.labels, l.status]), s.value);
-        }
-        expect(served).toEqual(fromScratch(view.values()));
-        // Oldest queued: the minimum created_at of queued, unexpired jobs per label set.
-        for (const s of index.snapshot().oldestQueued) {
-          const queued = [...view.values()].filter(
-            (j) =>
-              j.status === 'queued' &&
-              j.expiredAt === null &&
-              j.runnerGroup === s.labels.runner_group &&
-              j.labels === s.labels.labels,
-          );
-          const expected =
-            queued.length === 0 ? 0 : Math.min(...queued.map((j) => Math.floor(j.createdAt! / 1000)));
-          expect(s.value).toBe(expected);
-        }
-        expect(ACTIVE_JOB_STATUSES).not.toContain('completed');
-      }),
-      { numRuns: 300 },
-    );
-  });
-
-  it('keeps an emptied label set at 0 for the retention window, then drops it', () => {
-    let now = 0;
-    const index = new GaugeIndex(1000, () => now);
-    const queued = applyJob(undefined, job(), 0).state;
-    index.upsertJob(undefined, queued);
-    const done = applyJob(queued, completed(), 0).state;
-    index.upsertJob(queued, done);
-    expect(index.snapshot().jobs).toEqual([
-      {
-        labels: {
-          repository: 'o/r',
-          workflow: 'CI',
-          runner_group: '',
-          labels: 'ubuntu-latest',
-          status: 'queued',
-        },
-        value: 0,
-      },
-    ]);
-    now = 1001;
-    expect(index.snapshot().jobs).toEqual([]);
+    expect(bucketIndex(DURATION_BUCKETS_SECONDS, 0)).toBe(0);
+    expect(bucketIndex(DURATION_BUCKETS_SECONDS, 1)).toBe(0);
+    expect(bucketIndex(DURATION_BUCKETS_SECONDS, 1.001)).toBe(1);
+    expect(bucketIndex(DURATION_BUCKETS_SECONDS, 21_600)).toBe(12);
+    expect(bucketIndex(DURATION_BUCKETS_SECONDS, 21_601)).toBe(13);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AvroCodec, DecodeError } from '../../../schemas/codec.js';
+import { codecs } from '../../../schemas/codecs.js';
 import { type Delivery, deliverySchemaV1 } from '../../../schemas/delivery.js';
-import { codecs } from '../../../schemas/index.js';
 import { BUILTIN_SCHEMAS, StaticSchemaRegistry, SUBJECTS } from '../../../schemas/registry.js';
 
 const delivery: Delivery = {

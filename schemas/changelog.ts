@@ -1,9 +1,10 @@
-// The changelog format shared by the processor (writes, restores) and the exporter
-// (reads): a topic per kind, its keys, and the codecs of its values.
-
+// The changelogs' wire format, which processors write and exporters read: a topic per
+// kind, the keys, and the codecs of the values (null is a tombstone).
 import type { TopicNames } from '../platform/topics.js';
-import { type AggregateRecord, codecs } from '../schemas/index.js';
-import type { AggregateValue, CounterName, HistogramName, JobState, RunState } from './core/types.js';
+import { codecs } from './codecs.js';
+import { isCounterName, isHistogramName } from './metrics.js';
+import type { AggregateValue, JobState, RunState } from './model.js';
+import type { AggregateRecord } from './state.js';
 
 export type ChangelogKind = 'dedupe' | 'runs' | 'jobs' | 'aggregates';
 
@@ -22,9 +23,17 @@ export function changelogTopic(names: TopicNames, kind: ChangelogKind): string {
   }
 }
 
-/** Aggregates of different partitions must never share a key: `<partition>|<metric key>`. */
-export function aggregateChangelogKey(partition: number, metricKey: string): string {
-  return `${partition}|${metricKey}`;
+/** Aggregates of different partitions must never share a key: `<partition>|<series key>`. */
+export function aggregateChangelogKey(partition: number, seriesKey: string): string {
+  return `${partition}|${seriesKey}`;
+}
+
+/** The partition and series key of an aggregates changelog key. */
+export function parseAggregateChangelogKey(key: string): { partition: number; seriesKey: string } {
+  const bar = key.indexOf('|');
+  const partition = Number(key.slice(0, bar));
+  if (bar < 1 || !Number.isInteger(partition)) throw new Error(`aggregate key ${key} has no partition`);
+  return { partition, seriesKey: key.slice(bar + 1) };
 }
 
 export function toAggregateRecord(value: AggregateValue): AggregateRecord {
@@ -49,27 +58,16 @@ export function toAggregateRecord(value: AggregateValue): AggregateRecord {
       };
 }
 
-const COUNTER_NAMES: ReadonlySet<string> = new Set<CounterName>([
-  'github_actions_workflow_runs_completed_total',
-  'github_actions_jobs_completed_total',
-]);
-const HISTOGRAM_NAMES: ReadonlySet<string> = new Set<HistogramName>([
-  'github_actions_job_queue_duration_seconds',
-  'github_actions_job_duration_seconds',
-  'github_actions_workflow_run_duration_seconds',
-]);
-
 export function fromAggregateRecord(record: AggregateRecord): AggregateValue {
+  const { name } = record;
   if (record.kind === 'counter') {
-    if (!COUNTER_NAMES.has(record.name))
-      throw new Error(`unknown counter ${record.name} in aggregate record`);
-    return { kind: 'counter', name: record.name as CounterName, labels: record.labels, value: record.value };
+    if (!isCounterName(name)) throw new Error(`unknown counter ${name} in aggregate record`);
+    return { kind: 'counter', name, labels: record.labels, value: record.value };
   }
-  if (!HISTOGRAM_NAMES.has(record.name))
-    throw new Error(`unknown histogram ${record.name} in aggregate record`);
+  if (!isHistogramName(name)) throw new Error(`unknown histogram ${name} in aggregate record`);
   return {
     kind: 'histogram',
-    name: record.name as HistogramName,
+    name,
     labels: record.labels,
     bucketCounts: record.bucketCounts,
     sum: record.sum,

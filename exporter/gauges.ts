@@ -5,7 +5,7 @@
 // disappears once it has been empty for the completed-retention window (a job also
 // leaves a label set when its runner group becomes known, so membership alone would
 // drop the series at once).
-import type { JobState, JobStatus, Labels, RunState, RunStatus } from './types.js';
+import type { JobState, JobStatus, Labels, RunState, RunStatus } from '../schemas/model.js';
 
 export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = [
   'requested',
@@ -187,46 +187,4 @@ function minKey(map: Map<number, number>): number | undefined {
   let min: number | undefined;
   for (const key of map.keys()) if (min === undefined || key < min) min = key;
   return min;
-}
-
-/**
- * The same gauges computed from scratch over a whole view: the active counts, and the
- * oldest queued job per (runner_group, labels) of sets with an active job (0 when none
- * is queued). Zero series kept for the retention window are history, which a view
- * does not hold; GaugeIndex adds them. For tests and one-off tools, not per scrape.
- */
-export function computeGauges(runs: Iterable<RunState>, jobs: Iterable<JobState>): GaugeSnapshot {
-  const runCounts = new Map<string, GaugeSample>();
-  for (const run of runs) {
-    if (!isActiveRun(run)) continue;
-    const labels = { ...runLabels(run), status: run.status };
-    bump(runCounts, labels);
-  }
-  const jobCounts = new Map<string, GaugeSample>();
-  const oldest = new Map<string, { labels: Labels; min: number | undefined }>();
-  for (const job of jobs) {
-    if (!isActiveJob(job)) continue;
-    bump(jobCounts, { ...jobLabels(job), status: job.status });
-    const labels = queueLabels(job);
-    const key = keyOf(labels);
-    const entry = oldest.get(key) ?? { labels, min: undefined };
-    oldest.set(key, entry);
-    // Waiting jobs are excluded: they wait for an approval, not for a runner.
-    if (job.status === 'queued' && job.createdAt !== null) {
-      const at = Math.floor(job.createdAt / 1000);
-      entry.min = entry.min === undefined ? at : Math.min(entry.min, at);
-    }
-  }
-  return {
-    runs: [...runCounts.values()],
-    jobs: [...jobCounts.values()],
-    oldestQueued: [...oldest.values()].map((e) => ({ labels: e.labels, value: e.min ?? 0 })),
-  };
-}
-
-function bump(samples: Map<string, GaugeSample>, labels: Labels): void {
-  const key = keyOf(labels);
-  const sample = samples.get(key);
-  if (sample) sample.value += 1;
-  else samples.set(key, { labels, value: 1 });
 }

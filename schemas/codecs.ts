@@ -1,14 +1,9 @@
 // Codecs for every record runstream writes, over the built-in registry.
-
-import type { JobState, RunState } from '../processor/core/types.js';
 import { AvroCodec } from './codec.js';
 import type { Delivery } from './delivery.js';
+import type { JobState, RunState } from './model.js';
 import { StaticSchemaRegistry, SUBJECTS } from './registry.js';
 import type { AggregateRecord, DedupeMarker } from './state.js';
-
-export { AvroCodec, DecodeError } from './codec.js';
-export type { Delivery } from './delivery.js';
-export type { AggregateRecord, DedupeMarker } from './state.js';
 
 const registry = new StaticSchemaRegistry();
 

@@ -1,0 +1,68 @@
+// The data model runstream's roles share: a run attempt and a job as the processors
+// hold them and write them to the changelogs, and the cumulative value of an
+// aggregate series. Plain, serialisable values; times are epoch milliseconds (null
+// when GitHub did not say).
+import type { CounterName, HistogramName } from './metrics.js';
+
+export type RunStatus = 'requested' | 'queued' | 'pending' | 'waiting' | 'in_progress' | 'completed';
+export type JobStatus = 'queued' | 'waiting' | 'in_progress' | 'completed';
+
+/** A run attempt; key `<runId>:<runAttempt>`. */
+export interface RunState {
+  runId: number;
+  runAttempt: number;
+  repository: string;
+  workflow: string;
+  event: string;
+  status: RunStatus;
+  conclusion: string | null;
+  createdAt: number | null;
+  runStartedAt: number | null;
+  updatedAt: number | null;
+  /** Processing time of the first event seen (basis for stale expiry). */
+  firstSeenAt: number;
+  /** Processing time of the first completion (basis for retention). */
+  completedSeenAt: number | null;
+  /** Set when the run was expired as stale; it no longer counts in active gauges. */
+  expiredAt: number | null;
+}
+
+/** A job; key = job id. */
+export interface JobState {
+  jobId: number;
+  runId: number;
+  runAttempt: number;
+  repository: string;
+  workflow: string;
+  /** runs-on labels, sorted, comma-joined. */
+  labels: string;
+  runnerGroup: string;
+  runnerName: string | null;
+  status: JobStatus;
+  conclusion: string | null;
+  createdAt: number | null;
+  startedAt: number | null;
+  completedAt: number | null;
+  /** Processing time of the first event seen. */
+  firstSeenAt: number;
+  /** Processing time the queue duration was observed (started, with both times known). */
+  startedSeenAt: number | null;
+  completedSeenAt: number | null;
+  expiredAt: number | null;
+}
+
+/** Label names in a fixed order per family; values are strings. */
+export type Labels = Readonly<Record<string, string>>;
+
+/** Cumulative value of one aggregate series within one partition. */
+export type AggregateValue =
+  | { kind: 'counter'; name: CounterName; labels: Labels; value: number }
+  | {
+      kind: 'histogram';
+      name: HistogramName;
+      labels: Labels;
+      /** Non-cumulative counts per bucket of the family's buckets, plus one for +Inf. */
+      bucketCounts: number[];
+      sum: number;
+      count: number;
+    };

@@ -1,0 +1,54 @@
+// The exporter's sum of a series across processor partitions: counters add, histogram
+// buckets, sums and counts add, families never mix, and inputs stay untouched.
+import { describe, expect, it } from 'vitest';
+import { mergeAggregates } from '../../../exporter/merge.js';
+import { applyDelta } from '../../../processor/core/aggregates.js';
+import type { AggregateDelta } from '../../../processor/core/types.js';
+import { seriesKey } from '../../../schemas/metrics.js';
+
+const observe = (seconds: number) =>
+  applyDelta(undefined, {
+    kind: 'histogram',
+    name: 'github_actions_job_duration_seconds',
+    labels: { repository: 'o/r', workflow: 'CI', conclusion: 'success' },
+    observeSeconds: seconds,
+  });
+
+describe('mergeAggregates', () => {
+  it('sums the same series across partitions', () => {
+    const labels = { repository: 'o/r', runner_group: '', labels: 'x' };
+    const delta = {
+      kind: 'histogram',
+      name: 'github_actions_job_queue_duration_seconds',
+      labels,
+      observeSeconds: 7,
+    } as const;
+    const a = applyDelta(undefined, delta);
+    const b = applyDelta(applyDelta(undefined, delta), { ...delta, observeSeconds: 9000 });
+    const [merged] = mergeAggregates([a, b]);
+    expect(merged).toMatchObject({ count: 3, sum: 9014 });
+    expect(merged?.kind === 'histogram' && merged.bucketCounts[2]).toBe(2);
+    expect(merged?.kind === 'histogram' && merged.bucketCounts[12]).toBe(1);
+    expect(seriesKey(delta.name, { labels: 'x', runner_group: '', repository: 'o/r' })).toBe(
+      seriesKey(delta.name, labels),
+    );
+  });
+
+  it('merging partitions neither mutates its inputs nor mixes families', () => {
+    const a = observe(3);
+    const b = observe(4000);
+    const counter: AggregateDelta = {
+      kind: 'counter',
+      name: 'github_actions_workflow_runs_completed_total',
+      labels: { repository: 'o/r', workflow: 'CI', event: 'push', conclusion: 'success' },
+      increment: 1,
+    };
+    const c = applyDelta(applyDelta(undefined, counter), counter);
+    const before = structuredClone([a, b, c]);
+    const merged = mergeAggregates([a, b, c, c]);
+    expect([a, b, c]).toEqual(before);
+    expect(merged).toHaveLength(2);
+    expect(merged.find((v) => v.kind === 'counter')).toMatchObject({ value: 4 });
+    expect(merged.find((v) => v.kind === 'histogram')).toMatchObject({ count: 2, sum: 4003 });
+  });
+});

@@ -1,0 +1,61 @@
+// The role's admin client for offsets retries while the cluster settles (a leader or
+// coordinator moving, a broker restarting), and only then: any other error surfaces at
+// once, and a call gives up after its deadline, naming what it asked.
+import kafkajs, { type Kafka } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { isTransientKafkaError, Offsets } from '../../../platform/offsets.js';
+
+const protocolError = (type: string, retriable: boolean) => {
+  const error = new kafkajs.KafkaJSProtocolError(`broker said ${type}`);
+  Object.assign(error, { type, retriable });
+  return error;
+};
+
+function kafkaAnswering(...answers: Array<Error | Array<{ partition: number; high: string }>>) {
+  let calls = 0;
+  const admin = {
+    connect: async () => undefined,
+    disconnect: async () => undefined,
+    fetchTopicOffsets: async () => {
+      const answer = answers[Math.min(calls++, answers.length - 1)]!;
+      if (answer instanceof Error) throw answer;
+      return answer.map((a) => ({ ...a, offset: a.high, low: '0' }));
+    },
+  };
+  return { kafka: { admin: () => admin } as unknown as Kafka, calls: () => calls };
+}
+
+describe('Offsets', () => {
+  it('retries what the client calls retriable (leadership moving, a lost connection) until it answers', async () => {
+    const { kafka, calls } = kafkaAnswering(
+      protocolError('NOT_LEADER_FOR_PARTITION', true),
+      new kafkajs.KafkaJSConnectionError('Connection closed'),
+      protocolError('UNKNOWN_TOPIC_OR_PARTITION', true),
+      [{ partition: 0, high: '42' }],
+    );
+    const offsets = new Offsets(kafka, 5000);
+    expect(await offsets.ends('t')).toEqual(new Map([[0, { low: 0n, high: 42n }]]));
+    expect(calls()).toBe(4);
+  });
+
+  it('throws any other error at once', async () => {
+    const { kafka, calls } = kafkaAnswering(protocolError('TOPIC_AUTHORIZATION_FAILED', false));
+    await expect(new Offsets(kafka, 5000).ends('t')).rejects.toThrow(/TOPIC_AUTHORIZATION_FAILED/);
+    expect(calls()).toBe(1);
+  });
+
+  it('gives up after its deadline, naming what it asked', async () => {
+    const { kafka } = kafkaAnswering(protocolError('LEADER_NOT_AVAILABLE', true));
+    await expect(new Offsets(kafka, 300).ends('runstream.deliveries')).rejects.toThrow(
+      /offsets of runstream.deliveries: broker said LEADER_NOT_AVAILABLE/,
+    );
+  });
+
+  it('sees retriable causes through the client\u2019s wrappers', () => {
+    // As kafkajs' retrier wraps an error it bails on.
+    const cause = protocolError('GROUP_COORDINATOR_NOT_AVAILABLE', true);
+    const wrapped = Object.assign(new kafkajs.KafkaJSNonRetriableError(cause), { cause });
+    expect(isTransientKafkaError(wrapped)).toBe(true);
+    expect(isTransientKafkaError(new Error('plain'))).toBe(false);
+  });
+});

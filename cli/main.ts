@@ -1,4 +1,4 @@
-// `runstream <command>`: one CLI for every role and tool (DESIGN.md "Interfaces").
+// `runstream <command>`: one CLI for every role and tool (docs/design.md "Interfaces").
 import { Command, CommanderError } from 'commander';
 import { sendDemo } from '../demo/send.js';
 import { readExporterConfig, startExporter } from '../exporter/main.js';

@@ -15,7 +15,7 @@ import {
 
 export const SERVICE_API_VERSION = '6.0-preview';
 
-/** Refresh the admin token when it expires within this (github-facts.md). */
+/** Refresh the admin token when it expires within this (docs/github-facts.md). */
 export const ADMIN_TOKEN_MARGIN_MS = 60_000;
 
 export interface ScaleSetStatistics {

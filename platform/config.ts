@@ -1,4 +1,4 @@
-// Configuration from the environment (DESIGN.md "Interfaces"). Every parser names
+// Configuration from the environment (docs/design.md "Interfaces"). Every parser names
 // the variable it read, so a bad value fails at start with one clear line.
 import { readFileSync } from 'node:fs';
 

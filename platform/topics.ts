@@ -1,4 +1,4 @@
-// Topic names and settings (DESIGN.md "Topics"). Every changelog has exactly as many
+// Topic names and settings (docs/design.md "Topics"). Every changelog has exactly as many
 // partitions as deliveries; records derived from input partition p go to partition p.
 import type { CommonConfig } from './config.js';
 

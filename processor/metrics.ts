@@ -1,4 +1,4 @@
-// The processor's own metrics (DESIGN.md "Internal metrics"), on its role registry.
+// The processor's own metrics (docs/design.md "Internal metrics"), on its role registry.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface ProcessorMetrics {

@@ -3,7 +3,7 @@
 // Order independence by construction: an entity's state is the join (least upper
 // bound) of its events in a semilattice, so any permutation of the same events, with
 // any duplicates, yields the same state:
-//   - status: the highest in a fixed total order (rank per DESIGN.md; the three rank-0
+//   - status: the highest in a fixed total order (rank per docs/design.md; the three rank-0
 //     run statuses are ordered requested < pending < queued so ties are deterministic);
 //     completed is the top, hence terminal.
 //   - every other field: null (or '') is the bottom and never overwrites; between two
@@ -31,7 +31,7 @@ export interface Transition<S> {
   deltas: AggregateDelta[];
 }
 
-/** Total order of run statuses: DESIGN.md's ranks, with rank 0 broken deterministically. */
+/** Total order of run statuses: docs/design.md's ranks, with rank 0 broken deterministically. */
 export const RUN_STATUS_ORDER: Readonly<Record<RunStatus, number>> = {
   requested: 0,
   pending: 1,

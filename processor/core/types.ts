@@ -2,7 +2,7 @@
 // changes its transitions make to aggregates, and the lifecycle limits. The state it
 // keeps and shares (runs, jobs, aggregates) is the contract in schemas/model.ts.
 import type { CounterName, HistogramName } from '../../schemas/metrics.js';
-import type { JobStatus, Labels, RunStatus } from '../../schemas/model.js';
+import type { JobState, Labels, RunState } from '../../schemas/model.js';
 
 /** What the processor reads from a Delivery before any state is touched. */
 export interface DeliveryInput {
@@ -13,39 +13,19 @@ export interface DeliveryInput {
   receivedAt: number;
 }
 
-/** One workflow_run event reduced to the fields runstream keeps. */
-export interface RunObservation {
-  kind: 'run';
-  runId: number;
-  runAttempt: number;
-  repository: string;
-  workflow: string;
-  event: string;
-  status: RunStatus;
-  conclusion: string | null;
-  createdAt: number | null;
-  runStartedAt: number | null;
-  updatedAt: number | null;
-}
+/** One workflow_run event reduced to the fields runstream keeps: a run state without
+ * the processing times. */
+export type RunObservation = { kind: 'run' } & Omit<
+  RunState,
+  'firstSeenAt' | 'completedSeenAt' | 'expiredAt'
+>;
 
-/** One workflow_job event reduced to the fields runstream keeps. */
-export interface JobObservation {
-  kind: 'job';
-  jobId: number;
-  runId: number;
-  runAttempt: number;
-  repository: string;
-  workflow: string;
-  /** runs-on labels, sorted, comma-joined. */
-  labels: string;
-  runnerGroup: string;
-  runnerName: string | null;
-  status: JobStatus;
-  conclusion: string | null;
-  createdAt: number | null;
-  startedAt: number | null;
-  completedAt: number | null;
-}
+/** One workflow_job event reduced to the fields runstream keeps: a job state without
+ * the processing times. */
+export type JobObservation = { kind: 'job' } & Omit<
+  JobState,
+  'firstSeenAt' | 'startedSeenAt' | 'completedSeenAt' | 'expiredAt'
+>;
 
 export type Observation = RunObservation | JobObservation;
 

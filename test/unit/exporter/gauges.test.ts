@@ -11,30 +11,7 @@ import {
   type GaugeSnapshot,
 } from '../../../exporter/gauges.js';
 import type { JobState, JobStatus, Labels, RunState, RunStatus } from '../../../schemas/model.js';
-
-/** A job as processors hold it: queued on ubuntu-latest unless told otherwise. */
-function jobState(overrides: Partial<JobState> = {}): JobState {
-  return {
-    jobId: 1,
-    runId: 10,
-    runAttempt: 1,
-    repository: 'o/r',
-    workflow: 'CI',
-    labels: 'ubuntu-latest',
-    runnerGroup: '',
-    runnerName: null,
-    status: 'queued',
-    conclusion: null,
-    createdAt: 1_000_000,
-    startedAt: null,
-    completedAt: null,
-    firstSeenAt: 0,
-    startedSeenAt: null,
-    completedSeenAt: null,
-    expiredAt: null,
-    ...overrides,
-  };
-}
+import { jobState } from '../../support/entities.js';
 
 const isActive = (e: { status: string; expiredAt: number | null }) =>
   e.status !== 'completed' && e.expiredAt === null;

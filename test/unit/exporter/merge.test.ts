@@ -5,14 +5,9 @@ import { mergeAggregates } from '../../../exporter/merge.js';
 import { applyDelta } from '../../../processor/core/aggregates.js';
 import type { AggregateDelta } from '../../../processor/core/types.js';
 import { seriesKey } from '../../../schemas/metrics.js';
+import { jobDuration } from '../../support/entities.js';
 
-const observe = (seconds: number) =>
-  applyDelta(undefined, {
-    kind: 'histogram',
-    name: 'github_actions_job_duration_seconds',
-    labels: { repository: 'o/r', workflow: 'CI', conclusion: 'success' },
-    observeSeconds: seconds,
-  });
+const observe = (seconds: number) => applyDelta(undefined, jobDuration(seconds));
 
 describe('mergeAggregates', () => {
   it('sums the same series across partitions', () => {

@@ -17,33 +17,14 @@ import {
   seriesKey,
 } from '../../../schemas/metrics.js';
 import type { JobState } from '../../../schemas/model.js';
+import { jobDuration, jobObservation } from '../../support/entities.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const limits = DEFAULT_LIFECYCLE_LIMITS;
 
 function job(o: Partial<JobObservation> = {}, now = 0): JobState {
-  return applyJob(
-    undefined,
-    {
-      kind: 'job',
-      jobId: 1,
-      runId: 10,
-      runAttempt: 1,
-      repository: 'o/r',
-      workflow: 'CI',
-      labels: 'ubuntu-latest',
-      runnerGroup: '',
-      runnerName: null,
-      status: 'queued',
-      conclusion: null,
-      createdAt: 0,
-      startedAt: null,
-      completedAt: null,
-      ...o,
-    },
-    now,
-  ).state;
+  return applyJob(undefined, jobObservation({ createdAt: 0, ...o }), now).state;
 }
 
 const run = (o: Partial<RunObservation> = {}, now = 0) =>
@@ -164,13 +145,7 @@ describe('expiry', () => {
 });
 
 describe('histogram buckets', () => {
-  const observe = (seconds: number) =>
-    applyDelta(undefined, {
-      kind: 'histogram',
-      name: 'github_actions_job_duration_seconds',
-      labels: { repository: 'o/r', workflow: 'CI', conclusion: 'success' },
-      observeSeconds: seconds,
-    });
+  const observe = (seconds: number) => applyDelta(undefined, jobDuration(seconds));
 
   it('a value exactly on a bound goes in that bucket (le), just above it in the next', () => {
     DURATION_BUCKETS_SECONDS.forEach((bound, i) => {

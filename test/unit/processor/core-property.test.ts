@@ -265,7 +265,7 @@ function addAll(aggregates: Map<string, AggregateValue>, deltas: readonly Aggreg
   }
 }
 
-/** The aggregates the plan implies, by DESIGN.md's definitions, without the core. */
+/** The aggregates the plan implies, by docs/design.md's definitions, without the core. */
 function model(runs: PlacedRun[]): Map<string, AggregateValue> {
   const deltas: AggregateDelta[] = [];
   for (const run of runs) {

@@ -14,6 +14,7 @@ import {
   type RunObservation,
 } from '../../../processor/core/types.js';
 import { DURATION_BUCKETS_SECONDS } from '../../../schemas/metrics.js';
+import { jobObservation } from '../../support/entities.js';
 import { example, examples } from '../../support/webhooks.js';
 
 const HOUR = 3_600_000;
@@ -24,25 +25,7 @@ function observation(event: 'workflow_run' | 'workflow_job', payload: unknown) {
   return parsed.observation;
 }
 
-function job(overrides: Partial<JobObservation> = {}): JobObservation {
-  return {
-    kind: 'job',
-    jobId: 1,
-    runId: 10,
-    runAttempt: 1,
-    repository: 'o/r',
-    workflow: 'CI',
-    labels: 'ubuntu-latest',
-    runnerGroup: '',
-    runnerName: null,
-    status: 'queued',
-    conclusion: null,
-    createdAt: 1_000_000,
-    startedAt: null,
-    completedAt: null,
-    ...overrides,
-  };
-}
+const job = jobObservation;
 
 const started = (o: Partial<JobObservation> = {}) =>
   job({ status: 'in_progress', startedAt: 1_030_000, runnerName: 'r1', runnerGroup: 'Default', ...o });

@@ -1,7 +1,10 @@
 // Exporter benchmark: scrape latency (render + gzip level 1, one change between scrapes, as
-// under live traffic) and resident memory at 10k and 100k series; and freshness, the
-// time from ingest's 202 to the value on /metrics, at 200 deliveries/s end to end.
-import { mkdtemp, rm } from 'node:fs/promises';
+// under live traffic) and resident memory at 10k and 100k series; catch-up time and peak
+// memory of a real exporter process over changelogs holding 100k and 1M retained runs
+// and jobs with 10k series; and freshness, the time from ingest's 202 to the value on
+// /metrics, at 200 deliveries/s end to end.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -11,14 +14,14 @@ import { readExporterConfig, startExporter } from '../exporter/main.js';
 import { MetricsView } from '../exporter/view.js';
 import { readIngestConfig, startIngest } from '../ingest/main.js';
 import { createKafka } from '../platform/kafka.js';
-import { topicPlan } from '../platform/topics.js';
+import { topicNames, topicPlan } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
 import { applyDelta } from '../processor/core/aggregates.js';
-import { applyJob } from '../processor/core/state.js';
-import type { JobObservation } from '../processor/core/types.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
-import { aggregateChangelogKey, encodeAggregate, encodeJob } from '../schemas/changelog.js';
+import { aggregateChangelogKey, encodeAggregate, encodeJob, encodeRun } from '../schemas/changelog.js';
 import { seriesKey } from '../schemas/metrics.js';
+import type { AggregateValue, JobState, RunState } from '../schemas/model.js';
+import { freePort } from '../test/support/broker.js';
 import type { BenchContext, Figures } from './types.js';
 
 const percentile = (sorted: number[], p: number) =>
@@ -26,7 +29,7 @@ const percentile = (sorted: number[], p: number) =>
 
 /** A view whose output has about `series` sample lines: counters, histograms, gauges. */
 function buildView(series: number): MetricsView {
-  const view = new MetricsView(86_400_000);
+  const view = new MetricsView();
   const histograms = Math.floor(series / 2 / 16); // 16 lines each: 14 buckets, sum, count
   const counters = Math.floor(series / 4);
   const jobs = series - histograms * 16 - counters;
@@ -44,11 +47,7 @@ function buildView(series: number): MetricsView {
       labels,
       increment: 1,
     });
-    view.apply(
-      'aggregates',
-      aggregateChangelogKey(i % 12, seriesKey(value.name, value.labels)),
-      encodeAggregate(value),
-    );
+    view.apply(aggregateChangelogKey(i % 12, seriesKey(value.name, value.labels)), encodeAggregate(value));
   }
   for (let i = 0; i < histograms; i++) {
     const labels = { repository: `org/repo-${i}`, runner_group: 'g', labels: `l${i}` };
@@ -58,34 +57,30 @@ function buildView(series: number): MetricsView {
       labels,
       observeSeconds: i % 900,
     });
-    view.apply(
-      'aggregates',
-      aggregateChangelogKey(i % 12, seriesKey(value.name, value.labels)),
-      encodeAggregate(value),
-    );
+    view.apply(aggregateChangelogKey(i % 12, seriesKey(value.name, value.labels)), encodeAggregate(value));
   }
-  for (let i = 0; i < jobs; i++) view.apply('jobs', String(i + 1), encodeJob(jobState(i, 'queued')));
+  for (let i = 0; i < jobs; i++) applyGauge(view, i, 1);
   return view;
 }
 
-function jobState(i: number, status: 'queued' | 'completed') {
-  const obs: JobObservation = {
-    kind: 'job',
-    jobId: i + 1,
-    runId: i + 1,
-    runAttempt: 1,
+/** A jobs gauge series (queued jobs of one repository and label set) at a value. */
+function applyGauge(view: MetricsView, i: number, members: number): void {
+  const labels = {
     repository: `org/repo-${i}`,
     workflow: 'CI',
+    runner_group: '',
     labels: `label-${i}`,
-    runnerGroup: '',
-    runnerName: null,
-    status,
-    conclusion: status === 'completed' ? 'success' : null,
-    createdAt: 1_700_000_000_000 + i,
-    startedAt: null,
-    completedAt: null,
+    status: 'queued',
   };
-  return applyJob(undefined, obs, 1).state;
+  const value: AggregateValue = {
+    kind: 'gauge',
+    name: 'github_actions_jobs',
+    labels,
+    value: members,
+    members,
+    emptySince: null,
+  };
+  view.apply(aggregateChangelogKey(i % 12, seriesKey(value.name, labels)), encodeAggregate(value));
 }
 
 function scrapeLatency(series: number): Figures {
@@ -99,11 +94,7 @@ function scrapeLatency(series: number): Figures {
   const times: number[] = [];
   for (let i = 0; i < 50; i++) {
     // One change per scrape, as under live traffic: the cache is invalidated every time.
-    view.apply(
-      'jobs',
-      String(1_000_000 + i),
-      encodeJob(jobState(1_000_000 + i, i % 2 ? 'queued' : 'completed')),
-    );
+    applyGauge(view, i, i % 2);
     const t0 = performance.now();
     gzipSync(view.render(), { level: 1 }); // as the exporter serves it
     times.push(performance.now() - t0);
@@ -249,6 +240,180 @@ async function freshness(ctx: BenchContext): Promise<Figures> {
   }
 }
 
+/** Peak and current resident memory of a process (Linux /proc), in MB. */
+async function memoryOf(pid: number): Promise<{ peakMb: number; rssMb: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+  return { peakMb: Math.round(kb('VmHWM') / 1024), rssMb: Math.round(kb('VmRSS') / 1024) };
+}
+
+/**
+ * A real exporter process started over changelogs as processors leave them: `entities`
+ * retained runs and jobs (half each) in their changelogs, and 10k series in the
+ * aggregates changelog, each in three partitions with five updates each (as written
+ * before compaction). Measures the time from the process start to /readyz (caught up)
+ * and its peak resident memory.
+ */
+async function catchUp(ctx: BenchContext, entities: number): Promise<Figures> {
+  const prefix = `bench-catchup-${entities}-${Date.now() % 100_000}.`;
+  const kafka = createKafka({ brokers: ctx.brokers, clientId: 'bench-catchup', logger: ctx.logger });
+  const plan = topicPlan({ prefix, partitions: 12 });
+  await ensureTopics(kafka, plan, 1, ctx.logger);
+  const names = topicNames(prefix);
+  const producer = kafka.producer();
+  await producer.connect();
+  const send = async (topic: string, messages: Array<{ key: string; value: Buffer; partition: number }>) => {
+    for (let i = 0; i < messages.length; i += 2000) {
+      await producer.send({ topic, acks: 1, messages: messages.slice(i, i + 2000) });
+    }
+  };
+  const series = 10_000;
+  const base = jobStateAt(0);
+  for (let from = 0; from < entities / 2; from += 50_000) {
+    const jobs = [];
+    const runs = [];
+    for (let i = from; i < Math.min(from + 50_000, entities / 2); i++) {
+      jobs.push({ key: String(i), value: encodeJob({ ...base, jobId: i, runId: i }), partition: i % 12 });
+      runs.push({ key: `${i}:1`, value: encodeRun(runStateAt(i)), partition: i % 12 });
+    }
+    await send(names.jobsChangelog, jobs);
+    await send(names.runsChangelog, runs);
+  }
+  const aggregates = [];
+  for (let update = 0; update < 5; update++) {
+    for (let i = 0; i < series; i++) {
+      const value: AggregateValue =
+        i % 2 === 0
+          ? {
+              kind: 'counter',
+              name: 'github_actions_jobs_completed_total',
+              labels: {
+                repository: `org/r${i}`,
+                workflow: 'CI',
+                runner_group: 'g',
+                labels: 'l',
+                conclusion: 'success',
+              },
+              value: update + 1,
+            }
+          : {
+              kind: 'gauge',
+              name: 'github_actions_jobs',
+              labels: {
+                repository: `org/r${i}`,
+                workflow: 'CI',
+                runner_group: 'g',
+                labels: 'l',
+                status: 'queued',
+              },
+              value: update,
+              members: update,
+              emptySince: null,
+            };
+      for (let copy = 0; copy < 3; copy++) {
+        const partition = (i + copy * 4) % 12;
+        aggregates.push({
+          key: aggregateChangelogKey(partition, seriesKey(value.name, value.labels)),
+          value: encodeAggregate(value),
+          partition,
+        });
+      }
+    }
+  }
+  await send(names.aggregatesChangelog, aggregates);
+  await producer.disconnect();
+
+  const port = await freePort();
+  const started = performance.now();
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, '..', 'cli', 'run.ts'), 'exporter'],
+    {
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: ctx.brokers.join(','),
+        RUNSTREAM_TOPIC_PREFIX: prefix,
+        RUNSTREAM_EXPORTER_PORT: String(port),
+        RUNSTREAM_HOST: '127.0.0.1',
+        RUNSTREAM_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  try {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`)
+        .then((r) => r.ok)
+        .catch(() => false);
+      if (ready) break;
+      if (Date.now() > deadline) throw new Error('exporter not caught up within 120 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const served = text.split('\n').filter((l) => l.startsWith('github_actions_')).length;
+    const memory = await memoryOf(child.pid!);
+    return {
+      [`catchup_${entities}_entities_s`]: Number(seconds.toFixed(2)),
+      [`catchup_${entities}_entities_peak_rss_mb`]: memory.peakMb,
+      [`catchup_${entities}_entities_series_lines`]: served,
+      [`catchup_${entities}_entities_aggregate_records`]: aggregates.length,
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: plan.map((t) => t.name) }).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+function jobStateAt(i: number): JobState {
+  return {
+    jobId: i,
+    runId: i,
+    runAttempt: 1,
+    repository: `org/r${i % 5000}`,
+    workflow: 'CI',
+    labels: 'ubuntu-latest',
+    runnerGroup: 'GitHub Actions',
+    runnerName: 'runner-1',
+    status: 'completed',
+    conclusion: 'success',
+    createdAt: 1_700_000_000_000,
+    startedAt: 1_700_000_010_000,
+    completedAt: 1_700_000_100_000,
+    firstSeenAt: 1_700_000_000_000,
+    startedSeenAt: 1_700_000_010_000,
+    completedSeenAt: 1_700_000_100_000,
+    expiredAt: null,
+  };
+}
+
+function runStateAt(i: number): RunState {
+  return {
+    runId: i,
+    runAttempt: 1,
+    repository: `org/r${i % 5000}`,
+    workflow: 'CI',
+    event: 'push',
+    status: 'completed',
+    conclusion: 'success',
+    createdAt: 1_700_000_000_000,
+    runStartedAt: 1_700_000_000_000,
+    updatedAt: 1_700_000_100_000,
+    firstSeenAt: 1_700_000_000_000,
+    completedSeenAt: 1_700_000_100_000,
+    expiredAt: null,
+  };
+}
+
 export async function runExporterBench(ctx: BenchContext): Promise<Figures> {
-  return { ...scrapeLatency(10_000), ...scrapeLatency(100_000), ...(await freshness(ctx)) };
+  const entities = (process.env.BENCH_EXPORTER_ENTITIES ?? '100000,1000000').split(',').map(Number);
+  const catchUps: Figures = {};
+  for (const n of entities) Object.assign(catchUps, await catchUp(ctx, n));
+  return { ...scrapeLatency(10_000), ...scrapeLatency(100_000), ...catchUps, ...(await freshness(ctx)) };
 }

@@ -1,34 +1,44 @@
-// The exporter's sum of one series across partitions: each processor partition
-// keeps its own cumulative value of a series, and every exporter pod serves their sum.
-import { familyLabels, seriesKey } from '../schemas/metrics.js';
+// How one series' values from every processor partition combine into the value every
+// exporter pod serves: counters and histograms add up (each partition holds its own
+// cumulative value), count gauges add up, and the oldest-queued gauge is the oldest
+// (smallest non-zero) of the partitions' values, 0 when none has a queued job.
+import { familyLabels, familyOf, seriesKey } from '../schemas/metrics.js';
 import type { AggregateValue } from '../schemas/model.js';
 
-/** Sums the same series across partitions (each partition holds its own cumulative value). */
+function copy(value: AggregateValue): AggregateValue {
+  const labels = familyLabels(value.name, value.labels);
+  return value.kind === 'histogram'
+    ? { ...value, labels, bucketCounts: [...value.bucketCounts] }
+    : { ...value, labels };
+}
+
+function combine(seen: AggregateValue, value: AggregateValue): void {
+  if (seen.kind === 'counter' && value.kind === 'counter') {
+    seen.value += value.value;
+  } else if (seen.kind === 'histogram' && value.kind === 'histogram') {
+    for (let i = 0; i < value.bucketCounts.length; i++) {
+      seen.bucketCounts[i] = (seen.bucketCounts[i] ?? 0) + (value.bucketCounts[i] ?? 0);
+    }
+    seen.sum += value.sum;
+    seen.count += value.count;
+  } else if (seen.kind === 'gauge' && value.kind === 'gauge') {
+    seen.members += value.members;
+    if (familyOf(seen.name)?.merge === 'min') {
+      if (value.value > 0 && (seen.value === 0 || value.value < seen.value)) seen.value = value.value;
+    } else {
+      seen.value += value.value;
+    }
+  }
+}
+
+/** Each series once, its partitions' values combined; inputs are left untouched. */
 export function mergeAggregates(values: Iterable<AggregateValue>): AggregateValue[] {
   const merged = new Map<string, AggregateValue>();
   for (const value of values) {
     const key = seriesKey(value.name, value.labels);
     const seen = merged.get(key);
-    if (!seen) {
-      merged.set(
-        key,
-        value.kind === 'counter'
-          ? { ...value, labels: familyLabels(value.name, value.labels) }
-          : {
-              ...value,
-              labels: familyLabels(value.name, value.labels),
-              bucketCounts: [...value.bucketCounts],
-            },
-      );
-    } else if (seen.kind === 'counter' && value.kind === 'counter') {
-      seen.value += value.value;
-    } else if (seen.kind === 'histogram' && value.kind === 'histogram') {
-      for (let i = 0; i < value.bucketCounts.length; i++) {
-        seen.bucketCounts[i] = (seen.bucketCounts[i] ?? 0) + (value.bucketCounts[i] ?? 0);
-      }
-      seen.sum += value.sum;
-      seen.count += value.count;
-    }
+    if (seen) combine(seen, value);
+    else merged.set(key, copy(value));
   }
   return [...merged.values()];
 }

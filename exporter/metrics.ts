@@ -31,14 +31,11 @@ export function createExporterMetrics(
     }),
     entities: new Gauge({
       name: 'runstream_exporter_view_entities',
-      help: 'Entities held in the view',
+      help: 'Series held in the view, by kind (gauge, counter, histogram)',
       labelNames: ['kind'],
       registers,
       collect() {
-        const counts = view.counts();
-        this.set({ kind: 'runs' }, counts.runs);
-        this.set({ kind: 'jobs' }, counts.jobs);
-        this.set({ kind: 'aggregates' }, counts.aggregates);
+        for (const [kind, count] of Object.entries(view.counts())) this.set({ kind }, count);
       },
     }),
     lastRecordAge: new Gauge({

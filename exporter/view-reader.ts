@@ -1,6 +1,6 @@
-// The exporter's runtime: reads every partition of the runs, jobs and aggregates
-// changelogs (read committed) into the in-memory view, and says when the view has
-// caught up with the end offsets seen at start.
+// The exporter's runtime: reads every partition of the aggregates changelog (read
+// committed) into the in-memory view, and says when the view has caught up with the
+// end offsets seen at start.
 import type { Registry } from 'prom-client';
 import type { Readiness } from '../platform/http.js';
 import type { Kafka } from '../platform/kafka.js';
@@ -12,7 +12,7 @@ import { type TopicNames, topicNames } from '../platform/topics.js';
 import { changelogTopic } from '../schemas/changelog.js';
 import type { ExporterConfig } from './config.js';
 import { createExporterMetrics, type ExporterMetrics } from './metrics.js';
-import { MetricsView, VIEW_KINDS, type ViewKind } from './view.js';
+import { MetricsView } from './view.js';
 
 export class ViewReader implements RoleRuntime {
   readonly view: MetricsView;
@@ -23,7 +23,8 @@ export class ViewReader implements RoleRuntime {
   private lagTimer: NodeJS.Timeout | undefined;
   readonly metrics: ExporterMetrics;
   private readonly topics: TopicNames;
-  private readonly kindOf: Map<string, ViewKind>;
+  /** The changelog the view reads. */
+  private readonly topic: string;
   private readonly offsets: Offsets;
 
   constructor(
@@ -34,8 +35,8 @@ export class ViewReader implements RoleRuntime {
   ) {
     this.topics = topicNames(config.topicPrefix);
     this.offsets = new Offsets(kafka);
-    this.view = new MetricsView(config.completedRetentionMs);
-    this.kindOf = new Map(VIEW_KINDS.map((kind) => [changelogTopic(this.topics, kind), kind]));
+    this.view = new MetricsView();
+    this.topic = changelogTopic(this.topics, 'aggregates');
     this.metrics = createExporterMetrics(registry, this.view, () =>
       this.lastRecordAt === 0 ? -1 : (Date.now() - this.lastRecordAt) / 1000,
     );
@@ -47,8 +48,7 @@ export class ViewReader implements RoleRuntime {
   }
 
   async start(catchUpWarnAfterMs = 60_000): Promise<void> {
-    const topics = [...this.kindOf.keys()];
-    const targets = await this.offsets.highWatermarks(topics);
+    const targets = await this.offsets.highWatermarks([this.topic]);
     const reader = new PartitionReader(this.kafka, this.logger, `${this.topics.deliveries}-exporter-`);
     this.reader = reader;
     await reader.start(
@@ -57,12 +57,11 @@ export class ViewReader implements RoleRuntime {
         return { topic, partition: Number(partition), from: 'earliest' as const };
       }),
       (topic, partition, messages) => {
-        const kind = this.kindOf.get(topic)!;
         for (const message of messages) {
           try {
-            this.view.apply(kind, message.key?.toString() ?? '', message.value);
+            this.view.apply(message.key?.toString() ?? '', message.value);
           } catch (error) {
-            this.metrics.invalid.inc({ topic: kind });
+            this.metrics.invalid.inc({ topic: 'aggregates' });
             this.logger.warn(
               { topic, partition, offset: message.offset, err: (error as Error).message },
               'undecodable changelog record skipped',
@@ -110,22 +109,21 @@ export class ViewReader implements RoleRuntime {
 
   /** Resolves once the view holds everything committed to the changelogs so far. */
   async waitForCurrentEnd(timeoutMs: number): Promise<void> {
-    const ends = await this.offsets.highWatermarks([...this.kindOf.keys()]);
+    const ends = await this.offsets.highWatermarks([this.topic]);
     if (!this.reader) throw new Error('exporter not started');
     await this.reader.waitForPositions(ends, timeoutMs);
   }
 
   private async updateLag(): Promise<void> {
     try {
-      const ends = await this.offsets.highWatermarks([...this.kindOf.keys()]);
-      const lag = new Map<string, bigint>();
+      const ends = await this.offsets.highWatermarks([this.topic]);
+      let lag = 0n;
       for (const [key, end] of ends) {
         const [topic, partition] = key.split('\u0000') as [string, string];
         const at = this.reader?.position(topic, Number(partition)) ?? 0n;
-        const kind = this.kindOf.get(topic)!;
-        lag.set(kind, (lag.get(kind) ?? 0n) + (end > at ? end - at : 0n));
+        lag += end > at ? end - at : 0n;
       }
-      for (const [kind, records] of lag) this.metrics.lagRecords.set({ topic: kind }, Number(records));
+      this.metrics.lagRecords.set({ topic: 'aggregates' }, Number(lag));
     } catch (error) {
       this.logger.debug({ err: error }, 'view lag update failed');
     }

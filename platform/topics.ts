@@ -56,7 +56,7 @@ export function topicPlan(options: TopicPlanOptions): TopicSpec[] {
   const durability: Record<string, string> =
     (options.replicationFactor ?? -1) >= 3 ? { 'min.insync.replicas': '2' } : {};
   // Tombstones stay this long; processors trust a local checkpoint only if younger
-  // (processor/partition-task.ts), so keep it explicit rather than the broker's.
+  // (processor/checkpoint.ts), so keep it explicit rather than the broker's.
   const tombstones = { 'delete.retention.ms': String(day) };
   const specs: TopicSpec[] = [
     {
@@ -97,8 +97,17 @@ export function topicPlan(options: TopicPlanOptions): TopicSpec[] {
     {
       name: names.aggregatesChangelog,
       partitions: p,
-      config: { 'cleanup.policy': 'compact', ...tombstones },
-      purpose: 'counters and histogram buckets, key = partition|metric key',
+      config: {
+        'cleanup.policy': 'compact',
+        ...tombstones,
+        // Every exporter reads this changelog whole at start: segments roll hourly and
+        // are compacted once a tenth is dirty, so it stays near one record per series
+        // and partition instead of growing with every update (the broker defaults roll
+        // a segment after 7 days or 1 GB, and compact at half dirty).
+        'segment.ms': String(3_600_000),
+        'min.cleanable.dirty.ratio': '0.1',
+      },
+      purpose: 'counters, histograms and gauges per partition, key = partition|series key',
     },
   ];
   return specs.map((spec) => ({ ...spec, config: { ...spec.config, ...durability } }));

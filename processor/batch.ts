@@ -1,6 +1,7 @@
 // Applies a chunk of deliveries to one partition's state: dedupe, parse, state
-// machine, aggregates. Reads go through the pending changes first, then the store;
-// nothing is written here. The caller commits the changes to Kafka, then to RocksDB.
+// machine, aggregates (counters, histograms and gauges). Reads go through the pending
+// changes first, then the store; nothing is written here. The caller commits the
+// changes to Kafka, then to RocksDB.
 
 import {
   aggregateChangelogKey,
@@ -14,13 +15,27 @@ import {
 } from '../schemas/changelog.js';
 import { codecs } from '../schemas/codecs.js';
 import { seriesKey } from '../schemas/metrics.js';
-import type { AggregateValue, JobState, RunState } from '../schemas/model.js';
+import type { AggregateValue, JobState, Labels, RunState } from '../schemas/model.js';
 import { applyDelta } from './core/aggregates.js';
+import {
+  applyGaugeDelta,
+  type GaugeDelta,
+  jobGaugeDeltas,
+  queuePosition,
+  runGaugeDeltas,
+  withOldest,
+} from './core/gauges.js';
 import { type ParseResult, parseDelivery } from './core/parse.js';
 import { applyJob, applyRun, jobKey, runKey } from './core/state.js';
 import type { AggregateDelta, ExpiryReason } from './core/types.js';
-import type { KeyValueStore } from './store.js';
-import { type ChangelogRecord, storeKey } from './store-layout.js';
+import type { KeyValueStore, WriteOp } from './store.js';
+import {
+  type ChangelogRecord,
+  createdSecondsOfQueueKey,
+  queueIndexKey,
+  queueIndexPrefix,
+  storeKey,
+} from './store-layout.js';
 
 export type DeliveryResult = 'applied' | 'duplicate' | 'stale' | 'invalid';
 
@@ -47,6 +62,12 @@ export class PendingChanges {
   readonly results: Record<DeliveryResult, number> = { applied: 0, duplicate: 0, stale: 0, invalid: 0 };
   readonly invalid: InvalidRecord[] = [];
   readonly expired: Array<{ kind: 'run' | 'job'; reason: ExpiryReason }> = [];
+  /** Gauge memberships the run and job changes move, folded into aggregates by foldGauges. */
+  readonly gauges: GaugeDelta[] = [];
+  /** Oldest-queued sets whose queued jobs changed (series key -> labels). */
+  readonly touchedQueues = new Map<string, Labels>();
+  /** The store's index of queued jobs (true: put, false: delete); not in any changelog. */
+  readonly queue = new Map<string, boolean>();
 
   get size(): number {
     return this.markers.size + this.runs.size + this.jobs.size + this.aggregates.size;
@@ -59,8 +80,39 @@ export class PendingChanges {
    * it again. An expired one leaves none: its late completion still counts.
    */
   retire(kind: 'run' | 'job', key: string, state: RunState | JobState, now: number): void {
-    (kind === 'run' ? this.runs : this.jobs).set(key, null);
+    if (kind === 'run') this.setRun(key, state as RunState, null);
+    else this.setJob(key, state as JobState, null);
     if (state.completedSeenAt !== null) this.markers.set(retiredMarkerKey(kind, key), now);
+  }
+
+  /** A run's next state (null: tombstone), and the gauge memberships it moves. */
+  setRun(key: string, previous: RunState | undefined, next: RunState | null): void {
+    this.runs.set(key, next);
+    this.gauges.push(...runGaugeDeltas(previous, next ?? undefined));
+  }
+
+  /** A job's next state (null: tombstone), the gauge memberships it moves, and its queue place. */
+  setJob(key: string, previous: JobState | undefined, next: JobState | null): void {
+    this.jobs.set(key, next);
+    this.gauges.push(...jobGaugeDeltas(previous, next ?? undefined));
+    const before = queuePosition(previous);
+    const after = queuePosition(next ?? undefined);
+    const beforeKey = before && queueIndexKey(before);
+    const afterKey = after && queueIndexKey(after);
+    if (beforeKey === afterKey) return;
+    if (before && beforeKey) {
+      this.queue.set(beforeKey, false);
+      this.touchedQueues.set(before.set, { runner_group: previous!.runnerGroup, labels: previous!.labels });
+    }
+    if (after && afterKey && next) {
+      this.queue.set(afterKey, true);
+      this.touchedQueues.set(after.set, { runner_group: next.runnerGroup, labels: next.labels });
+    }
+  }
+
+  /** RocksDB writes that mirror no changelog: the queued-jobs index. */
+  storeOnlyOps(): WriteOp[] {
+    return [...this.queue].map(([key, put]) => ({ key, value: put ? Buffer.alloc(0) : null }));
   }
 
   /** The changelog records, per kind, all for the input partition's number. */
@@ -82,11 +134,11 @@ export class PendingChanges {
 }
 
 /**
- * The state of one partition as one chunk reads it: pending changes over the store.
- * Store reads are fetched in bulk (one RocksDB multi-get per phase, not one get per
- * key) and memoised for the chunk; the store does not change until the chunk commits.
+ * The state of one partition as one transaction reads it: pending changes over the
+ * store. Store reads are fetched in bulk (one RocksDB multi-get per phase, not one get
+ * per key) and memoised; the store does not change until the transaction commits.
  */
-class ChunkReader {
+export class StateReader {
   private readonly reads = new Map<string, Buffer | undefined>();
 
   constructor(
@@ -136,6 +188,40 @@ class ChunkReader {
     const bytes = await this.read(this.aggregateStoreKey(metricKey));
     return bytes && decodeAggregate(bytes);
   }
+
+  /** The created_at (Unix seconds) of the oldest job queued in a set now, if any. */
+  async oldestQueued(set: string): Promise<number | undefined> {
+    const prefix = queueIndexPrefix(set);
+    let oldest: number | undefined;
+    for (const [key, put] of this.pending.queue) {
+      if (put && key.startsWith(prefix)) oldest = Math.min(oldest ?? Infinity, createdSecondsOfQueueKey(key));
+    }
+    // The index is ordered by created_at: the first entry not deleted here is the store's oldest.
+    for await (const [key] of this.store.scan(prefix)) {
+      if (this.pending.queue.get(key) === false) continue;
+      oldest = Math.min(oldest ?? Infinity, createdSecondsOfQueueKey(key));
+      break;
+    }
+    return oldest;
+  }
+}
+
+/** Folds the gauge memberships and queue changes of the pending changes into gauge aggregates. */
+export async function foldGauges(reader: StateReader, now: number): Promise<void> {
+  const { pending } = reader;
+  const keys = pending.gauges.map((delta) => seriesKey(delta.name, delta.labels));
+  await reader.prefetch(
+    [...keys, ...pending.touchedQueues.keys()].map((key) => reader.aggregateStoreKey(key)),
+  );
+  for (const [i, delta] of pending.gauges.entries()) {
+    const key = keys[i]!;
+    pending.aggregates.set(key, applyGaugeDelta(await reader.aggregate(key), delta, now));
+  }
+  pending.gauges.length = 0;
+  for (const [set, labels] of pending.touchedQueues) {
+    pending.aggregates.set(set, withOldest(await reader.aggregate(set), labels, await reader.oldestQueued(set), now));
+  }
+  pending.touchedQueues.clear();
 }
 
 type Decoded =
@@ -183,7 +269,7 @@ export async function applyChunk(
   records: readonly InputRecord[],
   now: number,
 ): Promise<DeliveryResult[]> {
-  const reader = new ChunkReader(store, partition, pending);
+  const reader = new StateReader(store, partition, pending);
   const decoded = records.map(decodeRecord);
   const stateKeys: string[] = [];
   for (const d of decoded) {
@@ -212,11 +298,12 @@ export async function applyChunk(
     const key = metricKeys[i]!;
     pending.aggregates.set(key, applyDelta(await reader.aggregate(key), delta));
   }
+  await foldGauges(reader, now);
   return results;
 }
 
 async function applyDecoded(
-  reader: ChunkReader,
+  reader: StateReader,
   offset: string,
   d: Decoded,
   now: number,
@@ -240,7 +327,7 @@ async function applyDecoded(
     if (!current && (await reader.hasMarker(retiredMarkerKey('run', key)))) return 'stale';
     const transition = applyRun(current, observation, now);
     if (!transition.changed) return 'stale';
-    pending.runs.set(key, transition.state);
+    pending.setRun(key, current, transition.state);
     deltas.push(...transition.deltas);
     return 'applied';
   }
@@ -249,7 +336,7 @@ async function applyDecoded(
   if (!current && (await reader.hasMarker(retiredMarkerKey('job', key)))) return 'stale';
   const transition = applyJob(current, observation, now);
   if (!transition.changed) return 'stale';
-  pending.jobs.set(key, transition.state);
+  pending.setJob(key, current, transition.state);
   deltas.push(...transition.deltas);
   return 'applied';
 }

@@ -1,10 +1,18 @@
-// Housekeeping of one partition: stale entities expire, retained completed ones are
-// tombstoned (leaving a retired marker), old dedupe markers go. The sweep decides per
+// Housekeeping of one partition: stale entities expire (leaving the gauges), retained
+// completed ones are tombstoned (leaving a retired marker), old dedupe markers go, and
+// gauge series empty for longer than the retention are dropped. The sweep decides per
 // entry, purely; the scan feeds it the store's entries up to a budget of changes.
 
-import { decodeJob, decodeMarker, decodeRun } from '../schemas/changelog.js';
-import type { JobState, RunState } from '../schemas/model.js';
-import { PendingChanges } from './batch.js';
+import {
+  decodeAggregate,
+  decodeJob,
+  decodeMarker,
+  decodeRun,
+  parseAggregateChangelogKey,
+} from '../schemas/changelog.js';
+import type { AggregateValue, JobState, RunState } from '../schemas/model.js';
+import { foldGauges, PendingChanges, StateReader } from './batch.js';
+import { isGaugeRetentionOver } from './core/gauges.js';
 import { expireJob, expireRun, isDedupeMarkerExpired, isRetentionOver } from './core/lifecycle.js';
 import type { LifecycleLimits } from './core/types.js';
 import type { KeyValueStore } from './store.js';
@@ -33,7 +41,7 @@ export function sweepRun(
   }
   const expired = expireRun(run, now, limits);
   if (expired) {
-    pending.runs.set(key, expired.state);
+    pending.setRun(key, run, expired.state);
     pending.expired.push({ kind: 'run', reason: expired.reason });
   }
 }
@@ -51,30 +59,57 @@ export function sweepJob(
   }
   const expired = expireJob(job, now, limits);
   if (expired) {
-    pending.jobs.set(key, expired.state);
+    pending.setJob(key, job, expired.state);
     pending.expired.push({ kind: 'job', reason: expired.reason });
   }
 }
 
-/** The changes housekeeping makes now, at most `budget` of them (the rest wait for the next pass). */
+export function sweepAggregate(
+  pending: PendingChanges,
+  seriesKey: string,
+  value: AggregateValue,
+  now: number,
+  limits: LifecycleLimits,
+): void {
+  if (isGaugeRetentionOver(value, now, limits.completedRetentionMs)) pending.aggregates.set(seriesKey, null);
+}
+
+/** The changes housekeeping makes now, about `budget` of them at most (the rest wait for the next pass). */
 export async function scanForHousekeeping(
   store: KeyValueStore,
+  partition: number,
   now: number,
   limits: LifecycleLimits,
   budget: number,
 ): Promise<PendingChanges> {
   const pending = new PendingChanges();
+  await sweepStore(store, pending, now, limits, budget);
+  await foldGauges(new StateReader(store, partition, pending), now);
+  return pending;
+}
+
+async function sweepStore(
+  store: KeyValueStore,
+  pending: PendingChanges,
+  now: number,
+  limits: LifecycleLimits,
+  budget: number,
+): Promise<void> {
+  for await (const [key, bytes] of store.scan(storePrefix('aggregates'))) {
+    if (pending.size >= budget) return;
+    const { seriesKey } = parseAggregateChangelogKey(changelogKeyOf('aggregates', key));
+    sweepAggregate(pending, seriesKey, decodeAggregate(bytes), now, limits);
+  }
   for await (const [key, bytes] of store.scan(storePrefix('dedupe'))) {
-    if (pending.size >= budget) return pending;
+    if (pending.size >= budget) return;
     sweepMarker(pending, changelogKeyOf('dedupe', key), decodeMarker(bytes), now, limits);
   }
   for await (const [key, bytes] of store.scan(storePrefix('runs'))) {
-    if (pending.size >= budget) return pending;
+    if (pending.size >= budget) return;
     sweepRun(pending, changelogKeyOf('runs', key), decodeRun(bytes), now, limits);
   }
   for await (const [key, bytes] of store.scan(storePrefix('jobs'))) {
-    if (pending.size >= budget) return pending;
+    if (pending.size >= budget) return;
     sweepJob(pending, changelogKeyOf('jobs', key), decodeJob(bytes), now, limits);
   }
-  return pending;
 }

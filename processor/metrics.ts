@@ -87,7 +87,7 @@ export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
     }),
     inconsistencies: new Counter({
       name: 'runstream_processor_inconsistencies_total',
-      help: 'Contradictions between local state and Kafka the processor detected and recovered from by the safe path: checkpoint_ahead, restore_incomplete, transaction_outcome_unknown, input_gap',
+      help: 'Contradictions between local state and Kafka the processor detected and recovered from by the safe path: checkpoint_ahead, restore_incomplete, transaction_outcome_unknown, input_gap, gauge_drift',
       labelNames: ['kind'],
       registers,
     }),

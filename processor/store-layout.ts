@@ -26,6 +26,26 @@ export function changelogKeyOf(kind: ChangelogKind, key: string): string {
 
 const checkpointKey = (kind: ChangelogKind): string => CHECKPOINT_PREFIX + kind;
 
+/**
+ * The queued-jobs index, derived from the jobs (rebuilt after every restore, in no
+ * changelog): one empty entry per queued job, ordered by set, then created_at, so the
+ * first entry of a set is its oldest queued job.
+ */
+export const QUEUE_INDEX_PREFIX = 'q|';
+
+export function queueIndexPrefix(set: string): string {
+  return `${QUEUE_INDEX_PREFIX}${set}|`;
+}
+
+export function queueIndexKey(position: { set: string; createdSeconds: number; jobId: number }): string {
+  return `${queueIndexPrefix(position.set)}${String(position.createdSeconds).padStart(12, '0')}|${position.jobId}`;
+}
+
+export function createdSecondsOfQueueKey(key: string): number {
+  const end = key.lastIndexOf('|');
+  return Number(key.slice(key.lastIndexOf('|', end - 1) + 1, end));
+}
+
 export interface ChangelogRecord {
   kind: ChangelogKind;
   key: string;
@@ -34,15 +54,18 @@ export interface ChangelogRecord {
 }
 
 /**
- * The writes mirroring committed changelog records, plus the checkpoints (the next
- * offset of each changelog partition the store now reflects) and when they were written.
+ * The writes mirroring committed changelog records, plus the derived entries that go
+ * with them (the queued-jobs index), the checkpoints (the next offset of each changelog
+ * partition the store now reflects) and when they were written.
  */
 export function storeOpsFor(
   records: readonly ChangelogRecord[],
   checkpoints: ReadonlyMap<ChangelogKind, bigint>,
   writtenAt: number,
+  derived: readonly WriteOp[] = [],
 ): WriteOp[] {
   const ops: WriteOp[] = records.map((r) => ({ key: storeKey(r.kind, r.key), value: r.value }));
+  ops.push(...derived);
   for (const [kind, offset] of checkpoints) {
     ops.push({ key: checkpointKey(kind), value: Buffer.from(offset.toString()) });
   }

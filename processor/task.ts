@@ -8,8 +8,8 @@
 // opening: the store is opened and the producer takes the transactional id, which
 // fences the previous owner and makes the coordinator finish its open transaction.
 // restoring: with nothing left in flight, the end offsets of the changelogs and the
-// committed input offset are read, the checkpoint is judged, and the tail (or the
-// whole changelog) is copied into the store. running: input is processed in
+// committed input offset are read, the checkpoint is judged, the tail (or the whole
+// changelog) is copied into the store, and the gauges are counted again from it. running: input is processed in
 // transactions. Any failure ends the task (failed, with the reason); the task manager
 // decides when a new one takes over.
 //
@@ -27,6 +27,7 @@ import { applyChunk, type InputRecord, PendingChanges } from './batch.js';
 import { checkpointVerdict, type RestoreMode } from './checkpoint.js';
 import type { ProcessorConfig } from './config.js';
 import { scanForHousekeeping } from './housekeeping.js';
+import { recountGauges } from './recount.js';
 import type { ProcessorMetrics } from './metrics.js';
 import { type ChangelogRestorer, RestoreIncompleteError } from './restorer.js';
 import { RocksStore } from './store.js';
@@ -211,6 +212,8 @@ export class PartitionTask {
         onRecords: (kind, count) => metrics.restoreRecords.inc({ topic: kind }, count),
       });
 
+      await this.recount();
+
       this.next = committed === undefined || committed < input.low ? input.low : committed;
       if (committed !== undefined && committed < input.low) {
         this.log.warn(
@@ -246,6 +249,25 @@ export class PartitionTask {
       }
       throw error;
     }
+  }
+
+  /**
+   * Counts the gauges again from the restored runs and jobs and rebuilds the queued-jobs
+   * index; commits corrections of the stored gauge aggregates, if any.
+   */
+  private async recount(): Promise<void> {
+    const { pending, corrected, hadGauges } = await recountGauges(this.store!, this.deps.now());
+    if (corrected === 0) {
+      await this.store!.write(pending.storeOnlyOps());
+      return;
+    }
+    if (hadGauges) {
+      this.deps.metrics.inconsistencies.inc({ kind: 'gauge_drift' });
+      this.log.error({ corrected }, 'stored gauges differed from the runs and jobs restored; corrected');
+    } else {
+      this.log.info({ series: corrected }, 'gauges counted from the restored runs and jobs for the first time');
+    }
+    await this.commit(pending, undefined);
   }
 
   private async openStore(signal: AbortSignal): Promise<RocksStore> {
@@ -315,7 +337,7 @@ export class PartitionTask {
       if (this.current !== 'running') return 0;
       const { limits, maxHousekeepingChanges } = this.deps.config;
       const now = this.deps.now();
-      const pending = await scanForHousekeeping(this.store!, now, limits, maxHousekeepingChanges).catch(
+      const pending = await scanForHousekeeping(this.store!, this.partition, now, limits, maxHousekeepingChanges).catch(
         async (error: unknown) => {
           this.deps.metrics.storeErrors.inc({ operation: 'read' });
           await this.fail('store', error, true);
@@ -373,7 +395,7 @@ export class PartitionTask {
     }
     const started = performance.now();
     try {
-      await this.store!.write(storeOpsFor(records, checkpoints, this.deps.now()));
+      await this.store!.write(storeOpsFor(records, checkpoints, this.deps.now(), pending.storeOnlyOps()));
     } catch (error) {
       metrics.storeErrors.inc({ operation: 'write' });
       // Kafka has the data; the store is now behind its checkpoint's promise. Restore in full.

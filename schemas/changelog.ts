@@ -2,7 +2,7 @@
 // kind, the keys, and the codecs of the values (null is a tombstone).
 import type { TopicNames } from '../platform/topics.js';
 import { codecs } from './codecs.js';
-import { isCounterName, isHistogramName } from './metrics.js';
+import { isCounterName, isGaugeName, isHistogramName } from './metrics.js';
 import type { AggregateValue, JobState, RunState } from './model.js';
 import type { AggregateRecord } from './state.js';
 
@@ -37,29 +37,37 @@ export function parseAggregateChangelogKey(key: string): { partition: number; se
 }
 
 export function toAggregateRecord(value: AggregateValue): AggregateRecord {
-  return value.kind === 'counter'
-    ? {
-        kind: 'counter',
-        name: value.name,
-        labels: { ...value.labels },
-        value: value.value,
-        bucketCounts: [],
-        sum: 0,
-        count: 0,
-      }
-    : {
+  const base = { name: value.name, labels: { ...value.labels }, value: 0, bucketCounts: [], sum: 0, count: 0 };
+  switch (value.kind) {
+    case 'counter':
+      return { ...base, kind: 'counter', value: value.value, emptySince: null };
+    case 'gauge':
+      return { ...base, kind: 'gauge', value: value.value, count: value.members, emptySince: value.emptySince };
+    case 'histogram':
+      return {
+        ...base,
         kind: 'histogram',
-        name: value.name,
-        labels: { ...value.labels },
-        value: 0,
         bucketCounts: [...value.bucketCounts],
         sum: value.sum,
         count: value.count,
+        emptySince: null,
       };
+  }
 }
 
 export function fromAggregateRecord(record: AggregateRecord): AggregateValue {
   const { name } = record;
+  if (record.kind === 'gauge') {
+    if (!isGaugeName(name)) throw new Error(`unknown gauge ${name} in aggregate record`);
+    return {
+      kind: 'gauge',
+      name,
+      labels: record.labels,
+      value: record.value,
+      members: record.count,
+      emptySince: record.emptySince,
+    };
+  }
   if (record.kind === 'counter') {
     if (!isCounterName(name)) throw new Error(`unknown counter ${name} in aggregate record`);
     return { kind: 'counter', name, labels: record.labels, value: record.value };

@@ -14,6 +14,8 @@ export interface MetricFamily {
   labels: readonly string[];
   /** Histograms only. */
   buckets?: readonly number[];
+  /** Gauges only: how partitions' values combine (a count adds up; the oldest is the minimum set). */
+  merge?: 'sum' | 'min';
 }
 
 export const METRIC_FAMILIES = {
@@ -22,18 +24,21 @@ export const METRIC_FAMILIES = {
     type: 'gauge',
     help: 'Workflow runs by non-terminal status',
     labels: ['repository', 'workflow', 'event', 'status'],
+    merge: 'sum',
   },
   jobs: {
     name: 'github_actions_jobs',
     type: 'gauge',
     help: 'Jobs queued, waiting or in progress',
     labels: ['repository', 'workflow', 'runner_group', 'labels', 'status'],
+    merge: 'sum',
   },
   oldestQueued: {
     name: 'github_actions_job_oldest_queued_timestamp_seconds',
     type: 'gauge',
     help: 'Creation time (Unix seconds) of the oldest job queued now, per runner group and labels',
     labels: ['runner_group', 'labels'],
+    merge: 'min',
   },
   runsCompleted: {
     name: 'github_actions_workflow_runs_completed_total',
@@ -75,14 +80,13 @@ type NameOf<T extends MetricFamily['type']> = {
   [K in keyof Families]: Families[K]['type'] extends T ? Families[K]['name'] : never;
 }[keyof Families];
 
+export type GaugeName = NameOf<'gauge'>;
 export type CounterName = NameOf<'counter'>;
 export type HistogramName = NameOf<'histogram'>;
-export type AggregateName = CounterName | HistogramName;
+export type AggregateName = GaugeName | CounterName | HistogramName;
 
-/** The families processors keep as aggregates (counters and histograms), in serving order. */
-export const AGGREGATE_FAMILIES: readonly MetricFamily[] = Object.values(METRIC_FAMILIES).filter(
-  (f) => f.type !== 'gauge',
-);
+/** Every family, in serving order; processors keep each as per-partition aggregates. */
+export const AGGREGATE_FAMILIES: readonly MetricFamily[] = Object.values(METRIC_FAMILIES);
 
 const byName = new Map<string, MetricFamily>(Object.values(METRIC_FAMILIES).map((f) => [f.name, f]));
 
@@ -93,6 +97,10 @@ export function familyOf(name: string): MetricFamily | undefined {
 /** Label names of an aggregate family, in order. */
 export function aggregateLabels(name: AggregateName): readonly string[] {
   return byName.get(name)!.labels;
+}
+
+export function isGaugeName(name: string): name is GaugeName {
+  return byName.get(name)?.type === 'gauge';
 }
 
 export function isCounterName(name: string): name is CounterName {

@@ -2,7 +2,7 @@
 // hold them and write them to the changelogs, and the cumulative value of an
 // aggregate series. Plain, serialisable values; times are epoch milliseconds (null
 // when GitHub did not say).
-import type { CounterName, HistogramName } from './metrics.js';
+import type { CounterName, GaugeName, HistogramName } from './metrics.js';
 
 export type RunStatus = 'requested' | 'queued' | 'pending' | 'waiting' | 'in_progress' | 'completed';
 export type JobStatus = 'queued' | 'waiting' | 'in_progress' | 'completed';
@@ -54,8 +54,20 @@ export interface JobState {
 /** Label names in a fixed order per family; values are strings. */
 export type Labels = Readonly<Record<string, string>>;
 
-/** Cumulative value of one aggregate series within one partition. */
+/** Value of one aggregate series within one partition: cumulative for counters and
+ * histograms, current for gauges. */
 export type AggregateValue =
+  | {
+      kind: 'gauge';
+      name: GaugeName;
+      labels: Labels;
+      /** Active entities (count gauges), or the oldest queued job's created_at (Unix s, 0: none). */
+      value: number;
+      /** Active entities of the label set (for the oldest-queued gauge: jobs of its runner group and labels). */
+      members: number;
+      /** When members last dropped to 0; null while some are active. */
+      emptySince: number | null;
+    }
   | { kind: 'counter'; name: CounterName; labels: Labels; value: number }
   | {
       kind: 'histogram';

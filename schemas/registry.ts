@@ -4,7 +4,13 @@
 
 import type { RegisteredSchema, SchemaRegistry } from './codec.js';
 import { deliverySchemaV1 } from './delivery.js';
-import { aggregateSchemaV1, dedupeMarkerSchemaV1, jobStateSchemaV1, runStateSchemaV1 } from './state.js';
+import {
+  aggregateSchemaV1,
+  aggregateSchemaV2,
+  dedupeMarkerSchemaV1,
+  jobStateSchemaV1,
+  runStateSchemaV1,
+} from './state.js';
 
 export const SUBJECTS = {
   delivery: 'dev.runstream.Delivery',
@@ -20,6 +26,7 @@ export const BUILTIN_SCHEMAS: readonly RegisteredSchema[] = [
   { id: 3, subject: SUBJECTS.jobState, schema: jobStateSchemaV1 },
   { id: 4, subject: SUBJECTS.aggregate, schema: aggregateSchemaV1 },
   { id: 5, subject: SUBJECTS.dedupeMarker, schema: dedupeMarkerSchemaV1 },
+  { id: 6, subject: SUBJECTS.aggregate, schema: aggregateSchemaV2 },
 ];
 
 export class StaticSchemaRegistry implements SchemaRegistry {

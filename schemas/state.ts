@@ -65,6 +65,33 @@ export const aggregateSchemaV1 = {
   ],
 } as const;
 
+/** V2 adds gauges (active entities per label set, and the oldest queued job), which
+ * processors keep per partition so that exporters read aggregates only. */
+export const aggregateSchemaV2 = {
+  type: 'record',
+  name: 'Aggregate',
+  namespace: 'dev.runstream',
+  doc: 'Cumulative value of one counter or histogram series, or the current value of one gauge series, within one partition.',
+  fields: [
+    {
+      name: 'kind',
+      type: { type: 'enum', name: 'AggregateKind', symbols: ['counter', 'histogram', 'gauge'] },
+    },
+    { name: 'name', type: 'string' },
+    { name: 'labels', type: { type: 'map', values: 'string' } },
+    { name: 'value', type: 'double', default: 0, doc: 'counter value; gauge value' },
+    { name: 'bucketCounts', type: { type: 'array', items: 'long' }, default: [] },
+    { name: 'sum', type: 'double', default: 0 },
+    { name: 'count', type: 'long', default: 0, doc: 'histogram observations; gauge: active entities of the label set' },
+    {
+      name: 'emptySince',
+      type: ['null', 'long'],
+      default: null,
+      doc: 'gauge: when its label set last lost its last active entity (null while it has some)',
+    },
+  ],
+} as const;
+
 export const dedupeMarkerSchemaV1 = {
   type: 'record',
   name: 'DedupeMarker',
@@ -76,13 +103,14 @@ export interface DedupeMarker {
   firstSeenAt: number;
 }
 
-/** The Avro form of an AggregateValue (one record shape for both kinds). */
+/** The Avro form of an AggregateValue (one record shape for every kind). */
 export interface AggregateRecord {
-  kind: 'counter' | 'histogram';
+  kind: 'counter' | 'histogram' | 'gauge';
   name: string;
   labels: Record<string, string>;
   value: number;
   bucketCounts: number[];
   sum: number;
   count: number;
+  emptySince: number | null;
 }

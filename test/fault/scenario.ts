@@ -55,8 +55,11 @@ export interface ScenarioResult {
   distinct: number;
   send: SendReport;
   faults: string[];
-  /** From the last accepted delivery until both exporters served the oracle's values. */
+  /** From the end of the stream and of the faults, whichever came later, until both
+   * exporters served the oracle's values. */
   exactAfterMs: number | undefined;
+  /** How long the faults went on after the last delivery was accepted (0: they ended first). */
+  faultsOutlastedMs: number;
   longestStallMs: number;
   stallPartition: number | undefined;
   /** Acknowledged deliveries not found where ingest said they were. */
@@ -194,6 +197,7 @@ export async function runScenario(
       },
       note: (text) => fleet.events.push(`${((Date.now() - streamStart) / 1000).toFixed(1)}s ${text}`),
     };
+    let faultsDoneAt = 0;
     const [send] = await Promise.all([
       sendStream(deliveries, {
         targets: () => fleet.running('ingest').map((p) => ({ name: p.name, port: p.port })),
@@ -201,7 +205,9 @@ export async function runScenario(
         burst: spec.burst,
         burstsPerSecond: spec.burstsPerSecond,
       }),
-      spec.faults(context),
+      spec.faults(context).then(() => {
+        faultsDoneAt = Date.now();
+      }),
     ]);
     context.note(`stream done: ${deliveries.length} deliveries, ${send.requests} requests`);
 
@@ -231,7 +237,8 @@ export async function runScenario(
       distinct: new Set(deliveries.map((d) => d.id)).size,
       send,
       faults: fleet.events,
-      exactAfterMs: exactAt === undefined ? undefined : exactAt - send.lastAcceptedAt,
+      exactAfterMs: exactAt === undefined ? undefined : exactAt - Math.max(send.lastAcceptedAt, faultsDoneAt),
+      faultsOutlastedMs: Math.max(0, faultsDoneAt - send.lastAcceptedAt),
       longestStallMs: stall.longestMs,
       stallPartition: stall.partition,
       missing,
@@ -250,7 +257,8 @@ export function summary(result: ScenarioResult): string {
   return [
     `${result.name} seed ${result.seed}:`,
     `${result.deliveries} deliveries (${result.distinct} distinct), ${result.send.requests} requests, refused ${refused};`,
-    `exact ${result.exactAfterMs === undefined ? 'NEVER' : `${(result.exactAfterMs / 1000).toFixed(1)} s`} after the last delivery;`,
+    `exact ${result.exactAfterMs === undefined ? 'NEVER' : `${(result.exactAfterMs / 1000).toFixed(1)} s`} after the last delivery and the last fault`,
+    `(the faults outlasted the stream by ${(result.faultsOutlastedMs / 1000).toFixed(1)} s);`,
     `longest stall ${(result.longestStallMs / 1000).toFixed(1)} s (partition ${result.stallPartition ?? '-'});`,
     `${result.missing.length} acknowledged deliveries missing; logs in ${result.runDir}`,
   ].join(' ');

@@ -275,14 +275,14 @@ describe('exporter end to end', () => {
     const producer = testKafka().producer();
     await producer.connect();
     await producer.send({
-      topic: topics.names.jobsChangelog,
-      messages: [{ key: '1', value: Buffer.from('not avro at all'), partition: 0 }],
+      topic: topics.names.aggregatesChangelog,
+      messages: [{ key: '0|github_actions_jobs["x"]', value: Buffer.from('not avro at all'), partition: 0 }],
     });
     await producer.disconnect();
     const count = await waitFor('invalid record counted', async () => {
       const samples = parseExposition(await scrape(exporter.port));
       const s = samples.find(
-        (x) => x.name === 'runstream_exporter_invalid_records_total' && x.labels.topic === 'jobs',
+        (x) => x.name === 'runstream_exporter_invalid_records_total' && x.labels.topic === 'aggregates',
       );
       return s?.value ? s.value : undefined;
     });
@@ -301,9 +301,9 @@ describe('exporter end to end', () => {
     await producer.connect();
     for (let chunk = 0; chunk < 20; chunk++) {
       await producer.send({
-        topic: topics.names.jobsChangelog,
+        topic: topics.names.aggregatesChangelog,
         messages: Array.from({ length: 5000 }, (_, i) => ({
-          key: `never-held-${chunk}-${i}`,
+          key: `1|never-held-${chunk}-${i}`,
           value: null,
           partition: 1,
         })),

@@ -11,13 +11,16 @@ import { applyJob, applyRun, jobKey, runKey } from '../../processor/core/state.j
 import { decodeAggregate, decodeJob, decodeRun } from '../../schemas/changelog.js';
 import { seriesKey } from '../../schemas/metrics.js';
 import type { AggregateValue, JobState, RunState } from '../../schemas/model.js';
+import { gaugesOf, servedGauges } from './gauges.js';
 import { readTopic } from './kafka.js';
 
 export interface FoldedState {
   runs: Map<string, RunState>;
   jobs: Map<string, JobState>;
-  /** Summed over partitions, by seriesKey(name, labels). */
+  /** Counters and histograms, summed over partitions, by seriesKey(name, labels). */
   aggregates: Map<string, AggregateValue>;
+  /** Served gauge values of label sets with active entities (test/support/gauges.ts). */
+  gauges: Map<string, number>;
 }
 
 /** Fields that depend on when a processor saw an event, not on the events. */
@@ -33,7 +36,9 @@ export function withoutProcessingTimes<T extends RunState | JobState>(state: T):
 }
 
 function byKey(values: AggregateValue[]): Map<string, AggregateValue> {
-  return new Map(mergeAggregates(values).map((v) => [seriesKey(v.name, v.labels), v]));
+  return new Map(
+    mergeAggregates(values.filter((v) => v.kind !== 'gauge')).map((v) => [seriesKey(v.name, v.labels), v]),
+  );
 }
 
 export async function foldChangelogs(names: TopicNames): Promise<FoldedState> {
@@ -55,7 +60,8 @@ export async function foldChangelogs(names: TopicNames): Promise<FoldedState> {
     if (r.message.value) aggregates.set(key, decodeAggregate(r.message.value));
     else aggregates.delete(key);
   }
-  return { runs, jobs, aggregates: byKey([...aggregates.values()]) };
+  const values = [...aggregates.values()];
+  return { runs, jobs, aggregates: byKey(values), gauges: servedGauges(values) };
 }
 
 /** The pure core applied to the input in order, with dedupe by delivery id. */
@@ -81,7 +87,7 @@ export function expectedState(deliveries: readonly GeneratedDelivery[], now = 1)
       aggregates.set(key, applyDelta(aggregates.get(key), delta));
     }
   }
-  return { runs, jobs, aggregates };
+  return { runs, jobs, aggregates, gauges: gaugesOf(runs.values(), jobs.values()) };
 }
 
 /** Comparable plain objects (maps sorted by key, processing times removed). */
@@ -92,5 +98,6 @@ export function comparable(state: FoldedState): Record<string, unknown> {
     runs: sorted(state.runs, withoutProcessingTimes),
     jobs: sorted(state.jobs, withoutProcessingTimes),
     aggregates: sorted(state.aggregates, (v) => v),
+    gauges: sorted(state.gauges, (v) => v),
   };
 }

@@ -1,40 +1,52 @@
-// The exporter's view over changelog records: a series is the sum of its partitions'
-// latest values, a tombstone removes one partition's share (and the series with the
-// last one), gauges follow runs as they change and an emptied label set is served at
-// 0 for the retention window, then dropped. Undecodable records are refused.
+// The exporter's view over the aggregates changelog: a series is its partitions'
+// latest values combined (counters and count gauges add up, the oldest-queued gauge
+// takes the oldest non-zero), a tombstone removes one partition's share (and the series
+// with the last one), an emptied gauge is served at 0 until processors drop it, and
+// undecodable records are refused.
 import { describe, expect, it } from 'vitest';
 import { MetricsView } from '../../../exporter/view.js';
-import { aggregateChangelogKey, encodeAggregate, encodeRun } from '../../../schemas/changelog.js';
-import { seriesKey } from '../../../schemas/metrics.js';
-import type { AggregateValue, RunState } from '../../../schemas/model.js';
+import { aggregateChangelogKey, encodeAggregate } from '../../../schemas/changelog.js';
+import { type AggregateName, seriesKey } from '../../../schemas/metrics.js';
+import type { AggregateValue, Labels } from '../../../schemas/model.js';
 import { parseExposition, samplesByKey } from '../../support/exposition.js';
 
-const labels = { repository: 'o/r', workflow: 'CI', event: 'push', conclusion: 'success' };
+const runLabels = { repository: 'o/r', workflow: 'CI', event: 'push', conclusion: 'success' };
 
-function completed(value: number): AggregateValue {
-  return { kind: 'counter', name: 'github_actions_workflow_runs_completed_total', labels, value };
+function apply(
+  view: MetricsView,
+  partition: number,
+  value: AggregateValue | null,
+  name?: AggregateName,
+  labels?: Labels,
+) {
+  const key = seriesKey(value?.name ?? name!, value?.labels ?? labels!);
+  view.apply(aggregateChangelogKey(partition, key), value && encodeAggregate(value));
 }
 
-function run(status: RunState['status']): RunState {
-  return {
-    runId: 1,
-    runAttempt: 1,
-    repository: 'o/r',
-    workflow: 'CI',
-    event: 'push',
-    status,
-    conclusion: status === 'completed' ? 'success' : null,
-    createdAt: 0,
-    runStartedAt: 0,
-    updatedAt: 0,
-    firstSeenAt: 0,
-    completedSeenAt: status === 'completed' ? 0 : null,
-    expiredAt: null,
-  };
-}
+const completed = (value: number): AggregateValue => ({
+  kind: 'counter',
+  name: 'github_actions_workflow_runs_completed_total',
+  labels: runLabels,
+  value,
+});
 
-const key = (partition: number) =>
-  aggregateChangelogKey(partition, seriesKey('github_actions_workflow_runs_completed_total', labels));
+const queueLabels = { runner_group: '', labels: 'ubuntu-latest' };
+const oldest = (value: number, members: number): AggregateValue => ({
+  kind: 'gauge',
+  name: 'github_actions_job_oldest_queued_timestamp_seconds',
+  labels: queueLabels,
+  value,
+  members,
+  emptySince: members > 0 ? null : 1,
+});
+const running = (members: number): AggregateValue => ({
+  kind: 'gauge',
+  name: 'github_actions_workflow_runs',
+  labels: { repository: 'o/r', workflow: 'CI', event: 'push', status: 'in_progress' },
+  value: members,
+  members,
+  emptySince: members > 0 ? null : 1,
+});
 
 function served(view: MetricsView): Map<string, number> {
   return samplesByKey(parseExposition(view.render()), 'github_actions_');
@@ -44,42 +56,47 @@ const counterKey =
   'github_actions_workflow_runs_completed_total{conclusion="success",event="push",repository="o/r",workflow="CI"}';
 const runningKey =
   'github_actions_workflow_runs{event="push",repository="o/r",status="in_progress",workflow="CI"}';
+const oldestKey =
+  'github_actions_job_oldest_queued_timestamp_seconds{labels="ubuntu-latest",runner_group=""}';
 
 describe('MetricsView', () => {
-  it('sums a series over partitions, and a tombstone takes back only its partition’s share', () => {
-    let now = 0;
-    const view = new MetricsView(60_000, () => now);
-    view.apply('aggregates', key(0), encodeAggregate(completed(3)));
-    view.apply('aggregates', key(5), encodeAggregate(completed(4)));
-    view.apply('aggregates', key(0), encodeAggregate(completed(5))); // a newer value replaces
+  it('sums a counter over partitions, and a tombstone takes back only its partition’s share', () => {
+    const view = new MetricsView();
+    apply(view, 0, completed(3));
+    apply(view, 5, completed(4));
+    apply(view, 0, completed(5)); // a newer value replaces
     expect(served(view).get(counterKey)).toBe(9);
-
-    now += 10_000; // past the render cache
-    view.apply('aggregates', key(5), null);
+    apply(view, 5, null, completed(0).name, runLabels);
     expect(served(view).get(counterKey)).toBe(5);
-    view.apply('aggregates', key(0), null);
+    apply(view, 0, null, completed(0).name, runLabels);
     expect(served(view).has(counterKey)).toBe(false);
   });
 
-  it('serves an emptied gauge label set at 0 for the retention window, then drops it', () => {
-    let now = 0;
-    const view = new MetricsView(60_000, () => now);
-    view.apply('runs', '1:1', encodeRun(run('in_progress')));
-    expect(served(view).get(runningKey)).toBe(1);
-    now += 10_000;
-    view.apply('runs', '1:1', encodeRun(run('completed')));
+  it('adds count gauges up, and takes the oldest queued job of all partitions', () => {
+    const view = new MetricsView();
+    apply(view, 0, running(2));
+    apply(view, 1, running(1));
+    apply(view, 0, oldest(1_700_000_100, 3));
+    apply(view, 1, oldest(0, 1)); // members, but none queued
+    apply(view, 2, oldest(1_700_000_050, 1));
+    expect(served(view).get(runningKey)).toBe(3);
+    expect(served(view).get(oldestKey)).toBe(1_700_000_050);
+    apply(view, 2, oldest(0, 0));
+    expect(served(view).get(oldestKey)).toBe(1_700_000_100);
+  });
+
+  it('serves an emptied gauge at 0 until every partition’s processor drops it', () => {
+    const view = new MetricsView();
+    apply(view, 0, running(1));
+    apply(view, 0, running(0));
     expect(served(view).get(runningKey)).toBe(0);
-    now += 59_000;
-    expect(served(view).get(runningKey)).toBe(0);
-    now += 6_000; // past the retention, and past the 5 s render cache
+    apply(view, 0, null, running(0).name, running(0).labels);
     expect(served(view).has(runningKey)).toBe(false);
   });
 
   it('refuses an undecodable record and an aggregate key without a partition', () => {
-    const view = new MetricsView(60_000, () => 0);
-    expect(() => view.apply('runs', '1:1', Buffer.from('not avro'))).toThrow();
-    expect(() => view.apply('aggregates', 'no-partition', encodeAggregate(completed(1)))).toThrow(
-      /has no partition/,
-    );
+    const view = new MetricsView();
+    expect(() => view.apply(aggregateChangelogKey(0, 'x'), Buffer.from('not avro'))).toThrow();
+    expect(() => view.apply('no-partition', encodeAggregate(completed(1)))).toThrow(/has no partition/);
   });
 });

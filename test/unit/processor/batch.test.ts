@@ -20,6 +20,7 @@ import { decodeAggregate, decodeJob, decodeRun } from '../../../schemas/changelo
 import { codecs } from '../../../schemas/codecs.js';
 import { seriesKey } from '../../../schemas/metrics.js';
 import type { AggregateValue, JobState, RunState } from '../../../schemas/model.js';
+import { servedGauges } from '../../support/gauges.js';
 import { toDelivery } from '../../support/publish.js';
 import { comparable, expectedState, type FoldedState } from '../../support/state.js';
 
@@ -86,11 +87,13 @@ async function committedState(store: RocksStore): Promise<FoldedState> {
     runs.set(changelogKeyOf('runs', key), decodeRun(bytes));
   for await (const [key, bytes] of store.scan(storePrefix('jobs')))
     jobs.set(changelogKeyOf('jobs', key), decodeJob(bytes));
+  const gauges: AggregateValue[] = [];
   for await (const [, bytes] of store.scan(storePrefix('aggregates'))) {
     const value = decodeAggregate(bytes);
-    aggregates.set(seriesKey(value.name, value.labels), value);
+    if (value.kind === 'gauge') gauges.push(value);
+    else aggregates.set(seriesKey(value.name, value.labels), value);
   }
-  return { runs, jobs, aggregates };
+  return { runs, jobs, aggregates, gauges: servedGauges(gauges) };
 }
 
 describe('applyChunk over real RocksDB', () => {
@@ -119,7 +122,9 @@ describe('applyChunk over real RocksDB', () => {
               at += chunk.length;
               const pending = new PendingChanges();
               results.push(...(await applyChunk(store, PARTITION, pending, chunk, NOW)));
-              await store.write(storeOpsFor(pending.records(PARTITION), new Map(), NOW));
+              await store.write(
+                storeOpsFor(pending.records(PARTITION), new Map(), NOW, pending.storeOnlyOps()),
+              );
             }
             expect(comparable(await committedState(store))).toEqual(expected);
             const count = (r: DeliveryResult) => results.filter((x) => x === r).length;
@@ -142,7 +147,7 @@ describe('applyChunk over real RocksDB', () => {
     const store = await RocksStore.open(join(root, 'retired'));
     try {
       const commit = async (pending: PendingChanges) =>
-        store.write(storeOpsFor(pending.records(PARTITION), new Map(), NOW));
+        store.write(storeOpsFor(pending.records(PARTITION), new Map(), NOW, pending.storeOnlyOps()));
       const first = new PendingChanges();
       await applyChunk(store, PARTITION, first, inputRecords(), NOW);
       await commit(first);

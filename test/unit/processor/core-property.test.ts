@@ -405,7 +405,10 @@ describe('order independence of the core (generated lifecycles)', () => {
         const total = (name: string) =>
           [...aggregates.values()]
             .filter((v) => v.name === name)
-            .reduce((sum, v) => sum + (v.kind === 'counter' ? v.value : v.count), 0);
+            .reduce(
+              (sum, v) => sum + (v.kind === 'counter' ? v.value : v.kind === 'histogram' ? v.count : 0),
+              0,
+            );
         const attempts = placed.flatMap((r) => r.placed);
         const jobs = attempts.flatMap((a) => a.placedJobs);
         expect(total('github_actions_workflow_runs_completed_total')).toBe(

@@ -1,0 +1,141 @@
+// Gauge maths per partition: how a run's or job's change moves the active counts of
+// its label sets, where a queued job stands in its set's created-at order, and the
+// gauge aggregates those make. Processors keep the gauges as aggregates in the
+// changelog (like counters), so an exporter's memory follows the number of series,
+// not the number of runs and jobs retained.
+import {
+  familyLabels,
+  type GaugeName,
+  METRIC_FAMILIES,
+  seriesKey,
+} from '../../schemas/metrics.js';
+import type { AggregateValue, JobState, Labels, RunState } from '../../schemas/model.js';
+
+const RUNS = METRIC_FAMILIES.runs.name;
+const JOBS = METRIC_FAMILIES.jobs.name;
+const OLDEST = METRIC_FAMILIES.oldestQueued.name;
+
+/** One entity entering (+1) or leaving (-1) a gauge label set. */
+export interface GaugeDelta {
+  name: GaugeName;
+  labels: Labels;
+  change: 1 | -1;
+}
+
+/** Active: not completed and not expired as stale (expired ones leave the gauges). */
+export const isActive = (entity: { status: string; expiredAt: number | null }): boolean =>
+  entity.status !== 'completed' && entity.expiredAt === null;
+
+function runMemberships(run: RunState | undefined): GaugeDelta[] {
+  if (!run || !isActive(run)) return [];
+  return [
+    {
+      name: RUNS,
+      labels: { repository: run.repository, workflow: run.workflow, event: run.event, status: run.status },
+      change: 1,
+    },
+  ];
+}
+
+function jobMemberships(job: JobState | undefined): GaugeDelta[] {
+  if (!job || !isActive(job)) return [];
+  return [
+    {
+      name: JOBS,
+      labels: {
+        repository: job.repository,
+        workflow: job.workflow,
+        runner_group: job.runnerGroup,
+        labels: job.labels,
+        status: job.status,
+      },
+      change: 1,
+    },
+    // Every active job belongs to its (runner group, labels) set of the oldest-queued
+    // gauge; the set's value is its oldest *queued* job (0 when none is queued).
+    { name: OLDEST, labels: { runner_group: job.runnerGroup, labels: job.labels }, change: 1 },
+  ];
+}
+
+/** The memberships that change from one state to the next (unchanged ones cancel out). */
+function diff(previous: GaugeDelta[], next: GaugeDelta[]): GaugeDelta[] {
+  const key = (d: GaugeDelta) => seriesKey(d.name, d.labels);
+  const kept = new Set(next.map(key));
+  const was = new Set(previous.map(key));
+  return [
+    ...previous.filter((d) => !kept.has(key(d))).map((d) => ({ ...d, change: -1 as const })),
+    ...next.filter((d) => !was.has(key(d))),
+  ];
+}
+
+export function runGaugeDeltas(previous: RunState | undefined, next: RunState | undefined): GaugeDelta[] {
+  return diff(runMemberships(previous), runMemberships(next));
+}
+
+export function jobGaugeDeltas(previous: JobState | undefined, next: JobState | undefined): GaugeDelta[] {
+  return diff(jobMemberships(previous), jobMemberships(next));
+}
+
+/** A queued job's place in its oldest-queued set: the set's series key, then created_at. */
+export interface QueuePosition {
+  set: string;
+  createdSeconds: number;
+  jobId: number;
+}
+
+export function queuePosition(job: JobState | undefined): QueuePosition | undefined {
+  // Waiting jobs are excluded: they wait for an approval, not for a runner.
+  if (!job || !isActive(job) || job.status !== 'queued' || job.createdAt === null) return undefined;
+  return {
+    set: seriesKey(OLDEST, { runner_group: job.runnerGroup, labels: job.labels }),
+    createdSeconds: Math.floor(job.createdAt / 1000),
+    jobId: job.jobId,
+  };
+}
+
+/**
+ * A membership change applied to a partition's gauge aggregate. A count gauge's value
+ * is its members; the oldest-queued value is set apart (withOldest). A label set that
+ * loses its last member remembers since when, so housekeeping can drop it after the
+ * completed-retention window.
+ */
+export function applyGaugeDelta(current: AggregateValue | undefined, delta: GaugeDelta, now: number): AggregateValue {
+  const before = current?.kind === 'gauge' ? current : undefined;
+  const members = (before?.members ?? 0) + delta.change;
+  return {
+    kind: 'gauge',
+    name: delta.name,
+    labels: familyLabels(delta.name, delta.labels),
+    members,
+    value: delta.name === OLDEST ? (before?.value ?? 0) : members,
+    emptySince: members > 0 ? null : before && before.members <= 0 ? before.emptySince : now,
+  };
+}
+
+/** The oldest-queued aggregate of a set with its oldest queued job (undefined: none queued). */
+export function withOldest(
+  current: AggregateValue | undefined,
+  labels: Labels,
+  oldestSeconds: number | undefined,
+  now: number,
+): AggregateValue {
+  const before = current?.kind === 'gauge' ? current : undefined;
+  const members = before?.members ?? 0;
+  return {
+    kind: 'gauge',
+    name: OLDEST,
+    labels: familyLabels(OLDEST, labels),
+    members,
+    value: oldestSeconds ?? 0,
+    emptySince: members > 0 ? null : (before?.emptySince ?? now),
+  };
+}
+
+/** An emptied gauge series past the retention window: the shell tombstones it. */
+export function isGaugeRetentionOver(value: AggregateValue, now: number, retentionMs: number): boolean {
+  return (
+    value.kind === 'gauge' && value.members <= 0 && value.emptySince !== null && now - value.emptySince > retentionMs
+  );
+}
+
+export const OLDEST_QUEUED = OLDEST;

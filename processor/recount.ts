@@ -1,0 +1,69 @@
+// After every restore, the gauges of a partition are counted again from the runs and
+// jobs in its store, and the queued-jobs index (derived, in no changelog) is rebuilt.
+// Stored gauge aggregates that differ are corrected in the next transaction: the first
+// time (a store written before gauges were kept) that counts them; afterwards a
+// difference means local state and Kafka disagreed, which the caller reports.
+import { decodeAggregate, decodeJob, decodeRun, parseAggregateChangelogKey } from '../schemas/changelog.js';
+import { familyOf, seriesKey } from '../schemas/metrics.js';
+import type { AggregateValue } from '../schemas/model.js';
+import { PendingChanges } from './batch.js';
+import { applyGaugeDelta, type GaugeDelta, jobGaugeDeltas, queuePosition, runGaugeDeltas } from './core/gauges.js';
+import type { KeyValueStore } from './store.js';
+import { changelogKeyOf, QUEUE_INDEX_PREFIX, queueIndexKey, storePrefix } from './store-layout.js';
+
+export interface Recount {
+  /** Corrections to commit (gauge aggregates) and the rebuilt index (store only). */
+  pending: PendingChanges;
+  corrected: number;
+  /** Whether the store held gauge aggregates before (if not, this is their first count). */
+  hadGauges: boolean;
+}
+
+export async function recountGauges(store: KeyValueStore, now: number): Promise<Recount> {
+  const pending = new PendingChanges();
+  for await (const [key] of store.scan(QUEUE_INDEX_PREFIX)) pending.queue.set(key, false);
+
+  const expected = new Map<string, AggregateValue>();
+  const oldest = new Map<string, number>();
+  const count = (delta: GaugeDelta) => {
+    const key = seriesKey(delta.name, delta.labels);
+    expected.set(key, applyGaugeDelta(expected.get(key), delta, now));
+  };
+  for await (const [, bytes] of store.scan(storePrefix('runs'))) {
+    for (const delta of runGaugeDeltas(undefined, decodeRun(bytes))) count(delta);
+  }
+  for await (const [, bytes] of store.scan(storePrefix('jobs'))) {
+    const job = decodeJob(bytes);
+    for (const delta of jobGaugeDeltas(undefined, job)) count(delta);
+    const position = queuePosition(job);
+    if (position) {
+      pending.queue.set(queueIndexKey(position), true);
+      oldest.set(position.set, Math.min(oldest.get(position.set) ?? Infinity, position.createdSeconds));
+    }
+  }
+  for (const [key, value] of expected) {
+    if (value.kind === 'gauge' && familyOf(value.name)?.merge === 'min') {
+      expected.set(key, { ...value, value: oldest.get(key) ?? 0 });
+    }
+  }
+
+  let hadGauges = false;
+  for await (const [key, bytes] of store.scan(storePrefix('aggregates'))) {
+    const stored = decodeAggregate(bytes);
+    if (stored.kind !== 'gauge') continue;
+    hadGauges = true;
+    const { seriesKey: series } = parseAggregateChangelogKey(changelogKeyOf('aggregates', key));
+    const want = expected.get(series);
+    expected.delete(series);
+    if (!want) {
+      // Nothing active in it: an emptied series (kept at 0 for the retention window) is right.
+      if (stored.members !== 0 || stored.value !== 0) {
+        pending.aggregates.set(series, { ...stored, members: 0, value: 0, emptySince: stored.emptySince ?? now });
+      }
+    } else if (want.kind === 'gauge' && (want.members !== stored.members || want.value !== stored.value)) {
+      pending.aggregates.set(series, want);
+    }
+  }
+  for (const [series, want] of expected) pending.aggregates.set(series, want);
+  return { pending, corrected: pending.aggregates.size, hadGauges };
+}

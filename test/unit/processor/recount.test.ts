@@ -1,0 +1,134 @@
+// The recount after a restore, over real RocksDB: a store whose gauges match its runs
+// and jobs needs no correction; a tampered gauge is put back, an invented one emptied;
+// a store written before gauges were kept gets them all; the queued-jobs index is
+// rebuilt either way.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateStream } from '../../../demo/stream.js';
+import { applyChunk, PendingChanges } from '../../../processor/batch.js';
+import { recountGauges } from '../../../processor/recount.js';
+import { RocksStore } from '../../../processor/store.js';
+import { QUEUE_INDEX_PREFIX, storeKey, storeOpsFor, storePrefix } from '../../../processor/store-layout.js';
+import {
+  aggregateChangelogKey,
+  decodeAggregate,
+  decodeJob,
+  decodeRun,
+  encodeAggregate,
+} from '../../../schemas/changelog.js';
+import { codecs } from '../../../schemas/codecs.js';
+import { seriesKey } from '../../../schemas/metrics.js';
+import type { AggregateValue, JobState, RunState } from '../../../schemas/model.js';
+import { gaugesOf, servedGauges } from '../../support/gauges.js';
+import { toDelivery } from '../../support/publish.js';
+
+const PARTITION = 2;
+const NOW = Date.now();
+const stream = generateStream({ seed: 5, runs: 15, unfinishedRate: 0.6, startMs: NOW - 3_600_000 });
+
+async function filled(dir: string): Promise<RocksStore> {
+  const store = await RocksStore.open(dir);
+  const pending = new PendingChanges();
+  const records = stream.map((d, i) => ({
+    offset: String(i),
+    value: codecs.delivery.encode(toDelivery(d).delivery),
+  }));
+  await applyChunk(store, PARTITION, pending, records, NOW);
+  await store.write(storeOpsFor(pending.records(PARTITION), new Map(), NOW, pending.storeOnlyOps()));
+  return store;
+}
+
+async function contents(store: RocksStore) {
+  const runs: RunState[] = [];
+  const jobs: JobState[] = [];
+  const gauges: AggregateValue[] = [];
+  const queue: string[] = [];
+  for await (const [, b] of store.scan(storePrefix('runs'))) runs.push(decodeRun(b));
+  for await (const [, b] of store.scan(storePrefix('jobs'))) jobs.push(decodeJob(b));
+  for await (const [, b] of store.scan(storePrefix('aggregates'))) {
+    const v = decodeAggregate(b);
+    if (v.kind === 'gauge') gauges.push(v);
+  }
+  for await (const [key] of store.scan(QUEUE_INDEX_PREFIX)) queue.push(key);
+  return { runs, jobs, gauges, queue };
+}
+
+async function applied(store: RocksStore, pending: PendingChanges): Promise<void> {
+  await store.write(storeOpsFor(pending.records(PARTITION), new Map(), NOW, pending.storeOnlyOps()));
+}
+
+describe('recountGauges', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'runstream-recount-'));
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('finds nothing to correct in a consistent store, and rebuilds the same index', async () => {
+    const store = await filled(join(root, 'consistent'));
+    try {
+      const before = await contents(store);
+      expect(before.queue.length).toBeGreaterThan(0);
+      const recount = await recountGauges(store, NOW);
+      expect(recount).toMatchObject({ corrected: 0, hadGauges: true });
+      await applied(store, recount.pending);
+      expect((await contents(store)).queue).toEqual(before.queue);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('puts a tampered gauge back, empties an invented one, and says it had gauges', async () => {
+    const store = await filled(join(root, 'tampered'));
+    try {
+      const { runs, jobs, gauges } = await contents(store);
+      const victim = gauges.find((g) => g.kind === 'gauge' && g.members > 0)!;
+      const invented: AggregateValue = {
+        ...victim,
+        labels: { ...victim.labels, repository: 'nobody/nothing' },
+      };
+      const key = (v: AggregateValue) =>
+        storeKey(
+          'aggregates',
+          aggregateChangelogKey(PARTITION, `${v.name}${JSON.stringify(Object.values(v.labels))}`),
+        );
+      await store.write([
+        { key: key(victim), value: encodeAggregate({ ...victim, value: 99, members: 99 } as AggregateValue) },
+        { key: key(invented), value: encodeAggregate(invented) },
+        { key: `${QUEUE_INDEX_PREFIX}stale|000000000001|1`, value: Buffer.alloc(0) },
+      ]);
+      const recount = await recountGauges(store, NOW);
+      expect(recount).toMatchObject({ corrected: 2, hadGauges: true });
+      await applied(store, recount.pending);
+      const after = await contents(store);
+      expect(servedGauges(after.gauges)).toEqual(gaugesOf(runs, jobs));
+      expect(after.queue).not.toContain(`${QUEUE_INDEX_PREFIX}stale|000000000001|1`);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('counts every gauge of a store written before gauges were kept', async () => {
+    const store = await filled(join(root, 'legacy'));
+    try {
+      const { runs, jobs, gauges } = await contents(store);
+      const ops = [];
+      for await (const [key, b] of store.scan(storePrefix('aggregates'))) {
+        if (decodeAggregate(b).kind === 'gauge') ops.push({ key, value: null });
+      }
+      for await (const [key] of store.scan(QUEUE_INDEX_PREFIX)) ops.push({ key, value: null });
+      await store.write(ops);
+      const recount = await recountGauges(store, NOW);
+      expect(recount.hadGauges).toBe(false);
+      expect(recount.corrected).toBe(gauges.filter((g) => g.kind === 'gauge' && g.members > 0).length);
+      await applied(store, recount.pending);
+      expect(servedGauges((await contents(store)).gauges)).toEqual(gaugesOf(runs, jobs));
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -73,6 +73,13 @@ function renderSeries(series: Series): string {
   const [total] = mergeAggregates(series.perPartition.values());
   if (!total) return '';
   return total.kind === 'histogram'
-    ? histogramLines(total.name, total.labels, bucketsOf(total.name), total.bucketCounts, total.sum, total.count)
+    ? histogramLines(
+        total.name,
+        total.labels,
+        bucketsOf(total.name),
+        total.bucketCounts,
+        total.sum,
+        total.count,
+      )
     : sampleLine(total.name, total.labels, total.value);
 }

@@ -219,7 +219,10 @@ export async function foldGauges(reader: StateReader, now: number): Promise<void
   }
   pending.gauges.length = 0;
   for (const [set, labels] of pending.touchedQueues) {
-    pending.aggregates.set(set, withOldest(await reader.aggregate(set), labels, await reader.oldestQueued(set), now));
+    pending.aggregates.set(
+      set,
+      withOldest(await reader.aggregate(set), labels, await reader.oldestQueued(set), now),
+    );
   }
   pending.touchedQueues.clear();
 }

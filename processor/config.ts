@@ -62,7 +62,8 @@ export function readProcessorConfig(env: Env): ProcessorConfig {
     housekeepingIntervalMs: readDurationMs(env, 'RUNSTREAM_HOUSEKEEPING_INTERVAL', 60_000),
     concurrency: readInt(env, 'RUNSTREAM_PROCESSOR_CONCURRENCY', 2, 1, 64),
     maxRecordsPerTransaction: readInt(env, 'RUNSTREAM_MAX_RECORDS_PER_TRANSACTION', 500, 1, 10_000),
-    sessionTimeoutMs: readDurationMs(env, 'RUNSTREAM_PROCESSOR_SESSION_TIMEOUT', 30_000),
+    // Kafka's long-standing default: a dead instance's partitions move after 10 s.
+    sessionTimeoutMs: readDurationMs(env, 'RUNSTREAM_PROCESSOR_SESSION_TIMEOUT', 10_000),
     maxHousekeepingChanges: 5000,
     transactionTimeoutMs: 60_000,
     restoreStallTimeoutMs: 60_000,

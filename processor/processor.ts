@@ -1,10 +1,13 @@
 // The processor's runtime: the consumer group over deliveries, the task manager and
 // its tasks, the role's admin client for offsets, housekeeping and lag timers.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import kafkajs, { type Consumer } from 'kafkajs';
 import type { Kafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
 import { Offsets } from '../platform/offsets.js';
 import { type TopicNames, topicNames } from '../platform/topics.js';
+import { stickyAssigner } from './assignment.js';
 import type { ProcessorConfig } from './config.js';
 import type { ProcessorMetrics } from './metrics.js';
 import { ChangelogRestorer } from './restorer.js';
@@ -66,12 +69,22 @@ export class Processor {
       readUncommitted: false,
       sessionTimeout: config.sessionTimeoutMs,
       rebalanceTimeout: 60_000,
-      heartbeatInterval: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
+      // Frequent heartbeats: a member learns of a rebalance (a peer stopped or joined)
+      // within a second, so the group settles quickly.
+      heartbeatInterval: Math.min(1000, Math.floor(config.sessionTimeoutMs / 3)),
       maxBytesPerPartition: 1_048_576,
       // A fetcher whose partitions are all paused (restoring) sleeps this long before it
       // looks again, so it bounds how soon a resumed partition is fetched (default 5 s).
       maxWaitTimeInMs: 500,
-      partitionAssigners: [PartitionAssigners.roundRobin],
+      // Sticky and state-aware (processor/assignment.ts); round robin stays listed so a
+      // group of mixed versions can still agree during a rolling upgrade.
+      partitionAssigners: [
+        stickyAssigner(topics.deliveries, () => ({
+          owned: [...this.manager.ownedPartitions],
+          warm: this.partitionsWithState(),
+        })),
+        PartitionAssigners.roundRobin,
+      ],
       retry: { retries: 10 },
     });
     this.consumer = consumer;
@@ -105,6 +118,18 @@ export class Processor {
       setInterval(() => void this.housekeep(), config.housekeepingIntervalMs),
       setInterval(() => void this.updateLag(), 15_000),
     );
+  }
+
+  /** Partitions this instance has a local store for (a warm restore, from the checkpoint). */
+  private partitionsWithState(): number[] {
+    try {
+      return readdirSync(join(this.config.stateDir, this.config.groupId))
+        .map((name) => /^partition-(\d+)$/.exec(name)?.[1])
+        .filter((p): p is string => p !== undefined)
+        .map(Number);
+    } catch {
+      return [];
+    }
   }
 
   housekeep(): Promise<number> {

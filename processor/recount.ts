@@ -7,7 +7,13 @@ import { decodeAggregate, decodeJob, decodeRun, parseAggregateChangelogKey } fro
 import { familyOf, seriesKey } from '../schemas/metrics.js';
 import type { AggregateValue } from '../schemas/model.js';
 import { PendingChanges } from './batch.js';
-import { applyGaugeDelta, type GaugeDelta, jobGaugeDeltas, queuePosition, runGaugeDeltas } from './core/gauges.js';
+import {
+  applyGaugeDelta,
+  type GaugeDelta,
+  jobGaugeDeltas,
+  queuePosition,
+  runGaugeDeltas,
+} from './core/gauges.js';
 import type { KeyValueStore } from './store.js';
 import { changelogKeyOf, QUEUE_INDEX_PREFIX, queueIndexKey, storePrefix } from './store-layout.js';
 
@@ -58,7 +64,12 @@ export async function recountGauges(store: KeyValueStore, now: number): Promise<
     if (!want) {
       // Nothing active in it: an emptied series (kept at 0 for the retention window) is right.
       if (stored.members !== 0 || stored.value !== 0) {
-        pending.aggregates.set(series, { ...stored, members: 0, value: 0, emptySince: stored.emptySince ?? now });
+        pending.aggregates.set(series, {
+          ...stored,
+          members: 0,
+          value: 0,
+          emptySince: stored.emptySince ?? now,
+        });
       }
     } else if (want.kind === 'gauge' && (want.members !== stored.members || want.value !== stored.value)) {
       pending.aggregates.set(series, want);

@@ -27,8 +27,8 @@ import { applyChunk, type InputRecord, PendingChanges } from './batch.js';
 import { checkpointVerdict, type RestoreMode } from './checkpoint.js';
 import type { ProcessorConfig } from './config.js';
 import { scanForHousekeeping } from './housekeeping.js';
-import { recountGauges } from './recount.js';
 import type { ProcessorMetrics } from './metrics.js';
+import { recountGauges } from './recount.js';
 import { type ChangelogRestorer, RestoreIncompleteError } from './restorer.js';
 import { RocksStore } from './store.js';
 import { readCheckpoint, storeOpsFor } from './store-layout.js';
@@ -161,9 +161,18 @@ export class PartitionTask {
   private async open(): Promise<RestoreStats> {
     const { kafka, topics, partition, config, metrics, offsets } = this.deps;
     const started = performance.now();
+    // How long each step took (ms), for the "partition restored" line.
+    const steps: Record<string, number> = {};
+    let stepStart = started;
+    const step = (name: string) => {
+      const now = performance.now();
+      steps[name] = Math.round(now - stepStart);
+      stepStart = now;
+    };
     const signal = this.closing.signal;
     try {
       this.store = await this.openStore(signal);
+      step('storeMs');
       this.producer = new PartitionProducer(
         kafka,
         transactionalIdFor(config.groupId, topics.deliveries, partition),
@@ -171,6 +180,7 @@ export class PartitionTask {
         config.transactionTimeoutMs,
       );
       await this.producer.init();
+      step('fenceMs');
       signal.throwIfAborted();
       this.to('restoring');
 
@@ -185,6 +195,7 @@ export class PartitionTask {
       if (!input) throw new Error(`${topics.deliveries} has no partition ${partition}`);
       const committed = (await offsets.committed(config.groupId, topics.deliveries)).get(partition);
 
+      step('offsetsMs');
       const checkpoint = await readCheckpoint(this.store);
       const verdict = checkpointVerdict({
         checkpoint,
@@ -212,7 +223,9 @@ export class PartitionTask {
         onRecords: (kind, count) => metrics.restoreRecords.inc({ topic: kind }, count),
       });
 
+      step('readMs');
       await this.recount();
+      step('recountMs');
 
       this.next = committed === undefined || committed < input.low ? input.low : committed;
       if (committed !== undefined && committed < input.low) {
@@ -230,6 +243,7 @@ export class PartitionTask {
           from: Object.fromEntries([...verdict.from].map(([k, v]) => [k, v.toString()])),
           to: Object.fromEntries([...ends].map(([k, v]) => [k, v.high.toString()])),
           nextOffset: this.next.toString(),
+          ...steps,
         },
         'partition restored',
       );
@@ -265,7 +279,10 @@ export class PartitionTask {
       this.deps.metrics.inconsistencies.inc({ kind: 'gauge_drift' });
       this.log.error({ corrected }, 'stored gauges differed from the runs and jobs restored; corrected');
     } else {
-      this.log.info({ series: corrected }, 'gauges counted from the restored runs and jobs for the first time');
+      this.log.info(
+        { series: corrected },
+        'gauges counted from the restored runs and jobs for the first time',
+      );
     }
     await this.commit(pending, undefined);
   }
@@ -337,13 +354,17 @@ export class PartitionTask {
       if (this.current !== 'running') return 0;
       const { limits, maxHousekeepingChanges } = this.deps.config;
       const now = this.deps.now();
-      const pending = await scanForHousekeeping(this.store!, this.partition, now, limits, maxHousekeepingChanges).catch(
-        async (error: unknown) => {
-          this.deps.metrics.storeErrors.inc({ operation: 'read' });
-          await this.fail('store', error, true);
-          throw new TaskUnavailableError(this.partition, 'failed', { cause: error });
-        },
-      );
+      const pending = await scanForHousekeeping(
+        this.store!,
+        this.partition,
+        now,
+        limits,
+        maxHousekeepingChanges,
+      ).catch(async (error: unknown) => {
+        this.deps.metrics.storeErrors.inc({ operation: 'read' });
+        await this.fail('store', error, true);
+        throw new TaskUnavailableError(this.partition, 'failed', { cause: error });
+      });
       if (pending.size === 0) return 0;
       await this.commit(pending, undefined);
       for (const e of pending.expired) this.deps.metrics.expired.inc({ kind: e.kind, reason: e.reason });

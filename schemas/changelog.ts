@@ -37,12 +37,25 @@ export function parseAggregateChangelogKey(key: string): { partition: number; se
 }
 
 export function toAggregateRecord(value: AggregateValue): AggregateRecord {
-  const base = { name: value.name, labels: { ...value.labels }, value: 0, bucketCounts: [], sum: 0, count: 0 };
+  const base = {
+    name: value.name,
+    labels: { ...value.labels },
+    value: 0,
+    bucketCounts: [],
+    sum: 0,
+    count: 0,
+  };
   switch (value.kind) {
     case 'counter':
       return { ...base, kind: 'counter', value: value.value, emptySince: null };
     case 'gauge':
-      return { ...base, kind: 'gauge', value: value.value, count: value.members, emptySince: value.emptySince };
+      return {
+        ...base,
+        kind: 'gauge',
+        value: value.value,
+        count: value.members,
+        emptySince: value.emptySince,
+      };
     case 'histogram':
       return {
         ...base,

@@ -82,7 +82,12 @@ export const aggregateSchemaV2 = {
     { name: 'value', type: 'double', default: 0, doc: 'counter value; gauge value' },
     { name: 'bucketCounts', type: { type: 'array', items: 'long' }, default: [] },
     { name: 'sum', type: 'double', default: 0 },
-    { name: 'count', type: 'long', default: 0, doc: 'histogram observations; gauge: active entities of the label set' },
+    {
+      name: 'count',
+      type: 'long',
+      default: 0,
+      doc: 'histogram observations; gauge: active entities of the label set',
+    },
     {
       name: 'emptySince',
       type: ['null', 'long'],

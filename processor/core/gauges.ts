@@ -3,12 +3,7 @@
 // gauge aggregates those make. Processors keep the gauges as aggregates in the
 // changelog (like counters), so an exporter's memory follows the number of series,
 // not the number of runs and jobs retained.
-import {
-  familyLabels,
-  type GaugeName,
-  METRIC_FAMILIES,
-  seriesKey,
-} from '../../schemas/metrics.js';
+import { familyLabels, type GaugeName, METRIC_FAMILIES, seriesKey } from '../../schemas/metrics.js';
 import type { AggregateValue, JobState, Labels, RunState } from '../../schemas/model.js';
 
 const RUNS = METRIC_FAMILIES.runs.name;
@@ -99,7 +94,11 @@ export function queuePosition(job: JobState | undefined): QueuePosition | undefi
  * loses its last member remembers since when, so housekeeping can drop it after the
  * completed-retention window.
  */
-export function applyGaugeDelta(current: AggregateValue | undefined, delta: GaugeDelta, now: number): AggregateValue {
+export function applyGaugeDelta(
+  current: AggregateValue | undefined,
+  delta: GaugeDelta,
+  now: number,
+): AggregateValue {
   const before = current?.kind === 'gauge' ? current : undefined;
   const members = (before?.members ?? 0) + delta.change;
   return {
@@ -134,7 +133,10 @@ export function withOldest(
 /** An emptied gauge series past the retention window: the shell tombstones it. */
 export function isGaugeRetentionOver(value: AggregateValue, now: number, retentionMs: number): boolean {
   return (
-    value.kind === 'gauge' && value.members <= 0 && value.emptySince !== null && now - value.emptySince > retentionMs
+    value.kind === 'gauge' &&
+    value.members <= 0 &&
+    value.emptySince !== null &&
+    now - value.emptySince > retentionMs
   );
 }
 

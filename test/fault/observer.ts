@@ -10,6 +10,12 @@ export interface StallReport {
   partition: number | undefined;
   /** Samples that could not be taken (cluster briefly unreachable). */
   failedSamples: number;
+  /**
+   * After a moment (a fault): how long until every partition that had input waiting
+   * committed again, i.e. until every partition's numbers were fresh again (ms), by
+   * the moment's label; undefined when some never did.
+   */
+  freshAgain: Record<string, number | undefined>;
 }
 
 export class StallObserver {
@@ -22,6 +28,11 @@ export class StallObserver {
   private timer: NodeJS.Timeout | undefined;
   private sampling: Promise<void> | undefined;
   private admin: ReturnType<Kafka['admin']> | undefined;
+  /** When each partition's committed offset moved, in order. */
+  private readonly moves = new Map<number, number[]>();
+  /** Per partition, the times at which it had input waiting. */
+  private readonly lagging = new Map<number, number[]>();
+  private readonly marks = new Map<string, number>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -54,6 +65,8 @@ export class StallObserver {
         const moved = committed !== this.committed.get(end.partition);
         this.committed.set(end.partition, committed);
         const lagging = committed < BigInt(end.high) && BigInt(end.high) > BigInt(end.low);
+        if (moved) this.moves.set(end.partition, [...(this.moves.get(end.partition) ?? []), now]);
+        if (lagging) this.lagging.set(end.partition, [...(this.lagging.get(end.partition) ?? []), now]);
         if (!lagging || moved) {
           this.stuckSince.delete(end.partition);
           if (lagging) this.stuckSince.set(end.partition, now);
@@ -73,10 +86,40 @@ export class StallObserver {
     }
   }
 
+  /** Remembers a moment (a fault) to measure freshness from. */
+  mark(label: string): void {
+    this.marks.set(label, Date.now());
+  }
+
+  /** The longest time, after the moment, any partition with input waiting went without committing. */
+  private freshAgainAfter(at: number): number | undefined {
+    let worst = 0;
+    for (const [partition, times] of this.lagging) {
+      const waiting = times.filter((t) => t >= at);
+      if (waiting.length === 0) continue;
+      const moves = (this.moves.get(partition) ?? []).filter((t) => t > at);
+      let since = at;
+      for (const moved of moves) {
+        worst = Math.max(worst, moved - since);
+        since = moved;
+      }
+      // Still waiting at the last sample without having moved since: never fresh again.
+      if (waiting[waiting.length - 1]! > since && moves.length === 0) return undefined;
+    }
+    return worst;
+  }
+
   async stop(): Promise<StallReport> {
     clearInterval(this.timer);
     await this.sampling;
     await this.admin?.disconnect().catch(() => undefined);
-    return { longestMs: this.longestMs, partition: this.longestPartition, failedSamples: this.failedSamples };
+    const freshAgain: Record<string, number | undefined> = {};
+    for (const [label, at] of this.marks) freshAgain[label] = this.freshAgainAfter(at);
+    return {
+      longestMs: this.longestMs,
+      partition: this.longestPartition,
+      failedSamples: this.failedSamples,
+      freshAgain,
+    };
   }
 }

@@ -34,6 +34,8 @@ export interface FaultContext {
   at(ms: number): Promise<void>;
   /** Adds a line to the scenario's fault log. */
   note(text: string): void;
+  /** Marks a fault to report how long until every partition was fresh again after it. */
+  mark(label: string): void;
 }
 
 export interface ScenarioSpec {
@@ -62,6 +64,8 @@ export interface ScenarioResult {
   faultsOutlastedMs: number;
   longestStallMs: number;
   stallPartition: number | undefined;
+  /** By marked fault: ms until every partition committed again (see StallObserver). */
+  freshAgain: Record<string, number | undefined>;
   /** Acknowledged deliveries not found where ingest said they were. */
   missing: string[];
   /** Per exporter, the differences to the oracle at the deadline (empty when exact). */
@@ -196,6 +200,7 @@ export async function runScenario(
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       },
       note: (text) => fleet.events.push(`${((Date.now() - streamStart) / 1000).toFixed(1)}s ${text}`),
+      mark: (label) => observer.mark(label),
     };
     let faultsDoneAt = 0;
     const [send] = await Promise.all([
@@ -241,6 +246,7 @@ export async function runScenario(
       faultsOutlastedMs: Math.max(0, faultsDoneAt - send.lastAcceptedAt),
       longestStallMs: stall.longestMs,
       stallPartition: stall.partition,
+      freshAgain: stall.freshAgain,
       missing,
       diffs,
       runDir,
@@ -260,6 +266,10 @@ export function summary(result: ScenarioResult): string {
     `exact ${result.exactAfterMs === undefined ? 'NEVER' : `${(result.exactAfterMs / 1000).toFixed(1)} s`} after the last delivery and the last fault`,
     `(the faults outlasted the stream by ${(result.faultsOutlastedMs / 1000).toFixed(1)} s);`,
     `longest stall ${(result.longestStallMs / 1000).toFixed(1)} s (partition ${result.stallPartition ?? '-'});`,
+    ...Object.entries(result.freshAgain).map(
+      ([label, ms]) =>
+        `fresh again ${ms === undefined ? 'NEVER' : `${(ms / 1000).toFixed(1)} s`} after ${label};`,
+    ),
     `${result.missing.length} acknowledged deliveries missing; logs in ${result.runDir}`,
   ].join(' ');
 }

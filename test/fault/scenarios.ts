@@ -73,6 +73,22 @@ export const SCENARIOS: ScenarioSpec[] = [
     },
   },
   {
+    // A processor lost (SIGKILL) and one stopped for a rolling deploy (SIGTERM): how long
+    // until every partition's numbers move again, at the default session timeout.
+    ...base,
+    name: 'failover',
+    async faults(c) {
+      await c.at(15_000);
+      c.mark('a processor SIGKILLed');
+      await c.fleet.kill('p2');
+      await c.at(35_000);
+      await c.fleet.start('p2', 'processor');
+      await c.at(50_000);
+      c.mark('a processor stopped (SIGTERM)');
+      await c.fleet.stop('p1');
+    },
+  },
+  {
     ...base,
     name: 'coordinator-moves',
     async faults(c) {

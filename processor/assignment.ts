@@ -1,0 +1,121 @@
+// How the processor group shares the input partitions. kafkajs offers round robin,
+// which reshuffles almost every partition at every membership change; with eager
+// rebalancing every moved partition is restored again. This assignment is sticky and
+// state-aware: a member keeps what it owns (up to its fair share), and a partition to
+// place goes first to a member that has its state on disk (a warm restore from the
+// checkpoint instead of a full one), then to the member with the most room. Members
+// tell what they own and hold in the join's user data.
+import kafkajs, { type PartitionAssigner } from 'kafkajs';
+
+const { AssignerProtocol } = kafkajs;
+
+export interface MemberState {
+  memberId: string;
+  /** Partitions it owns now (empty after a restart). */
+  owned: readonly number[];
+  /** Partitions it has local state for. */
+  warm: readonly number[];
+}
+
+/**
+ * Pure: every partition to exactly one member, each member floor(P/M) or one more,
+ * as few partitions moved as that allows, warm members preferred for the moved ones.
+ */
+export function stickyAssignment(
+  members: readonly MemberState[],
+  partitions: readonly number[],
+): Map<string, number[]> {
+  const sorted = [...members].sort((a, b) => a.memberId.localeCompare(b.memberId));
+  const out = new Map<string, number[]>(sorted.map((m) => [m.memberId, []]));
+  if (sorted.length === 0) return out;
+  const valid = new Set(partitions);
+  const base = Math.floor(partitions.length / sorted.length);
+  let extra = partitions.length % sorted.length;
+  const taken = new Set<number>();
+  // Keep what members own, up to base + 1; the +1 goes to those owning the most.
+  const byOwned = [...sorted].sort(
+    (a, b) => b.owned.length - a.owned.length || a.memberId.localeCompare(b.memberId),
+  );
+  const capacity = new Map<string, number>();
+  for (const member of byOwned) {
+    const cap = base + (extra > 0 && member.owned.filter((p) => valid.has(p)).length > base ? 1 : 0);
+    if (cap > base) extra -= 1;
+    capacity.set(member.memberId, cap);
+    for (const p of [...member.owned].sort((a, b) => a - b)) {
+      const mine = out.get(member.memberId)!;
+      if (mine.length >= cap) break;
+      if (valid.has(p) && !taken.has(p)) {
+        mine.push(p);
+        taken.add(p);
+      }
+    }
+  }
+  // The remaining +1s go to the members with the fewest, in id order.
+  for (const member of sorted) {
+    if (extra === 0) break;
+    if (capacity.get(member.memberId) === base) {
+      capacity.set(member.memberId, base + 1);
+      extra -= 1;
+    }
+  }
+  const room = (id: string) => capacity.get(id)! - out.get(id)!.length;
+  for (const p of [...partitions].sort((a, b) => a - b)) {
+    if (taken.has(p)) continue;
+    const warm = sorted.filter((m) => room(m.memberId) > 0 && m.warm.includes(p));
+    const candidates = warm.length > 0 ? warm : sorted.filter((m) => room(m.memberId) > 0);
+    const target = candidates.reduce((best, m) => (room(m.memberId) > room(best.memberId) ? m : best));
+    out.get(target.memberId)!.push(p);
+    taken.add(p);
+  }
+  for (const list of out.values()) list.sort((a, b) => a - b);
+  return out;
+}
+
+interface UserData {
+  owned: number[];
+  warm: number[];
+}
+
+/** The kafkajs assigner over stickyAssignment; `describe` tells this member's state at each join. */
+export function stickyAssigner(topic: string, describe: () => UserData): PartitionAssigner {
+  const name = 'RunstreamStickyAssigner';
+  return ({ cluster }) => ({
+    name,
+    version: 1,
+    async assign({ members, topics }) {
+      await cluster.refreshMetadataIfNecessary();
+      const partitions = topics.includes(topic)
+        ? cluster.findTopicPartitionMetadata(topic).map((p) => p.partitionId)
+        : [];
+      const states = members.map((member): MemberState => {
+        const data = AssignerProtocol.MemberMetadata.decode(member.memberMetadata)?.userData;
+        let parsed: UserData = { owned: [], warm: [] };
+        try {
+          if (data && data.length > 0) parsed = JSON.parse(data.toString('utf8')) as UserData;
+        } catch {
+          // A member of another version: it owns and holds nothing we know of.
+        }
+        return { memberId: member.memberId, owned: parsed.owned ?? [], warm: parsed.warm ?? [] };
+      });
+      const assignment = stickyAssignment(states, partitions);
+      return members.map((member) => ({
+        memberId: member.memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({
+          version: 1,
+          assignment: { [topic]: assignment.get(member.memberId) ?? [] },
+          userData: Buffer.alloc(0),
+        }),
+      }));
+    },
+    protocol({ topics }) {
+      return {
+        name,
+        metadata: AssignerProtocol.MemberMetadata.encode({
+          version: 1,
+          topics,
+          userData: Buffer.from(JSON.stringify(describe())),
+        }),
+      };
+    },
+  });
+}

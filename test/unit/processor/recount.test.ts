@@ -92,10 +92,7 @@ describe('recountGauges', () => {
         labels: { ...victim.labels, repository: 'nobody/nothing' },
       };
       const key = (v: AggregateValue) =>
-        storeKey(
-          'aggregates',
-          aggregateChangelogKey(PARTITION, `${v.name}${JSON.stringify(Object.values(v.labels))}`),
-        );
+        storeKey('aggregates', aggregateChangelogKey(PARTITION, seriesKey(v.name, v.labels)));
       await store.write([
         { key: key(victim), value: encodeAggregate({ ...victim, value: 99, members: 99 } as AggregateValue) },
         { key: key(invented), value: encodeAggregate(invented) },

@@ -86,7 +86,8 @@ describe('recountGauges', () => {
     const store = await filled(join(root, 'tampered'));
     try {
       const { runs, jobs, gauges } = await contents(store);
-      const victim = gauges.find((g) => g.kind === 'gauge' && g.members > 0)!;
+      // A series of a family keyed by repository, so the invented one is another series.
+      const victim = gauges.find((g) => g.kind === 'gauge' && g.members > 0 && 'repository' in g.labels)!;
       const invented: AggregateValue = {
         ...victim,
         labels: { ...victim.labels, repository: 'nobody/nothing' },

@@ -34,11 +34,29 @@ export function isTransientKafkaError(error: unknown): boolean {
   return false;
 }
 
+interface Waiter {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+interface Call {
+  what: string;
+  work(admin: KafkaAdmin): Promise<unknown>;
+  waiters: Waiter[];
+}
+
 export class Offsets {
   private admin: Promise<KafkaAdmin> | undefined;
-  /** One call at a time: kafkajs' admin races its metadata refreshes when calls for
-   * different topics overlap (a topic's partitions then read as missing). */
-  private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Calls wait here, keyed by what they ask, until the calls in flight are done; then
+   * all of them go, one request per key shared by every caller of that key. A caller
+   * thus always gets an answer to a request sent after it asked (a task reads end
+   * offsets after fencing the previous owner, and must not get an older answer), twelve
+   * tasks opening at once cost one request per topic, and requests never overlap
+   * (kafkajs' admin races its metadata refreshes when calls for different topics do).
+   */
+  private next = new Map<string, Call>();
+  private running = false;
 
   constructor(
     private readonly kafka: Kafka,
@@ -59,10 +77,34 @@ export class Offsets {
   }
 
   private retrying<T>(what: string, work: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
-    const run = () => this.attempts(what, work);
-    const next = this.queue.then(run, run);
-    this.queue = next.catch(() => undefined);
-    return next;
+    return new Promise<T>((resolve, reject) => {
+      const call = this.next.get(what) ?? { what, work, waiters: [] };
+      call.waiters.push({ resolve: resolve as (value: unknown) => void, reject });
+      this.next.set(what, call);
+      // Callers of the same moment join one batch.
+      queueMicrotask(() => void this.drain());
+    });
+  }
+
+  private async drain(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.next.size > 0) {
+        const batch = this.next;
+        this.next = new Map();
+        for (const call of batch.values()) {
+          try {
+            const value = await this.attempts(call.what, call.work);
+            for (const waiter of call.waiters) waiter.resolve(value);
+          } catch (error) {
+            for (const waiter of call.waiters) waiter.reject(error);
+          }
+        }
+      }
+    } finally {
+      this.running = false;
+    }
   }
 
   private async attempts<T>(what: string, work: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
@@ -99,7 +141,7 @@ export class Offsets {
 
   /** The group's committed offset per partition of a topic (absent: none committed). */
   committed(groupId: string, topic: string): Promise<Map<number, bigint>> {
-    return this.retrying(`committed offsets of ${groupId}`, async (admin) => {
+    return this.retrying(`committed offsets of ${groupId} on ${topic}`, async (admin) => {
       const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
       const out = new Map<number, bigint>();
       for (const p of offsets?.partitions ?? []) {
@@ -112,7 +154,7 @@ export class Offsets {
 
   /** The partitions of a topic the group's coordinator assigns to a member now. */
   assignedTo(groupId: string, memberId: string, topic: string): Promise<number[]> {
-    return this.retrying(`members of ${groupId}`, async (admin) => {
+    return this.retrying(`partitions of ${topic} that ${groupId} assigns to ${memberId}`, async (admin) => {
       const { groups } = await admin.describeGroups([groupId]);
       const member = groups[0]?.members.find((m) => m.memberId === memberId);
       if (!member || member.memberAssignment.length === 0) return [];

@@ -58,4 +58,33 @@ describe('Offsets', () => {
     expect(isTransientKafkaError(wrapped)).toBe(true);
     expect(isTransientKafkaError(new Error('plain'))).toBe(false);
   });
+
+  it('shares one request among callers asking at once, and answers a later caller with a later request', async () => {
+    let calls = 0;
+    let release: (() => void) | undefined;
+    const admin = {
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      fetchTopicOffsets: async () => {
+        const call = ++calls;
+        await new Promise<void>((r) => {
+          release = r;
+        });
+        return [{ partition: 0, offset: String(call), high: String(call), low: '0' }];
+      },
+    };
+    const offsets = new Offsets({ admin: () => admin } as unknown as Kafka, 5000);
+    const first = offsets.ends('t');
+    const second = offsets.ends('t');
+    await new Promise((r) => setTimeout(r, 10));
+    // Asked while the first request is in flight: it must not get that request's answer.
+    const third = offsets.ends('t');
+    release!();
+    expect((await first).get(0)?.high).toBe(1n);
+    expect((await second).get(0)?.high).toBe(1n);
+    await new Promise((r) => setTimeout(r, 10));
+    release!();
+    expect((await third).get(0)?.high).toBe(2n);
+    expect(calls).toBe(2);
+  });
 });

@@ -3,11 +3,12 @@
 // resulting state; and restore of M entities (default 1M run and job states seeded
 // straight into the changelogs) from the changelogs alone (cold) and from the local
 // checkpoint plus a tail (warm).
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Message } from 'kafkajs';
-import { generateStream } from '../demo/stream.js';
+import { generateScenario } from '../demo/stream.js';
 import { createKafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
 import { endOffsets } from '../platform/partition-reader.js';
@@ -17,7 +18,7 @@ import { applyJob, applyRun, jobKey, runKey } from '../processor/core/state.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
 import { encodeJob, encodeRun } from '../schemas/changelog.js';
 import { codecs } from '../schemas/codecs.js';
-import { runIdOf } from '../schemas/payload.js';
+import { buildDelivery } from '../schemas/delivery.js';
 import { restoreCounts } from '../test/support/restores.js';
 import type { BenchContext, Figures } from './types.js';
 
@@ -207,6 +208,34 @@ export async function runProcessorBench(ctx: BenchContext): Promise<Figures> {
   };
 }
 
+/** Seconds a plain kafkajs consumer takes to decode and JSON.parse every delivery of a topic. */
+async function rawBaseline(ctx: BenchContext, topic: string, count: number): Promise<number> {
+  const kafka = createKafka({ brokers: ctx.brokers, clientId: 'bench-baseline', logger: ctx.logger });
+  const consumer = kafka.consumer({ groupId: `${topic}-baseline`, maxBytesPerPartition: 1_048_576 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  let done: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const started = performance.now();
+  await consumer.run({
+    partitionsConsumedConcurrently: 2,
+    eachBatch: async ({ batch }) => {
+      for (const message of batch.messages) {
+        JSON.parse(codecs.delivery.decode(message.value!).body.toString('utf8'));
+      }
+      seen += batch.messages.length;
+      if (seen >= count) done();
+    },
+  });
+  await finished;
+  const seconds = (performance.now() - started) / 1000;
+  await consumer.disconnect();
+  return seconds;
+}
+
 async function deliveriesBench(ctx: BenchContext, count: number): Promise<Figures> {
   const kafka = createKafka({ brokers: ctx.brokers, clientId: 'bench-processor', logger: ctx.logger });
   const prefix = `bench-processor-${Date.now()}.`;
@@ -222,7 +251,20 @@ async function deliveriesBench(ctx: BenchContext, count: number): Promise<Figure
   };
   try {
     // Produce: templates from real payloads, each copy a distinct run with new ids.
-    const templates = generateStream({ seed: 1, runs: 400, duplicateRate: 0 });
+    // Every run's last job left queued or running: at 1M deliveries about 100k jobs stay
+    // active in the stores (a busy organisation's backlog); the others complete.
+    const scenario = generateScenario({
+      seed: 1,
+      runs: 400,
+      duplicateRate: 0,
+      unfinishedRate: 1,
+      startMs: Date.now() - 3_600_000,
+    });
+    const templates = scenario.deliveries;
+    const activePerCopy = scenario.truth
+      .flatMap((a) => a.jobs)
+      .filter((j) => j.status !== 'completed').length;
+    const activeJobs = Math.floor((count / templates.length) * activePerCopy);
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
     const produceStarted = performance.now();
@@ -234,21 +276,19 @@ async function deliveriesBench(ctx: BenchContext, count: number): Promise<Figure
         const t = templates[j % templates.length]!;
         const copy = Math.floor(j / templates.length);
         const payload = copyOf(t.payload, t.event, copy * 1_000_000);
-        const runId = runIdOf(t.event, payload)!;
-        const value = codecs.delivery.encode({
+        const built = buildDelivery({
           id: `${t.id.slice(0, 24)}${String(j).padStart(12, '0')}`,
           event: t.event,
-          action: t.action,
-          hookId: '1',
-          installationTargetType: null,
-          installationTargetId: null,
+          body: Buffer.from(JSON.stringify(payload)),
+          payload,
           receivedAt: Date.now(),
           source: 'replay',
-          runId,
-          body: Buffer.from(JSON.stringify(payload)),
+          hookId: '1',
         });
+        if ('error' in built) throw new Error(built.error);
+        const value = codecs.delivery.encode(built.delivery);
         bytes += value.length;
-        messages.push({ key: String(runId), value });
+        messages.push({ key: built.key, value });
       }
       pending.push(producer.send({ topic: names.deliveries, acks: 1, messages }));
       if (pending.length >= 4) await pending.shift();
@@ -257,17 +297,32 @@ async function deliveriesBench(ctx: BenchContext, count: number): Promise<Figure
     await producer.disconnect();
     const produceSeconds = (performance.now() - produceStarted) / 1000;
 
-    // Process: one instance from a cold start to every offset committed.
-    let peakRss = 0;
-    const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    }, 250);
+    // The raw baseline, in the same run over the same topic: a plain kafkajs consumer
+    // that decodes each envelope and parses its JSON body, and nothing else.
+    const baselineSeconds = await rawBaseline(ctx, names.deliveries, count);
+
+    // Process: one instance, the built CLI in its own process (so its memory is its
+    // own), from a cold start to every offset committed.
     const started = performance.now();
-    const first = await startProcessor(readProcessorConfig(env), ctx.logger);
-    await waitForCommitted(ctx, `${prefix}processor`, names.deliveries, 30 * 60_000);
+    const child = spawn(
+      process.execPath,
+      [join(import.meta.dirname, '..', 'bin', 'runstream.js'), 'processor'],
+      {
+        env: { ...process.env, ...env, RUNSTREAM_LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    let peakRssMb = 0;
+    let memory = '';
+    try {
+      await waitForCommitted(ctx, `${prefix}processor`, names.deliveries, 30 * 60_000);
+      memory = await readFile(`/proc/${child.pid}/status`, 'utf8');
+      peakRssMb = Math.round(Number(/^VmHWM:\s+(\d+) kB/m.exec(memory)?.[1] ?? Number.NaN) / 1024);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
     const processSeconds = (performance.now() - started) / 1000;
-    clearInterval(sampler);
-    await first.close();
 
     const changelogEnds = await endOffsets(kafka, [
       names.dedupeChangelog,
@@ -286,7 +341,10 @@ async function deliveriesBench(ctx: BenchContext, count: number): Promise<Figure
       produce_seconds: Number(produceSeconds.toFixed(1)),
       process_seconds: Number(processSeconds.toFixed(1)),
       deliveries_per_s: Math.round(count / processSeconds),
-      process_peak_rss_mb: Math.round(peakRss / 1e6),
+      raw_baseline_per_s: Math.round(count / baselineSeconds),
+      ratio_to_raw_baseline: Number((baselineSeconds / processSeconds).toFixed(2)),
+      active_jobs: activeJobs,
+      process_peak_rss_mb: peakRssMb,
       changelog_records: changelogRecords,
       warm_restore_seconds: Number(warm.seconds.toFixed(2)),
       warm_restore_records_read: warm.records,

@@ -158,6 +158,23 @@ export function readCommonConfig(env: Env): CommonConfig {
   };
 }
 
+const byteUnits: Record<string, number> = { '': 1, B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
+/** Reads a size: bytes, or a number with KiB, MiB or GiB ("4MiB"). */
+export function readBytes(env: Env, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const match = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB)?$/.exec(raw);
+  const bytes = match ? Math.round(Number(match[1]) * byteUnits[match[2] ?? '']!) : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes >= 2 ** 32) {
+    throw new ConfigError(
+      name,
+      `expected a size such as 4MiB, 512KiB or a number of bytes below 4GiB, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return bytes;
+}
+
 export function readPort(env: Env, name: string, fallback: number): number {
   return readInt(env, name, fallback, 0, 65_535);
 }

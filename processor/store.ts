@@ -38,7 +38,15 @@ interface RocksIterator {
 }
 
 interface RocksDb {
-  open(options: { createIfMissing: boolean; errorIfExists?: boolean }, callback: Callback): void;
+  open(
+    options: {
+      createIfMissing: boolean;
+      errorIfExists?: boolean;
+      cacheSize?: number;
+      writeBufferSize?: number;
+    },
+    callback: Callback,
+  ): void;
   getMany(keys: string[], options: { asBuffer: true }, callback: Callback<Array<Buffer | undefined>>): void;
   batch(
     ops: Array<{ type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string }>,
@@ -73,10 +81,23 @@ export class RocksStore implements KeyValueStore {
     readonly location: string,
   ) {}
 
-  static async open(location: string): Promise<RocksStore> {
+  /** Opens (creating) a store; memory sizes default to RocksDB's (8 MiB cache, 4 MiB buffer). */
+  static async open(
+    location: string,
+    memory: { cacheBytes?: number; writeBufferBytes?: number } = {},
+  ): Promise<RocksStore> {
     await mkdir(location, { recursive: true });
     const db = rocksdb(location);
-    await call('open', location, (cb) => db.open({ createIfMissing: true }, cb));
+    await call('open', location, (cb) =>
+      db.open(
+        {
+          createIfMissing: true,
+          ...(memory.cacheBytes === undefined ? {} : { cacheSize: memory.cacheBytes }),
+          ...(memory.writeBufferBytes === undefined ? {} : { writeBufferSize: memory.writeBufferBytes }),
+        },
+        cb,
+      ),
+    );
     return new RocksStore(db, location);
   }
 

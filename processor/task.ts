@@ -92,7 +92,13 @@ export interface TaskDeps {
   partition: number;
   config: Pick<
     ProcessorConfig,
-    'groupId' | 'stateDir' | 'limits' | 'maxHousekeepingChanges' | 'transactionTimeoutMs'
+    | 'groupId'
+    | 'stateDir'
+    | 'limits'
+    | 'maxHousekeepingChanges'
+    | 'transactionTimeoutMs'
+    | 'storeCacheBytes'
+    | 'storeWriteBufferBytes'
   >;
   logger: Logger;
   metrics: ProcessorMetrics;
@@ -293,7 +299,10 @@ export class PartitionTask {
     for (let attempt = 0; ; attempt++) {
       signal.throwIfAborted();
       try {
-        return await RocksStore.open(this.location);
+        return await RocksStore.open(this.location, {
+          cacheBytes: this.deps.config.storeCacheBytes,
+          writeBufferBytes: this.deps.config.storeWriteBufferBytes,
+        });
       } catch (error) {
         if (attempt >= 40 || !/lock/i.test(String(error))) throw error;
         await new Promise((resolve) => setTimeout(resolve, 250));

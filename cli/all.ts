@@ -23,7 +23,12 @@ export async function startAll(env: Env, loggerFor: (role: string) => Logger): P
   const processorConfig = readProcessorConfig(env);
   const exporterConfig = readExporterConfig(env);
 
-  const kafka = createKafka({ brokers: ingestConfig.brokers, clientId: 'runstream-all', logger });
+  const kafka = createKafka({
+    brokers: ingestConfig.brokers,
+    security: ingestConfig.security,
+    clientId: 'runstream-all',
+    logger,
+  });
   await ensureTopics(kafka, topicPlanFor(ingestConfig), ingestConfig.replicationFactor, logger);
   const handles: RoleHandle[] = [];
   try {

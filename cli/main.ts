@@ -144,7 +144,12 @@ Environment:
       const config = readProcessorConfig(process.env);
       const logger = loggerFor('processor');
       if (options.reprocess) {
-        const kafka = createKafka({ brokers: config.brokers, clientId: 'runstream-reprocess', logger });
+        const kafka = createKafka({
+          brokers: config.brokers,
+          security: config.security,
+          clientId: 'runstream-reprocess',
+          logger,
+        });
         await resetProcessorState({
           kafka,
           topics: topicNames(config.topicPrefix),
@@ -245,7 +250,12 @@ GitHub access (for --github):
     .action(async (options: ReplayOptions) => {
       const config = readCommonConfig(process.env);
       const logger = loggerFor('replay');
-      const kafka = createKafka({ brokers: config.brokers, clientId: 'runstream-replay', logger });
+      const kafka = createKafka({
+        brokers: config.brokers,
+        security: config.security,
+        clientId: 'runstream-replay',
+        logger,
+      });
       const publisher = new DeliveryPublisher({
         kafka,
         topic: topicNames(config.topicPrefix).deliveries,
@@ -298,7 +308,12 @@ GitHub access (for --github):
       const config = readCommonConfig(process.env);
       const logger = loggerFor('export');
       const summary = await exportDeliveries({
-        kafka: createKafka({ brokers: config.brokers, clientId: 'runstream-export', logger }),
+        kafka: createKafka({
+          brokers: config.brokers,
+          security: config.security,
+          clientId: 'runstream-export',
+          logger,
+        }),
         topic: topicNames(config.topicPrefix).deliveries,
         logger,
         out: options.out,
@@ -316,7 +331,12 @@ GitHub access (for --github):
     .action(async () => {
       const config = readCommonConfig(process.env);
       const logger = loggerFor('topics');
-      const kafka = createKafka({ brokers: config.brokers, clientId: 'runstream-topics', logger });
+      const kafka = createKafka({
+        brokers: config.brokers,
+        security: config.security,
+        clientId: 'runstream-topics',
+        logger,
+      });
       const plan = topicPlanFor(config);
       const actions = await ensureTopics(kafka, plan, config.replicationFactor, logger);
       for (const action of actions) {

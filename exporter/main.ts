@@ -232,7 +232,12 @@ export async function startExporter(
   config: ExporterConfig,
   logger: Logger,
 ): Promise<RoleHandle & { exporter: Exporter }> {
-  const kafka = createKafka({ brokers: config.brokers, clientId: 'runstream-exporter', logger });
+  const kafka = createKafka({
+    brokers: config.brokers,
+    security: config.security,
+    clientId: 'runstream-exporter',
+    logger,
+  });
   const registry = createRoleRegistry('exporter');
   const exporter = new Exporter(kafka, config, logger, registry);
   const reachability = new KafkaReachability(kafka);

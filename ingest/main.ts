@@ -31,7 +31,12 @@ export function readIngestConfig(env: Env): IngestConfig {
 }
 
 export async function startIngest(config: IngestConfig, logger: Logger): Promise<RoleHandle> {
-  const kafka = createKafka({ brokers: config.brokers, clientId: 'runstream-ingest', logger });
+  const kafka = createKafka({
+    brokers: config.brokers,
+    security: config.security,
+    clientId: 'runstream-ingest',
+    logger,
+  });
   const publisher = new DeliveryPublisher({
     kafka,
     topic: topicNames(config.topicPrefix).deliveries,

@@ -1,6 +1,7 @@
 // Configuration from the environment (DESIGN.md "Interfaces"). Every parser names
 // the variable it read, so a bad value fails at start with one clear line.
 import { readFileSync } from 'node:fs';
+import { type KafkaSecurity, readKafkaSecurity } from './kafka-security.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -114,6 +115,8 @@ export function readWebhookSecrets(env: Env): string[] {
 
 export interface CommonConfig {
   brokers: string[];
+  /** TLS and SASL to the brokers (platform/kafka-security.ts). */
+  security: KafkaSecurity;
   topicPrefix: string;
   partitions: number;
   /** -1 leaves it to the broker's default.replication.factor. */
@@ -149,6 +152,7 @@ export function readCommonConfig(env: Env): CommonConfig {
   }
   return {
     brokers: readBrokers(env),
+    security: readKafkaSecurity(env),
     topicPrefix,
     partitions: readInt(env, 'RUNSTREAM_PARTITIONS', 12, 1, 10_000),
     replicationFactor,

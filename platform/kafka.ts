@@ -1,6 +1,7 @@
 // The one place that builds kafkajs clients, so the client library stays replaceable
 // (kafkajs is unmaintained; see docs/kafkajs-notes.md) and its logs go through pino.
 import kafkajs, { type KafkaConfig, type logCreator } from 'kafkajs';
+import { type KafkaSecurity, kafkaClientSecurity } from './kafka-security.js';
 import type { Logger } from './log.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -22,13 +23,23 @@ export interface KafkaClientOptions {
   brokers: string[];
   clientId: string;
   logger: Logger;
+  /** TLS and SASL (plaintext when absent). */
+  security?: KafkaSecurity;
   /** Upper bound for connecting and requests, so callers never hang on a dead cluster. */
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
   retries?: number;
 }
 
+/** Security settings already warned about: said once per process, not once per client. */
+const warned = new WeakSet<KafkaSecurity>();
+
 export function createKafka(options: KafkaClientOptions): Kafka {
+  const { security } = options;
+  if (security && !warned.has(security)) {
+    warned.add(security);
+    for (const warning of security.warnings) options.logger.warn(warning);
+  }
   const config: KafkaConfig = {
     clientId: options.clientId,
     brokers: options.brokers,
@@ -37,6 +48,7 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     retry: { retries: options.retries ?? 5, initialRetryTime: 200, maxRetryTime: 5000 },
     logLevel: logLevel.INFO,
     logCreator: pinoLogCreator(options.logger),
+    ...(security ? kafkaClientSecurity(security) : {}),
   };
   return new Kafka(config);
 }

@@ -159,7 +159,12 @@ export async function startProcessor(
   config: ProcessorConfig,
   logger: Logger,
 ): Promise<RoleHandle & { processor: Processor }> {
-  const kafka = createKafka({ brokers: config.brokers, clientId: 'runstream-processor', logger });
+  const kafka = createKafka({
+    brokers: config.brokers,
+    security: config.security,
+    clientId: 'runstream-processor',
+    logger,
+  });
   const registry = createRoleRegistry('processor');
   const processor = new Processor(config, kafka, logger, createProcessorMetrics(registry));
   const reachability = new KafkaReachability(kafka);

@@ -8,10 +8,13 @@ import { readIngestConfig, startIngest } from '../ingest/main.js';
 import { DeliveryPublisher } from '../ingest/publisher.js';
 import { ConfigError, readCommonConfig } from '../platform/config.js';
 import { createKafka } from '../platform/kafka.js';
+import { explainConnectFailure, isAuthorizationFailure, KafkaAccessError } from '../platform/kafka-errors.js';
+import { checkKafka, kafkaPreflight, TopicPlanError } from '../platform/kafka-preflight.js';
 import { createLogger, type Logger } from '../platform/log.js';
 import type { RoleHandle } from '../platform/role.js';
 import { describeDifferences, formatTopicPlan, topicNames, topicPlanFor } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
+import { formatProblem } from '../platform/topics-verify.js';
 import { VERSION } from '../platform/version.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
 import { resetProcessorState } from '../processor/reprocess.js';
@@ -144,6 +147,7 @@ Environment:
       const config = readProcessorConfig(process.env);
       const logger = loggerFor('processor');
       if (options.reprocess) {
+        await kafkaPreflight(config, { role: 'processor', groupId: config.groupId }, logger);
         const kafka = createKafka({
           brokers: config.brokers,
           security: config.security,
@@ -250,6 +254,7 @@ GitHub access (for --github):
     .action(async (options: ReplayOptions) => {
       const config = readCommonConfig(process.env);
       const logger = loggerFor('replay');
+      await kafkaPreflight(config, { role: 'replay' }, logger);
       const kafka = createKafka({
         brokers: config.brokers,
         security: config.security,
@@ -307,6 +312,7 @@ GitHub access (for --github):
     .action(async (options: { out: string; since?: string; until?: string }) => {
       const config = readCommonConfig(process.env);
       const logger = loggerFor('export');
+      await kafkaPreflight(config, { role: 'export' }, logger);
       const summary = await exportDeliveries({
         kafka: createKafka({
           brokers: config.brokers,
@@ -323,7 +329,9 @@ GitHub access (for --github):
       process.stderr.write(`export finished: ${JSON.stringify(summary)}\n`);
     });
 
-  const topics = program.command('topics').description('create or print the Kafka topics runstream uses');
+  const topics = program
+    .command('topics')
+    .description('create, print or verify the Kafka topics runstream uses');
   topics
     .command('create')
     .description('create every topic with its partitions, cleanup policy and retention (idempotent)')
@@ -358,8 +366,33 @@ GitHub access (for --github):
       const plan = topicPlanFor(config);
       process.stdout.write(`${formatTopicPlan(plan, config.replicationFactor)}\n`);
     });
+  topics
+    .command('verify')
+    .description(
+      'check topics someone else created against the plan: one line per problem with its fix, non-zero exit on any',
+    )
+    .addHelpText('after', TOPICS_ENV_HELP)
+    .action(async () => {
+      const config = readCommonConfig(process.env);
+      const problems = await checkKafka(config, { role: 'topics' }, loggerFor('topics'));
+      if (problems === undefined) throw new Error('Kafka did not answer: topics not verified');
+      for (const problem of problems) process.stdout.write(`${formatProblem(problem)}\n`);
+      if (problems.length > 0) process.exitCode = 1;
+      else process.stdout.write(`ok: ${topicPlanFor(config).length} topics match the plan\n`);
+    });
 
   return program;
+}
+
+/** One line (or one per topic problem) for Kafka refusing this client; undefined otherwise. */
+function kafkaFailureLine(error: unknown): string | undefined {
+  if (error instanceof KafkaAccessError) return error.message;
+  if (error instanceof TopicPlanError) return error.lines.join('\nrunstream: ');
+  const identity = readCommonConfig(process.env).security.identity;
+  if (isAuthorizationFailure(error)) {
+    return `${identity} is not authorized: ${(error as Error).message} (see docs/kafka-platform.md for the ACLs)`;
+  }
+  return explainConnectFailure(error, identity);
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -377,7 +410,8 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = 2;
       return;
     }
-    process.stderr.write(`runstream: ${(error as Error).stack ?? String(error)}\n`);
+    const line = kafkaFailureLine(error);
+    process.stderr.write(`runstream: ${line ?? (error as Error).stack ?? String(error)}\n`);
     process.exitCode = 1;
   }
 }

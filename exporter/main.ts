@@ -13,6 +13,7 @@ import {
 } from '../platform/config.js';
 import { createHttpApp, registerOpsRoutes } from '../platform/http.js';
 import { createKafka, type Kafka, KafkaReachability } from '../platform/kafka.js';
+import { kafkaPreflight } from '../platform/kafka-preflight.js';
 import type { Logger } from '../platform/log.js';
 import { createRoleRegistry } from '../platform/metrics.js';
 import { endOffsets, PartitionReader, partitionKey } from '../platform/partition-reader.js';
@@ -232,6 +233,7 @@ export async function startExporter(
   config: ExporterConfig,
   logger: Logger,
 ): Promise<RoleHandle & { exporter: Exporter }> {
+  await kafkaPreflight(config, { role: 'exporter' }, logger);
   const kafka = createKafka({
     brokers: config.brokers,
     security: config.security,

@@ -8,6 +8,7 @@ import {
   readWebhookSecrets,
 } from '../platform/config.js';
 import { createKafka, KafkaReachability } from '../platform/kafka.js';
+import { kafkaPreflight } from '../platform/kafka-preflight.js';
 import type { Logger } from '../platform/log.js';
 import { createRoleRegistry } from '../platform/metrics.js';
 import type { RoleHandle } from '../platform/role.js';
@@ -31,6 +32,7 @@ export function readIngestConfig(env: Env): IngestConfig {
 }
 
 export async function startIngest(config: IngestConfig, logger: Logger): Promise<RoleHandle> {
+  await kafkaPreflight(config, { role: 'ingest' }, logger);
   const kafka = createKafka({
     brokers: config.brokers,
     security: config.security,

@@ -3,6 +3,7 @@
 import kafkajs, { type Consumer } from 'kafkajs';
 import { createHttpApp, registerOpsRoutes } from '../platform/http.js';
 import { createKafka, type Kafka, KafkaReachability } from '../platform/kafka.js';
+import { kafkaPreflight } from '../platform/kafka-preflight.js';
 import type { Logger } from '../platform/log.js';
 import { createRoleRegistry } from '../platform/metrics.js';
 import { Offsets } from '../platform/offsets.js';
@@ -159,6 +160,7 @@ export async function startProcessor(
   config: ProcessorConfig,
   logger: Logger,
 ): Promise<RoleHandle & { processor: Processor }> {
+  await kafkaPreflight(config, { role: 'processor', groupId: config.groupId }, logger);
   const kafka = createKafka({
     brokers: config.brokers,
     security: config.security,

@@ -53,6 +53,10 @@ export function isAuthorizationFailure(error: unknown): boolean {
 export function explainConnectFailure(error: unknown, identity: string): string | undefined {
   for (const e of chain(error)) {
     if (e instanceof TokenUnavailableError) return `Kafka login of ${identity} impossible: ${e.message}`;
+    if (e.type === 'ILLEGAL_SASL_STATE' || e.type === 'SASL_AUTHENTICATION_FAILED') {
+      // kafkajs takes a refused OAUTHBEARER token for a login and fails the next request.
+      return `Kafka refused the login of ${identity}: ${e.message} (an expired or invalid token, or the wrong KAFKA_SASL_MECHANISM)`;
+    }
     if (e.name === 'KafkaJSSASLAuthenticationError') {
       return `Kafka refused the login of ${identity}: ${e.message} (check KAFKA_SASL_MECHANISM and the credentials)`;
     }
@@ -61,7 +65,7 @@ export function explainConnectFailure(error: unknown, identity: string): string 
       return `the Kafka brokers' TLS certificate is not trusted (${code}: ${e.message}): set KAFKA_SSL_CA_FILE to the CA bundle that signed it`;
     }
     if (/^ERR_SSL_.*(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN)/.test(code)) {
-      return `the Kafka brokers refused the client certificate of ${identity} (${code}): check KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE`;
+      return `the Kafka brokers refused the TLS client certificate (${code}): they require one their CA signed; check KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE`;
     }
     if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
       return `the Kafka brokers do not speak TLS on that port (${code}): unset KAFKA_SSL or use their TLS listener`;

@@ -26,8 +26,26 @@ export function tokenFileProvider(path: string): TokenProvider {
       throw new TokenUnavailableError(`cannot read the OAuth token file ${path}: ${code}`, { cause: error });
     }
     if (value === '') throw new TokenUnavailableError(`the OAuth token file ${path} is empty`);
+    const expiresAt = jwtExpiry(value);
+    if (expiresAt !== undefined && expiresAt <= Date.now()) {
+      throw new TokenUnavailableError(
+        `the OAuth token in ${path} expired at ${new Date(expiresAt).toISOString()} (whatever renews the file has not)`,
+      );
+    }
     return { value };
   };
+}
+
+/** A JWT's `exp` in ms, when the token is a JWT that has one; nothing of it is logged. */
+export function jwtExpiry(token: string): number | undefined {
+  const payload = token.split('.')[1];
+  if (payload === undefined) return undefined;
+  try {
+    const exp = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown }).exp;
+    return typeof exp === 'number' ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface ClientCredentials {

@@ -26,12 +26,7 @@ import { startCli } from '../support/cli-process.js';
 import { parseExposition, samplesByKey, scrape } from '../support/exposition.js';
 import { testLogger } from '../support/kafka.js';
 import { expectedSeries, seriesDiff } from '../support/oracle.js';
-import {
-  type SecureBroker,
-  startSecureBroker,
-  type Transport,
-  unsignedJwt,
-} from '../support/secure-broker.js';
+import { type SecureBroker, startSecureBroker, unsignedJwt } from '../support/secure-broker.js';
 
 const USERS = ['ingest', 'processor', 'exporter', 'tools'] as const;
 const SECRET = 'secure-suite-webhook-secret';

@@ -58,7 +58,7 @@ export interface ClientCredentials {
   now?: () => number;
 }
 
-/** A token is renewed this long before it expires, or at half its life when that is sooner. */
+/** A token is renewed this long before it expires (a token living under two minutes, at half its life). */
 const RENEW_BEFORE_MS = 60_000;
 
 export function clientCredentialsProvider(options: ClientCredentials): TokenProvider {
@@ -119,6 +119,6 @@ async function requestToken(
   const lifetimeMs = typeof answer.expires_in === 'number' ? answer.expires_in * 1000 : 5 * 60_000;
   return {
     value: answer.access_token,
-    renewAt: asked + Math.min(lifetimeMs - RENEW_BEFORE_MS, lifetimeMs / 2),
+    renewAt: asked + Math.max(lifetimeMs - RENEW_BEFORE_MS, lifetimeMs / 2),
   };
 }

@@ -10,6 +10,7 @@ import { ConfigError, readCommonConfig } from '../platform/config.js';
 import { createKafka } from '../platform/kafka.js';
 import { explainConnectFailure, isAuthorizationFailure, KafkaAccessError } from '../platform/kafka-errors.js';
 import { checkKafka, kafkaPreflight, TopicPlanError } from '../platform/kafka-preflight.js';
+import { kafkaEndpoint } from '../platform/kafka-security.js';
 import { createLogger, type Logger } from '../platform/log.js';
 import type { RoleHandle } from '../platform/role.js';
 import { describeDifferences, formatTopicPlan, topicNames, topicPlanFor } from '../platform/topics.js';
@@ -148,12 +149,7 @@ Environment:
       const logger = loggerFor('processor');
       if (options.reprocess) {
         await kafkaPreflight(config, { role: 'processor', groupId: config.groupId }, logger);
-        const kafka = createKafka({
-          brokers: config.brokers,
-          security: config.security,
-          clientId: 'runstream-reprocess',
-          logger,
-        });
+        const kafka = createKafka({ ...kafkaEndpoint(config), clientId: 'runstream-reprocess', logger });
         await resetProcessorState({
           kafka,
           topics: topicNames(config.topicPrefix),
@@ -255,12 +251,7 @@ GitHub access (for --github):
       const config = readCommonConfig(process.env);
       const logger = loggerFor('replay');
       await kafkaPreflight(config, { role: 'replay' }, logger);
-      const kafka = createKafka({
-        brokers: config.brokers,
-        security: config.security,
-        clientId: 'runstream-replay',
-        logger,
-      });
+      const kafka = createKafka({ ...kafkaEndpoint(config), clientId: 'runstream-replay', logger });
       const publisher = new DeliveryPublisher({
         kafka,
         topic: topicNames(config.topicPrefix).deliveries,
@@ -314,12 +305,7 @@ GitHub access (for --github):
       const logger = loggerFor('export');
       await kafkaPreflight(config, { role: 'export' }, logger);
       const summary = await exportDeliveries({
-        kafka: createKafka({
-          brokers: config.brokers,
-          security: config.security,
-          clientId: 'runstream-export',
-          logger,
-        }),
+        kafka: createKafka({ ...kafkaEndpoint(config), clientId: 'runstream-export', logger }),
         topic: topicNames(config.topicPrefix).deliveries,
         logger,
         out: options.out,
@@ -339,12 +325,7 @@ GitHub access (for --github):
     .action(async () => {
       const config = readCommonConfig(process.env);
       const logger = loggerFor('topics');
-      const kafka = createKafka({
-        brokers: config.brokers,
-        security: config.security,
-        clientId: 'runstream-topics',
-        logger,
-      });
+      const kafka = createKafka({ ...kafkaEndpoint(config), clientId: 'runstream-topics', logger });
       const plan = topicPlanFor(config);
       const actions = await ensureTopics(kafka, plan, config.replicationFactor, logger);
       for (const action of actions) {

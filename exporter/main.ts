@@ -14,6 +14,7 @@ import {
 import { createHttpApp, registerOpsRoutes } from '../platform/http.js';
 import { createKafka, type Kafka, KafkaReachability } from '../platform/kafka.js';
 import { kafkaPreflight } from '../platform/kafka-preflight.js';
+import { kafkaEndpoint } from '../platform/kafka-security.js';
 import type { Logger } from '../platform/log.js';
 import { createRoleRegistry } from '../platform/metrics.js';
 import { endOffsets, PartitionReader, partitionKey } from '../platform/partition-reader.js';
@@ -234,12 +235,7 @@ export async function startExporter(
   logger: Logger,
 ): Promise<RoleHandle & { exporter: Exporter }> {
   await kafkaPreflight(config, { role: 'exporter' }, logger);
-  const kafka = createKafka({
-    brokers: config.brokers,
-    security: config.security,
-    clientId: 'runstream-exporter',
-    logger,
-  });
+  const kafka = createKafka({ ...kafkaEndpoint(config), clientId: 'runstream-exporter', logger });
   const registry = createRoleRegistry('exporter');
   const exporter = new Exporter(kafka, config, logger, registry);
   const reachability = new KafkaReachability(kafka);

@@ -9,6 +9,7 @@ import {
 } from '../platform/config.js';
 import { createKafka, KafkaReachability } from '../platform/kafka.js';
 import { kafkaPreflight } from '../platform/kafka-preflight.js';
+import { kafkaEndpoint } from '../platform/kafka-security.js';
 import type { Logger } from '../platform/log.js';
 import { createRoleRegistry } from '../platform/metrics.js';
 import type { RoleHandle } from '../platform/role.js';
@@ -33,12 +34,7 @@ export function readIngestConfig(env: Env): IngestConfig {
 
 export async function startIngest(config: IngestConfig, logger: Logger): Promise<RoleHandle> {
   await kafkaPreflight(config, { role: 'ingest' }, logger);
-  const kafka = createKafka({
-    brokers: config.brokers,
-    security: config.security,
-    clientId: 'runstream-ingest',
-    logger,
-  });
+  const kafka = createKafka({ ...kafkaEndpoint(config), clientId: 'runstream-ingest', logger });
   const publisher = new DeliveryPublisher({
     kafka,
     topic: topicNames(config.topicPrefix).deliveries,

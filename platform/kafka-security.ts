@@ -229,6 +229,14 @@ export function readKafkaSecurity(env: Env): KafkaSecurity {
   return { tls, sasl, identity: identityOf(tls, sasl), warnings };
 }
 
+/** The brokers and how to reach them: what createKafka needs of a role's configuration. */
+export function kafkaEndpoint(config: { brokers: string[]; security: KafkaSecurity }): {
+  brokers: string[];
+  security: KafkaSecurity;
+} {
+  return { brokers: config.brokers, security: config.security };
+}
+
 /** kafkajs' `ssl` and `sasl` options: a fresh `sasl` object per client (kafkajs keeps state on it). */
 export function kafkaClientSecurity(security: KafkaSecurity): Pick<KafkaConfig, 'ssl' | 'sasl'> {
   const { tls, sasl } = security;

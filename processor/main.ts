@@ -4,6 +4,7 @@ import kafkajs, { type Consumer } from 'kafkajs';
 import { createHttpApp, registerOpsRoutes } from '../platform/http.js';
 import { createKafka, type Kafka, KafkaReachability } from '../platform/kafka.js';
 import { kafkaPreflight } from '../platform/kafka-preflight.js';
+import { kafkaEndpoint } from '../platform/kafka-security.js';
 import type { Logger } from '../platform/log.js';
 import { createRoleRegistry } from '../platform/metrics.js';
 import { Offsets } from '../platform/offsets.js';
@@ -161,12 +162,7 @@ export async function startProcessor(
   logger: Logger,
 ): Promise<RoleHandle & { processor: Processor }> {
   await kafkaPreflight(config, { role: 'processor', groupId: config.groupId }, logger);
-  const kafka = createKafka({
-    brokers: config.brokers,
-    security: config.security,
-    clientId: 'runstream-processor',
-    logger,
-  });
+  const kafka = createKafka({ ...kafkaEndpoint(config), clientId: 'runstream-processor', logger });
   const registry = createRoleRegistry('processor');
   const processor = new Processor(config, kafka, logger, createProcessorMetrics(registry));
   const reachability = new KafkaReachability(kafka);

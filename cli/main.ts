@@ -28,6 +28,7 @@ import { DEV_SECRET, startAll } from './all.js';
 const ENV_HELP = `
 Environment (see README for all):
   KAFKA_BROKERS             bootstrap list (default 127.0.0.1:9092)
+  KAFKA_SSL*, KAFKA_SASL*   TLS, mutual TLS and SASL to the brokers (docs/kafka-platform.md)
   RUNSTREAM_TOPIC_PREFIX    topic prefix (default runstream.)
   RUNSTREAM_PARTITIONS      partitions for created topics (default 12)
   RUNSTREAM_LOG_LEVEL       fatal|error|warn|info|debug|trace (default info)`;

@@ -35,13 +35,6 @@ export interface KafkaSecurity {
   warnings: string[];
 }
 
-export const PLAINTEXT: KafkaSecurity = {
-  tls: undefined,
-  sasl: undefined,
-  identity: 'User:ANONYMOUS',
-  warnings: [],
-};
-
 function readFileOf(env: Env, name: string): string | undefined {
   const path = env[name]?.trim();
   if (!path) return undefined;

@@ -253,5 +253,5 @@ case "$cmd:$mode" in
   status:) pid_alive "$single_dir/broker.pid" && port_open "$single_port" ;;
   status:--cluster) for d in "${cluster_dirs[@]}"; do pid_alive "$d/broker.pid" || exit 1; done ;;
   node:start | node:stop | node:kill) node_cmd "$mode" "${3:-}" ;;
-  *) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

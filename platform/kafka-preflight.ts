@@ -5,6 +5,7 @@
 // (a violation that would corrupt state refuses the start). A cluster that does not
 // answer is left to the role's own retries: that is an outage, not a misconfiguration.
 import { Writable } from 'node:stream';
+import kafkajs from 'kafkajs';
 import { pino } from 'pino';
 import type { CommonConfig } from './config.js';
 import { createKafka, type Kafka, type KafkaAdmin, withTimeout } from './kafka.js';
@@ -13,6 +14,8 @@ import type { Logger } from './log.js';
 import { type TopicSpec, topicNames, topicPlanFor } from './topics.js';
 import { inspectTopics } from './topics-inspect.js';
 import { formatProblem, type TopicProblem, verifyTopics } from './topics-verify.js';
+
+const { ConfigResourceTypes } = kafkajs;
 
 export type PreflightRole = 'ingest' | 'processor' | 'exporter' | 'export' | 'replay' | 'topics';
 
@@ -51,7 +54,7 @@ function describeConfigs(name: string): Need {
     probe: (admin) =>
       admin.describeConfigs({
         includeSynonyms: false,
-        resources: [{ type: 2, name, configNames: ['cleanup.policy'] }],
+        resources: [{ type: ConfigResourceTypes.TOPIC, name, configNames: ['cleanup.policy'] }],
       }),
   };
 }
@@ -113,13 +116,22 @@ function verifiedTopics(role: PreflightRole, config: CommonConfig): TopicSpec[] 
   return [];
 }
 
+/** The `error` field of one line of kafkajs' log (pino JSON). */
+function errorOf(line: string): unknown {
+  try {
+    return (JSON.parse(line) as { error?: unknown }).error;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A client whose kafkajs log is read for the broker's refusals, which kafkajs does not raise. */
 function watchedClient(config: CommonConfig, role: PreflightRole) {
   const refusals: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString().split('\n')) {
-        const error = line && (JSON.parse(line) as { error?: unknown }).error;
+        const error = errorOf(line);
         if (typeof error === 'string' && /authorization failed/i.test(error)) refusals.push(error);
       }
       done();

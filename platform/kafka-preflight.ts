@@ -63,6 +63,23 @@ function describeGroup(name: string): Need {
   return { operation: 'Describe', resource: 'Group', name, probe: (admin) => admin.describeGroups([name]) };
 }
 
+/** An idempotent producer's first request needs Write on a topic (Kafka 3: or IdempotentWrite on the cluster). */
+function writeTopics(names: string[]): Need {
+  return {
+    operation: 'Write',
+    resource: 'Topic',
+    name: names.join(', '),
+    async probe(_admin, kafka) {
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      try {
+        await producer.connect();
+      } finally {
+        await producer.disconnect().catch(() => undefined);
+      }
+    },
+  };
+}
+
 function writeTransactionalId(name: string): Need {
   return {
     operation: 'Write',
@@ -93,9 +110,14 @@ function needsOf(
       ? verified.map((s) => s.name)
       : [names.deliveries];
   const needs = [...topics.map(describeTopic), ...verified.map((s) => describeConfigs(s.name))];
+  if (role === 'ingest' || role === 'replay') needs.push(writeTopics([names.deliveries]));
   // Reader groups as PartitionReader names them: `<prefix>reader-<uuid>`.
   if (role === 'processor' && groupId) {
+    const changelogs = topicPlanFor(config)
+      .map((s) => s.name)
+      .filter((n) => n !== names.deliveries);
     needs.push(
+      writeTopics(changelogs),
       describeGroup(groupId),
       describeGroup(`${groupId}-restore-reader-${ACCESS_CHECK}`),
       writeTransactionalId(`${groupId}-${ACCESS_CHECK}`),

@@ -58,8 +58,8 @@ describe('on a secured Kafka platform', () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  /** Topics as the platform team creates them, and the document's ACLs (less `skip`). */
-  async function preparePrefix(name: string, skip: (acl: DocAcl) => boolean = () => false) {
+  /** Topics as the platform team creates them, and the document's ACLs (as `edit` leaves them). */
+  async function preparePrefix(name: string, edit: (acl: DocAcl) => DocAcl | undefined = (acl) => acl) {
     const prefix = `${name}${randomUUID().slice(0, 6)}.`;
     await ensureTopics(admin, topicPlan({ prefix, partitions: PARTITIONS }), 1, testLogger);
     const vars = {
@@ -76,7 +76,7 @@ describe('on a secured Kafka platform', () => {
       await grant(
         kafkaAdmin,
         aclEntries(
-          acls.filter((acl) => !skip(acl)),
+          acls.flatMap((acl) => edit(acl) ?? []),
           vars,
         ),
       );
@@ -122,11 +122,50 @@ describe('on a secured Kafka platform', () => {
     };
   }
 
+  /** Polls both exporters until they serve the oracle's series; the differences left at the deadline. */
+  async function exactWithin(
+    fleet: Fleet,
+    expected: Map<string, number>,
+    timeoutMs: number,
+  ): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const texts = await Promise.all(['e1', 'e2'].map((n) => scrape(fleet.get(n).port).catch(() => '')));
+      const diffs = texts.flatMap((text, i) => {
+        const served = samplesByKey(parseExposition(text), 'github_actions_');
+        return served.size === 0
+          ? [`e${i + 1}: nothing served`]
+          : seriesDiff(served, expected).map((d) => `e${i + 1}: ${d}`);
+      });
+      if (diffs.length === 0 || Date.now() > deadline) return diffs;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+
+  /** Until the processor group has committed every delivery on the topic. */
+  async function processedToEnd(groupId: string, topic: string): Promise<void> {
+    const kafkaAdmin = admin.admin();
+    await kafkaAdmin.connect();
+    try {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const ends = await kafkaAdmin.fetchTopicOffsets(topic);
+        const [committed] = await kafkaAdmin.fetchOffsets({ groupId, topics: [topic] });
+        const at = new Map(committed?.partitions.map((p) => [p.partition, p.offset]) ?? []);
+        if (ends.every((e) => at.get(e.partition) === e.high)) return;
+        if (Date.now() > deadline) throw new Error(`${groupId} did not process ${topic} to its end`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    } finally {
+      await kafkaAdmin.disconnect();
+    }
+  }
+
   async function expectNoSecret(texts: Iterable<string>): Promise<void> {
     for (const text of texts) for (const secret of secrets) expect(text.includes(secret)).toBe(false);
   }
 
-  for (const transport of ['scram', 'mtls', 'oauth'] as const) {
+  for (const [index, transport] of (['scram', 'mtls', 'oauth'] as const).entries()) {
     it(`the stream is exact over ${transport}, each role with only its documented ACLs`, async () => {
       const started = Date.now();
       const prefix = await preparePrefix(`s${transport}`);
@@ -157,7 +196,7 @@ describe('on a secured Kafka platform', () => {
         secret: SECRET,
         env: { RUNSTREAM_PROCESSOR_SESSION_TIMEOUT: '10s' },
       });
-      const { deliveries, truth } = scenarioStream(transport.length, 30);
+      const { deliveries, truth } = scenarioStream(index + 1, 30);
       const expected = expectedSeries(truth);
       try {
         await fleet.start('i1', 'ingest', await envFor('ingest'));
@@ -176,24 +215,27 @@ describe('on a secured Kafka platform', () => {
           burstsPerSecond: 3,
         });
         expect(send.acks.length).toBeGreaterThanOrEqual(new Set(deliveries.map((d) => d.id)).size);
-        const deadline = Date.now() + 120_000;
-        let diffs: string[] = ['not scraped yet'];
-        const scraped: string[] = [];
-        while (Date.now() < deadline) {
-          const texts = await Promise.all(['e1', 'e2'].map((n) => scrape(fleet.get(n).port).catch(() => '')));
-          diffs = texts.flatMap((text, i) => {
-            const served = samplesByKey(parseExposition(text), 'github_actions_');
-            return served.size === 0
-              ? [`e${i + 1}: nothing served`]
-              : seriesDiff(served, expected).map((d) => `e${i + 1}: ${d}`);
-          });
-          if (diffs.length === 0) {
-            scraped.push(...texts);
-            break;
-          }
-          await new Promise((r) => setTimeout(r, 1000));
+        expect(await exactWithin(fleet, expected, 120_000)).toEqual([]);
+        if (transport === 'scram') {
+          // The tools principal: export the deliveries, replay them; nothing changes.
+          const archive = join(work, 'archive.ndjson');
+          const tools = {
+            ...broker.envFor('scram', 'tools'),
+            RUNSTREAM_TOPIC_PREFIX: prefix,
+            RUNSTREAM_LOG_LEVEL: 'warn',
+          };
+          const exported = await runToExit(['export', '--out', archive], tools);
+          expect(exported.lines).toEqual([expect.stringContaining(`"written":${send.acks.length}`)]);
+          const replayed = await runToExit(['replay', '--file', archive], tools);
+          expect(replayed.code, replayed.lines.join('\n')).toBe(0);
+          expect(replayed.lines.at(-1)).toContain(`"sent":${send.acks.length}`);
+          await processedToEnd(`${prefix}processor`, `${prefix}deliveries`);
+          expect(await exactWithin(fleet, expected, 10_000)).toEqual([]);
         }
-        expect(diffs).toEqual([]);
+        const scraped = await Promise.all(
+          ['i1', 'p1', 'p2', 'e1', 'e2'].map((n) => scrape(fleet.get(n).port).catch(() => '')),
+        );
+        expect(scraped.every((text) => text.includes('runstream_'))).toBe(true);
         if (endpoint) {
           // Cached: about one token per processor process, not one per connection.
           expect(endpoint.requests.length).toBeGreaterThan(0);
@@ -237,7 +279,7 @@ describe('on a secured Kafka platform', () => {
     return { code, lines, seconds: (Date.now() - started) / 1000 };
   }
 
-  it('a wrong password, an untrusted CA and an expired token: one line, a non-zero exit within 30 s, no secret', async () => {
+  it('a bad setting, a wrong password, an untrusted CA and an expired token: one line, a non-zero exit within 30 s, no secret', async () => {
     const prefix = await preparePrefix('sfail');
     const wrong = `wrong-password-${randomUUID()}`;
     secrets.push(wrong);
@@ -261,6 +303,11 @@ describe('on a secured Kafka platform', () => {
       '/CN=not the platform CA',
     ]);
     const cases: Array<[string, Record<string, string>, RegExp]> = [
+      [
+        'a mechanism kafkajs lacks',
+        { ...scram, KAFKA_SASL_MECHANISM: 'gssapi' },
+        /^runstream: configuration error: KAFKA_SASL_MECHANISM: expected plain, scram-sha-256, scram-sha-512, oauthbearer; got "gssapi"$/,
+      ],
       [
         'wrong password',
         { ...scram, KAFKA_SASL_PASSWORD_FILE: '', KAFKA_SASL_PASSWORD: wrong },
@@ -294,29 +341,39 @@ describe('on a secured Kafka platform', () => {
   });
 
   it('a missing ACL: the line names the principal, the operation and the resource', async () => {
-    const prefix = await preparePrefix(
-      'sacl',
-      (acl) =>
-        acl.resourceType === 'TransactionalId' ||
-        (acl.principal === '$EXPORTER' && acl.resourceType === 'Group'),
-    );
-    const [processor, exporter] = await Promise.all([
+    const prefix = await preparePrefix('sacl', (acl) => {
+      if (acl.resourceType === 'TransactionalId') return undefined;
+      if (acl.principal === '$EXPORTER' && acl.resourceType === 'Group') return undefined;
+      if (acl.principal === '$INGEST')
+        return { ...acl, operations: acl.operations.filter((o) => o !== 'Write') };
+      return acl;
+    });
+    const name = (suffix: string) => `${prefix}${suffix}`.replace(/\./g, '\\.');
+    const [processor, exporter, ingest] = await Promise.all([
       runToExit(['processor'], { ...broker.envFor('scram', 'processor'), RUNSTREAM_TOPIC_PREFIX: prefix }),
       runToExit(['exporter'], { ...broker.envFor('mtls', 'exporter'), RUNSTREAM_TOPIC_PREFIX: prefix }),
+      runToExit(['ingest'], {
+        ...broker.envFor('oauth', 'ingest', await tokenFile('ingest', 600)),
+        RUNSTREAM_TOPIC_PREFIX: prefix,
+      }),
     ]);
-    console.log(`missing ACLs: ${processor.lines.join(' | ')} / ${exporter.lines.join(' | ')}`);
-    expect(processor.code).not.toBe(0);
+    for (const run of [processor, exporter, ingest]) {
+      console.log(`missing ACL: exit ${run.code}: ${run.lines.join(' | ')}`);
+      expect(run.code).not.toBe(0);
+    }
     expect(processor.lines).toEqual([
       expect.stringMatching(
-        new RegExp(
-          `^runstream: User:processor \\(SCRAM-SHA-512\\) may not Write TransactionalId ${prefix.replace('.', '\\.')}processor-access-check \\(Kafka: .*Transactional Id authorization failed`,
-        ),
+        `^runstream: User:processor \\(SCRAM-SHA-512\\) may not Write TransactionalId ${name('processor-access-check')} \\(Kafka: .*Transactional Id authorization failed`,
       ),
     ]);
-    expect(exporter.code).not.toBe(0);
     expect(exporter.lines).toEqual([
       expect.stringMatching(
-        `may not Describe Group ${prefix.replace('.', '\\.')}deliveries-exporter-reader-access-check \\(Kafka: .*Group authorization failed`,
+        `^runstream: the client certificate CN=exporter may not Describe Group ${name('deliveries-exporter-reader-access-check')} \\(Kafka: .*Group authorization failed`,
+      ),
+    ]);
+    expect(ingest.lines).toEqual([
+      expect.stringMatching(
+        `^runstream: the OAUTHBEARER principal of token file .* may not Write Topic ${name('deliveries')} \\(Kafka: .*Cluster authorization failed`,
       ),
     ]);
   });

@@ -28,7 +28,9 @@ import { testLogger } from '../support/kafka.js';
 import { expectedSeries, seriesDiff } from '../support/oracle.js';
 import { type SecureBroker, startSecureBroker, unsignedJwt } from '../support/secure-broker.js';
 
-const USERS = ['ingest', 'processor', 'exporter', 'tools'] as const;
+// ingest-b has ACLs in one test only: an idempotent producer may start with Write on any
+// topic at all, so only a principal with no Write anywhere shows the missing one.
+const USERS = ['ingest', 'processor', 'exporter', 'tools', 'ingest-b'] as const;
 const SECRET = 'secure-suite-webhook-secret';
 const PARTITIONS = 4;
 
@@ -59,7 +61,11 @@ describe('on a secured Kafka platform', () => {
   });
 
   /** Topics as the platform team creates them, and the document's ACLs (as `edit` leaves them). */
-  async function preparePrefix(name: string, edit: (acl: DocAcl) => DocAcl | undefined = (acl) => acl) {
+  async function preparePrefix(
+    name: string,
+    edit: (acl: DocAcl) => DocAcl | undefined = (acl) => acl,
+    principals: Record<string, string> = {},
+  ) {
     const prefix = `${name}${randomUUID().slice(0, 6)}.`;
     await ensureTopics(admin, topicPlan({ prefix, partitions: PARTITIONS }), 1, testLogger);
     const vars = {
@@ -69,6 +75,7 @@ describe('on a secured Kafka platform', () => {
       PROCESSOR: 'User:processor',
       EXPORTER: 'User:exporter',
       TOOLS: 'User:tools',
+      ...principals,
     };
     const kafkaAdmin = admin.admin();
     await kafkaAdmin.connect();
@@ -341,19 +348,23 @@ describe('on a secured Kafka platform', () => {
   });
 
   it('a missing ACL: the line names the principal, the operation and the resource', async () => {
-    const prefix = await preparePrefix('sacl', (acl) => {
-      if (acl.resourceType === 'TransactionalId') return undefined;
-      if (acl.principal === '$EXPORTER' && acl.resourceType === 'Group') return undefined;
-      if (acl.principal === '$INGEST')
-        return { ...acl, operations: acl.operations.filter((o) => o !== 'Write') };
-      return acl;
-    });
+    const prefix = await preparePrefix(
+      'sacl',
+      (acl) => {
+        if (acl.resourceType === 'TransactionalId') return undefined;
+        if (acl.principal === '$EXPORTER' && acl.resourceType === 'Group') return undefined;
+        if (acl.principal === '$INGEST')
+          return { ...acl, operations: acl.operations.filter((o) => o !== 'Write') };
+        return acl;
+      },
+      { INGEST: 'User:ingest-b' },
+    );
     const name = (suffix: string) => `${prefix}${suffix}`.replace(/\./g, '\\.');
     const [processor, exporter, ingest] = await Promise.all([
       runToExit(['processor'], { ...broker.envFor('scram', 'processor'), RUNSTREAM_TOPIC_PREFIX: prefix }),
       runToExit(['exporter'], { ...broker.envFor('mtls', 'exporter'), RUNSTREAM_TOPIC_PREFIX: prefix }),
       runToExit(['ingest'], {
-        ...broker.envFor('oauth', 'ingest', await tokenFile('ingest', 600)),
+        ...broker.envFor('oauth', 'ingest-b', await tokenFile('ingest-b', 600)),
         RUNSTREAM_TOPIC_PREFIX: prefix,
       }),
     ]);

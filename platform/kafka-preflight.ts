@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import type { CommonConfig } from './config.js';
 import { createKafka, type Kafka, type KafkaAdmin, withTimeout } from './kafka.js';
 import { explainConnectFailure, isAuthorizationFailure, KafkaAccessError } from './kafka-errors.js';
+import { warnOnce } from './kafka-security.js';
 import type { Logger } from './log.js';
 import { type TopicSpec, topicNames, topicPlanFor } from './topics.js';
 import { inspectTopics } from './topics-inspect.js';
@@ -189,6 +190,7 @@ export async function checkKafka(
 ): Promise<TopicProblem[] | undefined> {
   const { role } = options;
   const identity = config.security.identity;
+  warnOnce(config.security, logger); // before the watched client, whose log goes nowhere
   const { kafka, refusals } = watchedClient(config, role);
   const admin = kafka.admin();
   const verified = verifiedTopics(role, config);

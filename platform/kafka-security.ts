@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { ConfigError, type Env, readBool, readString } from './config.js';
 import { clientCredentialsProvider, type TokenProvider, tokenFileProvider } from './kafka-oauth.js';
+import type { Logger } from './log.js';
 import { Secret } from './secret.js';
 
 export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer'] as const;
@@ -220,6 +221,16 @@ export function readKafkaSecurity(env: Env): KafkaSecurity {
     );
   }
   return { tls, sasl, identity: identityOf(tls, sasl), warnings };
+}
+
+/** Settings already warned about: said once per process, not once per client. */
+const warned = new WeakSet<KafkaSecurity>();
+
+/** Logs what weakens security (certificates not checked, a password in clear), once. */
+export function warnOnce(security: KafkaSecurity, logger: Logger): void {
+  if (warned.has(security)) return;
+  warned.add(security);
+  for (const warning of security.warnings) logger.warn(warning);
 }
 
 /** The brokers and how to reach them: what createKafka needs of a role's configuration. */

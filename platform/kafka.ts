@@ -1,7 +1,7 @@
 // The one place that builds kafkajs clients, so the client library stays replaceable
 // (kafkajs is unmaintained; see docs/kafkajs-notes.md) and its logs go through pino.
 import kafkajs, { type KafkaConfig, type logCreator } from 'kafkajs';
-import { type KafkaSecurity, kafkaClientSecurity } from './kafka-security.js';
+import { type KafkaSecurity, kafkaClientSecurity, warnOnce } from './kafka-security.js';
 import type { Logger } from './log.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -31,15 +31,9 @@ export interface KafkaClientOptions {
   retries?: number;
 }
 
-/** Security settings already warned about: said once per process, not once per client. */
-const warned = new WeakSet<KafkaSecurity>();
-
 export function createKafka(options: KafkaClientOptions): Kafka {
   const { security } = options;
-  if (security && !warned.has(security)) {
-    warned.add(security);
-    for (const warning of security.warnings) options.logger.warn(warning);
-  }
+  if (security) warnOnce(security, options.logger);
   const config: KafkaConfig = {
     clientId: options.clientId,
     brokers: options.brokers,

@@ -347,6 +347,26 @@ describe('on a secured Kafka platform', () => {
     }
   });
 
+  it('KAFKA_SSL_REJECT_UNAUTHORIZED=false connects without the CA, and says so loudly', async () => {
+    const prefix = await preparePrefix('sunchecked');
+    const { KAFKA_SSL_CA_FILE: _ca, ...withoutCa } = broker.envFor('scram', 'tools');
+    const run = await runToExit(['topics', 'verify'], {
+      ...withoutCa,
+      KAFKA_SSL: 'true',
+      KAFKA_SSL_REJECT_UNAUTHORIZED: 'false',
+      RUNSTREAM_TOPIC_PREFIX: prefix,
+      RUNSTREAM_PARTITIONS: String(PARTITIONS),
+      RUNSTREAM_LOG_LEVEL: 'warn',
+    });
+    expect(run.code).toBe(0);
+    expect(run.lines).toEqual([
+      expect.stringContaining(
+        "KAFKA_SSL_REJECT_UNAUTHORIZED=false: the brokers' certificates are NOT verified",
+      ),
+      'ok: 5 topics match the plan',
+    ]);
+  });
+
   it('a missing ACL: the line names the principal, the operation and the resource', async () => {
     const prefix = await preparePrefix(
       'sacl',

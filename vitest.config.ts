@@ -25,6 +25,16 @@ export default defineConfig({
         },
       },
       {
+        // The secured broker of its own (test/support/secure-broker.ts), started and
+        // stopped by the file: TLS, SASL, mTLS, OAUTHBEARER, ACLs enforced.
+        test: {
+          name: 'secure',
+          include: ['test/secure/**/*.test.ts'],
+          testTimeout: 5 * 60_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
         // A three-broker cluster of its own (test/support/cluster.ts) per run.
         test: {
           name: 'fault',

@@ -4,6 +4,7 @@ import { readExporterConfig, startExporter } from '../exporter/main.js';
 import { readIngestConfig, startIngest } from '../ingest/main.js';
 import type { Env } from '../platform/config.js';
 import { createKafka } from '../platform/kafka.js';
+import { kafkaEndpoint } from '../platform/kafka-security.js';
 import type { Logger } from '../platform/log.js';
 import type { RoleHandle } from '../platform/role.js';
 import { topicPlanFor } from '../platform/topics.js';
@@ -23,7 +24,7 @@ export async function startAll(env: Env, loggerFor: (role: string) => Logger): P
   const processorConfig = readProcessorConfig(env);
   const exporterConfig = readExporterConfig(env);
 
-  const kafka = createKafka({ brokers: ingestConfig.brokers, clientId: 'runstream-all', logger });
+  const kafka = createKafka({ ...kafkaEndpoint(ingestConfig), clientId: 'runstream-all', logger });
   await ensureTopics(kafka, topicPlanFor(ingestConfig), ingestConfig.replicationFactor, logger);
   const handles: RoleHandle[] = [];
   try {

@@ -8,10 +8,14 @@ import { readIngestConfig, startIngest } from '../ingest/main.js';
 import { DeliveryPublisher } from '../ingest/publisher.js';
 import { ConfigError, readCommonConfig } from '../platform/config.js';
 import { createKafka } from '../platform/kafka.js';
+import { explainConnectFailure, isAuthorizationFailure, KafkaAccessError } from '../platform/kafka-errors.js';
+import { checkKafka, kafkaPreflight, TopicPlanError } from '../platform/kafka-preflight.js';
+import { kafkaEndpoint } from '../platform/kafka-security.js';
 import { createLogger, type Logger } from '../platform/log.js';
 import type { RoleHandle } from '../platform/role.js';
 import { describeDifferences, formatTopicPlan, topicNames, topicPlanFor } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
+import { formatProblem } from '../platform/topics-verify.js';
 import { VERSION } from '../platform/version.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
 import { resetProcessorState } from '../processor/reprocess.js';
@@ -24,6 +28,7 @@ import { DEV_SECRET, startAll } from './all.js';
 const ENV_HELP = `
 Environment (see README for all):
   KAFKA_BROKERS             bootstrap list (default 127.0.0.1:9092)
+  KAFKA_SSL*, KAFKA_SASL*   TLS, mutual TLS and SASL to the brokers (docs/kafka-platform.md)
   RUNSTREAM_TOPIC_PREFIX    topic prefix (default runstream.)
   RUNSTREAM_PARTITIONS      partitions for created topics (default 12)
   RUNSTREAM_LOG_LEVEL       fatal|error|warn|info|debug|trace (default info)`;
@@ -144,7 +149,8 @@ Environment:
       const config = readProcessorConfig(process.env);
       const logger = loggerFor('processor');
       if (options.reprocess) {
-        const kafka = createKafka({ brokers: config.brokers, clientId: 'runstream-reprocess', logger });
+        await kafkaPreflight(config, { role: 'processor', groupId: config.groupId }, logger);
+        const kafka = createKafka({ ...kafkaEndpoint(config), clientId: 'runstream-reprocess', logger });
         await resetProcessorState({
           kafka,
           topics: topicNames(config.topicPrefix),
@@ -245,7 +251,8 @@ GitHub access (for --github):
     .action(async (options: ReplayOptions) => {
       const config = readCommonConfig(process.env);
       const logger = loggerFor('replay');
-      const kafka = createKafka({ brokers: config.brokers, clientId: 'runstream-replay', logger });
+      await kafkaPreflight(config, { role: 'replay' }, logger);
+      const kafka = createKafka({ ...kafkaEndpoint(config), clientId: 'runstream-replay', logger });
       const publisher = new DeliveryPublisher({
         kafka,
         topic: topicNames(config.topicPrefix).deliveries,
@@ -297,8 +304,9 @@ GitHub access (for --github):
     .action(async (options: { out: string; since?: string; until?: string }) => {
       const config = readCommonConfig(process.env);
       const logger = loggerFor('export');
+      await kafkaPreflight(config, { role: 'export' }, logger);
       const summary = await exportDeliveries({
-        kafka: createKafka({ brokers: config.brokers, clientId: 'runstream-export', logger }),
+        kafka: createKafka({ ...kafkaEndpoint(config), clientId: 'runstream-export', logger }),
         topic: topicNames(config.topicPrefix).deliveries,
         logger,
         out: options.out,
@@ -308,7 +316,9 @@ GitHub access (for --github):
       process.stderr.write(`export finished: ${JSON.stringify(summary)}\n`);
     });
 
-  const topics = program.command('topics').description('create or print the Kafka topics runstream uses');
+  const topics = program
+    .command('topics')
+    .description('create, print or verify the Kafka topics runstream uses');
   topics
     .command('create')
     .description('create every topic with its partitions, cleanup policy and retention (idempotent)')
@@ -316,7 +326,7 @@ GitHub access (for --github):
     .action(async () => {
       const config = readCommonConfig(process.env);
       const logger = loggerFor('topics');
-      const kafka = createKafka({ brokers: config.brokers, clientId: 'runstream-topics', logger });
+      const kafka = createKafka({ ...kafkaEndpoint(config), clientId: 'runstream-topics', logger });
       const plan = topicPlanFor(config);
       const actions = await ensureTopics(kafka, plan, config.replicationFactor, logger);
       for (const action of actions) {
@@ -338,8 +348,33 @@ GitHub access (for --github):
       const plan = topicPlanFor(config);
       process.stdout.write(`${formatTopicPlan(plan, config.replicationFactor)}\n`);
     });
+  topics
+    .command('verify')
+    .description(
+      'check topics someone else created against the plan: one line per problem with its fix, non-zero exit on any',
+    )
+    .addHelpText('after', TOPICS_ENV_HELP)
+    .action(async () => {
+      const config = readCommonConfig(process.env);
+      const problems = await checkKafka(config, { role: 'topics' }, loggerFor('topics'));
+      if (problems === undefined) throw new Error('Kafka did not answer: topics not verified');
+      for (const problem of problems) process.stdout.write(`${formatProblem(problem)}\n`);
+      if (problems.length > 0) process.exitCode = 1;
+      else process.stdout.write(`ok: ${topicPlanFor(config).length} topics match the plan\n`);
+    });
 
   return program;
+}
+
+/** One line (or one per topic problem) for Kafka refusing this client; undefined otherwise. */
+function kafkaFailureLine(error: unknown): string | undefined {
+  if (error instanceof KafkaAccessError) return error.message;
+  if (error instanceof TopicPlanError) return error.lines.join('\nrunstream: ');
+  const identity = readCommonConfig(process.env).security.identity;
+  if (isAuthorizationFailure(error)) {
+    return `${identity} is not authorized: ${(error as Error).message} (see docs/kafka-platform.md for the ACLs)`;
+  }
+  return explainConnectFailure(error, identity);
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -357,7 +392,8 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = 2;
       return;
     }
-    process.stderr.write(`runstream: ${(error as Error).stack ?? String(error)}\n`);
+    const line = kafkaFailureLine(error);
+    process.stderr.write(`runstream: ${line ?? (error as Error).stack ?? String(error)}\n`);
     process.exitCode = 1;
   }
 }

@@ -1,6 +1,7 @@
 // Configuration from the environment (docs/design.md "Interfaces"). Every parser names
 // the variable it read, so a bad value fails at start with one clear line.
 import { readFileSync } from 'node:fs';
+import { type KafkaSecurity, readKafkaSecurity } from './kafka-security.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -32,6 +33,14 @@ export function readInt(
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(name, `expected ${min}..${max}, got ${value}`);
   return value;
+}
+
+export function readBool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `expected true or false, got ${JSON.stringify(raw)}`);
 }
 
 const DAY_MS = 86_400_000;
@@ -106,6 +115,8 @@ export function readWebhookSecrets(env: Env): string[] {
 
 export interface CommonConfig {
   brokers: string[];
+  /** TLS and SASL to the brokers (platform/kafka-security.ts). */
+  security: KafkaSecurity;
   topicPrefix: string;
   partitions: number;
   /** -1 leaves it to the broker's default.replication.factor. */
@@ -146,6 +157,7 @@ export function readCommonConfig(env: Env): CommonConfig {
   }
   return {
     brokers: readBrokers(env),
+    security: readKafkaSecurity(env),
     topicPrefix,
     partitions: readInt(env, 'RUNSTREAM_PARTITIONS', 12, 1, 10_000),
     replicationFactor,

@@ -1,6 +1,7 @@
 // The one place that builds kafkajs clients, so the client library stays replaceable
 // (kafkajs is unmaintained; see docs/kafkajs-notes.md) and its logs go through pino.
 import kafkajs, { type KafkaConfig, type logCreator } from 'kafkajs';
+import { type KafkaSecurity, kafkaClientSecurity, warnOnce } from './kafka-security.js';
 import type { Logger } from './log.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -22,6 +23,8 @@ export interface KafkaClientOptions {
   brokers: string[];
   clientId: string;
   logger: Logger;
+  /** TLS and SASL (plaintext when absent). */
+  security?: KafkaSecurity;
   /** Upper bound for connecting and requests, so callers never hang on a dead cluster. */
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
@@ -29,6 +32,8 @@ export interface KafkaClientOptions {
 }
 
 export function createKafka(options: KafkaClientOptions): Kafka {
+  const { security } = options;
+  if (security) warnOnce(security, options.logger);
   const config: KafkaConfig = {
     clientId: options.clientId,
     brokers: options.brokers,
@@ -37,6 +42,7 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     retry: { retries: options.retries ?? 5, initialRetryTime: 200, maxRetryTime: 5000 },
     logLevel: logLevel.INFO,
     logCreator: pinoLogCreator(options.logger),
+    ...(security ? kafkaClientSecurity(security) : {}),
   };
   return new Kafka(config);
 }

@@ -1,11 +1,15 @@
-// The start-up every role shares: its Kafka client and registry, an HTTP app with
+// The start-up every role shares: the start check (login, ACLs, topics: one line and
+// a non-zero exit for what it finds), its Kafka client and registry, an HTTP app with
 // /healthz, /readyz (Kafka reachable, then the role's own readiness) and, unless the
 // role serves it itself, /metrics; then the role's runtime, the listening socket, and
 // one close that undoes it all in order.
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import type { CommonConfig } from './config.js';
 import { createHttpApp, type Readiness, registerOpsRoutes } from './http.js';
 import { createKafka, type Kafka, KafkaReachability } from './kafka.js';
+import { kafkaPreflight } from './kafka-preflight.js';
+import { kafkaEndpoint } from './kafka-security.js';
 import type { Logger } from './log.js';
 import { createRoleRegistry } from './metrics.js';
 
@@ -33,7 +37,9 @@ export interface RoleParts {
 
 export interface RoleSpec<R extends RoleRuntime> {
   role: 'ingest' | 'processor' | 'exporter';
-  config: { brokers: string[]; port: number; host: string };
+  config: CommonConfig & { port: number };
+  /** The processor's consumer group, for the start check of its ACLs. */
+  groupId?: string;
   logger: Logger;
   /** Builds and starts the runtime; it may add its own routes to the app. */
   create(parts: RoleParts): Promise<R>;
@@ -48,7 +54,8 @@ export async function startRole<R extends RoleRuntime>(
   spec: RoleSpec<R>,
 ): Promise<RoleHandle & { runtime: R }> {
   const { role, config, logger } = spec;
-  const kafka = createKafka({ brokers: config.brokers, clientId: `runstream-${role}`, logger });
+  await kafkaPreflight(config, { role, ...(spec.groupId ? { groupId: spec.groupId } : {}) }, logger);
+  const kafka = createKafka({ ...kafkaEndpoint(config), clientId: `runstream-${role}`, logger });
   const registry = createRoleRegistry(role);
   const reachability = new KafkaReachability(kafka);
   const app = createHttpApp(logger, spec.bodyLimit);

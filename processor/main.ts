@@ -15,6 +15,7 @@ export async function startProcessor(
     role: 'processor',
     config,
     logger,
+    groupId: config.groupId,
     describe: () => ({ groupId: config.groupId, stateDir: config.stateDir }),
     async create({ kafka, registry }) {
       const processor = new Processor(config, kafka, logger, createProcessorMetrics(registry));

@@ -11,11 +11,19 @@
 #                                         one cluster node (1-3): start it again, stop
 #                                         it cleanly (SIGTERM: controlled shutdown) or
 #                                         SIGKILL it, by its pid
+#   scripts/kafka.sh start|stop|status --secure
+#                                         one secured node (scripts/kafka/secure.sh):
+#                                         SASL_SSL (SCRAM-SHA-512, SCRAM-SHA-256, PLAIN)
+#                                         on 9192, mTLS on 9193, SASL_SSL OAUTHBEARER on
+#                                         9194, ACLs enforced; prints how to connect
 #
 # Environment: KAFKA_HOME_DIR (state, default <repo>/.kafka), KAFKA_PORT (9092),
 # KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), KAFKA_CLUSTER_PORTS (broker ports of the three
 # cluster nodes, comma-separated, default 19092,29092,39092; each controller listens on
-# its broker port + 1), KAFKA_READY_TIMEOUT (seconds, 90).
+# its broker port + 1), KAFKA_READY_TIMEOUT (seconds, 90). The secure node:
+# KAFKA_SECURE_PORTS (SASL_SSL,mTLS,OAUTHBEARER,controller; default 9192,9193,9194,9195),
+# KAFKA_SECURE_USERS (principals given SCRAM and PLAIN passwords and client
+# certificates; default "admin runstream"; admin is the super user).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -45,17 +53,22 @@ java_opts() { # <node dir> <heap> <gc>: sets JAVA_OPTS_ARR
 }
 
 write_props() { # <node dir> <node id> <port> <controller port> <voters> <extra>
+  write_node_props "$1" "$2" "$5" \
+"listeners=PLAINTEXT://127.0.0.1:$3,CONTROLLER://127.0.0.1:$4
+advertised.listeners=PLAINTEXT://127.0.0.1:$3
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+$6"
+}
+
+write_node_props() { # <node dir> <node id> <voters> <listeners and extra settings>
   local dir=$1
   mkdir -p "$dir/data" "$dir/logs"
   cat >"$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=$2
-controller.quorum.voters=$5
-listeners=PLAINTEXT://127.0.0.1:$3,CONTROLLER://127.0.0.1:$4
-advertised.listeners=PLAINTEXT://127.0.0.1:$3
-inter.broker.listener.name=PLAINTEXT
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+controller.quorum.voters=$3
 log.dirs=$dir/data
 auto.create.topics.enable=false
 group.initial.rebalance.delay.ms=0
@@ -65,16 +78,17 @@ num.network.threads=2
 num.io.threads=2
 background.threads=2
 num.partitions=1
-$6
+$4
 PROPS
 }
 
-format_once() { # <node dir> <cluster id>
-  local dir=$1
+format_once() { # <node dir> <cluster id> [StorageTool format options...]
+  local dir=$1 id=$2
+  shift 2
   if [ ! -f "$dir/data/meta.properties" ]; then
     java_opts "$dir" 256m -XX:+UseSerialGC
     java "${JAVA_OPTS_ARR[@]}" kafka.tools.StorageTool format \
-      -t "$2" -c "$dir/server.properties" >"$dir/logs/format.out" 2>&1 \
+      -t "$id" -c "$dir/server.properties" "$@" >"$dir/logs/format.out" 2>&1 \
       || { cat "$dir/logs/format.out" >&2; die "formatting $dir failed"; }
   fi
 }
@@ -221,16 +235,23 @@ node_cmd() { # <start|stop|kill> <node number>
   esac
 }
 
+# The secured node lives in its own file; it uses the helpers above.
+# shellcheck source=kafka/secure.sh
+source "$root/scripts/kafka/secure.sh"
+
 cmd=${1:-}
 mode=${2:-}
 case "$cmd:$mode" in
   jars:) jars ;;
   start:) start_single ;;
   start:--cluster) start_cluster ;;
+  start:--secure) start_secure ;;
+  stop:--secure) stop_dirs "$secure_dir"; echo "kafka: secure node stopped" ;;
+  status:--secure) pid_alive "$secure_dir/broker.pid" && port_open "${secure_ports[0]}" ;;
   stop:) stop_dirs "$single_dir"; echo "kafka: stopped" ;;
   stop:--cluster) stop_dirs "${cluster_dirs[@]}"; echo "kafka: cluster stopped" ;;
   status:) pid_alive "$single_dir/broker.pid" && port_open "$single_port" ;;
   status:--cluster) for d in "${cluster_dirs[@]}"; do pid_alive "$d/broker.pid" || exit 1; done ;;
   node:start | node:stop | node:kill) node_cmd "$mode" "${3:-}" ;;
-  *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -69,7 +69,8 @@ export class Fleet {
     );
   }
 
-  async start(name: string, role: Role): Promise<RoleProcess> {
+  /** `env` adds to the fleet's environment for this process (its own Kafka principal). */
+  async start(name: string, role: Role, env: Record<string, string> = {}): Promise<RoleProcess> {
     const existing = this.processes.get(name);
     if (existing && existing.child.exitCode === null && existing.child.signalCode === null) {
       throw new Error(`${name} is already running`);
@@ -94,6 +95,7 @@ export class Fleet {
         RUNSTREAM_WEBHOOK_SECRET: this.options.secret,
         RUNSTREAM_LOG_LEVEL: process.env.RUNSTREAM_FAULT_LOG_LEVEL ?? 'info',
         ...this.options.env,
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -97,12 +97,18 @@ export function rolesOf(args: readonly string[]): Role[] {
   return command === 'ingest' || command === 'processor' || command === 'exporter' ? [command] : [];
 }
 
+/** The environment less the Kafka TLS and SASL settings, whose files exist only where the role runs. */
+function withoutKafkaSecurity(env: Env): Env {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !/^KAFKA_(SSL|SASL)/.test(name)));
+}
+
 /**
  * The HTTP port a role serves with this environment, as the role's own configuration
  * reader derives it (defaults included). The webhook secret is stood in for, since
  * only the port is wanted and a secret file exists only where the role runs.
  */
-export function portOf(role: Role, env: Env): number {
+export function portOf(role: Role, withKafka: Env): number {
+  const env = withoutKafkaSecurity(withKafka);
   switch (role) {
     case 'ingest':
       return readIngestConfig({
@@ -119,7 +125,7 @@ export function portOf(role: Role, env: Env): number {
 
 /** The processor's RocksDB root with this environment (defaults included). */
 export function stateDirOf(env: Env): string {
-  return readProcessorConfig(env).stateDir;
+  return readProcessorConfig(withoutKafkaSecurity(env)).stateDir;
 }
 
 /** One runstream container of a deployment artefact, as the checks see it. */

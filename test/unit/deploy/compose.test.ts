@@ -188,7 +188,7 @@ services:
       'a: sets RUNSTREAM_INGEST_PROT, which no code reads',
       'a: sets KAFKA_BROKER, which no code reads',
       expect.stringMatching(/^b: "processer" is not a command of "runstream"/),
-      expect.stringMatching(/^c: "topics" needs a subcommand \(create, plan\)/),
+      expect.stringMatching(/^c: "topics" needs a subcommand \(create, plan, verify\)/),
       'd: "--prot" is not an option of "ingest"',
       'e: no command given',
     ]);

@@ -1,0 +1,75 @@
+// Turns what kafkajs reports about a refused login, an untrusted certificate or a
+// missing ACL into one line an operator can act on. kafkajs hides two of these: a group
+// or transactional id that is not allowed surfaces as KafkaJSGroupCoordinatorNotFound,
+// the broker's real answer only in its own error log (docs/kafkajs-notes.md).
+import { TokenUnavailableError } from './kafka-oauth.js';
+
+/** Kafka refused this client (login, certificate, authorization): retrying will not help. */
+export class KafkaAccessError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'KafkaAccessError';
+  }
+}
+
+const AUTHORIZATION_TYPES = new Set([
+  'TOPIC_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+]);
+
+/** Node's codes for a server certificate it does not trust. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function* chain(
+  error: unknown,
+): Generator<{ name?: string; type?: string; code?: string; message?: string }> {
+  for (let e = error, depth = 0; e && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
+    yield e as { name?: string; type?: string; code?: string; message?: string };
+  }
+}
+
+/** Whether the broker said "not authorized" anywhere in the error's causes. */
+export function isAuthorizationFailure(error: unknown): boolean {
+  for (const e of chain(error)) if (AUTHORIZATION_TYPES.has(e.type ?? '')) return true;
+  return false;
+}
+
+/**
+ * One line for a failure to log in or to set up TLS, naming the identity and what to
+ * change; undefined for anything else (a broker down, a timeout: worth retrying).
+ */
+export function explainConnectFailure(error: unknown, identity: string): string | undefined {
+  for (const e of chain(error)) {
+    if (e instanceof TokenUnavailableError) return `Kafka login of ${identity} impossible: ${e.message}`;
+    if (e.type === 'ILLEGAL_SASL_STATE' || e.type === 'SASL_AUTHENTICATION_FAILED') {
+      // kafkajs takes a refused OAUTHBEARER token for a login and fails the next request.
+      return `Kafka refused the login of ${identity}: ${e.message} (an expired or invalid token, or the wrong KAFKA_SASL_MECHANISM)`;
+    }
+    if (e.name === 'KafkaJSSASLAuthenticationError') {
+      return `Kafka refused the login of ${identity}: ${e.message} (check KAFKA_SASL_MECHANISM and the credentials)`;
+    }
+    const code = e.code ?? '';
+    if (UNTRUSTED_CERTIFICATE.has(code)) {
+      return `the Kafka brokers' TLS certificate is not trusted (${code}: ${e.message}): set KAFKA_SSL_CA_FILE to the CA bundle that signed it`;
+    }
+    if (/^ERR_SSL_.*(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN)/.test(code)) {
+      return `the Kafka brokers refused the TLS client certificate (${code}): they require one their CA signed; check KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE`;
+    }
+    if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
+      return `the Kafka brokers do not speak TLS on that port (${code}): unset KAFKA_SSL or use their TLS listener`;
+    }
+  }
+  return undefined;
+}

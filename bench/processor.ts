@@ -304,9 +304,13 @@ async function deliveriesBench(ctx: BenchContext, count: number): Promise<Figure
     // Process: one instance, the built CLI in its own process (so its memory is its
     // own), from a cold start to every offset committed.
     const started = performance.now();
+    // BENCH_PROFILE_DIR: a V8 CPU profile of the processor process, to see where time goes.
+    const profile = process.env.BENCH_PROFILE_DIR
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+      : [];
     const child = spawn(
       process.execPath,
-      [join(import.meta.dirname, '..', 'bin', 'runstream.js'), 'processor'],
+      [...profile, join(import.meta.dirname, '..', 'bin', 'runstream.js'), 'processor'],
       {
         env: { ...process.env, ...env, RUNSTREAM_LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'ignore', 'inherit'],

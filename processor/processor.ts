@@ -72,7 +72,8 @@ export class Processor {
       // Frequent heartbeats: a member learns of a rebalance (a peer stopped or joined)
       // within a second, so the group settles quickly.
       heartbeatInterval: Math.min(1000, Math.floor(config.sessionTimeoutMs / 3)),
-      maxBytesPerPartition: 1_048_576,
+      // Room for a whole transaction of typical deliveries (8 KB) in one batch.
+      maxBytesPerPartition: 4 * 1_048_576,
       // A fetcher whose partitions are all paused (restoring) sleeps this long before it
       // looks again, so it bounds how soon a resumed partition is fetched (default 5 s).
       maxWaitTimeInMs: 500,

@@ -19,6 +19,7 @@ import { readProcessorConfig, startProcessor } from '../processor/main.js';
 import { encodeJob, encodeRun } from '../schemas/changelog.js';
 import { codecs } from '../schemas/codecs.js';
 import { buildDelivery } from '../schemas/delivery.js';
+import { freePort } from '../test/support/broker.js';
 import { restoreCounts } from '../test/support/restores.js';
 import type { BenchContext, Figures } from './types.js';
 
@@ -303,6 +304,7 @@ async function deliveriesBench(ctx: BenchContext, count: number): Promise<Figure
 
     // Process: one instance, the built CLI in its own process (so its memory is its
     // own), from a cold start to every offset committed.
+    const metricsPort = await freePort();
     const started = performance.now();
     // BENCH_PROFILE_DIR: a V8 CPU profile of the processor process, to see where time goes.
     const profile = process.env.BENCH_PROFILE_DIR
@@ -312,16 +314,37 @@ async function deliveriesBench(ctx: BenchContext, count: number): Promise<Figure
       process.execPath,
       [...profile, join(import.meta.dirname, '..', 'bin', 'runstream.js'), 'processor'],
       {
-        env: { ...process.env, ...env, RUNSTREAM_LOG_LEVEL: 'warn' },
+        env: {
+          ...process.env,
+          ...env,
+          RUNSTREAM_PROCESSOR_PORT: String(metricsPort),
+          RUNSTREAM_LOG_LEVEL: 'warn',
+        },
         stdio: ['ignore', 'ignore', 'inherit'],
       },
     );
     let peakRssMb = 0;
     let memory = '';
+    /** Where the memory is at the end, from the process's own metrics (MB). */
+    let breakdown: Figures = {};
     try {
       await waitForCommitted(ctx, `${prefix}processor`, names.deliveries, 30 * 60_000);
       memory = await readFile(`/proc/${child.pid}/status`, 'utf8');
       peakRssMb = Math.round(Number(/^VmHWM:\s+(\d+) kB/m.exec(memory)?.[1] ?? Number.NaN) / 1024);
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const mb = (name: string) =>
+        Math.round(Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) / 1e6);
+      const rss = mb('runstream_processor_process_resident_memory_bytes');
+      const heap = mb('runstream_processor_nodejs_heap_size_total_bytes');
+      const external = mb('runstream_processor_nodejs_external_memory_bytes');
+      breakdown = {
+        memory_end_rss_mb: rss,
+        memory_end_js_heap_mb: heap,
+        memory_end_buffers_mb: external,
+        // What neither the heap nor Node's buffers hold: RocksDB (caches, memtables,
+        // table readers) and the runtime itself.
+        memory_end_native_mb: rss - heap - external,
+      };
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
@@ -349,6 +372,7 @@ async function deliveriesBench(ctx: BenchContext, count: number): Promise<Figure
       ratio_to_raw_baseline: Number((baselineSeconds / processSeconds).toFixed(2)),
       active_jobs: activeJobs,
       process_peak_rss_mb: peakRssMb,
+      ...breakdown,
       changelog_records: changelogRecords,
       warm_restore_seconds: Number(warm.seconds.toFixed(2)),
       warm_restore_records_read: warm.records,

@@ -1,11 +1,11 @@
 // OAUTHBEARER token sources: a token file re-read on every login (and an expired JWT
 // refused with the time it expired), and the client-credentials grant against a real
 // local HTTP endpoint: cached until shortly before expiry, refused without the secret.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { clientCredentialsProvider, tokenFileProvider } from '../../../platform/kafka-oauth.js';
 import { Secret } from '../../../platform/secret.js';
 
@@ -14,7 +14,9 @@ const jwt = (exp: number) =>
 
 describe('token file', () => {
   it('is re-read on every login; an expired JWT is refused', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'oauth-')), 'token');
+    const dir = mkdtempSync(join(tmpdir(), 'runstream-oauth-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'token');
     const provider = tokenFileProvider(path);
     await expect(provider()).rejects.toThrow(`cannot read the OAuth token file ${path}: ENOENT`);
     const first = jwt(Date.now() / 1000 + 600);

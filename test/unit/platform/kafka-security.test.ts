@@ -1,15 +1,16 @@
 // The KAFKA_SSL* / KAFKA_SASL* settings: each mistake is one ConfigError naming its
 // variable, secrets never show in an error, a log object or JSON, and every client gets
 // a fresh `sasl` object (kafkajs keeps its login state on it).
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../platform/config.js';
 import { kafkaClientSecurity, readKafkaSecurity } from '../../../platform/kafka-security.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'kafka-security-'));
+const dir = mkdtempSync(join(tmpdir(), 'runstream-kafka-security-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, text: string) => {
   const path = join(dir, name);
   writeFileSync(path, text);

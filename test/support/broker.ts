@@ -35,7 +35,22 @@ export interface JarBroker {
   destroy(): Promise<void>;
 }
 
+/**
+ * A port found free may be taken by another process before the broker binds it (other
+ * suites start brokers on this machine too); such a start is tried again on new ports.
+ */
 export async function startJarBroker(prefix = 'runstream-kafka-'): Promise<JarBroker> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePorts(prefix);
+    } catch (error) {
+      const stderr = String((error as { stderr?: unknown }).stderr ?? '');
+      if (attempt >= 3 || !stderr.includes('Address already in use')) throw error;
+    }
+  }
+}
+
+async function startOnFreePorts(prefix: string): Promise<JarBroker> {
   const home = await mkdtemp(join(tmpdir(), prefix));
   const port = await freePort();
   const env = {

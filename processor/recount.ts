@@ -1,5 +1,6 @@
-// After every restore, the gauges of a partition are counted again from the runs and
-// jobs in its store, and the queued-jobs index (derived, in no changelog) is rebuilt.
+// After a full restore (and once for a store never recounted), the gauges of a partition
+// are counted again from the runs and jobs in its store, and the queued-jobs index
+// (derived, in no changelog) is rebuilt.
 // Stored gauge aggregates that differ are corrected in the next transaction: the first
 // time (a store written before gauges were kept) that counts them; afterwards a
 // difference means local state and Kafka disagreed, which the caller reports.

@@ -3,14 +3,18 @@
 // store's starting point up to the end offset fetched after the previous owner was
 // fenced, copying every record's bytes into the store with the checkpoint it reaches.
 // Only partitions with a tail are read and waited for, and the wait is on progress:
-// a read that stops moving fails the restore instead of waiting forever.
+// a read that stops moving fails the restore instead of waiting forever. On request
+// (a checkpoint restore) the queued-jobs index follows the jobs it copies, so a store
+// restored from its checkpoint needs no recount.
 import type { Kafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
 import { PartitionReader, partitionKey } from '../platform/partition-reader.js';
 import type { TopicNames } from '../platform/topics.js';
-import { CHANGELOG_KINDS, type ChangelogKind, changelogTopic } from '../schemas/changelog.js';
+import { CHANGELOG_KINDS, type ChangelogKind, changelogTopic, decodeJob } from '../schemas/changelog.js';
+import type { JobState } from '../schemas/model.js';
+import { PendingChanges } from './batch.js';
 import type { ChangelogEnds } from './checkpoint.js';
-import type { KeyValueStore } from './store.js';
+import type { KeyValueStore, WriteOp } from './store.js';
 import { storeKey, storeOpsFor } from './store-layout.js';
 
 /** A restore that stopped making progress before its end offsets (see the message). */
@@ -31,6 +35,34 @@ export interface RestoreRequest {
   now: () => number;
   /** Called with each batch's record count, for metrics. */
   onRecords?: (kind: ChangelogKind, count: number) => void;
+  /** Keep the queued-jobs index in step with the jobs copied (the store held it before). */
+  indexQueuedJobs: boolean;
+}
+
+interface ChangelogMessage {
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+/** The queued-jobs index entries that move with a batch of job records copied into the store. */
+async function queueIndexOps(
+  store: KeyValueStore,
+  messages: readonly ChangelogMessage[],
+): Promise<WriteOp[]> {
+  const changes = new PendingChanges();
+  const latest = new Map<string, JobState | undefined>();
+  for (const m of messages) {
+    const key = m.key?.toString() ?? '';
+    let previous = latest.get(key);
+    if (!latest.has(key)) {
+      const stored = await store.get(storeKey('jobs', key));
+      previous = stored ? decodeJob(stored) : undefined;
+    }
+    const next = m.value ? decodeJob(m.value) : undefined;
+    changes.setJob(key, previous, next ?? null);
+    latest.set(key, next);
+  }
+  return changes.storeOnlyOps();
 }
 
 export class ChangelogRestorer {
@@ -70,9 +102,11 @@ export class ChangelogRestorer {
             const kind = kindOf.get(topic)!;
             const last = messages[messages.length - 1]!;
             try {
+              const derived =
+                kind === 'jobs' && request.indexQueuedJobs ? await queueIndexOps(store, messages) : [];
               await store.write([
                 ...messages.map((m) => ({ key: storeKey(kind, m.key?.toString() ?? ''), value: m.value })),
-                ...storeOpsFor([], new Map([[kind, BigInt(last.offset) + 1n]]), request.now()),
+                ...storeOpsFor([], new Map([[kind, BigInt(last.offset) + 1n]]), request.now(), derived),
               ]);
             } catch (error) {
               failure = error;

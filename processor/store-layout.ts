@@ -27,9 +27,9 @@ export function changelogKeyOf(kind: ChangelogKind, key: string): string {
 const checkpointKey = (kind: ChangelogKind): string => CHECKPOINT_PREFIX + kind;
 
 /**
- * The queued-jobs index, derived from the jobs (rebuilt after every restore, in no
- * changelog): one empty entry per queued job, ordered by set, then created_at, so the
- * first entry of a set is its oldest queued job.
+ * The queued-jobs index, derived from the jobs (in no changelog: kept with every write
+ * of jobs, restore included, and rebuilt by a recount): one empty entry per queued job,
+ * ordered by set, then created_at, so the first entry of a set is its oldest queued job.
  */
 export const QUEUE_INDEX_PREFIX = 'q|';
 
@@ -44,6 +44,18 @@ export function queueIndexKey(position: { set: string; createdSeconds: number; j
 export function createdSecondsOfQueueKey(key: string): number {
   const end = key.lastIndexOf('|');
   return Number(key.slice(key.lastIndexOf('|', end - 1) + 1, end));
+}
+
+/**
+ * Set when a recount counted the store's gauges and rebuilt its index. A store without
+ * it (restored in full, or written by a version that kept no gauges) is recounted.
+ */
+const RECOUNTED_KEY = `${CHECKPOINT_PREFIX}recounted`;
+
+export const recountedOp: WriteOp = { key: RECOUNTED_KEY, value: Buffer.from('1') };
+
+export async function wasRecounted(store: KeyValueStore): Promise<boolean> {
+  return (await store.get(RECOUNTED_KEY)) !== undefined;
 }
 
 export interface ChangelogRecord {

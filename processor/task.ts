@@ -31,7 +31,7 @@ import type { ProcessorMetrics } from './metrics.js';
 import { recountGauges } from './recount.js';
 import { type ChangelogRestorer, RestoreIncompleteError } from './restorer.js';
 import { RocksStore } from './store.js';
-import { readCheckpoint, storeOpsFor } from './store-layout.js';
+import { readCheckpoint, recountedOp, storeOpsFor, wasRecounted } from './store-layout.js';
 import {
   type ChangelogBatch,
   PartitionProducer,
@@ -227,11 +227,16 @@ export class PartitionTask {
         signal,
         now: this.deps.now,
         onRecords: (kind, count) => metrics.restoreRecords.inc({ topic: kind }, count),
+        indexQueuedJobs: verdict.mode === 'checkpoint',
       });
 
       step('readMs');
-      await this.recount();
-      step('recountMs');
+      // A checkpoint restore kept the gauges and the index in step with what it read; a
+      // full one (or a store that never had gauges) counts them from every run and job.
+      if (verdict.mode === 'full' || !(await wasRecounted(this.store))) {
+        await this.recount();
+        step('recountMs');
+      }
 
       this.next = committed === undefined || committed < input.low ? input.low : committed;
       if (committed !== undefined && committed < input.low) {
@@ -278,7 +283,7 @@ export class PartitionTask {
   private async recount(): Promise<void> {
     const { pending, corrected, hadGauges } = await recountGauges(this.store!, this.deps.now());
     if (corrected === 0) {
-      await this.store!.write(pending.storeOnlyOps());
+      await this.store!.write([...pending.storeOnlyOps(), recountedOp]);
       return;
     }
     if (hadGauges) {
@@ -291,6 +296,7 @@ export class PartitionTask {
       );
     }
     await this.commit(pending, undefined);
+    await this.store!.write([recountedOp]);
   }
 
   private async openStore(signal: AbortSignal): Promise<RocksStore> {

@@ -9,8 +9,9 @@ import { generateStream } from '../../demo/stream.js';
 import { readIngestConfig, startIngest } from '../../ingest/main.js';
 import type { RoleHandle } from '../../platform/role.js';
 import { type ProcessorConfig, readProcessorConfig, startProcessor } from '../../processor/main.js';
+import { recountGauges } from '../../processor/recount.js';
 import { RocksStore } from '../../processor/store.js';
-import { readCheckpoint, storeOpsFor } from '../../processor/store-layout.js';
+import { QUEUE_INDEX_PREFIX, readCheckpoint, storeOpsFor } from '../../processor/store-layout.js';
 import {
   brokers,
   createTestTopics,
@@ -190,6 +191,64 @@ describe('processor against a real broker and RocksDB', () => {
     } finally {
       await rm(otherDir, { recursive: true, force: true });
     }
+  });
+
+  it('keeps the queued-jobs index through a checkpoint restore whose tail starts and queues jobs', async () => {
+    const config = processorConfig(topics, stateDir);
+    const storeOf = (dir: string, partition: number) =>
+      RocksStore.open(join(dir, config.groupId, `partition-${partition}`));
+    const indexOf = async (dir: string) => {
+      const keys: string[] = [];
+      for (let partition = 0; partition < topics.partitions; partition++) {
+        const store = await storeOf(dir, partition);
+        for await (const [key] of store.scan(QUEUE_INDEX_PREFIX)) keys.push(`${partition}:${key}`);
+        await store.close();
+      }
+      return keys.sort();
+    };
+    // The checkpoint holds queued jobs; the tail starts and completes them (index entries
+    // removed) and queues jobs of other runs (entries added).
+    const queuing = (d: { action: string }) => d.action === 'queued' || d.action === 'requested';
+    const now = Date.now() - 3_600_000;
+    const stream = generateStream({ seed: 31, runs: 12, startMs: now });
+    const more = generateStream({ seed: 32, runs: 6, startMs: now, firstRunId: 8_000_000_000 });
+    await publishDeliveries(testKafka(), topics.names.deliveries, stream.filter(queuing));
+    const owner = await startProcessor(config, testLogger);
+    await waitForGroup(testKafka(), config.groupId, topics.names.deliveries);
+    await owner.close();
+    const atCheckpoint = await indexOf(stateDir);
+
+    const otherDir = await mkdtemp(join(tmpdir(), 'runstream-processor-other-'));
+    try {
+      const other = await startProcessor(processorConfig(topics, otherDir), testLogger);
+      const tail = [...stream.filter((d) => !queuing(d)), ...more.filter(queuing)];
+      await publishDeliveries(testKafka(), topics.names.deliveries, tail);
+      await waitForGroup(testKafka(), config.groupId, topics.names.deliveries);
+      await other.close();
+    } finally {
+      await rm(otherDir, { recursive: true, force: true });
+    }
+
+    const back = await startProcessor(config, testLogger);
+    await waitForReady(back.port);
+    const restores = await restoreCounts(back.processor.metrics);
+    await back.close();
+    expect(restores).toMatchObject({ checkpoint: 3, full: 0 });
+    expect(restores.records).toBeGreaterThan(0);
+
+    // The index the tail kept equals the one a recount builds from the restored jobs.
+    const kept = await indexOf(stateDir);
+    const rebuilt: string[] = [];
+    for (let partition = 0; partition < topics.partitions; partition++) {
+      const store = await storeOf(stateDir, partition);
+      const { pending } = await recountGauges(store, Date.now());
+      await store.close();
+      for (const [key, put] of pending.queue) if (put) rebuilt.push(`${partition}:${key}`);
+    }
+    expect(kept).toEqual(rebuilt.sort());
+    // The tail both removed entries of the checkpoint and added new ones.
+    expect(atCheckpoint.some((key) => !kept.includes(key))).toBe(true);
+    expect(kept.some((key) => !atCheckpoint.includes(key))).toBe(true);
   });
 
   it('restores in full when its checkpoint is older than the changelog keeps tombstones', async () => {

@@ -127,6 +127,7 @@ async function freshness(ctx: BenchContext, rate: number, seconds: number): Prom
   const processor = await startProcessor(readProcessorConfig(env), ctx.logger);
   const exporter = await startExporter(readExporterConfig(env), ctx.logger);
   const ingest = await startIngest(readIngestConfig(env), ctx.logger);
+  let stopWatching = async () => undefined;
   try {
     // Measure the steady state: the group joined, partitions restored, the view caught up.
     const readyBy = Date.now() + 60_000;
@@ -148,10 +149,12 @@ async function freshness(ctx: BenchContext, rate: number, seconds: number): Prom
     const visibleAt: Array<number | undefined> = new Array(total);
     const visibleCount = new Array<number>(repos).fill(0);
     let accepted = 0;
+    const sendErrors: string[] = [];
     const counterLine =
       /^github_actions_jobs_completed_total\{[^}]*repository="fresh\/r(\d+)"[^}]*\} (\d+)$/gm;
     // Poll /metrics over HTTP, as a scraper sees it, one request at a time.
     let watching = true;
+    let watchError: unknown;
     const watcher = (async () => {
       while (watching) {
         const response = await fetch(`http://127.0.0.1:${exporter.port}/metrics`);
@@ -165,7 +168,13 @@ async function freshness(ctx: BenchContext, rate: number, seconds: number): Prom
         }
         await new Promise((r) => setTimeout(r, 20));
       }
-    })();
+    })().catch((error: unknown) => {
+      watchError = error;
+    });
+    stopWatching = async () => {
+      watching = false;
+      await watcher;
+    };
     const started = performance.now();
     const sends: Promise<void>[] = [];
     for (let i = 0; i < total; i++) {
@@ -189,21 +198,26 @@ async function freshness(ctx: BenchContext, rate: number, seconds: number): Prom
           method: 'POST',
           headers: signedHeaders(delivery, body, 'bench'),
           body,
-        }).then(async (response) => {
-          await response.arrayBuffer();
-          if (response.status === 202) {
-            accepted++;
-            ackedAt[i] = performance.now();
-          }
-        }),
+        })
+          .then(async (response) => {
+            await response.arrayBuffer();
+            if (response.status === 202) {
+              accepted++;
+              ackedAt[i] = performance.now();
+            }
+          })
+          .catch((error: unknown) => {
+            // No answer (a connection reset under load): as for GitHub, not delivered.
+            sendErrors.push(String((error as Error).cause ?? error));
+          }),
       );
     }
     await Promise.all(sends);
     const deadline = Date.now() + 60_000;
     const pending = () => ackedAt.some((at, i) => at !== undefined && visibleAt[i] === undefined);
     while (pending() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    watching = false;
-    await watcher;
+    await stopWatching();
+    if (watchError) throw new Error('polling /metrics failed', { cause: watchError });
     // Visible before the 202 reached the sender counts as 0: the value was already there.
     const latency = ackedAt.map((at, i) =>
       at === undefined || visibleAt[i] === undefined ? undefined : Math.max(0, visibleAt[i]! - at),
@@ -218,6 +232,8 @@ async function freshness(ctx: BenchContext, rate: number, seconds: number): Prom
     return {
       [`fresh_${rate}_deliveries`]: total,
       [`fresh_${rate}_accepted`]: accepted,
+      [`fresh_${rate}_unanswered`]: sendErrors.length,
+      ...(sendErrors.length > 0 ? { [`fresh_${rate}_unanswered_first`]: sendErrors[0]! } : {}),
       [`fresh_${rate}_seen`]: steady.length + warm.length,
       [`fresh_${rate}_p50_ms`]: Math.round(percentile(steady, 0.5)),
       [`fresh_${rate}_p99_ms`]: Math.round(percentile(steady, 0.99)),
@@ -231,6 +247,8 @@ async function freshness(ctx: BenchContext, rate: number, seconds: number): Prom
       [`fresh_${rate}_warmup_max_ms`]: Math.round(warm[warm.length - 1] ?? Number.NaN),
     };
   } finally {
+    // Never close the exporter under the poller: its failure would hide the real one.
+    await stopWatching();
     await ingest.close();
     await exporter.close();
     await processor.close();

@@ -59,7 +59,8 @@ async function runUntilSignal(logger: Logger, start: () => Promise<RoleHandle[]>
 
 function loggerFor(role: string): Logger {
   // Reading the level first keeps a bad RUNSTREAM_LOG_LEVEL a one-line config error.
-  return createLogger(role, readCommonConfig(process.env).logLevel);
+  const { logLevel, logFormat } = readCommonConfig(process.env);
+  return createLogger(role, logLevel, logFormat);
 }
 
 interface ReplayOptions {

@@ -2,6 +2,7 @@
 // the variable it read, so a bad value fails at start with one clear line.
 import { readFileSync } from 'node:fs';
 import { type KafkaSecurity, readKafkaSecurity } from './kafka-security.js';
+import type { LogFormat } from './log-format.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -131,6 +132,8 @@ export interface CommonConfig {
   /** Address the HTTP servers bind. */
   host: string;
   logLevel: string;
+  /** JSON lines, or readable lines (the default on a terminal). */
+  logFormat: LogFormat;
 }
 
 export function readCommonConfig(env: Env): CommonConfig {
@@ -147,6 +150,10 @@ export function readCommonConfig(env: Env): CommonConfig {
       'RUNSTREAM_LOG_LEVEL',
       `expected fatal|error|warn|info|debug|trace|silent, got ${logLevel}`,
     );
+  }
+  const format = readString(env, 'RUNSTREAM_LOG_FORMAT', 'auto');
+  if (!['auto', 'json', 'pretty'].includes(format)) {
+    throw new ConfigError('RUNSTREAM_LOG_FORMAT', `expected auto|json|pretty, got ${format}`);
   }
   const replicationFactor = readInt(env, 'RUNSTREAM_REPLICATION_FACTOR', -1, -1, 32);
   if (replicationFactor === 0) {
@@ -167,6 +174,7 @@ export function readCommonConfig(env: Env): CommonConfig {
     completedRetentionMs: readDurationMs(env, 'RUNSTREAM_COMPLETED_RETENTION', DAY_MS),
     host: readString(env, 'RUNSTREAM_HOST', '0.0.0.0'),
     logLevel,
+    logFormat: format === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : (format as LogFormat),
   };
 }
 

@@ -164,8 +164,11 @@ function watchedClient(config: CommonConfig, role: PreflightRole) {
     security: config.security,
     clientId: `runstream-${role}-preflight`,
     logger: pino({ level: 'info' }, sink),
-    retries: 1,
+    // A refusal is not retried (it fails at once); a coordinator still loading on a
+    // fresh cluster is, for about 3 s, rather than leaving the check undone.
+    retries: 4,
     connectionTimeoutMs: 5000,
+    operatorLog: false,
   });
   return { kafka, refusals };
 }

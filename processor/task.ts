@@ -447,7 +447,9 @@ export class PartitionTask {
     this.to('failed');
     this.deps.metrics.taskFailures.inc({ reason });
     const line = `partition task failed (${reason}); the task manager opens a new one`;
-    if (reason === 'fenced') this.log.warn({ err: error }, line);
+    // Settled by the next task (Kafka holds all of a transaction or none); a partition that
+    // keeps failing shows in runstream_processor_ready_partitions and its alert.
+    if (reason === 'fenced' || reason === 'transaction') this.log.warn({ err: error }, line);
     else this.log.error({ err: error }, line);
   }
 

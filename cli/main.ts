@@ -8,8 +8,7 @@ import { readIngestConfig, startIngest } from '../ingest/main.js';
 import { DeliveryPublisher } from '../ingest/publisher.js';
 import { ConfigError, readCommonConfig } from '../platform/config.js';
 import { createKafka } from '../platform/kafka.js';
-import { explainConnectFailure, isAuthorizationFailure, KafkaAccessError } from '../platform/kafka-errors.js';
-import { checkKafka, kafkaPreflight, TopicPlanError } from '../platform/kafka-preflight.js';
+import { checkKafka, kafkaPreflight } from '../platform/kafka-preflight.js';
 import { kafkaEndpoint } from '../platform/kafka-security.js';
 import { createLogger, type Logger } from '../platform/log.js';
 import type { RoleHandle } from '../platform/role.js';
@@ -24,6 +23,7 @@ import { replayFile } from '../replay/file.js';
 import { replayFromGitHub } from '../replay/github.js';
 import { createProgress, type ProgressCounts } from '../replay/progress.js';
 import { DEV_SECRET, startAll } from './all.js';
+import { describeFailure, UsageError } from './errors.js';
 
 const ENV_HELP = `
 Environment (see README for all):
@@ -78,8 +78,7 @@ interface ReplayOptions {
 function timeOption(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = Date.parse(value);
-  if (Number.isNaN(ms))
-    throw new ConfigError(flag, `expected an ISO 8601 time, got ${JSON.stringify(value)}`);
+  if (Number.isNaN(ms)) throw new UsageError(flag, `expected an ISO 8601 time, got ${JSON.stringify(value)}`);
   return ms;
 }
 
@@ -87,18 +86,18 @@ function hookFromOptions(options: ReplayOptions): HookRef {
   const hookId = Number(options.hookId);
   const needHookId = () => {
     if (!Number.isSafeInteger(hookId) || hookId <= 0)
-      throw new ConfigError('--hook-id', 'a positive hook id is required');
+      throw new UsageError('--hook-id', 'a positive hook id is required');
     return hookId;
   };
   if (options.app) return { kind: 'app' };
   if (options.repo) {
     const [owner, repo, extra] = options.repo.split('/');
     if (!owner || !repo || extra !== undefined)
-      throw new ConfigError('--repo', `expected owner/name, got ${options.repo}`);
+      throw new UsageError('--repo', `expected owner/name, got ${options.repo}`);
     return { kind: 'repo', owner, repo, hookId: needHookId() };
   }
   if (options.org) return { kind: 'org', org: options.org, hookId: needHookId() };
-  throw new ConfigError(
+  throw new UsageError(
     '--github',
     'say which hook: --repo owner/name --hook-id N, --org NAME --hook-id N, or --app',
   );
@@ -206,8 +205,8 @@ it accepts deliveries signed with the development secret "${DEV_SECRET}".${ENV_H
       const runs = Number(options.runs);
       const seed = Number(options.seed);
       if (!Number.isInteger(runs) || runs < 1)
-        throw new Error(`--runs must be a positive integer, got ${options.runs}`);
-      if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${options.seed}`);
+        throw new UsageError('--runs', `expected a positive integer, got ${options.runs}`);
+      if (!Number.isInteger(seed)) throw new UsageError('--seed', `expected an integer, got ${options.seed}`);
       const summary = await sendDemo({
         url: options.url,
         secret,
@@ -287,7 +286,7 @@ GitHub access (for --github):
             report,
           });
         } else {
-          throw new ConfigError('replay', 'give exactly one of --file <path> or --github');
+          throw new UsageError('replay', 'give exactly one of --file <path> or --github');
         }
         process.stdout.write(`${JSON.stringify(counts)}\n`);
       } finally {
@@ -367,15 +366,13 @@ GitHub access (for --github):
   return program;
 }
 
-/** One line (or one per topic problem) for Kafka refusing this client; undefined otherwise. */
-function kafkaFailureLine(error: unknown): string | undefined {
-  if (error instanceof KafkaAccessError) return error.message;
-  if (error instanceof TopicPlanError) return error.lines.join('\nrunstream: ');
-  const identity = readCommonConfig(process.env).security.identity;
-  if (isAuthorizationFailure(error)) {
-    return `${identity} is not authorized: ${(error as Error).message} (see docs/kafka-platform.md for the ACLs)`;
+/** The Kafka principal for error lines; a configuration too broken to tell gets a plain name. */
+function identity(): string {
+  try {
+    return readCommonConfig(process.env).security.identity;
+  } catch {
+    return 'this client';
   }
-  return explainConnectFailure(error, identity);
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -388,13 +385,11 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode;
       return;
     }
-    if (error instanceof ConfigError) {
-      process.stderr.write(`runstream: configuration error: ${error.message}\n`);
-      process.exitCode = 2;
-      return;
+    const failure = describeFailure(error, identity);
+    process.stderr.write(`runstream: ${failure.text}\n`);
+    if (/^(debug|trace)$/.test(process.env.RUNSTREAM_LOG_LEVEL?.trim() ?? '') && error instanceof Error) {
+      process.stderr.write(`${error.stack}\n`);
     }
-    const line = kafkaFailureLine(error);
-    process.stderr.write(`runstream: ${line ?? (error as Error).stack ?? String(error)}\n`);
-    process.exitCode = 1;
+    process.exitCode = failure.exitCode;
   }
 }

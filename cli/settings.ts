@@ -8,6 +8,7 @@ import { COMMON_SETTINGS } from '../platform/config.js';
 import { KAFKA_SECURITY_SETTINGS } from '../platform/kafka-security.js';
 import type { Command, Section, SettingDoc } from '../platform/setting.js';
 import { PROCESSOR_SETTINGS } from '../processor/config.js';
+import { METRIC_SETTINGS } from '../schemas/metric-settings.js';
 
 export const SETTINGS: readonly SettingDoc[] = [
   ...COMMON_SETTINGS,
@@ -15,6 +16,7 @@ export const SETTINGS: readonly SettingDoc[] = [
   ...INGEST_SETTINGS,
   ...PROCESSOR_SETTINGS,
   ...EXPORTER_SETTINGS,
+  ...METRIC_SETTINGS,
   ...GITHUB_SETTINGS,
 ];
 

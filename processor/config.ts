@@ -11,6 +11,8 @@ import {
   stringSetting,
   text,
 } from '../platform/setting.js';
+import { readMetricCatalogue } from '../schemas/metric-settings.js';
+import type { MetricCatalogue } from '../schemas/metrics.js';
 import { DEFAULT_LIFECYCLE_LIMITS, type LifecycleLimits } from './core/types.js';
 
 const d = DEFAULT_LIFECYCLE_LIMITS;
@@ -205,6 +207,8 @@ export interface ProcessorConfig extends CommonConfig {
   /** RocksDB memory of each partition's store: block cache, and write buffer (at most two). */
   storeCacheBytes: number;
   storeWriteBufferBytes: number;
+  /** The metric families as configured: labels, buckets, pools, repository filters. */
+  catalogue: MetricCatalogue;
 }
 
 export function readProcessorConfig(env: Env): ProcessorConfig {
@@ -232,5 +236,6 @@ export function readProcessorConfig(env: Env): ProcessorConfig {
     offsetsTimeoutMs: 60_000,
     storeCacheBytes: STORE_CACHE_SIZE.read(env),
     storeWriteBufferBytes: STORE_WRITE_BUFFER_SIZE.read(env),
+    catalogue: readMetricCatalogue(env),
   };
 }

@@ -9,7 +9,7 @@ import { applyDelta } from '../../processor/core/aggregates.js';
 import { parseDelivery } from '../../processor/core/parse.js';
 import { applyJob, applyRun, jobKey, runKey } from '../../processor/core/state.js';
 import { decodeAggregate, decodeJob, decodeRun } from '../../schemas/changelog.js';
-import { seriesKey } from '../../schemas/metrics.js';
+import { DEFAULT_CATALOGUE } from '../../schemas/metrics.js';
 import type { AggregateValue, JobState, RunState } from '../../schemas/model.js';
 import { gaugesOf, servedGauges } from './gauges.js';
 import { readTopic } from './kafka.js';
@@ -17,7 +17,7 @@ import { readTopic } from './kafka.js';
 export interface FoldedState {
   runs: Map<string, RunState>;
   jobs: Map<string, JobState>;
-  /** Counters and histograms, summed over partitions, by seriesKey(name, labels). */
+  /** Counters and histograms, summed over partitions, by DEFAULT_CATALOGUE.seriesKey(name, labels). */
   aggregates: Map<string, AggregateValue>;
   /** Served gauge values of label sets with active entities (test/support/gauges.ts). */
   gauges: Map<string, number>;
@@ -37,7 +37,10 @@ export function withoutProcessingTimes<T extends RunState | JobState>(state: T):
 
 function byKey(values: AggregateValue[]): Map<string, AggregateValue> {
   return new Map(
-    mergeAggregates(values.filter((v) => v.kind !== 'gauge')).map((v) => [seriesKey(v.name, v.labels), v]),
+    mergeAggregates(values.filter((v) => v.kind !== 'gauge')).map((v) => [
+      DEFAULT_CATALOGUE.seriesKey(v.name, v.labels),
+      v,
+    ]),
   );
 }
 
@@ -83,8 +86,8 @@ export function expectedState(deliveries: readonly GeneratedDelivery[], now = 1)
     if (o.kind === 'run') runs.set(runKey(o.runId, o.runAttempt), transition.state as RunState);
     else jobs.set(jobKey(o.jobId), transition.state as JobState);
     for (const delta of transition.deltas) {
-      const key = seriesKey(delta.name, delta.labels);
-      aggregates.set(key, applyDelta(aggregates.get(key), delta));
+      const key = DEFAULT_CATALOGUE.seriesKey(delta.name, delta.labels);
+      aggregates.set(key, applyDelta(aggregates.get(key), delta, DEFAULT_CATALOGUE));
     }
   }
   return { runs, jobs, aggregates, gauges: gaugesOf(runs.values(), jobs.values()) };

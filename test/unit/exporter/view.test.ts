@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { MetricsView } from '../../../exporter/view.js';
 import { aggregateChangelogKey, encodeAggregate } from '../../../schemas/changelog.js';
-import { type AggregateName, seriesKey } from '../../../schemas/metrics.js';
+import { type AggregateName, DEFAULT_CATALOGUE } from '../../../schemas/metrics.js';
 import type { AggregateValue, Labels } from '../../../schemas/model.js';
 import { parseExposition, samplesByKey } from '../../support/exposition.js';
 
@@ -19,7 +19,7 @@ function apply(
   name?: AggregateName,
   labels?: Labels,
 ) {
-  const key = seriesKey(value?.name ?? name!, value?.labels ?? labels!);
+  const key = DEFAULT_CATALOGUE.seriesKey(value?.name ?? name!, value?.labels ?? labels!);
   view.apply(aggregateChangelogKey(partition, key), value && encodeAggregate(value));
 }
 
@@ -61,7 +61,7 @@ const oldestKey =
 
 describe('MetricsView', () => {
   it('sums a counter over partitions, and a tombstone takes back only its partition’s share', () => {
-    const view = new MetricsView();
+    const view = new MetricsView(DEFAULT_CATALOGUE);
     apply(view, 0, completed(3));
     apply(view, 5, completed(4));
     apply(view, 0, completed(5)); // a newer value replaces
@@ -73,7 +73,7 @@ describe('MetricsView', () => {
   });
 
   it('adds count gauges up, and takes the oldest queued job of all partitions', () => {
-    const view = new MetricsView();
+    const view = new MetricsView(DEFAULT_CATALOGUE);
     apply(view, 0, running(2));
     apply(view, 1, running(1));
     apply(view, 0, oldest(1_700_000_100, 3));
@@ -86,7 +86,7 @@ describe('MetricsView', () => {
   });
 
   it('serves an emptied gauge at 0 until every partition’s processor drops it', () => {
-    const view = new MetricsView();
+    const view = new MetricsView(DEFAULT_CATALOGUE);
     apply(view, 0, running(1));
     apply(view, 0, running(0));
     expect(served(view).get(runningKey)).toBe(0);
@@ -95,7 +95,7 @@ describe('MetricsView', () => {
   });
 
   it('refuses an undecodable record and an aggregate key without a partition', () => {
-    const view = new MetricsView();
+    const view = new MetricsView(DEFAULT_CATALOGUE);
     expect(() => view.apply(aggregateChangelogKey(0, 'x'), Buffer.from('not avro'))).toThrow();
     expect(() => view.apply('no-partition', encodeAggregate(completed(1)))).toThrow(/has no partition/);
   });

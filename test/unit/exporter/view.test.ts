@@ -5,8 +5,9 @@
 // undecodable records are refused.
 import { describe, expect, it } from 'vitest';
 import { MetricsView } from '../../../exporter/view.js';
+import { applyDelta } from '../../../processor/core/aggregates.js';
 import { aggregateChangelogKey, encodeAggregate } from '../../../schemas/changelog.js';
-import { type AggregateName, DEFAULT_CATALOGUE } from '../../../schemas/metrics.js';
+import { type AggregateName, DEFAULT_CATALOGUE, MetricCatalogue } from '../../../schemas/metrics.js';
 import type { AggregateValue, Labels } from '../../../schemas/model.js';
 import { parseExposition, samplesByKey } from '../../support/exposition.js';
 
@@ -98,5 +99,28 @@ describe('MetricsView', () => {
     const view = new MetricsView(DEFAULT_CATALOGUE);
     expect(() => view.apply(aggregateChangelogKey(0, 'x'), Buffer.from('not avro'))).toThrow();
     expect(() => view.apply('no-partition', encodeAggregate(completed(1)))).toThrow(/has no partition/);
+  });
+
+  it('serves the buckets and the labels the processors were configured with', () => {
+    const name = 'github_actions_job_queue_duration_seconds';
+    const catalogue = new MetricCatalogue({ buckets: { [name]: [2, 20] }, labels: { [name]: ['labels'] } });
+    const view = new MetricsView(catalogue);
+    const delta = {
+      kind: 'histogram',
+      name,
+      labels: { repository: 'o/r', labels: 'gpu' },
+      observeSeconds: 7,
+    } as const;
+    const value = applyDelta(
+      applyDelta(undefined, delta, catalogue),
+      { ...delta, observeSeconds: 60 },
+      catalogue,
+    );
+    view.apply(aggregateChangelogKey(1, catalogue.seriesKey(name, delta.labels)), encodeAggregate(value));
+    const samples = served(view);
+    expect(samples.get(`${name}_bucket{labels="gpu",le="2"}`)).toBe(0);
+    expect(samples.get(`${name}_bucket{labels="gpu",le="20"}`)).toBe(1);
+    expect(samples.get(`${name}_bucket{labels="gpu",le="+Inf"}`)).toBe(2);
+    expect(samples.get(`${name}_count{labels="gpu"}`)).toBe(2);
   });
 });

@@ -18,7 +18,7 @@ import { RocksStore } from '../../../processor/store.js';
 import { changelogKeyOf, storeOpsFor, storePrefix } from '../../../processor/store-layout.js';
 import { decodeAggregate, decodeJob, decodeRun } from '../../../schemas/changelog.js';
 import { codecs } from '../../../schemas/codecs.js';
-import { DEFAULT_CATALOGUE } from '../../../schemas/metrics.js';
+import { DEFAULT_CATALOGUE, MetricCatalogue } from '../../../schemas/metrics.js';
 import type { AggregateValue, JobState, RunState } from '../../../schemas/model.js';
 import { servedGauges } from '../../support/gauges.js';
 import { toDelivery } from '../../support/publish.js';
@@ -189,6 +189,32 @@ describe('applyChunk over real RocksDB', () => {
         NOW + 3,
       );
       expect(again).toContain('applied');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('ignores a repository the catalogue leaves out before any state: no marker, run, job or series', async () => {
+    const store = await RocksStore.open(join(root, 'filtered'));
+    try {
+      const catalogue = new MetricCatalogue({ repositories: { exclude: ['octo-org/*'] } });
+      const repositoryOf = (d: (typeof stream)[number]) =>
+        (d.payload.repository as { full_name: string }).full_name;
+      const left = stream.filter((d) => repositoryOf(d).startsWith('octo-org/'));
+      expect(left.length).toBeGreaterThan(0);
+      const pending = new PendingChanges(catalogue);
+      const results = await applyChunk(
+        store,
+        PARTITION,
+        pending,
+        stream.map((d, i) => recordOf(i, encoded(d))),
+        NOW,
+      );
+      expect(results.filter((r) => r === 'ignored')).toHaveLength(left.length);
+      for (const d of left) expect(pending.markers.has(d.id)).toBe(false);
+      await store.write(storeOpsFor(pending.records(PARTITION), new Map(), NOW, pending.storeOnlyOps()));
+      const kept = stream.filter((d) => !left.includes(d));
+      expect(comparable(await committedState(store))).toEqual(comparable(expectedState(kept, NOW)));
     } finally {
       await store.close();
     }

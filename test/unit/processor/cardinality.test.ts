@@ -7,11 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { type GeneratedDelivery, generateScenario } from '../../../demo/stream.js';
 import { applyDelta } from '../../../processor/core/aggregates.js';
 import { applyGaugeDelta, jobGaugeDeltas, runGaugeDeltas } from '../../../processor/core/gauges.js';
-import { parseDelivery } from '../../../processor/core/parse.js';
-import { applyJob, applyRun, jobKey, runKey } from '../../../processor/core/state.js';
 import { AGGREGATE_FAMILIES, MetricCatalogue, type MetricOptions } from '../../../schemas/metrics.js';
-import type { AggregateValue, JobState, Labels, RunState } from '../../../schemas/model.js';
+import type { AggregateValue, Labels } from '../../../schemas/model.js';
 import { sampleKey } from '../../support/exposition.js';
+import { coreSteps } from '../../support/state.js';
 
 const NOW = 1;
 
@@ -34,35 +33,16 @@ function coreAggregates(
   deliveries: readonly GeneratedDelivery[],
   catalogue: MetricCatalogue,
 ): AggregateValue[] {
-  const seen = new Set<string>();
-  const runs = new Map<string, RunState>();
-  const jobs = new Map<string, JobState>();
   const aggregates = new Map<string, AggregateValue>();
-  for (const d of deliveries) {
-    if (seen.has(d.id)) continue;
-    seen.add(d.id);
-    const parsed = parseDelivery({ deliveryId: d.id, event: d.event, payload: d.payload, receivedAt: NOW });
-    if (!parsed.ok || !catalogue.admits(parsed.observation.repository)) continue;
-    const o = parsed.observation;
-    let deltas: ReturnType<typeof applyRun>['deltas'];
-    let gauges: ReturnType<typeof runGaugeDeltas>;
-    if (o.kind === 'run') {
-      const key = runKey(o.runId, o.runAttempt);
-      const transition = applyRun(runs.get(key), o, NOW);
-      gauges = runGaugeDeltas(runs.get(key), transition.state, catalogue);
-      runs.set(key, transition.state);
-      deltas = transition.deltas;
-    } else {
-      const key = jobKey(o.jobId);
-      const transition = applyJob(jobs.get(key), o, NOW);
-      gauges = jobGaugeDeltas(jobs.get(key), transition.state, catalogue);
-      jobs.set(key, transition.state);
-      deltas = transition.deltas;
-    }
-    for (const delta of deltas) {
+  for (const step of coreSteps(deliveries, NOW, catalogue)) {
+    for (const delta of step.deltas) {
       const key = catalogue.seriesKey(delta.name, delta.labels);
       aggregates.set(key, applyDelta(aggregates.get(key), delta, catalogue));
     }
+    const gauges =
+      step.kind === 'run'
+        ? runGaugeDeltas(step.previous, step.state, catalogue)
+        : jobGaugeDeltas(step.previous, step.state, catalogue);
     for (const delta of gauges) {
       const key = catalogue.seriesKey(delta.name, delta.labels);
       aggregates.set(key, applyGaugeDelta(aggregates.get(key), delta, NOW, catalogue));

@@ -2,10 +2,18 @@
 // pools and repository filters, declared once (docs/metrics.md), parsed strictly into
 // the MetricCatalogue that processors build every series through and exporters serve
 // the buckets of. A bad value is one ConfigError naming the variable.
-import { boolSetting, ConfigError, type Env, type SettingDoc, setting } from '../platform/setting.js';
+import {
+  boolSetting,
+  ConfigError,
+  type Env,
+  type Setting,
+  type SettingDoc,
+  setting,
+} from '../platform/setting.js';
 import {
   AGGREGATE_FAMILIES,
   DEFAULT_CATALOGUE,
+  DURATION_BUCKETS_SECONDS,
   familyOf,
   MetricCatalogue,
   type MetricOptions,
@@ -51,7 +59,23 @@ function knownFamily(name: string, family: string, type?: 'histogram'): void {
   }
 }
 
-export const METRIC_LABELS = setting<Readonly<Record<string, readonly string[]>>>(
+/** A setting of `<family>:<value>;<family>:...`, each family known (of `type`) and given once. */
+function perFamily<T>(
+  doc: Parameters<typeof setting>[0],
+  type: 'histogram' | undefined,
+  parse: (value: string, name: string, family: string) => T,
+): Setting<Readonly<Record<string, T>>> {
+  return setting<Readonly<Record<string, T>>>(doc, {}, (raw, name) => {
+    const values = new Map<string, T>();
+    for (const [family, value] of entries(raw, name, ':')) {
+      knownFamily(name, family, type);
+      once(name, values, family, parse(value, name, family));
+    }
+    return Object.fromEntries(values);
+  });
+}
+
+export const METRIC_LABELS = perFamily(
   {
     name: 'RUNSTREAM_METRIC_LABELS',
     shown: 'every label',
@@ -61,26 +85,21 @@ export const METRIC_LABELS = setting<Readonly<Record<string, readonly string[]>>
     section: 'metrics',
     reprocess: true,
   },
-  {},
-  (raw, name) => {
-    const kept = new Map<string, readonly string[]>();
-    for (const [family, labels] of entries(raw, name, ':')) {
-      knownFamily(name, family);
-      const available = [...familyOf(family)!.labels, ...(familyOf(family)!.optional ?? [])];
-      const unknown = list(labels).filter((label) => !available.includes(label));
-      if (unknown.length > 0) {
-        throw new ConfigError(
-          name,
-          `${family} has no label ${unknown.join(', ')} (it has ${available.join(', ')})`,
-        );
-      }
-      once(name, kept, family, list(labels));
+  undefined,
+  (labels, name, family): readonly string[] => {
+    const available = [...familyOf(family)!.labels, ...(familyOf(family)!.optional ?? [])];
+    const unknown = list(labels).filter((label) => !available.includes(label));
+    if (unknown.length > 0) {
+      throw new ConfigError(
+        name,
+        `${family} has no label ${unknown.join(', ')} (it has ${available.join(', ')})`,
+      );
     }
-    return Object.fromEntries(kept);
+    return list(labels);
   },
 );
 
-function parseBuckets(raw: string, name: string, family: string): number[] {
+function parseBuckets(raw: string, name: string, family: string): readonly number[] {
   const bounds = list(raw).map(Number);
   if (bounds.length === 0 || bounds.some((b) => !Number.isFinite(b) || b <= 0)) {
     throw new ConfigError(
@@ -94,25 +113,18 @@ function parseBuckets(raw: string, name: string, family: string): number[] {
   return bounds;
 }
 
-export const METRIC_BUCKETS = setting<Readonly<Record<string, readonly number[]>>>(
+export const METRIC_BUCKETS = perFamily(
   {
     name: 'RUNSTREAM_METRIC_BUCKETS',
-    shown: '`1,5,10,30,60,120,300,600,1200,1800,3600,7200,21600`',
+    shown: `\`${DURATION_BUCKETS_SECONDS.join(',')}\``,
     meaning:
       'bucket bounds (seconds, increasing) per histogram family, `<family>:1,10,60;<family>:...`; a family not listed keeps the default',
     commands: both,
     section: 'metrics',
     reprocess: true,
   },
-  {},
-  (raw, name) => {
-    const buckets = new Map<string, readonly number[]>();
-    for (const [family, bounds] of entries(raw, name, ':')) {
-      knownFamily(name, family, 'histogram');
-      once(name, buckets, family, parseBuckets(bounds, name, family));
-    }
-    return Object.fromEntries(buckets);
-  },
+  'histogram',
+  parseBuckets,
 );
 
 export const BRANCH_KIND = boolSetting(

@@ -19,7 +19,7 @@ import { ensureTopics } from '../platform/topics-admin.js';
 import { applyDelta } from '../processor/core/aggregates.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
 import { aggregateChangelogKey, encodeAggregate, encodeJob, encodeRun } from '../schemas/changelog.js';
-import { seriesKey } from '../schemas/metrics.js';
+import { DEFAULT_CATALOGUE } from '../schemas/metrics.js';
 import type { AggregateValue, JobState, RunState } from '../schemas/model.js';
 import { freePort } from '../test/support/broker.js';
 import type { BenchContext, Figures } from './types.js';
@@ -29,7 +29,7 @@ const percentile = (sorted: number[], p: number) =>
 
 /** A view whose output has about `series` sample lines: counters, histograms, gauges. */
 function buildView(series: number): MetricsView {
-  const view = new MetricsView();
+  const view = new MetricsView(DEFAULT_CATALOGUE);
   const histograms = Math.floor(series / 2 / 16); // 16 lines each: 14 buckets, sum, count
   const counters = Math.floor(series / 4);
   const jobs = series - histograms * 16 - counters;
@@ -41,23 +41,37 @@ function buildView(series: number): MetricsView {
       labels: `l${i}`,
       conclusion: 'success',
     };
-    const value = applyDelta(undefined, {
-      kind: 'counter',
-      name: 'github_actions_jobs_completed_total',
-      labels,
-      increment: 1,
-    });
-    view.apply(aggregateChangelogKey(i % 12, seriesKey(value.name, value.labels)), encodeAggregate(value));
+    const value = applyDelta(
+      undefined,
+      {
+        kind: 'counter',
+        name: 'github_actions_jobs_completed_total',
+        labels,
+        increment: 1,
+      },
+      DEFAULT_CATALOGUE,
+    );
+    view.apply(
+      aggregateChangelogKey(i % 12, DEFAULT_CATALOGUE.seriesKey(value.name, value.labels)),
+      encodeAggregate(value),
+    );
   }
   for (let i = 0; i < histograms; i++) {
     const labels = { repository: `org/repo-${i}`, runner_group: 'g', labels: `l${i}` };
-    const value = applyDelta(undefined, {
-      kind: 'histogram',
-      name: 'github_actions_job_queue_duration_seconds',
-      labels,
-      observeSeconds: i % 900,
-    });
-    view.apply(aggregateChangelogKey(i % 12, seriesKey(value.name, value.labels)), encodeAggregate(value));
+    const value = applyDelta(
+      undefined,
+      {
+        kind: 'histogram',
+        name: 'github_actions_job_queue_duration_seconds',
+        labels,
+        observeSeconds: i % 900,
+      },
+      DEFAULT_CATALOGUE,
+    );
+    view.apply(
+      aggregateChangelogKey(i % 12, DEFAULT_CATALOGUE.seriesKey(value.name, value.labels)),
+      encodeAggregate(value),
+    );
   }
   for (let i = 0; i < jobs; i++) applyGauge(view, i, 1);
   return view;
@@ -80,7 +94,10 @@ function applyGauge(view: MetricsView, i: number, members: number): void {
     members,
     emptySince: null,
   };
-  view.apply(aggregateChangelogKey(i % 12, seriesKey(value.name, labels)), encodeAggregate(value));
+  view.apply(
+    aggregateChangelogKey(i % 12, DEFAULT_CATALOGUE.seriesKey(value.name, labels)),
+    encodeAggregate(value),
+  );
 }
 
 function scrapeLatency(series: number): Figures {
@@ -336,7 +353,7 @@ async function catchUp(ctx: BenchContext, entities: number): Promise<Figures> {
       for (let copy = 0; copy < 3; copy++) {
         const partition = (i + copy * 4) % 12;
         aggregates.push({
-          key: aggregateChangelogKey(partition, seriesKey(value.name, value.labels)),
+          key: aggregateChangelogKey(partition, DEFAULT_CATALOGUE.seriesKey(value.name, value.labels)),
           value: encodeAggregate(value),
           partition,
         });

@@ -2,7 +2,7 @@
 // single-node default the quickstart runs. Creates the topics it needs.
 import { readExporterConfig, startExporter } from '../exporter/main.js';
 import { readIngestConfig, startIngest } from '../ingest/main.js';
-import type { Env } from '../platform/config.js';
+import { type Env, WEBHOOK_SECRET, WEBHOOK_SECRET_FILE } from '../platform/config.js';
 import { createKafka } from '../platform/kafka.js';
 import { kafkaEndpoint } from '../platform/kafka-security.js';
 import type { Logger } from '../platform/log.js';
@@ -16,9 +16,9 @@ export const DEV_SECRET = 'dev-secret';
 export async function startAll(env: Env, loggerFor: (role: string) => Logger): Promise<RoleHandle[]> {
   const logger = loggerFor('all');
   let ingestEnv = env;
-  if (!env.RUNSTREAM_WEBHOOK_SECRET && !env.RUNSTREAM_WEBHOOK_SECRET_FILE) {
-    logger.warn(`RUNSTREAM_WEBHOOK_SECRET is not set; using the development secret "${DEV_SECRET}"`);
-    ingestEnv = { ...env, RUNSTREAM_WEBHOOK_SECRET: DEV_SECRET };
+  if (!WEBHOOK_SECRET.read(env) && !WEBHOOK_SECRET_FILE.read(env)) {
+    logger.warn(`${WEBHOOK_SECRET.name} is not set; using the development secret "${DEV_SECRET}"`);
+    ingestEnv = { ...env, [WEBHOOK_SECRET.name]: DEV_SECRET };
   }
   const ingestConfig = readIngestConfig(ingestEnv);
   const processorConfig = readProcessorConfig(env);

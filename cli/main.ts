@@ -6,10 +6,9 @@ import { readGitHubConfig } from '../github/config.js';
 import { GitHubRestClient, type HookRef } from '../github/rest.js';
 import { readIngestConfig, startIngest } from '../ingest/main.js';
 import { DeliveryPublisher } from '../ingest/publisher.js';
-import { ConfigError, readCommonConfig } from '../platform/config.js';
+import { ConfigError, readCommonConfig, WEBHOOK_SECRET } from '../platform/config.js';
 import { createKafka } from '../platform/kafka.js';
-import { explainConnectFailure, isAuthorizationFailure, KafkaAccessError } from '../platform/kafka-errors.js';
-import { checkKafka, kafkaPreflight, TopicPlanError } from '../platform/kafka-preflight.js';
+import { checkKafka, kafkaPreflight } from '../platform/kafka-preflight.js';
 import { kafkaEndpoint } from '../platform/kafka-security.js';
 import { createLogger, type Logger } from '../platform/log.js';
 import type { RoleHandle } from '../platform/role.js';
@@ -24,19 +23,8 @@ import { replayFile } from '../replay/file.js';
 import { replayFromGitHub } from '../replay/github.js';
 import { createProgress, type ProgressCounts } from '../replay/progress.js';
 import { DEV_SECRET, startAll } from './all.js';
-
-const ENV_HELP = `
-Environment (see README for all):
-  KAFKA_BROKERS             bootstrap list (default 127.0.0.1:9092)
-  KAFKA_SSL*, KAFKA_SASL*   TLS, mutual TLS and SASL to the brokers (docs/kafka-platform.md)
-  RUNSTREAM_TOPIC_PREFIX    topic prefix (default runstream.)
-  RUNSTREAM_PARTITIONS      partitions for created topics (default 12)
-  RUNSTREAM_LOG_LEVEL       fatal|error|warn|info|debug|trace (default info)`;
-
-const TOPICS_ENV_HELP = `${ENV_HELP}
-  RUNSTREAM_REPLICATION_FACTOR    replicas per partition (default: the broker's); 3+ sets min.insync.replicas=2
-  RUNSTREAM_DELIVERIES_RETENTION  deliveries retention (default 7d)
-  RUNSTREAM_DEDUPE_WINDOW         dedupe changelog keeps markers at least this long (default 4d)`;
+import { describeFailure, UsageError } from './errors.js';
+import { environmentHelp } from './settings.js';
 
 /** Runs roles until SIGTERM/SIGINT, then closes them in reverse start order. */
 async function runUntilSignal(logger: Logger, start: () => Promise<RoleHandle[]>): Promise<void> {
@@ -59,7 +47,8 @@ async function runUntilSignal(logger: Logger, start: () => Promise<RoleHandle[]>
 
 function loggerFor(role: string): Logger {
   // Reading the level first keeps a bad RUNSTREAM_LOG_LEVEL a one-line config error.
-  return createLogger(role, readCommonConfig(process.env).logLevel);
+  const { logLevel, logFormat } = readCommonConfig(process.env);
+  return createLogger(role, logLevel, logFormat);
 }
 
 interface ReplayOptions {
@@ -77,8 +66,7 @@ interface ReplayOptions {
 function timeOption(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = Date.parse(value);
-  if (Number.isNaN(ms))
-    throw new ConfigError(flag, `expected an ISO 8601 time, got ${JSON.stringify(value)}`);
+  if (Number.isNaN(ms)) throw new UsageError(flag, `expected an ISO 8601 time, got ${JSON.stringify(value)}`);
   return ms;
 }
 
@@ -86,18 +74,18 @@ function hookFromOptions(options: ReplayOptions): HookRef {
   const hookId = Number(options.hookId);
   const needHookId = () => {
     if (!Number.isSafeInteger(hookId) || hookId <= 0)
-      throw new ConfigError('--hook-id', 'a positive hook id is required');
+      throw new UsageError('--hook-id', 'a positive hook id is required');
     return hookId;
   };
   if (options.app) return { kind: 'app' };
   if (options.repo) {
     const [owner, repo, extra] = options.repo.split('/');
     if (!owner || !repo || extra !== undefined)
-      throw new ConfigError('--repo', `expected owner/name, got ${options.repo}`);
+      throw new UsageError('--repo', `expected owner/name, got ${options.repo}`);
     return { kind: 'repo', owner, repo, hookId: needHookId() };
   }
   if (options.org) return { kind: 'org', org: options.org, hookId: needHookId() };
-  throw new ConfigError(
+  throw new UsageError(
     '--github',
     'say which hook: --repo owner/name --hook-id N, --org NAME --hook-id N, or --app',
   );
@@ -107,20 +95,13 @@ export function buildCli(): Command {
   const program = new Command('runstream')
     .description('Exact Prometheus metrics for GitHub Actions, from webhooks through Kafka')
     .version(VERSION)
-    .addHelpText('after', ENV_HELP)
+    .addHelpText('after', '\nEach command lists the environment it reads: runstream <command> --help.')
     .showHelpAfterError();
 
   program
     .command('ingest')
     .description('receive GitHub webhooks on POST /webhook, verify them and publish to Kafka')
-    .addHelpText(
-      'after',
-      `
-Environment:
-  RUNSTREAM_WEBHOOK_SECRET       comma-separated secrets (several during rotation), required
-  RUNSTREAM_WEBHOOK_SECRET_FILE  file holding the secrets instead
-  RUNSTREAM_INGEST_PORT          HTTP port (default 8080); /webhook, /healthz, /readyz, /metrics${ENV_HELP}`,
-    )
+    .addHelpText('after', environmentHelp('ingest'))
     .action(async () => {
       const config = readIngestConfig(process.env);
       const logger = loggerFor('ingest');
@@ -130,17 +111,7 @@ Environment:
   program
     .command('processor')
     .description('own deliveries partitions: dedupe, run/job state in RocksDB, changelogs, exactly-once')
-    .addHelpText(
-      'after',
-      `
-Environment:
-  RUNSTREAM_STATE_DIR                  RocksDB root, one per instance (default ./data)
-  RUNSTREAM_PROCESSOR_PORT             HTTP port (default 9400); /healthz, /readyz, /metrics
-  RUNSTREAM_PROCESSOR_GROUP            consumer group (default <prefix>processor)
-  RUNSTREAM_PROCESSOR_SESSION_TIMEOUT  how long a dead instance keeps its partitions (default 30s)
-  RUNSTREAM_QUEUED_JOB_MAX_AGE, RUNSTREAM_RUNNING_JOB_MAX_AGE_HOSTED, RUNSTREAM_RUNNING_JOB_MAX_AGE_SELF_HOSTED,
-  RUNSTREAM_RUN_MAX_AGE, RUNSTREAM_COMPLETED_RETENTION, RUNSTREAM_DEDUPE_WINDOW   lifecycle limits (see README)${ENV_HELP}`,
-    )
+    .addHelpText('after', environmentHelp('processor'))
     .option(
       '--reprocess',
       'first rebuild all state from the earliest retained delivery (stop every processor of the group first)',
@@ -165,12 +136,7 @@ Environment:
   program
     .command('exporter')
     .description('serve the GitHub Actions metrics from the changelogs (identical on every pod)')
-    .addHelpText(
-      'after',
-      `
-Environment:
-  RUNSTREAM_EXPORTER_PORT   HTTP port (default 9464); /metrics, /healthz, /readyz${ENV_HELP}`,
-    )
+    .addHelpText('after', environmentHelp('exporter'))
     .action(async () => {
       const config = readExporterConfig(process.env);
       const logger = loggerFor('exporter');
@@ -185,8 +151,7 @@ Environment:
     .addHelpText(
       'after',
       `
-Uses every variable of ingest, processor and exporter. Without RUNSTREAM_WEBHOOK_SECRET
-it accepts deliveries signed with the development secret "${DEV_SECRET}".${ENV_HELP}`,
+Without RUNSTREAM_WEBHOOK_SECRET it accepts deliveries signed with the development secret "${DEV_SECRET}".${environmentHelp('all')}`,
     )
     .action(async () => {
       const logger = loggerFor('all');
@@ -200,13 +165,14 @@ it accepts deliveries signed with the development secret "${DEV_SECRET}".${ENV_H
     .option('--secret <secret>', 'webhook secret (default: RUNSTREAM_WEBHOOK_SECRET, else the dev secret)')
     .option('--runs <n>', 'workflow runs to generate', '50')
     .option('--seed <n>', 'random seed (the same seed sends the same stream)', String(Date.now() % 100000))
+    .addHelpText('after', environmentHelp('demo'))
     .action(async (options: { url: string; secret?: string; runs: string; seed: string }) => {
-      const secret = options.secret ?? process.env.RUNSTREAM_WEBHOOK_SECRET?.split(',')[0] ?? DEV_SECRET;
+      const secret = options.secret ?? WEBHOOK_SECRET.read(process.env)?.split(',')[0]?.trim() ?? DEV_SECRET;
       const runs = Number(options.runs);
       const seed = Number(options.seed);
       if (!Number.isInteger(runs) || runs < 1)
-        throw new Error(`--runs must be a positive integer, got ${options.runs}`);
-      if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${options.seed}`);
+        throw new UsageError('--runs', `expected a positive integer, got ${options.runs}`);
+      if (!Number.isInteger(seed)) throw new UsageError('--seed', `expected an integer, got ${options.seed}`);
       const summary = await sendDemo({
         url: options.url,
         secret,
@@ -239,15 +205,7 @@ it accepts deliveries signed with the development secret "${DEV_SECRET}".${ENV_H
     .option('--since <time>', 'with --github: first delivery time to replay (ISO 8601)')
     .option('--until <time>', 'with --github: delivery time to stop before (ISO 8601)')
     .option('--checkpoint <path>', 'with --github: resume file', '.runstream-replay-checkpoint.json')
-    .addHelpText(
-      'after',
-      `
-GitHub access (for --github):
-  RUNSTREAM_GITHUB_TOKEN                 a token that can read the hook's deliveries, or a GitHub App:
-  RUNSTREAM_GITHUB_APP_ID, RUNSTREAM_GITHUB_APP_PRIVATE_KEY_FILE, RUNSTREAM_GITHUB_APP_INSTALLATION_ID
-  RUNSTREAM_GITHUB_API_URL               default https://api.github.com (GHES: https://HOST/api/v3)
-  RUNSTREAM_GITHUB_CONCURRENCY           requests in flight (default 10, at most 100)${ENV_HELP}`,
-    )
+    .addHelpText('after', environmentHelp('replay'))
     .action(async (options: ReplayOptions) => {
       const config = readCommonConfig(process.env);
       const logger = loggerFor('replay');
@@ -286,7 +244,7 @@ GitHub access (for --github):
             report,
           });
         } else {
-          throw new ConfigError('replay', 'give exactly one of --file <path> or --github');
+          throw new UsageError('replay', 'give exactly one of --file <path> or --github');
         }
         process.stdout.write(`${JSON.stringify(counts)}\n`);
       } finally {
@@ -300,7 +258,7 @@ GitHub access (for --github):
     .requiredOption('--out <path>', "archive path ('-' for stdout; a .gz path is gzip-compressed)")
     .option('--since <time>', 'first received time to include (ISO 8601)')
     .option('--until <time>', 'received time to stop before (ISO 8601)')
-    .addHelpText('after', ENV_HELP)
+    .addHelpText('after', environmentHelp('export'))
     .action(async (options: { out: string; since?: string; until?: string }) => {
       const config = readCommonConfig(process.env);
       const logger = loggerFor('export');
@@ -322,7 +280,7 @@ GitHub access (for --github):
   topics
     .command('create')
     .description('create every topic with its partitions, cleanup policy and retention (idempotent)')
-    .addHelpText('after', TOPICS_ENV_HELP)
+    .addHelpText('after', environmentHelp('topics'))
     .action(async () => {
       const config = readCommonConfig(process.env);
       const logger = loggerFor('topics');
@@ -342,7 +300,7 @@ GitHub access (for --github):
   topics
     .command('plan')
     .description('print the topics to create, for platforms where runstream may not create them')
-    .addHelpText('after', TOPICS_ENV_HELP)
+    .addHelpText('after', environmentHelp('topics'))
     .action(() => {
       const config = readCommonConfig(process.env);
       const plan = topicPlanFor(config);
@@ -353,7 +311,7 @@ GitHub access (for --github):
     .description(
       'check topics someone else created against the plan: one line per problem with its fix, non-zero exit on any',
     )
-    .addHelpText('after', TOPICS_ENV_HELP)
+    .addHelpText('after', environmentHelp('topics'))
     .action(async () => {
       const config = readCommonConfig(process.env);
       const problems = await checkKafka(config, { role: 'topics' }, loggerFor('topics'));
@@ -366,15 +324,13 @@ GitHub access (for --github):
   return program;
 }
 
-/** One line (or one per topic problem) for Kafka refusing this client; undefined otherwise. */
-function kafkaFailureLine(error: unknown): string | undefined {
-  if (error instanceof KafkaAccessError) return error.message;
-  if (error instanceof TopicPlanError) return error.lines.join('\nrunstream: ');
-  const identity = readCommonConfig(process.env).security.identity;
-  if (isAuthorizationFailure(error)) {
-    return `${identity} is not authorized: ${(error as Error).message} (see docs/kafka-platform.md for the ACLs)`;
+/** The Kafka principal for error lines; a configuration too broken to tell gets a plain name. */
+function identity(): string {
+  try {
+    return readCommonConfig(process.env).security.identity;
+  } catch {
+    return 'this client';
   }
-  return explainConnectFailure(error, identity);
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -387,13 +343,11 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode;
       return;
     }
-    if (error instanceof ConfigError) {
-      process.stderr.write(`runstream: configuration error: ${error.message}\n`);
-      process.exitCode = 2;
-      return;
+    const failure = describeFailure(error, identity);
+    process.stderr.write(`runstream: ${failure.text}\n`);
+    if (/^(debug|trace)$/.test(process.env.RUNSTREAM_LOG_LEVEL?.trim() ?? '') && error instanceof Error) {
+      process.stderr.write(`${error.stack}\n`);
     }
-    const line = kafkaFailureLine(error);
-    process.stderr.write(`runstream: ${line ?? (error as Error).stack ?? String(error)}\n`);
-    process.exitCode = 1;
+    process.exitCode = failure.exitCode;
   }
 }

@@ -1,17 +1,35 @@
 // `runstream exporter` configuration.
-import { type CommonConfig, type Env, readCommonConfig, readPort } from '../platform/config.js';
-import { readScaleSetPollerConfig, type ScaleSetPollerConfig } from './scale-sets.js';
+import { type CommonConfig, type Env, readCommonConfig } from '../platform/config.js';
+import { portSetting, type SettingDoc } from '../platform/setting.js';
+import { readServedCatalogue } from '../schemas/metric-settings.js';
+import type { MetricCatalogue } from '../schemas/metrics.js';
+import { readScaleSetPollerConfig, SCALE_SET_SETTINGS, type ScaleSetPollerConfig } from './scale-sets.js';
+
+export const EXPORTER_PORT = portSetting(
+  {
+    name: 'RUNSTREAM_EXPORTER_PORT',
+    meaning: 'exporter HTTP port: `/metrics`, `/healthz`, `/readyz`',
+    commands: ['exporter'],
+    section: 'roles',
+  },
+  9464,
+);
+
+export const EXPORTER_SETTINGS: readonly SettingDoc[] = [EXPORTER_PORT, ...SCALE_SET_SETTINGS];
 
 export interface ExporterConfig extends CommonConfig {
   port: number;
   /** Runner scale-set statistics to poll, when configured. */
   scaleSets: ScaleSetPollerConfig | undefined;
+  /** The families as served: the histogram buckets the processors count in (RUNSTREAM_METRIC_BUCKETS). */
+  catalogue: MetricCatalogue;
 }
 
 export function readExporterConfig(env: Env): ExporterConfig {
   return {
     ...readCommonConfig(env),
-    port: readPort(env, 'RUNSTREAM_EXPORTER_PORT', 9464),
+    port: EXPORTER_PORT.read(env),
     scaleSets: readScaleSetPollerConfig(env),
+    catalogue: readServedCatalogue(env),
   };
 }

@@ -2,11 +2,16 @@
 // exporter pod serves: counters and histograms add up (each partition holds its own
 // cumulative value), count gauges add up, and the oldest-queued gauge is the oldest
 // (smallest non-zero) of the partitions' values, 0 when none has a queued job.
-import { familyLabels, familyOf, seriesKey } from '../schemas/metrics.js';
+import { familyOf } from '../schemas/metrics.js';
 import type { AggregateValue } from '../schemas/model.js';
 
+// A series' labels are as its processors' catalogue made them (RUNSTREAM_METRIC_LABELS):
+// kept as stored, and a series is its name and label values whatever their order.
+const keyOf = (value: AggregateValue): string =>
+  `${value.name}${JSON.stringify(Object.entries(value.labels).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
+
 function copy(value: AggregateValue): AggregateValue {
-  const labels = familyLabels(value.name, value.labels);
+  const labels = { ...value.labels };
   return value.kind === 'histogram'
     ? { ...value, labels, bucketCounts: [...value.bucketCounts] }
     : { ...value, labels };
@@ -35,7 +40,7 @@ function combine(seen: AggregateValue, value: AggregateValue): void {
 export function mergeAggregates(values: Iterable<AggregateValue>): AggregateValue[] {
   const merged = new Map<string, AggregateValue>();
   for (const value of values) {
-    const key = seriesKey(value.name, value.labels);
+    const key = keyOf(value);
     const seen = merged.get(key);
     if (seen) combine(seen, value);
     else merged.set(key, copy(value));

@@ -3,12 +3,11 @@
 // it never breaks /metrics.
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ActionsService, ScaleSetStatistics } from '../github/actions-service.js';
-import { ActionsServiceClient } from '../github/actions-service.js';
 import { withCache } from '../github/cache.js';
-import { readGitHubConfig } from '../github/config.js';
+import { GITHUB_CONFIG_URL, readActionsService } from '../github/config.js';
 import { pollScaleSetStatistics } from '../github/scale-set-stats.js';
-import { ConfigError, type Env, readDurationMs, readString } from '../platform/config.js';
 import type { Logger } from '../platform/log.js';
+import { ConfigError, durationSetting, type Env, type SettingDoc, setting } from '../platform/setting.js';
 
 const STATISTICS: Array<[keyof ScaleSetStatistics, string, string]> = [
   ['totalAvailableJobs', 'github_actions_scale_set_available_jobs', 'Jobs available to the scale set'],
@@ -24,6 +23,38 @@ const STATISTICS: Array<[keyof ScaleSetStatistics, string, string]> = [
   ['totalIdleRunners', 'github_actions_scale_set_idle_runners', 'Idle runners of the scale set'],
 ];
 
+export const SCALE_SETS = setting(
+  {
+    name: 'RUNSTREAM_SCALE_SETS',
+    shown: 'off',
+    meaning:
+      'comma-separated runner scale set ids whose statistics the exporter serves as `github_actions_scale_set_{available,acquired,assigned,running}_jobs` and `github_actions_scale_set_{registered,busy,idle}_runners` (labels `scale_set`, `runner_group`); needs `RUNSTREAM_GITHUB_CONFIG_URL` and GitHub credentials',
+    commands: ['exporter'],
+    section: 'github',
+  },
+  [] as number[],
+  (raw, name) => {
+    const ids = raw.split(',').map((part) => Number(part.trim()));
+    if (ids.some((id) => !Number.isSafeInteger(id) || id <= 0)) {
+      throw new ConfigError(name, `expected comma-separated scale set ids, got ${JSON.stringify(raw)}`);
+    }
+    return ids;
+  },
+);
+
+export const SCALE_SET_POLL_INTERVAL = durationSetting(
+  {
+    name: 'RUNSTREAM_SCALE_SET_POLL_INTERVAL',
+    meaning:
+      'how often the statistics are polled (a failed poll keeps the last values and counts `runstream_exporter_github_errors_total`)',
+    commands: ['exporter'],
+    section: 'github',
+  },
+  30_000,
+);
+
+export const SCALE_SET_SETTINGS: readonly SettingDoc[] = [SCALE_SETS, SCALE_SET_POLL_INTERVAL];
+
 export interface ScaleSetPollerConfig {
   scaleSetIds: number[];
   intervalMs: number;
@@ -32,34 +63,13 @@ export interface ScaleSetPollerConfig {
 
 /** Undefined when RUNSTREAM_SCALE_SETS is not set (the feature is off). */
 export function readScaleSetPollerConfig(env: Env): ScaleSetPollerConfig | undefined {
-  const raw = readString(env, 'RUNSTREAM_SCALE_SETS', '');
-  if (raw === '') return undefined;
-  const scaleSetIds = raw.split(',').map((part) => Number(part.trim()));
-  if (scaleSetIds.some((id) => !Number.isSafeInteger(id) || id <= 0)) {
-    throw new ConfigError(
-      'RUNSTREAM_SCALE_SETS',
-      `expected comma-separated scale set ids, got ${JSON.stringify(raw)}`,
-    );
-  }
-  const githubConfigUrl = readString(env, 'RUNSTREAM_GITHUB_CONFIG_URL', '');
-  if (!githubConfigUrl) {
-    throw new ConfigError(
-      'RUNSTREAM_GITHUB_CONFIG_URL',
-      'required with RUNSTREAM_SCALE_SETS (e.g. https://github.com/my-org)',
-    );
-  }
-  const github = readGitHubConfig(env);
-  if (!github)
-    throw new ConfigError('RUNSTREAM_GITHUB_TOKEN', 'RUNSTREAM_SCALE_SETS needs a token or a GitHub App');
-  const intervalMs = readDurationMs(env, 'RUNSTREAM_SCALE_SET_POLL_INTERVAL', 30_000);
-  const client = new ActionsServiceClient({
-    http: github.http,
-    auth: github.auth,
-    apiUrl: github.apiUrl,
-    githubConfigUrl,
-  });
+  const scaleSetIds = SCALE_SETS.read(env);
+  const intervalMs = SCALE_SET_POLL_INTERVAL.read(env);
+  GITHUB_CONFIG_URL.read(env); // checked even while the feature is off
+  if (scaleSetIds.length === 0) return undefined;
+  const service = readActionsService(env, SCALE_SETS.name);
   // Scale-set names and groups are cached for ten polls; statistics are always fresh.
-  return { scaleSetIds, intervalMs, service: withCache(client, { ttl: intervalMs * 10, max: 1000 }) };
+  return { scaleSetIds, intervalMs, service: withCache(service, { ttl: intervalMs * 10, max: 1000 }) };
 }
 
 export class ScaleSetPoller {

@@ -35,7 +35,7 @@ export class ViewReader implements RoleRuntime {
   ) {
     this.topics = topicNames(config.topicPrefix);
     this.offsets = new Offsets(kafka);
-    this.view = new MetricsView();
+    this.view = new MetricsView(config.catalogue);
     this.topic = changelogTopic(this.topics, 'aggregates');
     this.metrics = createExporterMetrics(registry, this.view, () =>
       this.lastRecordAt === 0 ? -1 : (Date.now() - this.lastRecordAt) / 1000,

@@ -4,7 +4,7 @@
 // Records are applied one at a time; every series keeps its rendered lines until it
 // changes, so a scrape joins strings.
 import { decodeAggregate, parseAggregateChangelogKey } from '../schemas/changelog.js';
-import { AGGREGATE_FAMILIES, bucketsOf } from '../schemas/metrics.js';
+import { AGGREGATE_FAMILIES, type MetricCatalogue } from '../schemas/metrics.js';
 import type { AggregateValue } from '../schemas/model.js';
 import { familyHeader, histogramLines, sampleLine } from './exposition.js';
 import { mergeAggregates } from './merge.js';
@@ -20,6 +20,9 @@ interface Series {
 export class MetricsView {
   private readonly series = new Map<string, Series>();
   private cached: string | undefined;
+
+  /** `catalogue` gives the histograms' buckets: the processors' (RUNSTREAM_METRIC_BUCKETS). */
+  constructor(private readonly catalogue: MetricCatalogue) {}
 
   /** Applies one aggregates changelog record (null value = tombstone). Throws on undecodable bytes. */
   apply(changelogKey: string, value: Buffer | null): void {
@@ -54,7 +57,7 @@ export class MetricsView {
     if (this.cached !== undefined) return this.cached;
     const byFamily = new Map<string, string[]>();
     for (const series of this.series.values()) {
-      series.rendered ??= renderSeries(series);
+      series.rendered ??= renderSeries(series, this.catalogue);
       const lines = byFamily.get(series.name) ?? [];
       lines.push(series.rendered);
       byFamily.set(series.name, lines);
@@ -69,14 +72,14 @@ export class MetricsView {
   }
 }
 
-function renderSeries(series: Series): string {
+function renderSeries(series: Series, catalogue: MetricCatalogue): string {
   const [total] = mergeAggregates(series.perPartition.values());
   if (!total) return '';
   return total.kind === 'histogram'
     ? histogramLines(
         total.name,
         total.labels,
-        bucketsOf(total.name),
+        catalogue.bucketsOf(total.name),
         total.bucketCounts,
         total.sum,
         total.count,

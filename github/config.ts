@@ -1,10 +1,114 @@
-// GitHub credentials and endpoints from the environment, shared by replay and the
-// exporter's scale-set statistics.
+// GitHub credentials and endpoints from the environment, shared by replay, the
+// exporter's scale-set statistics and `runstream runners`.
 import { readFileSync } from 'node:fs';
-import { ConfigError, type Env, readInt, readString } from '../platform/config.js';
 import type { Logger } from '../platform/log.js';
+import {
+  type Command,
+  ConfigError,
+  type Env,
+  intSetting,
+  type SettingDoc,
+  setting,
+  stringSetting,
+  text,
+} from '../platform/setting.js';
+import { ActionsServiceClient, registrationTokenPath } from './actions-service.js';
 import { AppAuth, type GitHubAuth, TokenAuth } from './auth.js';
 import { HttpClient } from './http.js';
+
+const GITHUB_COMMANDS: readonly Command[] = ['replay', 'exporter', 'runners'];
+
+export const GITHUB_TOKEN = text({
+  name: 'RUNSTREAM_GITHUB_TOKEN',
+  meaning: 'a token: read access to hook deliveries (`replay --github`); runner admin for scale sets',
+  commands: GITHUB_COMMANDS,
+  section: 'github',
+});
+
+export const GITHUB_APP_ID = text({
+  name: 'RUNSTREAM_GITHUB_APP_ID',
+  meaning: 'a GitHub App instead of a token: its id',
+  commands: GITHUB_COMMANDS,
+  section: 'github',
+});
+
+export const GITHUB_APP_PRIVATE_KEY_FILE = text({
+  name: 'RUNSTREAM_GITHUB_APP_PRIVATE_KEY_FILE',
+  meaning: "the App's private key (PEM file)",
+  commands: GITHUB_COMMANDS,
+  section: 'github',
+});
+
+export const GITHUB_APP_INSTALLATION_ID = setting(
+  {
+    name: 'RUNSTREAM_GITHUB_APP_INSTALLATION_ID',
+    meaning: "the App's installation to act as",
+    commands: GITHUB_COMMANDS,
+    section: 'github',
+  },
+  undefined as number | undefined,
+  (raw, name) => {
+    const id = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(id) || id < 1) {
+      throw new ConfigError(name, `expected a positive integer, got ${JSON.stringify(raw)}`);
+    }
+    return id;
+  },
+);
+
+export const GITHUB_API_URL = stringSetting(
+  {
+    name: 'RUNSTREAM_GITHUB_API_URL',
+    meaning: 'GitHub Enterprise Server: `https://HOST/api/v3`',
+    commands: GITHUB_COMMANDS,
+    section: 'github',
+  },
+  'https://api.github.com',
+);
+
+export const GITHUB_CONCURRENCY = intSetting(
+  {
+    name: 'RUNSTREAM_GITHUB_CONCURRENCY',
+    meaning: "requests in flight (at most 100, GitHub's limit)",
+    commands: GITHUB_COMMANDS,
+    section: 'github',
+  },
+  10,
+  1,
+  100,
+);
+
+export const GITHUB_CONFIG_URL = setting(
+  {
+    name: 'RUNSTREAM_GITHUB_CONFIG_URL',
+    meaning:
+      'the organization, enterprise or repository URL scale-set runners register to, e.g. `https://github.com/my-org` (scale sets and `runners`)',
+    commands: ['exporter', 'runners'],
+    section: 'github',
+  },
+  undefined as string | undefined,
+  (raw, name) => {
+    try {
+      registrationTokenPath(raw);
+    } catch {
+      throw new ConfigError(
+        name,
+        `expected an organization, enterprise or repository URL, got ${JSON.stringify(raw)}`,
+      );
+    }
+    return raw;
+  },
+);
+
+export const GITHUB_SETTINGS: readonly SettingDoc[] = [
+  GITHUB_TOKEN,
+  GITHUB_APP_ID,
+  GITHUB_APP_PRIVATE_KEY_FILE,
+  GITHUB_APP_INSTALLATION_ID,
+  GITHUB_API_URL,
+  GITHUB_CONCURRENCY,
+  GITHUB_CONFIG_URL,
+];
 
 export interface GitHubConfig {
   apiUrl: string;
@@ -18,35 +122,54 @@ export interface GitHubConfig {
  * `logger` receives the HTTP client's retry warnings (never headers or tokens).
  */
 export function readGitHubConfig(env: Env, logger?: Logger): GitHubConfig | undefined {
-  const apiUrl = readString(env, 'RUNSTREAM_GITHUB_API_URL', 'https://api.github.com').replace(/\/$/, '');
-  const concurrency = readInt(env, 'RUNSTREAM_GITHUB_CONCURRENCY', 10, 1, 100);
+  const apiUrl = GITHUB_API_URL.read(env).replace(/\/$/, '');
+  const concurrency = GITHUB_CONCURRENCY.read(env);
   const http = new HttpClient({ concurrency, logger });
-  const token = env.RUNSTREAM_GITHUB_TOKEN?.trim();
-  const appId = env.RUNSTREAM_GITHUB_APP_ID?.trim();
+  const token = GITHUB_TOKEN.read(env);
+  const appId = GITHUB_APP_ID.read(env);
+  const installationId = GITHUB_APP_INSTALLATION_ID.read(env);
   if (token) return { apiUrl, concurrency, http, auth: new TokenAuth(token) };
   if (!appId) return undefined;
-  const keyFile = env.RUNSTREAM_GITHUB_APP_PRIVATE_KEY_FILE?.trim();
+  const keyFile = GITHUB_APP_PRIVATE_KEY_FILE.read(env);
   if (!keyFile)
-    throw new ConfigError('RUNSTREAM_GITHUB_APP_PRIVATE_KEY_FILE', 'required with RUNSTREAM_GITHUB_APP_ID');
+    throw new ConfigError(GITHUB_APP_PRIVATE_KEY_FILE.name, `required with ${GITHUB_APP_ID.name}`);
   let privateKeyPem: string;
   try {
     privateKeyPem = readFileSync(keyFile, 'utf8');
   } catch (error) {
     throw new ConfigError(
-      'RUNSTREAM_GITHUB_APP_PRIVATE_KEY_FILE',
+      GITHUB_APP_PRIVATE_KEY_FILE.name,
       `cannot read ${keyFile}: ${(error as NodeJS.ErrnoException).code}`,
     );
   }
-  const installationId = readInt(env, 'RUNSTREAM_GITHUB_APP_INSTALLATION_ID', 0, 1);
   if (!installationId) {
-    throw new ConfigError('RUNSTREAM_GITHUB_APP_INSTALLATION_ID', 'required with RUNSTREAM_GITHUB_APP_ID');
+    throw new ConfigError(GITHUB_APP_INSTALLATION_ID.name, `required with ${GITHUB_APP_ID.name}`);
   }
   let auth: AppAuth;
   try {
     auth = new AppAuth({ appId, privateKeyPem, installationId, apiUrl, http });
   } catch {
     // The crypto error would only say "unsupported"; never echo the key's content.
-    throw new ConfigError('RUNSTREAM_GITHUB_APP_PRIVATE_KEY_FILE', `${keyFile} is not a PEM private key`);
+    throw new ConfigError(GITHUB_APP_PRIVATE_KEY_FILE.name, `${keyFile} is not a PEM private key`);
   }
   return { apiUrl, concurrency, http, auth };
+}
+
+/**
+ * The Actions service client for the scale sets of RUNSTREAM_GITHUB_CONFIG_URL, with
+ * the configured credentials; `neededBy` names what asked, for the error lines.
+ */
+export function readActionsService(env: Env, neededBy: string, logger?: Logger): ActionsServiceClient {
+  const githubConfigUrl = GITHUB_CONFIG_URL.read(env);
+  if (!githubConfigUrl) {
+    throw new ConfigError(GITHUB_CONFIG_URL.name, `required by ${neededBy} (e.g. https://github.com/my-org)`);
+  }
+  const github = readGitHubConfig(env, logger);
+  if (!github) throw new ConfigError(GITHUB_TOKEN.name, `${neededBy} needs a token or a GitHub App`);
+  return new ActionsServiceClient({
+    http: github.http,
+    auth: github.auth,
+    apiUrl: github.apiUrl,
+    githubConfigUrl,
+  });
 }

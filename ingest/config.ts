@@ -1,11 +1,18 @@
 // `runstream ingest` configuration.
-import {
-  type CommonConfig,
-  type Env,
-  readCommonConfig,
-  readPort,
-  readWebhookSecrets,
-} from '../platform/config.js';
+import { type CommonConfig, type Env, readCommonConfig, readWebhookSecrets } from '../platform/config.js';
+import { portSetting, type SettingDoc } from '../platform/setting.js';
+
+export const INGEST_PORT = portSetting(
+  {
+    name: 'RUNSTREAM_INGEST_PORT',
+    meaning: 'ingest HTTP port: `POST /webhook`, `/healthz`, `/readyz`, `/metrics`',
+    commands: ['ingest'],
+    section: 'roles',
+  },
+  8080,
+);
+
+export const INGEST_SETTINGS: readonly SettingDoc[] = [INGEST_PORT];
 
 export interface IngestConfig extends CommonConfig {
   port: number;
@@ -15,7 +22,7 @@ export interface IngestConfig extends CommonConfig {
 export function readIngestConfig(env: Env): IngestConfig {
   return {
     ...readCommonConfig(env),
-    port: readPort(env, 'RUNSTREAM_INGEST_PORT', 8080),
+    port: INGEST_PORT.read(env),
     secrets: readWebhookSecrets(env),
   };
 }

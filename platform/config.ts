@@ -1,25 +1,195 @@
-// Configuration from the environment (docs/design.md "Interfaces"). Every parser names
-// the variable it read, so a bad value fails at start with one clear line.
+// The settings every role shares (docs/design.md "Interfaces"): Kafka, topics, the HTTP
+// address, logging, the webhook secret. Each is declared once (platform/setting.ts);
+// readCommonConfig reads them. A bad value fails at start with one line naming it.
 import { readFileSync } from 'node:fs';
 import { type KafkaSecurity, readKafkaSecurity } from './kafka-security.js';
+import type { LogFormat } from './log-format.js';
+import {
+  type Command,
+  ConfigError,
+  choiceSetting,
+  durationSetting,
+  type Env,
+  intSetting,
+  parseInteger,
+  rawValue,
+  type SettingDoc,
+  setting,
+  stringSetting,
+  text,
+} from './setting.js';
 
-export type Env = Readonly<Record<string, string | undefined>>;
+export { ConfigError, type Env } from './setting.js';
 
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    problem: string,
-  ) {
-    super(`${variable}: ${problem}`);
-    this.name = 'ConfigError';
-  }
-}
+const DAY_MS = 86_400_000;
 
-export function readString(env: Env, name: string, fallback: string): string {
-  const value = env[name]?.trim();
-  return value === undefined || value === '' ? fallback : value;
-}
+/** Commands that talk to Kafka. */
+export const KAFKA_COMMANDS: readonly Command[] = [
+  'ingest',
+  'processor',
+  'exporter',
+  'topics',
+  'replay',
+  'export',
+];
+/** Commands that log. */
+const LOGGING_COMMANDS: readonly Command[] = [...KAFKA_COMMANDS, 'runners'];
+/** Commands that create, plan or verify topics (the processor verifies them at start). */
+const TOPIC_COMMANDS: readonly Command[] = ['topics', 'processor'];
+const HTTP_ROLES: readonly Command[] = ['ingest', 'processor', 'exporter'];
 
+export const KAFKA_BROKERS = setting(
+  {
+    name: 'KAFKA_BROKERS',
+    shown: '`127.0.0.1:9092`',
+    meaning: 'bootstrap list, `host:port[,host:port...]`',
+    commands: KAFKA_COMMANDS,
+    section: 'kafka',
+  },
+  ['127.0.0.1:9092'],
+  (raw, name) => {
+    const brokers = raw
+      .split(',')
+      .map((b) => b.trim())
+      .filter((b) => b !== '');
+    for (const broker of brokers) {
+      if (!/^[^\s:]+:\d{1,5}$/.test(broker)) {
+        throw new ConfigError(name, `expected host:port[,host:port...], got ${JSON.stringify(broker)}`);
+      }
+    }
+    if (brokers.length === 0) throw new ConfigError(name, 'no broker given');
+    return brokers;
+  },
+);
+
+export const TOPIC_PREFIX = setting(
+  {
+    name: 'RUNSTREAM_TOPIC_PREFIX',
+    shown: '`runstream.`',
+    meaning: 'prefix of every topic (and of the default consumer group)',
+    commands: KAFKA_COMMANDS,
+    section: 'kafka',
+  },
+  'runstream.',
+  (raw, name) => {
+    if (!/^[a-zA-Z0-9._-]*$/.test(raw)) {
+      throw new ConfigError(name, 'only letters, digits, ".", "_" and "-" are legal in topic names');
+    }
+    return raw;
+  },
+);
+
+export const PARTITIONS = intSetting(
+  {
+    name: 'RUNSTREAM_PARTITIONS',
+    meaning: 'partitions of created topics (every changelog has as many as deliveries)',
+    commands: [...TOPIC_COMMANDS, 'exporter'],
+    section: 'kafka',
+  },
+  12,
+  1,
+  10_000,
+);
+
+export const REPLICATION_FACTOR = setting(
+  {
+    name: 'RUNSTREAM_REPLICATION_FACTOR',
+    shown: 'broker default',
+    meaning: 'replication factor of created topics; 3 or more also sets `min.insync.replicas=2`',
+    commands: TOPIC_COMMANDS,
+    section: 'kafka',
+  },
+  -1,
+  (raw, name) => {
+    const value = parseInteger(raw, name, -1, 32);
+    if (value === 0) throw new ConfigError(name, 'expected 1..32, or -1 for the broker default; got 0');
+    return value;
+  },
+);
+
+export const DELIVERIES_RETENTION = durationSetting(
+  {
+    name: 'RUNSTREAM_DELIVERIES_RETENTION',
+    meaning: 'retention of the created deliveries topic: how far back a reprocess reaches',
+    commands: TOPIC_COMMANDS,
+    section: 'kafka',
+  },
+  7 * DAY_MS,
+);
+
+export const DEDUPE_WINDOW = durationSetting(
+  {
+    name: 'RUNSTREAM_DEDUPE_WINDOW',
+    meaning:
+      'delivery ids are remembered this long (GitHub redelivers for up to 3 days); the created dedupe changelog keeps markers at least as long',
+    commands: TOPIC_COMMANDS,
+    section: 'lifecycle',
+  },
+  4 * DAY_MS,
+);
+
+export const HOST = stringSetting(
+  {
+    name: 'RUNSTREAM_HOST',
+    meaning: 'address the HTTP servers bind',
+    commands: HTTP_ROLES,
+    section: 'roles',
+  },
+  '0.0.0.0',
+);
+
+export const LOG_LEVEL = choiceSetting(
+  {
+    name: 'RUNSTREAM_LOG_LEVEL',
+    meaning: 'least level logged',
+    commands: LOGGING_COMMANDS,
+    section: 'logging',
+  },
+  'info',
+  ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+);
+
+export const LOG_FORMAT = choiceSetting(
+  {
+    name: 'RUNSTREAM_LOG_FORMAT',
+    meaning: '`json` lines, or `pretty` (readable) lines; `auto` is pretty on a terminal, JSON otherwise',
+    commands: LOGGING_COMMANDS,
+    section: 'logging',
+  },
+  'auto',
+  ['auto', 'json', 'pretty'],
+);
+
+export const WEBHOOK_SECRET = text({
+  name: 'RUNSTREAM_WEBHOOK_SECRET',
+  shown: 'required by ingest',
+  meaning: 'the webhook secret set on GitHub; comma-separated, several during a rotation',
+  commands: ['ingest', 'demo'],
+  section: 'roles',
+});
+
+export const WEBHOOK_SECRET_FILE = text({
+  name: 'RUNSTREAM_WEBHOOK_SECRET_FILE',
+  meaning: 'a file holding the secrets instead (comma- or newline-separated)',
+  commands: ['ingest'],
+  section: 'roles',
+});
+
+export const COMMON_SETTINGS: readonly SettingDoc[] = [
+  KAFKA_BROKERS,
+  TOPIC_PREFIX,
+  PARTITIONS,
+  REPLICATION_FACTOR,
+  DELIVERIES_RETENTION,
+  DEDUPE_WINDOW,
+  HOST,
+  LOG_LEVEL,
+  LOG_FORMAT,
+  WEBHOOK_SECRET,
+  WEBHOOK_SECRET_FILE,
+];
+
+/** An integer from a variable outside the catalogue (benchmarks' own knobs). */
 export function readInt(
   env: Env,
   name: string,
@@ -27,75 +197,20 @@ export function readInt(
   min = 0,
   max = Number.MAX_SAFE_INTEGER,
 ): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `expected an integer, got ${JSON.stringify(raw)}`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(name, `expected ${min}..${max}, got ${value}`);
-  return value;
-}
-
-export function readBool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(name, `expected true or false, got ${JSON.stringify(raw)}`);
-}
-
-const DAY_MS = 86_400_000;
-const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: DAY_MS };
-
-/** Parses "500ms", "30s", "6h", "35d" (or a bare number of seconds) into milliseconds. */
-export function parseDurationMs(raw: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(raw.trim());
-  if (!match) return undefined;
-  return Math.round(Number(match[1]) * (durationUnits[match[2] ?? 's'] ?? 1000));
-}
-
-export function readDurationMs(env: Env, name: string, fallbackMs: number): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallbackMs;
-  const ms = parseDurationMs(raw);
-  if (ms === undefined || ms <= 0) {
-    throw new ConfigError(
-      name,
-      `expected a positive duration like 30s, 6h or 4d, got ${JSON.stringify(raw)}`,
-    );
-  }
-  return ms;
-}
-
-export function readBrokers(env: Env): string[] {
-  const raw = readString(env, 'KAFKA_BROKERS', '127.0.0.1:9092');
-  const brokers = raw
-    .split(',')
-    .map((b) => b.trim())
-    .filter((b) => b !== '');
-  for (const broker of brokers) {
-    if (!/^[^\s:]+:\d{1,5}$/.test(broker)) {
-      throw new ConfigError(
-        'KAFKA_BROKERS',
-        `expected host:port[,host:port...], got ${JSON.stringify(broker)}`,
-      );
-    }
-  }
-  if (brokers.length === 0) throw new ConfigError('KAFKA_BROKERS', 'no broker given');
-  return brokers;
+  const raw = rawValue(env, name);
+  return raw === undefined ? fallback : parseInteger(raw, name, min, max);
 }
 
 /** Webhook secrets: comma-separated (rotation) from the variable or from the file it names. */
 export function readWebhookSecrets(env: Env): string[] {
-  const file = env.RUNSTREAM_WEBHOOK_SECRET_FILE?.trim();
-  let raw = env.RUNSTREAM_WEBHOOK_SECRET;
-  let source = 'RUNSTREAM_WEBHOOK_SECRET';
+  const file = WEBHOOK_SECRET_FILE.read(env);
+  let raw = WEBHOOK_SECRET.read(env);
   if (file) {
-    source = 'RUNSTREAM_WEBHOOK_SECRET_FILE';
     try {
       raw = readFileSync(file, 'utf8');
     } catch (error) {
       throw new ConfigError(
-        source,
+        WEBHOOK_SECRET_FILE.name,
         `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
       );
     }
@@ -106,8 +221,8 @@ export function readWebhookSecrets(env: Env): string[] {
     .filter((s) => s !== '');
   if (secrets.length === 0) {
     throw new ConfigError(
-      'RUNSTREAM_WEBHOOK_SECRET',
-      'required by ingest (or RUNSTREAM_WEBHOOK_SECRET_FILE); the webhook secret set on GitHub',
+      WEBHOOK_SECRET.name,
+      `required by ingest (or ${WEBHOOK_SECRET_FILE.name}); the webhook secret set on GitHub`,
     );
   }
   return secrets;
@@ -125,68 +240,25 @@ export interface CommonConfig {
   deliveriesRetentionMs: number;
   /** How long delivery ids are remembered; the dedupe changelog keeps at least this. */
   dedupeWindowMs: number;
-  /** Completed entities are kept this long (processors); emptied gauge series are served
-   * at 0 as long (exporters). */
-  completedRetentionMs: number;
   /** Address the HTTP servers bind. */
   host: string;
   logLevel: string;
+  /** JSON lines, or readable lines (the default on a terminal). */
+  logFormat: LogFormat;
 }
 
 export function readCommonConfig(env: Env): CommonConfig {
-  const topicPrefix = readString(env, 'RUNSTREAM_TOPIC_PREFIX', 'runstream.');
-  if (!/^[a-zA-Z0-9._-]*$/.test(topicPrefix)) {
-    throw new ConfigError(
-      'RUNSTREAM_TOPIC_PREFIX',
-      'only letters, digits, ".", "_" and "-" are legal in topic names',
-    );
-  }
-  const logLevel = readString(env, 'RUNSTREAM_LOG_LEVEL', 'info');
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
-    throw new ConfigError(
-      'RUNSTREAM_LOG_LEVEL',
-      `expected fatal|error|warn|info|debug|trace|silent, got ${logLevel}`,
-    );
-  }
-  const replicationFactor = readInt(env, 'RUNSTREAM_REPLICATION_FACTOR', -1, -1, 32);
-  if (replicationFactor === 0) {
-    throw new ConfigError(
-      'RUNSTREAM_REPLICATION_FACTOR',
-      'expected 1..32, or -1 for the broker default; got 0',
-    );
-  }
+  const format = LOG_FORMAT.read(env);
   return {
-    brokers: readBrokers(env),
+    brokers: KAFKA_BROKERS.read(env),
     security: readKafkaSecurity(env),
-    topicPrefix,
-    partitions: readInt(env, 'RUNSTREAM_PARTITIONS', 12, 1, 10_000),
-    replicationFactor,
-    deliveriesRetentionMs: readDurationMs(env, 'RUNSTREAM_DELIVERIES_RETENTION', 7 * DAY_MS),
-    // GitHub redelivers for up to 3 days.
-    dedupeWindowMs: readDurationMs(env, 'RUNSTREAM_DEDUPE_WINDOW', 4 * DAY_MS),
-    completedRetentionMs: readDurationMs(env, 'RUNSTREAM_COMPLETED_RETENTION', DAY_MS),
-    host: readString(env, 'RUNSTREAM_HOST', '0.0.0.0'),
-    logLevel,
+    topicPrefix: TOPIC_PREFIX.read(env),
+    partitions: PARTITIONS.read(env),
+    replicationFactor: REPLICATION_FACTOR.read(env),
+    deliveriesRetentionMs: DELIVERIES_RETENTION.read(env),
+    dedupeWindowMs: DEDUPE_WINDOW.read(env),
+    host: HOST.read(env),
+    logLevel: LOG_LEVEL.read(env),
+    logFormat: format === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : format,
   };
-}
-
-const byteUnits: Record<string, number> = { '': 1, B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
-
-/** Reads a size: bytes, or a number with KiB, MiB or GiB ("4MiB"). */
-export function readBytes(env: Env, name: string, fallback: number): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  const match = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB)?$/.exec(raw);
-  const bytes = match ? Math.round(Number(match[1]) * byteUnits[match[2] ?? '']!) : Number.NaN;
-  if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes >= 2 ** 32) {
-    throw new ConfigError(
-      name,
-      `expected a size such as 4MiB, 512KiB or a number of bytes below 4GiB, got ${JSON.stringify(raw)}`,
-    );
-  }
-  return bytes;
-}
-
-export function readPort(env: Env, name: string, fallback: number): number {
-  return readInt(env, name, fallback, 0, 65_535);
 }

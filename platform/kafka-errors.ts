@@ -40,6 +40,18 @@ function* chain(
   }
 }
 
+const COORDINATOR_SETTLING = new Set([
+  'NOT_COORDINATOR',
+  'COORDINATOR_NOT_AVAILABLE',
+  'COORDINATOR_LOAD_IN_PROGRESS',
+]);
+
+/** A group coordinator still loading or moving (a fresh cluster, a broker restarting): worth asking again. */
+export function isCoordinatorSettling(error: unknown): boolean {
+  for (const e of chain(error)) if (COORDINATOR_SETTLING.has(e.type ?? '')) return true;
+  return false;
+}
+
 /** Whether the broker said "not authorized" anywhere in the error's causes. */
 export function isAuthorizationFailure(error: unknown): boolean {
   for (const e of chain(error)) if (AUTHORIZATION_TYPES.has(e.type ?? '')) return true;

@@ -9,7 +9,12 @@ import kafkajs from 'kafkajs';
 import { pino } from 'pino';
 import type { CommonConfig } from './config.js';
 import { createKafka, type Kafka, type KafkaAdmin, withTimeout } from './kafka.js';
-import { explainConnectFailure, isAuthorizationFailure, KafkaAccessError } from './kafka-errors.js';
+import {
+  explainConnectFailure,
+  isAuthorizationFailure,
+  isCoordinatorSettling,
+  KafkaAccessError,
+} from './kafka-errors.js';
 import { warnOnce } from './kafka-security.js';
 import type { Logger } from './log.js';
 import { type TopicSpec, topicNames, topicPlanFor } from './topics.js';
@@ -164,10 +169,41 @@ function watchedClient(config: CommonConfig, role: PreflightRole) {
     security: config.security,
     clientId: `runstream-${role}-preflight`,
     logger: pino({ level: 'info' }, sink),
-    retries: 1,
+    // A refusal is not retried (it fails at once); a coordinator still loading on a
+    // fresh cluster is, for about 3 s, then the probe is asked again (SETTLE_MS).
+    retries: 4,
     connectionTimeoutMs: 5000,
+    operatorLog: false,
   });
   return { kafka, refusals };
+}
+
+/**
+ * How long the probes are tried again while the cluster settles: on a fresh cluster the
+ * group coordinator takes seconds to load, and a check left undone is a warning an
+ * operator cannot act on. Within the check's own timeout.
+ */
+const SETTLE_MS = 12_000;
+
+/** A probe, tried again while the group coordinator settles (never on a refusal) until `until`. */
+async function settledProbe(
+  need: Need,
+  admin: KafkaAdmin,
+  kafka: Kafka,
+  refused: () => boolean,
+  until: number,
+): Promise<void> {
+  for (;;) {
+    try {
+      await need.probe(admin, kafka);
+      return;
+    } catch (error) {
+      if (refused() || isAuthorizationFailure(error) || !isCoordinatorSettling(error) || Date.now() > until) {
+        throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 }
 
 export interface PreflightOptions {
@@ -202,10 +238,11 @@ export async function checkKafka(
       logger.warn({ err: error }, 'Kafka not reachable; access and topics not checked');
       return undefined;
     }
+    const settled = Date.now() + SETTLE_MS;
     for (const need of needsOf(role, config, options.groupId, verified)) {
       const seen = refusals.length;
       try {
-        await need.probe(admin, kafka);
+        await settledProbe(need, admin, kafka, () => refusals.length > seen, settled);
       } catch (error) {
         const refusal = refusals.slice(seen).at(-1);
         if (isAuthorizationFailure(error) || refusal !== undefined) {

@@ -1,21 +1,42 @@
 // The one place that builds kafkajs clients, so the client library stays replaceable
 // (kafkajs is unmaintained; see docs/kafkajs-notes.md) and its logs go through pino.
-import kafkajs, { type KafkaConfig, type logCreator } from 'kafkajs';
+import kafkajs, { type KafkaConfig, type logCreator, type ProducerConfig } from 'kafkajs';
+import { EOS_NOTE, EOS_WARNING, operatorLevel } from './kafka-log.js';
 import { type KafkaSecurity, kafkaClientSecurity, warnOnce } from './kafka-security.js';
 import type { Logger } from './log.js';
 
-const { Kafka, logLevel } = kafkajs;
-export type Kafka = InstanceType<typeof Kafka>;
+const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
 
-function pinoLogCreator(logger: Logger): logCreator {
+/**
+ * Every runstream producer names each record's partition or must partition like Java's
+ * clients (murmur2, kafkajs' default since 2.0; docs/kafkajs-notes.md): naming the
+ * partitioner once here also answers kafkajs' warning that its default changed.
+ */
+class RunstreamKafka extends KafkaClient {
+  override producer(config: ProducerConfig = {}) {
+    return super.producer({ createPartitioner: Partitioners.DefaultPartitioner, ...config });
+  }
+}
+
+export type Kafka = InstanceType<typeof KafkaClient>;
+
+/** Whether this process explained the bounded retries of its idempotent producers (once). */
+let eosExplained = false;
+
+/** kafkajs' log through pino, at the level it has for an operator (platform/kafka-log.ts). */
+function pinoLogCreator(logger: Logger, operatorLog: boolean): logCreator {
   return () =>
-    ({ level, log }) => {
-      const { message, ...extra } = log;
+    ({ level: kafkajsLevel, log }) => {
+      // pino has the time; kafkajs' stack of a retried connection error is detail.
+      const { message, timestamp: _timestamp, logger: _name, stack, ...extra } = log;
+      const level = operatorLevel(kafkajsLevel, message, extra);
+      if (stack !== undefined && level !== 'warn') extra.stack = stack;
       const target = logger.child({ component: 'kafkajs' });
-      if (level === logLevel.ERROR) target.error(extra, message);
-      else if (level === logLevel.WARN) target.warn(extra, message);
-      else if (level === logLevel.INFO) target.debug(extra, message);
-      else target.trace(extra, message);
+      if (message === EOS_WARNING && operatorLog && !eosExplained) {
+        eosExplained = true;
+        logger.info(EOS_NOTE);
+      }
+      target[level](extra, message);
     };
 }
 
@@ -29,6 +50,8 @@ export interface KafkaClientOptions {
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
   retries?: number;
+  /** False for a client whose log code reads (the start check's): it gets no notes for operators. */
+  operatorLog?: boolean;
 }
 
 export function createKafka(options: KafkaClientOptions): Kafka {
@@ -41,10 +64,10 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     requestTimeout: options.requestTimeoutMs ?? 10_000,
     retry: { retries: options.retries ?? 5, initialRetryTime: 200, maxRetryTime: 5000 },
     logLevel: logLevel.INFO,
-    logCreator: pinoLogCreator(options.logger),
+    logCreator: pinoLogCreator(options.logger, options.operatorLog ?? true),
     ...(security ? kafkaClientSecurity(security) : {}),
   };
-  return new Kafka(config);
+  return new RunstreamKafka(config);
 }
 
 export type KafkaAdmin = ReturnType<Kafka['admin']>;

@@ -1,11 +1,14 @@
-// One structured logger (pino) for every role. Secrets never reach it: the paths
-// below are redacted wherever a caller passes headers or config by mistake.
+// One structured logger (pino) for every role: JSON lines, or readable lines on a
+// terminal (platform/log-format.ts). Secrets never reach it: the paths below are
+// redacted wherever a caller passes headers or config by mistake.
 import { type Logger, pino } from 'pino';
+import { type LogFormat, prettyDestination } from './log-format.js';
 
 export type { Logger } from 'pino';
+export type { LogFormat } from './log-format.js';
 
-export function createLogger(role: string, level = 'info'): Logger {
-  return pino({
+export function createLogger(role: string, level = 'info', format: LogFormat = 'json'): Logger {
+  const options = {
     name: `runstream-${role}`,
     level,
     base: { role },
@@ -25,5 +28,8 @@ export function createLogger(role: string, level = 'info'): Logger {
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  return format === 'pretty'
+    ? pino(options, prettyDestination(process.stdout.isTTY === true))
+    : pino(options);
 }

@@ -5,7 +5,7 @@
 // one close that undoes it all in order.
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import type { CommonConfig } from './config.js';
+import { type CommonConfig, ConfigError } from './config.js';
 import { createHttpApp, type Readiness, registerOpsRoutes } from './http.js';
 import { createKafka, type Kafka, KafkaReachability } from './kafka.js';
 import { kafkaPreflight } from './kafka-preflight.js';
@@ -50,6 +50,18 @@ export interface RoleSpec<R extends RoleRuntime> {
   describe?(runtime: R): Record<string, unknown>;
 }
 
+/** Listens on the role's port; a port taken or not allowed is the operator's setting to change. */
+async function listen(app: FastifyInstance, role: string, config: { port: number; host: string }) {
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') throw error;
+    const variable = code === 'EADDRNOTAVAIL' ? 'RUNSTREAM_HOST' : `RUNSTREAM_${role.toUpperCase()}_PORT`;
+    throw new ConfigError(variable, `cannot listen on ${config.host}:${config.port} (${code})`);
+  }
+}
+
 export async function startRole<R extends RoleRuntime>(
   spec: RoleSpec<R>,
 ): Promise<RoleHandle & { runtime: R }> {
@@ -70,7 +82,7 @@ export async function startRole<R extends RoleRuntime>(
   });
   try {
     runtime = await spec.create({ kafka, registry, app, logger });
-    await app.listen({ port: config.port, host: config.host });
+    await listen(app, role, config);
   } catch (error) {
     await app.close().catch(() => undefined);
     await runtime?.close().catch(() => undefined);

@@ -14,7 +14,7 @@ import {
   encodeRun,
 } from '../schemas/changelog.js';
 import { codecs } from '../schemas/codecs.js';
-import { seriesKey } from '../schemas/metrics.js';
+import type { MetricCatalogue } from '../schemas/metrics.js';
 import type { AggregateValue, JobState, Labels, RunState } from '../schemas/model.js';
 import { applyDelta } from './core/aggregates.js';
 import {
@@ -37,7 +37,8 @@ import {
   storeKey,
 } from './store-layout.js';
 
-export type DeliveryResult = 'applied' | 'duplicate' | 'stale' | 'invalid';
+/** ignored: a repository the catalogue does not admit (RUNSTREAM_REPOSITORIES_*), no state kept. */
+export type DeliveryResult = 'applied' | 'duplicate' | 'stale' | 'invalid' | 'ignored';
 
 export interface InputRecord {
   offset: string;
@@ -53,13 +54,22 @@ export interface InvalidRecord {
 /** Lives beside the delivery ids in the dedupe store; GitHub's GUIDs never look like it. */
 export const retiredMarkerKey = (kind: 'run' | 'job', key: string): string => `retired:${kind}:${key}`;
 
-/** Everything one transaction will write, keyed by changelog key (null = tombstone). */
+/**
+ * Everything one transaction will write, keyed by changelog key (null = tombstone); its
+ * series are made through the configured catalogue.
+ */
 export class PendingChanges {
   readonly markers = new Map<string, number | null>();
   readonly runs = new Map<string, RunState | null>();
   readonly jobs = new Map<string, JobState | null>();
   readonly aggregates = new Map<string, AggregateValue | null>();
-  readonly results: Record<DeliveryResult, number> = { applied: 0, duplicate: 0, stale: 0, invalid: 0 };
+  readonly results: Record<DeliveryResult, number> = {
+    applied: 0,
+    duplicate: 0,
+    stale: 0,
+    invalid: 0,
+    ignored: 0,
+  };
   readonly invalid: InvalidRecord[] = [];
   readonly expired: Array<{ kind: 'run' | 'job'; reason: ExpiryReason }> = [];
   /** Gauge memberships the run and job changes move, folded into aggregates by foldGauges. */
@@ -68,6 +78,8 @@ export class PendingChanges {
   readonly touchedQueues = new Map<string, Labels>();
   /** The store's index of queued jobs (true: put, false: delete); not in any changelog. */
   readonly queue = new Map<string, boolean>();
+
+  constructor(readonly catalogue: MetricCatalogue) {}
 
   get size(): number {
     return this.markers.size + this.runs.size + this.jobs.size + this.aggregates.size;
@@ -88,15 +100,15 @@ export class PendingChanges {
   /** A run's next state (null: tombstone), and the gauge memberships it moves. */
   setRun(key: string, previous: RunState | undefined, next: RunState | null): void {
     this.runs.set(key, next);
-    this.gauges.push(...runGaugeDeltas(previous, next ?? undefined));
+    this.gauges.push(...runGaugeDeltas(previous, next ?? undefined, this.catalogue));
   }
 
   /** A job's next state (null: tombstone), the gauge memberships it moves, and its queue place. */
   setJob(key: string, previous: JobState | undefined, next: JobState | null): void {
     this.jobs.set(key, next);
-    this.gauges.push(...jobGaugeDeltas(previous, next ?? undefined));
-    const before = queuePosition(previous);
-    const after = queuePosition(next ?? undefined);
+    this.gauges.push(...jobGaugeDeltas(previous, next ?? undefined, this.catalogue));
+    const before = queuePosition(previous, this.catalogue);
+    const after = queuePosition(next ?? undefined, this.catalogue);
     const beforeKey = before && queueIndexKey(before);
     const afterKey = after && queueIndexKey(after);
     if (beforeKey === afterKey) return;
@@ -209,19 +221,20 @@ export class StateReader {
 /** Folds the gauge memberships and queue changes of the pending changes into gauge aggregates. */
 export async function foldGauges(reader: StateReader, now: number): Promise<void> {
   const { pending } = reader;
-  const keys = pending.gauges.map((delta) => seriesKey(delta.name, delta.labels));
+  const { catalogue } = pending;
+  const keys = pending.gauges.map((delta) => catalogue.seriesKey(delta.name, delta.labels));
   await reader.prefetch(
     [...keys, ...pending.touchedQueues.keys()].map((key) => reader.aggregateStoreKey(key)),
   );
   for (const [i, delta] of pending.gauges.entries()) {
     const key = keys[i]!;
-    pending.aggregates.set(key, applyGaugeDelta(await reader.aggregate(key), delta, now));
+    pending.aggregates.set(key, applyGaugeDelta(await reader.aggregate(key), delta, now, catalogue));
   }
   pending.gauges.length = 0;
   for (const [set, labels] of pending.touchedQueues) {
     pending.aggregates.set(
       set,
-      withOldest(await reader.aggregate(set), labels, await reader.oldestQueued(set), now),
+      withOldest(await reader.aggregate(set), labels, await reader.oldestQueued(set), now, catalogue),
     );
   }
   pending.touchedQueues.clear();
@@ -259,6 +272,10 @@ function decodeRecord(record: InputRecord): Decoded {
   return { ok: true, deliveryId: delivery.id, parsed };
 }
 
+/** A delivery of a repository the catalogue does not admit. */
+const isIgnored = (d: Decoded & { ok: true }, catalogue: MetricCatalogue): boolean =>
+  d.parsed.ok && !catalogue.admits(d.parsed.observation.repository);
+
 /**
  * Applies a chunk of input records, in offset order, to the pending changes: dedupe,
  * state machine, then the aggregate deltas of every transition (aggregates never feed
@@ -276,7 +293,7 @@ export async function applyChunk(
   const decoded = records.map(decodeRecord);
   const stateKeys: string[] = [];
   for (const d of decoded) {
-    if (!d.ok) continue;
+    if (!d.ok || isIgnored(d, pending.catalogue)) continue;
     stateKeys.push(storeKey('dedupe', d.deliveryId));
     if (d.parsed.ok) {
       const o = d.parsed.observation;
@@ -295,11 +312,12 @@ export async function applyChunk(
     results.push(await applyDecoded(reader, records[i]!.offset, d, now, deltas));
   }
 
-  const metricKeys = deltas.map((delta) => seriesKey(delta.name, delta.labels));
+  const { catalogue } = pending;
+  const metricKeys = deltas.map((delta) => catalogue.seriesKey(delta.name, delta.labels));
   await reader.prefetch(metricKeys.map((key) => reader.aggregateStoreKey(key)));
   for (const [i, delta] of deltas.entries()) {
     const key = metricKeys[i]!;
-    pending.aggregates.set(key, applyDelta(await reader.aggregate(key), delta));
+    pending.aggregates.set(key, applyDelta(await reader.aggregate(key), delta, catalogue));
   }
   await foldGauges(reader, now);
   return results;
@@ -318,6 +336,8 @@ async function applyDecoded(
     return 'invalid';
   };
   if (!d.ok) return invalid(d.deliveryId, d.reason);
+  // Before anything is read or written: a repository left out costs no state, not even a marker.
+  if (isIgnored(d, pending.catalogue)) return 'ignored';
   if (await reader.hasMarker(d.deliveryId)) return 'duplicate';
   // Marked even when invalid below: a redelivery of a bad payload is just as bad.
   pending.markers.set(d.deliveryId, now);

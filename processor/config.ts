@@ -1,17 +1,187 @@
-// `runstream processor` configuration: what the environment sets, and the knobs with
+// `runstream processor` configuration: its settings, declared once, and the knobs with
 // their reasons, in one place.
 import { resolve } from 'node:path';
+import { type CommonConfig, type Env, readCommonConfig } from '../platform/config.js';
 import {
-  type CommonConfig,
-  type Env,
-  readBytes,
-  readCommonConfig,
-  readDurationMs,
-  readInt,
-  readPort,
-  readString,
-} from '../platform/config.js';
+  bytesSetting,
+  durationSetting,
+  intSetting,
+  portSetting,
+  type SettingDoc,
+  stringSetting,
+  text,
+} from '../platform/setting.js';
+import { readMetricCatalogue } from '../schemas/metric-settings.js';
+import type { MetricCatalogue } from '../schemas/metrics.js';
 import { DEFAULT_LIFECYCLE_LIMITS, type LifecycleLimits } from './core/types.js';
+
+const d = DEFAULT_LIFECYCLE_LIMITS;
+const processor = ['processor'] as const;
+
+export const PROCESSOR_PORT = portSetting(
+  {
+    name: 'RUNSTREAM_PROCESSOR_PORT',
+    meaning: 'processor HTTP port: `/metrics`, `/healthz`, `/readyz`',
+    commands: processor,
+    section: 'roles',
+  },
+  9400,
+);
+
+export const STATE_DIR = stringSetting(
+  {
+    name: 'RUNSTREAM_STATE_DIR',
+    meaning: 'RocksDB root (one directory per processor instance)',
+    commands: processor,
+    section: 'roles',
+  },
+  './data',
+);
+
+export const PROCESSOR_GROUP = text({
+  name: 'RUNSTREAM_PROCESSOR_GROUP',
+  shown: '`<prefix>processor`',
+  meaning: 'consumer group, and the prefix of its transactional ids',
+  commands: processor,
+  section: 'roles',
+});
+
+export const SESSION_TIMEOUT = durationSetting(
+  {
+    name: 'RUNSTREAM_PROCESSOR_SESSION_TIMEOUT',
+    meaning: 'how long a dead processor keeps its partitions',
+    commands: processor,
+    section: 'processing',
+  },
+  // Kafka's long-standing default: a dead instance's partitions move after 10 s.
+  10_000,
+);
+
+export const CONCURRENCY = intSetting(
+  {
+    name: 'RUNSTREAM_PROCESSOR_CONCURRENCY',
+    meaning: 'partitions processed in parallel per instance',
+    commands: processor,
+    section: 'processing',
+  },
+  2,
+  1,
+  64,
+);
+
+export const MAX_RECORDS_PER_TRANSACTION = intSetting(
+  {
+    name: 'RUNSTREAM_MAX_RECORDS_PER_TRANSACTION',
+    meaning: 'deliveries per Kafka transaction',
+    commands: processor,
+    section: 'processing',
+  },
+  500,
+  1,
+  10_000,
+);
+
+// Per owned partition; RocksDB's own defaults (8 MiB and 4 MiB) made twelve stores take
+// 200 MB before any data. Reads are mostly multi-gets of recent keys.
+export const STORE_CACHE_SIZE = bytesSetting(
+  {
+    name: 'RUNSTREAM_STORE_CACHE_SIZE',
+    meaning: "RocksDB block cache of each owned partition's store",
+    commands: processor,
+    section: 'processing',
+  },
+  2 * 1024 * 1024,
+);
+
+export const STORE_WRITE_BUFFER_SIZE = bytesSetting(
+  {
+    name: 'RUNSTREAM_STORE_WRITE_BUFFER_SIZE',
+    meaning: "RocksDB write buffer of each owned partition's store (up to two)",
+    commands: processor,
+    section: 'processing',
+  },
+  2 * 1024 * 1024,
+);
+
+export const HOUSEKEEPING_INTERVAL = durationSetting(
+  {
+    name: 'RUNSTREAM_HOUSEKEEPING_INTERVAL',
+    meaning: 'how often expiry and retention run',
+    commands: processor,
+    section: 'lifecycle',
+  },
+  60_000,
+);
+
+export const QUEUED_JOB_MAX_AGE = durationSetting(
+  {
+    name: 'RUNSTREAM_QUEUED_JOB_MAX_AGE',
+    meaning:
+      'a queued job older than this is expired (a job waiting for an approval gets the run limit: GitHub lets it wait 30 d)',
+    commands: processor,
+    section: 'lifecycle',
+  },
+  d.queuedJobMaxAgeMs,
+);
+
+export const RUNNING_JOB_MAX_AGE_HOSTED = durationSetting(
+  {
+    name: 'RUNSTREAM_RUNNING_JOB_MAX_AGE_HOSTED',
+    meaning:
+      'a running job on a GitHub-hosted runner (no `self-hosted` label, and an `ubuntu-*`, `windows-*` or `macos-*` label or the `GitHub Actions` group) older than this is expired',
+    commands: processor,
+    section: 'lifecycle',
+  },
+  d.runningHostedJobMaxAgeMs,
+);
+
+export const RUNNING_JOB_MAX_AGE_SELF_HOSTED = durationSetting(
+  {
+    name: 'RUNSTREAM_RUNNING_JOB_MAX_AGE_SELF_HOSTED',
+    meaning: 'the same for every other runner (self-hosted, scale sets)',
+    commands: processor,
+    section: 'lifecycle',
+  },
+  d.runningSelfHostedJobMaxAgeMs,
+);
+
+export const RUN_MAX_AGE = durationSetting(
+  {
+    name: 'RUNSTREAM_RUN_MAX_AGE',
+    meaning: 'a run not completed within this is expired',
+    commands: processor,
+    section: 'lifecycle',
+  },
+  d.runMaxAgeMs,
+);
+
+export const COMPLETED_RETENTION = durationSetting(
+  {
+    name: 'RUNSTREAM_COMPLETED_RETENTION',
+    meaning:
+      'completed entities are kept this long to absorb late events, then a small marker stays for `RUNSTREAM_DEDUPE_WINDOW`, so later events about them are stale; an emptied gauge series is served at 0 as long',
+    commands: processor,
+    section: 'lifecycle',
+  },
+  d.completedRetentionMs,
+);
+
+export const PROCESSOR_SETTINGS: readonly SettingDoc[] = [
+  PROCESSOR_PORT,
+  STATE_DIR,
+  PROCESSOR_GROUP,
+  SESSION_TIMEOUT,
+  CONCURRENCY,
+  MAX_RECORDS_PER_TRANSACTION,
+  STORE_CACHE_SIZE,
+  STORE_WRITE_BUFFER_SIZE,
+  HOUSEKEEPING_INTERVAL,
+  QUEUED_JOB_MAX_AGE,
+  RUNNING_JOB_MAX_AGE_HOSTED,
+  RUNNING_JOB_MAX_AGE_SELF_HOSTED,
+  RUN_MAX_AGE,
+  COMPLETED_RETENTION,
+];
 
 export interface ProcessorConfig extends CommonConfig {
   port: number;
@@ -37,44 +207,35 @@ export interface ProcessorConfig extends CommonConfig {
   /** RocksDB memory of each partition's store: block cache, and write buffer (at most two). */
   storeCacheBytes: number;
   storeWriteBufferBytes: number;
+  /** The metric families as configured: labels, buckets, pools, repository filters. */
+  catalogue: MetricCatalogue;
 }
 
 export function readProcessorConfig(env: Env): ProcessorConfig {
   const common = readCommonConfig(env);
-  const d = DEFAULT_LIFECYCLE_LIMITS;
   return {
     ...common,
-    port: readPort(env, 'RUNSTREAM_PROCESSOR_PORT', 9400),
-    stateDir: resolve(readString(env, 'RUNSTREAM_STATE_DIR', './data')),
-    groupId: readString(env, 'RUNSTREAM_PROCESSOR_GROUP', `${common.topicPrefix}processor`),
+    port: PROCESSOR_PORT.read(env),
+    stateDir: resolve(STATE_DIR.read(env)),
+    groupId: PROCESSOR_GROUP.read(env) ?? `${common.topicPrefix}processor`,
     limits: {
-      queuedJobMaxAgeMs: readDurationMs(env, 'RUNSTREAM_QUEUED_JOB_MAX_AGE', d.queuedJobMaxAgeMs),
-      runningHostedJobMaxAgeMs: readDurationMs(
-        env,
-        'RUNSTREAM_RUNNING_JOB_MAX_AGE_HOSTED',
-        d.runningHostedJobMaxAgeMs,
-      ),
-      runningSelfHostedJobMaxAgeMs: readDurationMs(
-        env,
-        'RUNSTREAM_RUNNING_JOB_MAX_AGE_SELF_HOSTED',
-        d.runningSelfHostedJobMaxAgeMs,
-      ),
-      runMaxAgeMs: readDurationMs(env, 'RUNSTREAM_RUN_MAX_AGE', d.runMaxAgeMs),
-      completedRetentionMs: common.completedRetentionMs,
+      queuedJobMaxAgeMs: QUEUED_JOB_MAX_AGE.read(env),
+      runningHostedJobMaxAgeMs: RUNNING_JOB_MAX_AGE_HOSTED.read(env),
+      runningSelfHostedJobMaxAgeMs: RUNNING_JOB_MAX_AGE_SELF_HOSTED.read(env),
+      runMaxAgeMs: RUN_MAX_AGE.read(env),
+      completedRetentionMs: COMPLETED_RETENTION.read(env),
       dedupeWindowMs: common.dedupeWindowMs,
     },
-    housekeepingIntervalMs: readDurationMs(env, 'RUNSTREAM_HOUSEKEEPING_INTERVAL', 60_000),
-    concurrency: readInt(env, 'RUNSTREAM_PROCESSOR_CONCURRENCY', 2, 1, 64),
-    maxRecordsPerTransaction: readInt(env, 'RUNSTREAM_MAX_RECORDS_PER_TRANSACTION', 500, 1, 10_000),
-    // Kafka's long-standing default: a dead instance's partitions move after 10 s.
-    sessionTimeoutMs: readDurationMs(env, 'RUNSTREAM_PROCESSOR_SESSION_TIMEOUT', 10_000),
+    housekeepingIntervalMs: HOUSEKEEPING_INTERVAL.read(env),
+    concurrency: CONCURRENCY.read(env),
+    maxRecordsPerTransaction: MAX_RECORDS_PER_TRANSACTION.read(env),
+    sessionTimeoutMs: SESSION_TIMEOUT.read(env),
     maxHousekeepingChanges: 5000,
     transactionTimeoutMs: 60_000,
     restoreStallTimeoutMs: 60_000,
     offsetsTimeoutMs: 60_000,
-    // Per owned partition; RocksDB's own defaults (8 MiB and 4 MiB) made twelve stores
-    // take 200 MB before any data. Reads are mostly multi-gets of recent keys.
-    storeCacheBytes: readBytes(env, 'RUNSTREAM_STORE_CACHE_SIZE', 2 * 1024 * 1024),
-    storeWriteBufferBytes: readBytes(env, 'RUNSTREAM_STORE_WRITE_BUFFER_SIZE', 2 * 1024 * 1024),
+    storeCacheBytes: STORE_CACHE_SIZE.read(env),
+    storeWriteBufferBytes: STORE_WRITE_BUFFER_SIZE.read(env),
+    catalogue: readMetricCatalogue(env),
   };
 }

@@ -10,6 +10,7 @@ import {
   decodeRun,
   parseAggregateChangelogKey,
 } from '../schemas/changelog.js';
+import type { MetricCatalogue } from '../schemas/metrics.js';
 import type { AggregateValue, JobState, RunState } from '../schemas/model.js';
 import { foldGauges, PendingChanges, StateReader } from './batch.js';
 import { isGaugeRetentionOver } from './core/gauges.js';
@@ -81,8 +82,9 @@ export async function scanForHousekeeping(
   now: number,
   limits: LifecycleLimits,
   budget: number,
+  catalogue: MetricCatalogue,
 ): Promise<PendingChanges> {
-  const pending = new PendingChanges();
+  const pending = new PendingChanges(catalogue);
   await sweepStore(store, pending, now, limits, budget);
   await foldGauges(new StateReader(store, partition, pending), now);
   return pending;

@@ -21,7 +21,7 @@ export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
   return {
     deliveries: new Counter({
       name: 'runstream_processor_deliveries_total',
-      help: 'Deliveries by result: applied, duplicate (delivery id seen before), stale (changed nothing), invalid',
+      help: 'Deliveries by result: applied, duplicate (delivery id seen before), stale (changed nothing), invalid, ignored (a repository left out by RUNSTREAM_REPOSITORIES_INCLUDE or _EXCLUDE)',
       labelNames: ['result'],
       registers,
     }),

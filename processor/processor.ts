@@ -100,7 +100,8 @@ export class Processor {
       this.manager.onAssignment(payload.memberId, payload.memberAssignment[topic] ?? []);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.logger.error(
+      // A restart rejoins the group and resumes from the committed offsets: worth seeing, not acting on.
+      this.logger[payload.restart ? 'warn' : 'error'](
         { err: payload.error, restart: payload.restart },
         payload.restart ? 'consumer crashed; kafkajs restarts it' : 'consumer crashed and will not restart',
       );

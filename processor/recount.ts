@@ -5,7 +5,7 @@
 // time (a store written before gauges were kept) that counts them; afterwards a
 // difference means local state and Kafka disagreed, which the caller reports.
 import { decodeAggregate, decodeJob, decodeRun, parseAggregateChangelogKey } from '../schemas/changelog.js';
-import { familyOf, seriesKey } from '../schemas/metrics.js';
+import { familyOf, type MetricCatalogue } from '../schemas/metrics.js';
 import type { AggregateValue } from '../schemas/model.js';
 import { PendingChanges } from './batch.js';
 import {
@@ -26,23 +26,27 @@ export interface Recount {
   hadGauges: boolean;
 }
 
-export async function recountGauges(store: KeyValueStore, now: number): Promise<Recount> {
-  const pending = new PendingChanges();
+export async function recountGauges(
+  store: KeyValueStore,
+  now: number,
+  catalogue: MetricCatalogue,
+): Promise<Recount> {
+  const pending = new PendingChanges(catalogue);
   for await (const [key] of store.scan(QUEUE_INDEX_PREFIX)) pending.queue.set(key, false);
 
   const expected = new Map<string, AggregateValue>();
   const oldest = new Map<string, number>();
   const count = (delta: GaugeDelta) => {
-    const key = seriesKey(delta.name, delta.labels);
-    expected.set(key, applyGaugeDelta(expected.get(key), delta, now));
+    const key = catalogue.seriesKey(delta.name, delta.labels);
+    expected.set(key, applyGaugeDelta(expected.get(key), delta, now, catalogue));
   };
   for await (const [, bytes] of store.scan(storePrefix('runs'))) {
-    for (const delta of runGaugeDeltas(undefined, decodeRun(bytes))) count(delta);
+    for (const delta of runGaugeDeltas(undefined, decodeRun(bytes), catalogue)) count(delta);
   }
   for await (const [, bytes] of store.scan(storePrefix('jobs'))) {
     const job = decodeJob(bytes);
-    for (const delta of jobGaugeDeltas(undefined, job)) count(delta);
-    const position = queuePosition(job);
+    for (const delta of jobGaugeDeltas(undefined, job, catalogue)) count(delta);
+    const position = queuePosition(job, catalogue);
     if (position) {
       pending.queue.set(queueIndexKey(position), true);
       oldest.set(position.set, Math.min(oldest.get(position.set) ?? Infinity, position.createdSeconds));

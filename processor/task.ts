@@ -99,6 +99,7 @@ export interface TaskDeps {
     | 'transactionTimeoutMs'
     | 'storeCacheBytes'
     | 'storeWriteBufferBytes'
+    | 'catalogue'
   >;
   logger: Logger;
   metrics: ProcessorMetrics;
@@ -281,7 +282,11 @@ export class PartitionTask {
    * index; commits corrections of the stored gauge aggregates, if any.
    */
   private async recount(): Promise<void> {
-    const { pending, corrected, hadGauges } = await recountGauges(this.store!, this.deps.now());
+    const { pending, corrected, hadGauges } = await recountGauges(
+      this.store!,
+      this.deps.now(),
+      this.deps.config.catalogue,
+    );
     if (corrected === 0) {
       await this.store!.write([...pending.storeOnlyOps(), recountedOp]);
       return;
@@ -329,7 +334,7 @@ export class PartitionTask {
       const first = BigInt(fresh[0]!.offset);
       if (first > this.next) return { kind: 'gap', expected: this.next, got: first };
       const { metrics, partition, topics, config } = this.deps;
-      const pending = new PendingChanges();
+      const pending = new PendingChanges(config.catalogue);
       const started = performance.now();
       let results: Awaited<ReturnType<typeof applyChunk>>;
       try {
@@ -367,7 +372,7 @@ export class PartitionTask {
   housekeep(): Promise<number> {
     return this.enqueue(async () => {
       if (this.current !== 'running') return 0;
-      const { limits, maxHousekeepingChanges } = this.deps.config;
+      const { limits, maxHousekeepingChanges, catalogue } = this.deps.config;
       const now = this.deps.now();
       const pending = await scanForHousekeeping(
         this.store!,
@@ -375,6 +380,7 @@ export class PartitionTask {
         now,
         limits,
         maxHousekeepingChanges,
+        catalogue,
       ).catch(async (error: unknown) => {
         this.deps.metrics.storeErrors.inc({ operation: 'read' });
         await this.fail('store', error, true);
@@ -453,7 +459,9 @@ export class PartitionTask {
     this.to('failed');
     this.deps.metrics.taskFailures.inc({ reason });
     const line = `partition task failed (${reason}); the task manager opens a new one`;
-    if (reason === 'fenced') this.log.warn({ err: error }, line);
+    // Settled by the next task (Kafka holds all of a transaction or none); a partition that
+    // keeps failing shows in runstream_processor_ready_partitions and its alert.
+    if (reason === 'fenced' || reason === 'transaction') this.log.warn({ err: error }, line);
     else this.log.error({ err: error }, line);
   }
 

@@ -1,17 +1,25 @@
 // The metric catalogue: every github_actions_ family declared once, with its type,
-// help text, label names (in the order they are keyed and served) and buckets. The
-// processors' aggregates, the exporters' families and docs/metrics.md read it.
+// help text, label names (in the order they are keyed and served) and buckets; and
+// MetricCatalogue, the catalogue as an operator configured it (label allowlists,
+// repository filters, runner pools, buckets, branch_kind; docs/metrics.md). Processors
+// build every series through it, gauges and counters alike; exporters take the
+// buckets from it.
 
 /** Histogram buckets of every duration family (seconds), as the design fixes them. */
 export const DURATION_BUCKETS_SECONDS: readonly number[] = [
   1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600,
 ];
 
+/** The optional label of run and job families: `default` or `other` branch (RUNSTREAM_BRANCH_KIND). */
+const BRANCH_KIND = ['branch_kind'] as const;
+
 export interface MetricFamily {
   name: string;
   type: 'gauge' | 'counter' | 'histogram';
   help: string;
   labels: readonly string[];
+  /** Labels an operator may add (RUNSTREAM_BRANCH_KIND), after `labels`. */
+  optional?: readonly string[];
   /** Histograms only. */
   buckets?: readonly number[];
   /** Gauges only: how partitions' values combine (a count adds up; the oldest is the minimum set). */
@@ -24,6 +32,7 @@ export const METRIC_FAMILIES = {
     type: 'gauge',
     help: 'Workflow runs by non-terminal status',
     labels: ['repository', 'workflow', 'event', 'status'],
+    optional: BRANCH_KIND,
     merge: 'sum',
   },
   jobs: {
@@ -31,6 +40,7 @@ export const METRIC_FAMILIES = {
     type: 'gauge',
     help: 'Jobs queued, waiting or in progress',
     labels: ['repository', 'workflow', 'runner_group', 'labels', 'status'],
+    optional: BRANCH_KIND,
     merge: 'sum',
   },
   oldestQueued: {
@@ -45,18 +55,21 @@ export const METRIC_FAMILIES = {
     type: 'counter',
     help: 'Workflow run attempts completed, by conclusion',
     labels: ['repository', 'workflow', 'event', 'conclusion'],
+    optional: BRANCH_KIND,
   },
   jobsCompleted: {
     name: 'github_actions_jobs_completed_total',
     type: 'counter',
     help: 'Jobs completed, by conclusion',
     labels: ['repository', 'workflow', 'runner_group', 'labels', 'conclusion'],
+    optional: BRANCH_KIND,
   },
   queueDuration: {
     name: 'github_actions_job_queue_duration_seconds',
     type: 'histogram',
     help: 'Time from job creation to a runner starting it',
     labels: ['repository', 'runner_group', 'labels'],
+    optional: BRANCH_KIND,
     buckets: DURATION_BUCKETS_SECONDS,
   },
   jobDuration: {
@@ -64,6 +77,7 @@ export const METRIC_FAMILIES = {
     type: 'histogram',
     help: 'Time from job start to completion',
     labels: ['repository', 'workflow', 'conclusion'],
+    optional: BRANCH_KIND,
     buckets: DURATION_BUCKETS_SECONDS,
   },
   runDuration: {
@@ -71,6 +85,7 @@ export const METRIC_FAMILIES = {
     type: 'histogram',
     help: 'Time from run attempt start to completion',
     labels: ['repository', 'workflow', 'event', 'conclusion'],
+    optional: BRANCH_KIND,
     buckets: DURATION_BUCKETS_SECONDS,
   },
 } as const satisfies Record<string, MetricFamily>;
@@ -94,11 +109,6 @@ export function familyOf(name: string): MetricFamily | undefined {
   return byName.get(name);
 }
 
-/** Label names of an aggregate family, in order. */
-export function aggregateLabels(name: AggregateName): readonly string[] {
-  return byName.get(name)!.labels;
-}
-
 export function isGaugeName(name: string): name is GaugeName {
   return byName.get(name)?.type === 'gauge';
 }
@@ -111,25 +121,114 @@ export function isHistogramName(name: string): name is HistogramName {
   return byName.get(name)?.type === 'histogram';
 }
 
-/** Buckets of a histogram family. */
-export function bucketsOf(name: HistogramName): readonly number[] {
-  return byName.get(name)!.buckets!;
+/** A runner pool: jobs with any runs-on label matching one of `patterns` (globs) take its name. */
+export interface PoolRule {
+  pool: string;
+  patterns: readonly string[];
 }
 
-/** Labels with exactly the family's names, in its order (missing values are ''). */
-export function familyLabels(
-  name: AggregateName,
-  values: Readonly<Record<string, string>>,
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const label of aggregateLabels(name)) out[label] = values[label] ?? '';
-  return out;
+/** What an operator may change about the families (docs/metrics.md); all optional. */
+export interface MetricOptions {
+  /** Per family name: the labels kept, of the family's labels (and branch_kind when added). */
+  labels?: Readonly<Record<string, readonly string[]>>;
+  /** Per histogram family name: its bucket bounds (seconds, increasing). */
+  buckets?: Readonly<Record<string, readonly number[]>>;
+  /** Adds `branch_kind` (`default` / `other`) to the run and job families. */
+  branchKind?: boolean;
+  /** The `labels` label as a pool name: the first rule a job's runs-on labels match. */
+  pools?: readonly PoolRule[];
+  /** Repositories (`owner/name` globs) whose deliveries are processed at all. */
+  repositories?: { include?: readonly string[]; exclude?: readonly string[] };
+}
+
+/** A glob (`*`: any run of characters but `/`, `?`: one) as a case-insensitive test. */
+export function globTest(pattern: string): (value: string) => boolean {
+  const source = pattern
+    .split('')
+    .map((c) => (c === '*' ? '[^/]*' : c === '?' ? '[^/]' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  const regex = new RegExp(`^${source}$`, 'i');
+  return (value) => regex.test(value);
 }
 
 /**
- * A stable key for one aggregate series: the family name and its label values in
- * order. Part of the aggregates changelog key (`<partition>|<series key>`).
+ * The catalogue as configured. `seriesLabels` and `seriesKey` take an entity's raw
+ * values (runs-on labels sorted and comma-joined, branch kind, ...) and apply the
+ * configuration exactly once; what they return is stored and served as it is.
  */
-export function seriesKey(name: AggregateName, labels: Readonly<Record<string, string>>): string {
-  return `${name}${JSON.stringify(aggregateLabels(name).map((label) => labels[label] ?? ''))}`;
+export class MetricCatalogue {
+  readonly families: readonly MetricFamily[];
+  private readonly byName: ReadonlyMap<string, MetricFamily>;
+  private readonly pools: ReadonlyArray<{ pool: string; tests: Array<(label: string) => boolean> }>;
+  private readonly include: Array<(repository: string) => boolean>;
+  private readonly exclude: Array<(repository: string) => boolean>;
+
+  constructor(readonly options: MetricOptions = {}) {
+    this.families = AGGREGATE_FAMILIES.map((family) => {
+      const available = [...family.labels, ...(options.branchKind ? (family.optional ?? []) : [])];
+      const kept = options.labels?.[family.name];
+      const buckets = options.buckets?.[family.name] ?? family.buckets;
+      return {
+        ...family,
+        labels: kept ? available.filter((label) => kept.includes(label)) : available,
+        ...(buckets ? { buckets } : {}),
+      };
+    });
+    this.byName = new Map(this.families.map((f) => [f.name, f]));
+    this.pools = (options.pools ?? []).map((rule) => ({
+      pool: rule.pool,
+      tests: rule.patterns.map(globTest),
+    }));
+    this.include = (options.repositories?.include ?? []).map(globTest);
+    this.exclude = (options.repositories?.exclude ?? []).map(globTest);
+  }
+
+  private family(name: AggregateName): MetricFamily {
+    const family = this.byName.get(name);
+    if (!family) throw new Error(`no metric family ${name}`);
+    return family;
+  }
+
+  /** Label names of a family's series, in order. */
+  labelsOf(name: AggregateName): readonly string[] {
+    return this.family(name).labels;
+  }
+
+  bucketsOf(name: HistogramName): readonly number[] {
+    return this.family(name).buckets!;
+  }
+
+  /** Whether deliveries of this repository are processed (before any state: others cost nothing). */
+  admits(repository: string): boolean {
+    if (this.include.length > 0 && !this.include.some((test) => test(repository))) return false;
+    return !this.exclude.some((test) => test(repository));
+  }
+
+  /** The runs-on labels (sorted, comma-joined) as the `labels` label shows them: a pool, or as they are. */
+  poolOf(labels: string): string {
+    if (this.pools.length === 0 || labels === '') return labels;
+    const list = labels.split(',');
+    return this.pools.find((rule) => rule.tests.some((test) => list.some(test)))?.pool ?? labels;
+  }
+
+  /** A series' labels from an entity's raw values: exactly the kept names, in order ('' when missing). */
+  seriesLabels(name: AggregateName, values: Readonly<Record<string, string>>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const label of this.labelsOf(name)) {
+      const value = values[label] ?? '';
+      out[label] = label === 'labels' ? this.poolOf(value) : value;
+    }
+    return out;
+  }
+
+  /**
+   * A stable key for one series: the family name and its label values in order. Part
+   * of the aggregates changelog key (`<partition>|<series key>`).
+   */
+  seriesKey(name: AggregateName, values: Readonly<Record<string, string>>): string {
+    return `${name}${JSON.stringify(Object.values(this.seriesLabels(name, values)))}`;
+  }
 }
+
+/** The catalogue with nothing configured: every family as docs/design.md defines it. */
+export const DEFAULT_CATALOGUE = new MetricCatalogue();

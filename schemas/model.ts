@@ -6,6 +6,7 @@ import type { CounterName, GaugeName, HistogramName } from './metrics.js';
 
 export type RunStatus = 'requested' | 'queued' | 'pending' | 'waiting' | 'in_progress' | 'completed';
 export type JobStatus = 'queued' | 'waiting' | 'in_progress' | 'completed';
+export type BranchKind = '' | 'default' | 'other';
 
 /** A run attempt; key `<runId>:<runAttempt>`. */
 export interface RunState {
@@ -14,6 +15,11 @@ export interface RunState {
   repository: string;
   workflow: string;
   event: string;
+  /**
+   * `default` when the run is for the repository's default branch, `other` for another;
+   * '' or absent when unknown (states built before it was kept read as '').
+   */
+  branchKind?: BranchKind;
   status: RunStatus;
   conclusion: string | null;
   createdAt: number | null;
@@ -37,6 +43,8 @@ export interface JobState {
   /** runs-on labels, sorted, comma-joined. */
   labels: string;
   runnerGroup: string;
+  /** As for its run: the branch it runs for, against the repository's default branch. */
+  branchKind?: BranchKind;
   runnerName: string | null;
   status: JobStatus;
   conclusion: string | null;

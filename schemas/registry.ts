@@ -9,7 +9,9 @@ import {
   aggregateSchemaV2,
   dedupeMarkerSchemaV1,
   jobStateSchemaV1,
+  jobStateSchemaV2,
   runStateSchemaV1,
+  runStateSchemaV2,
 } from './state.js';
 
 export const SUBJECTS = {
@@ -27,6 +29,8 @@ export const BUILTIN_SCHEMAS: readonly RegisteredSchema[] = [
   { id: 4, subject: SUBJECTS.aggregate, schema: aggregateSchemaV1 },
   { id: 5, subject: SUBJECTS.dedupeMarker, schema: dedupeMarkerSchemaV1 },
   { id: 6, subject: SUBJECTS.aggregate, schema: aggregateSchemaV2 },
+  { id: 7, subject: SUBJECTS.runState, schema: runStateSchemaV2 },
+  { id: 8, subject: SUBJECTS.jobState, schema: jobStateSchemaV2 },
 ];
 
 export class StaticSchemaRegistry implements SchemaRegistry {

@@ -49,6 +49,17 @@ export const jobStateSchemaV1 = {
   ],
 } as const;
 
+/** V2 of a run and a job add the branch kind (branch_kind, docs/metrics.md). */
+export const runStateSchemaV2 = {
+  ...runStateSchemaV1,
+  fields: [...runStateSchemaV1.fields, { name: 'branchKind', type: 'string', default: '' }],
+} as const;
+
+export const jobStateSchemaV2 = {
+  ...jobStateSchemaV1,
+  fields: [...jobStateSchemaV1.fields, { name: 'branchKind', type: 'string', default: '' }],
+} as const;
+
 export const aggregateSchemaV1 = {
   type: 'record',
   name: 'Aggregate',

@@ -1,6 +1,6 @@
 // Counter and histogram maths over plain values: a delta applied to a partition's
 // cumulative value of a series (the series' labels and buckets come from the catalogue).
-import { bucketsOf, familyLabels } from '../../schemas/metrics.js';
+import type { MetricCatalogue } from '../../schemas/metrics.js';
 import type { AggregateValue } from '../../schemas/model.js';
 import type { AggregateDelta } from './types.js';
 
@@ -12,13 +12,18 @@ export function bucketIndex(buckets: readonly number[], seconds: number): number
   return buckets.length;
 }
 
-export function applyDelta(current: AggregateValue | undefined, delta: AggregateDelta): AggregateValue {
-  const labels = familyLabels(delta.name, delta.labels);
+/** A delta (with its entity's raw label values) applied to a series as the catalogue shapes it. */
+export function applyDelta(
+  current: AggregateValue | undefined,
+  delta: AggregateDelta,
+  catalogue: MetricCatalogue,
+): AggregateValue {
+  const labels = catalogue.seriesLabels(delta.name, delta.labels);
   if (delta.kind === 'counter') {
     const value = current?.kind === 'counter' ? current.value : 0;
     return { kind: 'counter', name: delta.name, labels, value: value + delta.increment };
   }
-  const buckets = bucketsOf(delta.name);
+  const buckets = catalogue.bucketsOf(delta.name);
   const bucketCounts =
     current?.kind === 'histogram' ? [...current.bucketCounts] : new Array(buckets.length + 1).fill(0);
   const index = bucketIndex(buckets, delta.observeSeconds);

@@ -3,14 +3,14 @@
 // gauge aggregates those make. Processors keep the gauges as aggregates in the
 // changelog (like counters), so an exporter's memory follows the number of series,
 // not the number of runs and jobs retained.
-import { familyLabels, type GaugeName, METRIC_FAMILIES, seriesKey } from '../../schemas/metrics.js';
+import { type GaugeName, METRIC_FAMILIES, type MetricCatalogue } from '../../schemas/metrics.js';
 import type { AggregateValue, JobState, Labels, RunState } from '../../schemas/model.js';
 
 const RUNS = METRIC_FAMILIES.runs.name;
 const JOBS = METRIC_FAMILIES.jobs.name;
 const OLDEST = METRIC_FAMILIES.oldestQueued.name;
 
-/** One entity entering (+1) or leaving (-1) a gauge label set. */
+/** One entity entering (+1) or leaving (-1) a gauge label set (its raw values; the catalogue makes the series). */
 export interface GaugeDelta {
   name: GaugeName;
   labels: Labels;
@@ -26,7 +26,13 @@ function runMemberships(run: RunState | undefined): GaugeDelta[] {
   return [
     {
       name: RUNS,
-      labels: { repository: run.repository, workflow: run.workflow, event: run.event, status: run.status },
+      labels: {
+        repository: run.repository,
+        workflow: run.workflow,
+        event: run.event,
+        status: run.status,
+        branch_kind: run.branchKind ?? '',
+      },
       change: 1,
     },
   ];
@@ -43,6 +49,7 @@ function jobMemberships(job: JobState | undefined): GaugeDelta[] {
         runner_group: job.runnerGroup,
         labels: job.labels,
         status: job.status,
+        branch_kind: job.branchKind ?? '',
       },
       change: 1,
     },
@@ -52,9 +59,9 @@ function jobMemberships(job: JobState | undefined): GaugeDelta[] {
   ];
 }
 
-/** The memberships that change from one state to the next (unchanged ones cancel out). */
-function diff(previous: GaugeDelta[], next: GaugeDelta[]): GaugeDelta[] {
-  const key = (d: GaugeDelta) => seriesKey(d.name, d.labels);
+/** The memberships that change from one state to the next (unchanged series cancel out). */
+function diff(previous: GaugeDelta[], next: GaugeDelta[], catalogue: MetricCatalogue): GaugeDelta[] {
+  const key = (d: GaugeDelta) => catalogue.seriesKey(d.name, d.labels);
   const kept = new Set(next.map(key));
   const was = new Set(previous.map(key));
   return [
@@ -63,12 +70,20 @@ function diff(previous: GaugeDelta[], next: GaugeDelta[]): GaugeDelta[] {
   ];
 }
 
-export function runGaugeDeltas(previous: RunState | undefined, next: RunState | undefined): GaugeDelta[] {
-  return diff(runMemberships(previous), runMemberships(next));
+export function runGaugeDeltas(
+  previous: RunState | undefined,
+  next: RunState | undefined,
+  catalogue: MetricCatalogue,
+): GaugeDelta[] {
+  return diff(runMemberships(previous), runMemberships(next), catalogue);
 }
 
-export function jobGaugeDeltas(previous: JobState | undefined, next: JobState | undefined): GaugeDelta[] {
-  return diff(jobMemberships(previous), jobMemberships(next));
+export function jobGaugeDeltas(
+  previous: JobState | undefined,
+  next: JobState | undefined,
+  catalogue: MetricCatalogue,
+): GaugeDelta[] {
+  return diff(jobMemberships(previous), jobMemberships(next), catalogue);
 }
 
 /** A queued job's place in its oldest-queued set: the set's series key, then created_at. */
@@ -78,11 +93,14 @@ export interface QueuePosition {
   jobId: number;
 }
 
-export function queuePosition(job: JobState | undefined): QueuePosition | undefined {
+export function queuePosition(
+  job: JobState | undefined,
+  catalogue: MetricCatalogue,
+): QueuePosition | undefined {
   // Waiting jobs are excluded: they wait for an approval, not for a runner.
   if (!job || !isActive(job) || job.status !== 'queued' || job.createdAt === null) return undefined;
   return {
-    set: seriesKey(OLDEST, { runner_group: job.runnerGroup, labels: job.labels }),
+    set: catalogue.seriesKey(OLDEST, { runner_group: job.runnerGroup, labels: job.labels }),
     createdSeconds: Math.floor(job.createdAt / 1000),
     jobId: job.jobId,
   };
@@ -98,13 +116,14 @@ export function applyGaugeDelta(
   current: AggregateValue | undefined,
   delta: GaugeDelta,
   now: number,
+  catalogue: MetricCatalogue,
 ): AggregateValue {
   const before = current?.kind === 'gauge' ? current : undefined;
   const members = (before?.members ?? 0) + delta.change;
   return {
     kind: 'gauge',
     name: delta.name,
-    labels: familyLabels(delta.name, delta.labels),
+    labels: catalogue.seriesLabels(delta.name, delta.labels),
     members,
     value: delta.name === OLDEST ? (before?.value ?? 0) : members,
     emptySince: members > 0 ? null : before && before.members <= 0 ? before.emptySince : now,
@@ -117,13 +136,14 @@ export function withOldest(
   labels: Labels,
   oldestSeconds: number | undefined,
   now: number,
+  catalogue: MetricCatalogue,
 ): AggregateValue {
   const before = current?.kind === 'gauge' ? current : undefined;
   const members = before?.members ?? 0;
   return {
     kind: 'gauge',
     name: OLDEST,
-    labels: familyLabels(OLDEST, labels),
+    labels: catalogue.seriesLabels(OLDEST, labels),
     members,
     value: oldestSeconds ?? 0,
     emptySince: members > 0 ? null : (before?.emptySince ?? now),

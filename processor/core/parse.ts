@@ -1,7 +1,7 @@
 // Reduces a delivery's JSON payload to an Observation: the few fields runstream keeps,
 // validated. Missing optional fields are tolerated (real payloads omit run_attempt or
 // created_at); missing identity fields make the delivery invalid, never a crash.
-import type { JobStatus, RunStatus } from '../../schemas/model.js';
+import type { BranchKind, JobStatus, RunStatus } from '../../schemas/model.js';
 import { isJsonObject, type Json, positiveInt } from '../../schemas/payload.js';
 import type { DeliveryInput, JobObservation, Observation, RunObservation } from './types.js';
 
@@ -39,6 +39,14 @@ export function timestamp(v: unknown): number | null {
 
 const fail = (reason: string): ParseResult => ({ ok: false, reason });
 
+/** The head branch against the repository's default branch; '' when either is unknown. */
+function branchKindOf(headBranch: unknown, payload: Json): BranchKind {
+  const head = text(headBranch);
+  const defaultBranch = isJsonObject(payload.repository) ? text(payload.repository.default_branch) : null;
+  if (head === null || defaultBranch === null) return '';
+  return head === defaultBranch ? 'default' : 'other';
+}
+
 function parseRun(payload: Json, repository: string): ParseResult {
   const run = payload.workflow_run;
   if (!isJsonObject(run)) return fail('workflow_run payload has no workflow_run object');
@@ -55,6 +63,7 @@ function parseRun(payload: Json, repository: string): ParseResult {
     repository,
     workflow: text(run.name) ?? '',
     event: text(run.event) ?? '',
+    branchKind: branchKindOf(run.head_branch, payload),
     status: status as RunStatus,
     conclusion: text(run.conclusion),
     createdAt: timestamp(run.created_at),
@@ -87,6 +96,7 @@ function parseJob(payload: Json, repository: string): ParseResult {
     workflow: text(job.workflow_name) ?? '',
     labels: [...labels].sort().join(','),
     runnerGroup: text(job.runner_group_name) ?? '',
+    branchKind: branchKindOf(job.head_branch, payload),
     runnerName: text(job.runner_name),
     status,
     conclusion: text(job.conclusion),

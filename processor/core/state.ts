@@ -21,7 +21,7 @@
 //   - the queue duration is observed once, when the merged state is first started and
 //     knows both created_at and started_at, from the merged state (a payload may omit
 //     created_at, which a later-arriving queued event then supplies).
-import type { JobState, JobStatus, Labels, RunState, RunStatus } from '../../schemas/model.js';
+import type { BranchKind, JobState, JobStatus, Labels, RunState, RunStatus } from '../../schemas/model.js';
 import type { AggregateDelta, JobObservation, RunObservation } from './types.js';
 
 export interface Transition<S> {
@@ -76,6 +76,7 @@ function newRun(obs: RunObservation, now: number): RunState {
     repository: '',
     workflow: '',
     event: '',
+    branchKind: '',
     status: obs.status,
     conclusion: null,
     createdAt: null,
@@ -100,6 +101,7 @@ export function applyRun(
     repository: joinText(base.repository, obs.repository),
     workflow: joinText(base.workflow, obs.workflow),
     event: joinText(base.event, obs.event),
+    branchKind: joinText(base.branchKind ?? '', obs.branchKind ?? '') as BranchKind,
     conclusion: join(base.conclusion, obs.conclusion),
     createdAt: join(base.createdAt, obs.createdAt),
     runStartedAt: join(base.runStartedAt, obs.runStartedAt),
@@ -114,6 +116,7 @@ export function applyRun(
       workflow: obs.workflow,
       event: obs.event,
       conclusion: obs.conclusion ?? '',
+      branch_kind: obs.branchKind ?? '',
     };
     deltas.push({
       kind: 'counter',
@@ -150,6 +153,7 @@ function newJob(obs: JobObservation, now: number): JobState {
     workflow: '',
     labels: '',
     runnerGroup: '',
+    branchKind: '',
     runnerName: null,
     status: obs.status,
     conclusion: null,
@@ -177,6 +181,7 @@ export function applyJob(
     workflow: joinText(base.workflow, obs.workflow),
     labels: joinText(base.labels, obs.labels),
     runnerGroup: joinText(base.runnerGroup, obs.runnerGroup),
+    branchKind: joinText(base.branchKind ?? '', obs.branchKind ?? '') as BranchKind,
     runnerName: join(base.runnerName, obs.runnerName),
     conclusion: join(base.conclusion, obs.conclusion),
     createdAt: join(base.createdAt, obs.createdAt),
@@ -196,7 +201,12 @@ export function applyJob(
     deltas.push({
       kind: 'histogram',
       name: 'github_actions_job_queue_duration_seconds',
-      labels: { repository: state.repository, runner_group: state.runnerGroup, labels: state.labels },
+      labels: {
+        repository: state.repository,
+        runner_group: state.runnerGroup,
+        labels: state.labels,
+        branch_kind: state.branchKind ?? '',
+      },
       observeSeconds: seconds(state.createdAt, state.startedAt),
     });
   }
@@ -213,6 +223,7 @@ export function applyJob(
         runner_group: obs.runnerGroup,
         labels: obs.labels,
         conclusion,
+        branch_kind: obs.branchKind ?? '',
       },
       increment: 1,
     });
@@ -221,7 +232,12 @@ export function applyJob(
       deltas.push({
         kind: 'histogram',
         name: 'github_actions_job_duration_seconds',
-        labels: { repository: obs.repository, workflow: obs.workflow, conclusion },
+        labels: {
+          repository: obs.repository,
+          workflow: obs.workflow,
+          conclusion,
+          branch_kind: obs.branchKind ?? '',
+        },
         observeSeconds: seconds(obs.startedAt, obs.completedAt),
       });
     }

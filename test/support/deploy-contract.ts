@@ -1,18 +1,16 @@
 // What a deployment artefact (docker-compose.yml, the Kubernetes pack) may ask of
 // runstream, checked against the code itself: the CLI's command tree, the variables
-// the sources read, and the ports the roles' own configuration readers derive.
-import { readdirSync, readFileSync } from 'node:fs';
+// of its configuration catalogue, and the ports the roles' own configuration readers derive.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import ts from 'typescript';
+import { SETTINGS } from '../../cli/settings.js';
 import { readExporterConfig } from '../../exporter/main.js';
 import { readIngestConfig } from '../../ingest/main.js';
 import type { Env } from '../../platform/config.js';
 import { readProcessorConfig } from '../../processor/main.js';
 
 export const root = join(import.meta.dirname, '..', '..');
-const SOURCE_DIRS = ['platform', 'ingest', 'processor', 'exporter', 'github', 'replay', 'cli'];
-const VARIABLE = /\b(RUNSTREAM_[A-Z_]+|KAFKA_[A-Z_]+)\b/g;
 /** What a deployment may set for a runstream container, and the code must read. */
 export const OURS = /^(RUNSTREAM_|KAFKA_)/;
 
@@ -20,42 +18,9 @@ export function readRepoFile(path: string): string {
   return readFileSync(join(root, path), 'utf8');
 }
 
-function sourceFiles(dir: string): string[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' });
-  } catch {
-    return []; // a folder not written yet
-  }
-  return entries.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => join(dir, f));
-}
-
-/** Variable names in the string literals (and `env.X` reads) of one TypeScript source. */
-export function variablesIn(source: string, fileName = 'source.ts'): Set<string> {
-  const found = new Set<string>();
-  const file = ts.createSourceFile(fileName, source, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
-  const add = (text: string) => {
-    for (const match of text.matchAll(VARIABLE)) found.add(match[1]!);
-  };
-  const visit = (node: ts.Node): void => {
-    if (ts.isStringLiteralLike(node) || ts.isTemplateLiteralToken(node)) add(node.text);
-    else if (ts.isPropertyAccessExpression(node) && /(^|\.)env$/.test(node.expression.getText(file))) {
-      add(node.name.text);
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(file);
-  return found;
-}
-
-/** Every RUNSTREAM_ and KAFKA_ variable some source of the product reads. */
+/** Every RUNSTREAM_ and KAFKA_ variable the product reads: its configuration catalogue. */
 export function variablesReadByCode(): Set<string> {
-  const names = new Set<string>();
-  for (const dir of SOURCE_DIRS) {
-    for (const file of sourceFiles(dir))
-      for (const name of variablesIn(readRepoFile(file), file)) names.add(name);
-  }
-  return names;
+  return new Set(SETTINGS.map((s) => s.name));
 }
 
 /** Problems with `args` as a command line of the CLI (empty when it is a runnable command). */

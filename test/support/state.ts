@@ -8,8 +8,9 @@ import type { TopicNames } from '../../platform/topics.js';
 import { applyDelta } from '../../processor/core/aggregates.js';
 import { parseDelivery } from '../../processor/core/parse.js';
 import { applyJob, applyRun, jobKey, runKey } from '../../processor/core/state.js';
+import type { AggregateDelta } from '../../processor/core/types.js';
 import { decodeAggregate, decodeJob, decodeRun } from '../../schemas/changelog.js';
-import { seriesKey } from '../../schemas/metrics.js';
+import { DEFAULT_CATALOGUE, type MetricCatalogue } from '../../schemas/metrics.js';
 import type { AggregateValue, JobState, RunState } from '../../schemas/model.js';
 import { gaugesOf, servedGauges } from './gauges.js';
 import { readTopic } from './kafka.js';
@@ -17,7 +18,7 @@ import { readTopic } from './kafka.js';
 export interface FoldedState {
   runs: Map<string, RunState>;
   jobs: Map<string, JobState>;
-  /** Counters and histograms, summed over partitions, by seriesKey(name, labels). */
+  /** Counters and histograms, summed over partitions, by DEFAULT_CATALOGUE.seriesKey(name, labels). */
   aggregates: Map<string, AggregateValue>;
   /** Served gauge values of label sets with active entities (test/support/gauges.ts). */
   gauges: Map<string, number>;
@@ -37,7 +38,10 @@ export function withoutProcessingTimes<T extends RunState | JobState>(state: T):
 
 function byKey(values: AggregateValue[]): Map<string, AggregateValue> {
   return new Map(
-    mergeAggregates(values.filter((v) => v.kind !== 'gauge')).map((v) => [seriesKey(v.name, v.labels), v]),
+    mergeAggregates(values.filter((v) => v.kind !== 'gauge')).map((v) => [
+      DEFAULT_CATALOGUE.seriesKey(v.name, v.labels),
+      v,
+    ]),
   );
 }
 
@@ -64,27 +68,56 @@ export async function foldChangelogs(names: TopicNames): Promise<FoldedState> {
   return { runs, jobs, aggregates: byKey(values), gauges: servedGauges(values) };
 }
 
-/** The pure core applied to the input in order, with dedupe by delivery id. */
-export function expectedState(deliveries: readonly GeneratedDelivery[], now = 1): FoldedState {
+/** One applied delivery: the entity's state before and after, and the aggregate deltas. */
+export type CoreStep =
+  | { kind: 'run'; key: string; previous: RunState | undefined; state: RunState; deltas: AggregateDelta[] }
+  | { kind: 'job'; key: string; previous: JobState | undefined; state: JobState; deltas: AggregateDelta[] };
+
+/**
+ * The pure core's state machines applied to the input in order, with dedupe by
+ * delivery id, leaving out what `catalogue` does not admit; each step to fold as a test needs.
+ */
+export function* coreSteps(
+  deliveries: readonly GeneratedDelivery[],
+  now: number,
+  catalogue: MetricCatalogue = DEFAULT_CATALOGUE,
+): Generator<CoreStep> {
   const seen = new Set<string>();
   const runs = new Map<string, RunState>();
   const jobs = new Map<string, JobState>();
-  const aggregates = new Map<string, AggregateValue>();
   for (const d of deliveries) {
     if (seen.has(d.id)) continue;
     seen.add(d.id);
     const parsed = parseDelivery({ deliveryId: d.id, event: d.event, payload: d.payload, receivedAt: now });
-    if (!parsed.ok) continue;
+    if (!parsed.ok || !catalogue.admits(parsed.observation.repository)) continue;
     const o = parsed.observation;
-    const transition =
-      o.kind === 'run'
-        ? applyRun(runs.get(runKey(o.runId, o.runAttempt)), o, now)
-        : applyJob(jobs.get(jobKey(o.jobId)), o, now);
-    if (o.kind === 'run') runs.set(runKey(o.runId, o.runAttempt), transition.state as RunState);
-    else jobs.set(jobKey(o.jobId), transition.state as JobState);
-    for (const delta of transition.deltas) {
-      const key = seriesKey(delta.name, delta.labels);
-      aggregates.set(key, applyDelta(aggregates.get(key), delta));
+    if (o.kind === 'run') {
+      const key = runKey(o.runId, o.runAttempt);
+      const previous = runs.get(key);
+      const { state, deltas } = applyRun(previous, o, now);
+      runs.set(key, state);
+      yield { kind: 'run', key, previous, state, deltas };
+    } else {
+      const key = jobKey(o.jobId);
+      const previous = jobs.get(key);
+      const { state, deltas } = applyJob(previous, o, now);
+      jobs.set(key, state);
+      yield { kind: 'job', key, previous, state, deltas };
+    }
+  }
+}
+
+/** The pure core applied to the input in order, with dedupe by delivery id. */
+export function expectedState(deliveries: readonly GeneratedDelivery[], now = 1): FoldedState {
+  const runs = new Map<string, RunState>();
+  const jobs = new Map<string, JobState>();
+  const aggregates = new Map<string, AggregateValue>();
+  for (const step of coreSteps(deliveries, now)) {
+    if (step.kind === 'run') runs.set(step.key, step.state);
+    else jobs.set(step.key, step.state);
+    for (const delta of step.deltas) {
+      const key = DEFAULT_CATALOGUE.seriesKey(delta.name, delta.labels);
+      aggregates.set(key, applyDelta(aggregates.get(key), delta, DEFAULT_CATALOGUE));
     }
   }
   return { runs, jobs, aggregates, gauges: gaugesOf(runs.values(), jobs.values()) };

@@ -12,7 +12,6 @@ import {
   portOf,
   readRepoFile as read,
   rolesOf,
-  variablesIn,
   variablesReadByCode,
 } from '../../support/deploy-contract.js';
 
@@ -192,16 +191,6 @@ services:
       'd: "--prot" is not an option of "ingest"',
       'e: no command given',
     ]);
-  });
-
-  it('collects names from string literals and env reads, not from comments', () => {
-    const names = variablesIn(`
-// RUNSTREAM_IN_A_COMMENT is not read
-const a = readInt(env, 'RUNSTREAM_A', 1);
-const b = process.env.RUNSTREAM_B ?? \`\${x} RUNSTREAM_C\`;
-const other = config.RUNSTREAM_NOT_ENV;
-`);
-    expect([...names].sort()).toEqual(['RUNSTREAM_A', 'RUNSTREAM_B', 'RUNSTREAM_C']);
   });
 });
 

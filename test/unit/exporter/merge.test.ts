@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { mergeAggregates } from '../../../exporter/merge.js';
 import { applyDelta } from '../../../processor/core/aggregates.js';
 import type { AggregateDelta } from '../../../processor/core/types.js';
-import { seriesKey } from '../../../schemas/metrics.js';
+import { DEFAULT_CATALOGUE } from '../../../schemas/metrics.js';
 import { jobDuration } from '../../support/entities.js';
 
-const observe = (seconds: number) => applyDelta(undefined, jobDuration(seconds));
+const observe = (seconds: number) => applyDelta(undefined, jobDuration(seconds), DEFAULT_CATALOGUE);
 
 describe('mergeAggregates', () => {
   it('sums the same series across partitions', () => {
@@ -18,15 +18,19 @@ describe('mergeAggregates', () => {
       labels,
       observeSeconds: 7,
     } as const;
-    const a = applyDelta(undefined, delta);
-    const b = applyDelta(applyDelta(undefined, delta), { ...delta, observeSeconds: 9000 });
+    const a = applyDelta(undefined, delta, DEFAULT_CATALOGUE);
+    const b = applyDelta(
+      applyDelta(undefined, delta, DEFAULT_CATALOGUE),
+      { ...delta, observeSeconds: 9000 },
+      DEFAULT_CATALOGUE,
+    );
     const [merged] = mergeAggregates([a, b]);
     expect(merged).toMatchObject({ count: 3, sum: 9014 });
     expect(merged?.kind === 'histogram' && merged.bucketCounts[2]).toBe(2);
     expect(merged?.kind === 'histogram' && merged.bucketCounts[12]).toBe(1);
-    expect(seriesKey(delta.name, { labels: 'x', runner_group: '', repository: 'o/r' })).toBe(
-      seriesKey(delta.name, labels),
-    );
+    expect(
+      DEFAULT_CATALOGUE.seriesKey(delta.name, { labels: 'x', runner_group: '', repository: 'o/r' }),
+    ).toBe(DEFAULT_CATALOGUE.seriesKey(delta.name, labels));
   });
 
   it('merging partitions neither mutates its inputs nor mixes families', () => {
@@ -38,7 +42,7 @@ describe('mergeAggregates', () => {
       labels: { repository: 'o/r', workflow: 'CI', event: 'push', conclusion: 'success' },
       increment: 1,
     };
-    const c = applyDelta(applyDelta(undefined, counter), counter);
+    const c = applyDelta(applyDelta(undefined, counter, DEFAULT_CATALOGUE), counter, DEFAULT_CATALOGUE);
     const before = structuredClone([a, b, c]);
     const merged = mergeAggregates([a, b, c, c]);
     expect([a, b, c]).toEqual(before);

@@ -5,8 +5,9 @@
 // undecodable records are refused.
 import { describe, expect, it } from 'vitest';
 import { MetricsView } from '../../../exporter/view.js';
+import { applyDelta } from '../../../processor/core/aggregates.js';
 import { aggregateChangelogKey, encodeAggregate } from '../../../schemas/changelog.js';
-import { type AggregateName, seriesKey } from '../../../schemas/metrics.js';
+import { type AggregateName, DEFAULT_CATALOGUE, MetricCatalogue } from '../../../schemas/metrics.js';
 import type { AggregateValue, Labels } from '../../../schemas/model.js';
 import { parseExposition, samplesByKey } from '../../support/exposition.js';
 
@@ -19,7 +20,7 @@ function apply(
   name?: AggregateName,
   labels?: Labels,
 ) {
-  const key = seriesKey(value?.name ?? name!, value?.labels ?? labels!);
+  const key = DEFAULT_CATALOGUE.seriesKey(value?.name ?? name!, value?.labels ?? labels!);
   view.apply(aggregateChangelogKey(partition, key), value && encodeAggregate(value));
 }
 
@@ -61,7 +62,7 @@ const oldestKey =
 
 describe('MetricsView', () => {
   it('sums a counter over partitions, and a tombstone takes back only its partition’s share', () => {
-    const view = new MetricsView();
+    const view = new MetricsView(DEFAULT_CATALOGUE);
     apply(view, 0, completed(3));
     apply(view, 5, completed(4));
     apply(view, 0, completed(5)); // a newer value replaces
@@ -73,7 +74,7 @@ describe('MetricsView', () => {
   });
 
   it('adds count gauges up, and takes the oldest queued job of all partitions', () => {
-    const view = new MetricsView();
+    const view = new MetricsView(DEFAULT_CATALOGUE);
     apply(view, 0, running(2));
     apply(view, 1, running(1));
     apply(view, 0, oldest(1_700_000_100, 3));
@@ -86,7 +87,7 @@ describe('MetricsView', () => {
   });
 
   it('serves an emptied gauge at 0 until every partition’s processor drops it', () => {
-    const view = new MetricsView();
+    const view = new MetricsView(DEFAULT_CATALOGUE);
     apply(view, 0, running(1));
     apply(view, 0, running(0));
     expect(served(view).get(runningKey)).toBe(0);
@@ -95,8 +96,31 @@ describe('MetricsView', () => {
   });
 
   it('refuses an undecodable record and an aggregate key without a partition', () => {
-    const view = new MetricsView();
+    const view = new MetricsView(DEFAULT_CATALOGUE);
     expect(() => view.apply(aggregateChangelogKey(0, 'x'), Buffer.from('not avro'))).toThrow();
     expect(() => view.apply('no-partition', encodeAggregate(completed(1)))).toThrow(/has no partition/);
+  });
+
+  it('serves the buckets and the labels the processors were configured with', () => {
+    const name = 'github_actions_job_queue_duration_seconds';
+    const catalogue = new MetricCatalogue({ buckets: { [name]: [2, 20] }, labels: { [name]: ['labels'] } });
+    const view = new MetricsView(catalogue);
+    const delta = {
+      kind: 'histogram',
+      name,
+      labels: { repository: 'o/r', labels: 'gpu' },
+      observeSeconds: 7,
+    } as const;
+    const value = applyDelta(
+      applyDelta(undefined, delta, catalogue),
+      { ...delta, observeSeconds: 60 },
+      catalogue,
+    );
+    view.apply(aggregateChangelogKey(1, catalogue.seriesKey(name, delta.labels)), encodeAggregate(value));
+    const samples = served(view);
+    expect(samples.get(`${name}_bucket{labels="gpu",le="2"}`)).toBe(0);
+    expect(samples.get(`${name}_bucket{labels="gpu",le="20"}`)).toBe(1);
+    expect(samples.get(`${name}_bucket{labels="gpu",le="+Inf"}`)).toBe(2);
+    expect(samples.get(`${name}_count{labels="gpu"}`)).toBe(2);
   });
 });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
-  parseDurationMs,
-  readBrokers,
+  KAFKA_BROKERS,
   readCommonConfig,
   readWebhookSecrets,
 } from '../../../platform/config.js';
+import { parseDurationMs } from '../../../platform/setting.js';
 import { formatTopicPlan, reconcileTopics, topicPlan, topicPlanFor } from '../../../platform/topics.js';
 
 describe('topic plan', () => {
@@ -57,7 +57,7 @@ describe('configuration', () => {
     expect(() => readCommonConfig({ RUNSTREAM_PARTITIONS: '0' })).toThrow(
       new ConfigError('RUNSTREAM_PARTITIONS', 'expected 1..10000, got 0'),
     );
-    expect(() => readBrokers({ KAFKA_BROKERS: 'localhost' })).toThrow(/KAFKA_BROKERS/);
+    expect(() => KAFKA_BROKERS.read({ KAFKA_BROKERS: 'localhost' })).toThrow(/KAFKA_BROKERS/);
     expect(() => readCommonConfig({ RUNSTREAM_REPLICATION_FACTOR: '0' })).toThrow(
       /RUNSTREAM_REPLICATION_FACTOR/,
     );

@@ -18,7 +18,7 @@ import { RocksStore } from '../../../processor/store.js';
 import { changelogKeyOf, storeOpsFor, storePrefix } from '../../../processor/store-layout.js';
 import { decodeAggregate, decodeJob, decodeRun } from '../../../schemas/changelog.js';
 import { codecs } from '../../../schemas/codecs.js';
-import { seriesKey } from '../../../schemas/metrics.js';
+import { DEFAULT_CATALOGUE, MetricCatalogue } from '../../../schemas/metrics.js';
 import type { AggregateValue, JobState, RunState } from '../../../schemas/model.js';
 import { servedGauges } from '../../support/gauges.js';
 import { toDelivery } from '../../support/publish.js';
@@ -91,7 +91,7 @@ async function committedState(store: RocksStore): Promise<FoldedState> {
   for await (const [, bytes] of store.scan(storePrefix('aggregates'))) {
     const value = decodeAggregate(bytes);
     if (value.kind === 'gauge') gauges.push(value);
-    else aggregates.set(seriesKey(value.name, value.labels), value);
+    else aggregates.set(DEFAULT_CATALOGUE.seriesKey(value.name, value.labels), value);
   }
   return { runs, jobs, aggregates, gauges: servedGauges(gauges) };
 }
@@ -120,7 +120,7 @@ describe('applyChunk over real RocksDB', () => {
             for (let at = 0, i = 0; at < records.length; i++) {
               const chunk = records.slice(at, at + sizes[i % sizes.length]!);
               at += chunk.length;
-              const pending = new PendingChanges();
+              const pending = new PendingChanges(DEFAULT_CATALOGUE);
               results.push(...(await applyChunk(store, PARTITION, pending, chunk, NOW)));
               await store.write(
                 storeOpsFor(pending.records(PARTITION), new Map(), NOW, pending.storeOnlyOps()),
@@ -148,13 +148,13 @@ describe('applyChunk over real RocksDB', () => {
     try {
       const commit = async (pending: PendingChanges) =>
         store.write(storeOpsFor(pending.records(PARTITION), new Map(), NOW, pending.storeOnlyOps()));
-      const first = new PendingChanges();
+      const first = new PendingChanges(DEFAULT_CATALOGUE);
       await applyChunk(store, PARTITION, first, inputRecords(), NOW);
       await commit(first);
       const before = await committedState(store);
 
       // Housekeeping retires every completed entity once its retention is over.
-      const housekeeping = new PendingChanges();
+      const housekeeping = new PendingChanges(DEFAULT_CATALOGUE);
       const retired = new Set<string>();
       for (const [key, run] of before.runs)
         if (run.status === 'completed') housekeeping.retire('run', key, run, NOW + 1);
@@ -172,7 +172,7 @@ describe('applyChunk over real RocksDB', () => {
       // A backfill brings the earlier events of those entities under new delivery ids.
       const late = backfillOf(retired, 10_000, NOW + 2, (action) => action !== 'completed');
       expect(late.length).toBeGreaterThan(0);
-      const backfill = new PendingChanges();
+      const backfill = new PendingChanges(DEFAULT_CATALOGUE);
       const results = await applyChunk(store, PARTITION, backfill, late, NOW + 2);
       await commit(backfill);
       expect(new Set(results)).toEqual(new Set(['stale']));
@@ -181,8 +181,40 @@ describe('applyChunk over real RocksDB', () => {
       expect(comparable(after).aggregates).toEqual(comparable(before).aggregates);
 
       const lateForExpired = backfillOf(expired, 20_000, NOW + 3);
-      const again = await applyChunk(store, PARTITION, new PendingChanges(), lateForExpired, NOW + 3);
+      const again = await applyChunk(
+        store,
+        PARTITION,
+        new PendingChanges(DEFAULT_CATALOGUE),
+        lateForExpired,
+        NOW + 3,
+      );
       expect(again).toContain('applied');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('ignores a repository the catalogue leaves out before any state: no marker, run, job or series', async () => {
+    const store = await RocksStore.open(join(root, 'filtered'));
+    try {
+      const catalogue = new MetricCatalogue({ repositories: { exclude: ['octo-org/*'] } });
+      const repositoryOf = (d: (typeof stream)[number]) =>
+        (d.payload.repository as { full_name: string }).full_name;
+      const left = stream.filter((d) => repositoryOf(d).startsWith('octo-org/'));
+      expect(left.length).toBeGreaterThan(0);
+      const pending = new PendingChanges(catalogue);
+      const results = await applyChunk(
+        store,
+        PARTITION,
+        pending,
+        stream.map((d, i) => recordOf(i, encoded(d))),
+        NOW,
+      );
+      expect(results.filter((r) => r === 'ignored')).toHaveLength(left.length);
+      for (const d of left) expect(pending.markers.has(d.id)).toBe(false);
+      await store.write(storeOpsFor(pending.records(PARTITION), new Map(), NOW, pending.storeOnlyOps()));
+      const kept = stream.filter((d) => !left.includes(d));
+      expect(comparable(await committedState(store))).toEqual(comparable(expectedState(kept, NOW)));
     } finally {
       await store.close();
     }

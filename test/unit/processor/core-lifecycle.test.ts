@@ -12,9 +12,8 @@ import {
 import {
   AGGREGATE_FAMILIES,
   type AggregateName,
-  aggregateLabels,
+  DEFAULT_CATALOGUE,
   DURATION_BUCKETS_SECONDS,
-  seriesKey,
 } from '../../../schemas/metrics.js';
 import type { JobState } from '../../../schemas/model.js';
 import { jobDuration, jobObservation } from '../../support/entities.js';
@@ -145,7 +144,7 @@ describe('expiry', () => {
 });
 
 describe('histogram buckets', () => {
-  const observe = (seconds: number) => applyDelta(undefined, jobDuration(seconds));
+  const observe = (seconds: number) => applyDelta(undefined, jobDuration(seconds), DEFAULT_CATALOGUE);
 
   it('a value exactly on a bound goes in that bucket (le), just above it in the next', () => {
     DURATION_BUCKETS_SECONDS.forEach((bound, i) => {
@@ -192,17 +191,23 @@ describe('histogram buckets', () => {
   it('keys and labels follow each family’s label order, whatever the input order', () => {
     for (const family of AGGREGATE_FAMILIES) {
       const name = family.name as AggregateName;
-      const labels = Object.fromEntries(aggregateLabels(name).map((l) => [l, `v-${l}`]));
+      const labels = Object.fromEntries(DEFAULT_CATALOGUE.labelsOf(name).map((l) => [l, `v-${l}`]));
       const reversed = Object.fromEntries(Object.entries(labels).reverse());
-      const key = seriesKey(name, labels);
-      expect(seriesKey(name, reversed)).toBe(key);
+      const key = DEFAULT_CATALOGUE.seriesKey(name, labels);
+      expect(DEFAULT_CATALOGUE.seriesKey(name, reversed)).toBe(key);
     }
-    const value = applyDelta(undefined, {
-      kind: 'counter',
-      name: 'github_actions_jobs_completed_total',
-      labels: { conclusion: 'x', labels: 'l', runner_group: 'g', workflow: 'w', repository: 'r' },
-      increment: 1,
-    });
-    expect(Object.keys(value.labels)).toEqual(aggregateLabels('github_actions_jobs_completed_total'));
+    const value = applyDelta(
+      undefined,
+      {
+        kind: 'counter',
+        name: 'github_actions_jobs_completed_total',
+        labels: { conclusion: 'x', labels: 'l', runner_group: 'g', workflow: 'w', repository: 'r' },
+        increment: 1,
+      },
+      DEFAULT_CATALOGUE,
+    );
+    expect(Object.keys(value.labels)).toEqual(
+      DEFAULT_CATALOGUE.labelsOf('github_actions_jobs_completed_total'),
+    );
   });
 });

@@ -239,6 +239,10 @@ describe('parse details', () => {
         repository: (payload.repository as { full_name: string }).full_name,
         workflow: run.name ?? '',
         event: run.event,
+        branchKind:
+          run.head_branch === (payload.repository as { default_branch: string }).default_branch
+            ? 'default'
+            : 'other',
         status: run.status,
         conclusion: run.conclusion ?? null,
         createdAt: Date.parse(run.created_at as string),

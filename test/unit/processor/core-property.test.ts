@@ -10,7 +10,7 @@ import { applyDelta } from '../../../processor/core/aggregates.js';
 import { parseDelivery } from '../../../processor/core/parse.js';
 import { applyJob, applyRun, jobKey, runKey } from '../../../processor/core/state.js';
 import type { AggregateDelta } from '../../../processor/core/types.js';
-import { seriesKey } from '../../../schemas/metrics.js';
+import { DEFAULT_CATALOGUE } from '../../../schemas/metrics.js';
 import type { AggregateValue, JobState, JobStatus, RunState } from '../../../schemas/model.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -260,8 +260,8 @@ function fold(stream: readonly Delivery[]): Folded {
 
 function addAll(aggregates: Map<string, AggregateValue>, deltas: readonly AggregateDelta[]): void {
   for (const delta of deltas) {
-    const key = seriesKey(delta.name, delta.labels);
-    aggregates.set(key, applyDelta(aggregates.get(key), delta));
+    const key = DEFAULT_CATALOGUE.seriesKey(delta.name, delta.labels);
+    aggregates.set(key, applyDelta(aggregates.get(key), delta, DEFAULT_CATALOGUE));
   }
 }
 

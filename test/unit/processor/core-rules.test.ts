@@ -127,7 +127,7 @@ describe('job state machine', () => {
       {
         kind: 'histogram',
         name: 'github_actions_job_queue_duration_seconds',
-        labels: { repository: 'o/r', runner_group: 'Default', labels: 'ubuntu-latest' },
+        labels: { repository: 'o/r', runner_group: 'Default', labels: 'ubuntu-latest', branch_kind: '' },
         observeSeconds: 30,
       },
     ]);
@@ -161,13 +161,13 @@ describe('run state machine', () => {
       {
         kind: 'counter',
         name: 'github_actions_workflow_runs_completed_total',
-        labels: { repository: 'o/r', workflow: 'CI', event: 'push', conclusion: 'failure' },
+        labels: { repository: 'o/r', workflow: 'CI', event: 'push', conclusion: 'failure', branch_kind: '' },
         increment: 1,
       },
       {
         kind: 'histogram',
         name: 'github_actions_workflow_run_duration_seconds',
-        labels: { repository: 'o/r', workflow: 'CI', event: 'push', conclusion: 'failure' },
+        labels: { repository: 'o/r', workflow: 'CI', event: 'push', conclusion: 'failure', branch_kind: '' },
         observeSeconds: 125,
       },
     ]);

@@ -19,7 +19,7 @@ import {
   encodeAggregate,
 } from '../../../schemas/changelog.js';
 import { codecs } from '../../../schemas/codecs.js';
-import { seriesKey } from '../../../schemas/metrics.js';
+import { DEFAULT_CATALOGUE } from '../../../schemas/metrics.js';
 import type { AggregateValue, JobState, RunState } from '../../../schemas/model.js';
 import { gaugesOf, servedGauges } from '../../support/gauges.js';
 import { toDelivery } from '../../support/publish.js';
@@ -30,7 +30,7 @@ const stream = generateStream({ seed: 5, runs: 15, unfinishedRate: 0.6, startMs:
 
 async function filled(dir: string): Promise<RocksStore> {
   const store = await RocksStore.open(dir);
-  const pending = new PendingChanges();
+  const pending = new PendingChanges(DEFAULT_CATALOGUE);
   const records = stream.map((d, i) => ({
     offset: String(i),
     value: codecs.delivery.encode(toDelivery(d).delivery),
@@ -73,7 +73,7 @@ describe('recountGauges', () => {
     try {
       const before = await contents(store);
       expect(before.queue.length).toBeGreaterThan(0);
-      const recount = await recountGauges(store, NOW);
+      const recount = await recountGauges(store, NOW, DEFAULT_CATALOGUE);
       expect(recount).toMatchObject({ corrected: 0, hadGauges: true });
       await applied(store, recount.pending);
       expect((await contents(store)).queue).toEqual(before.queue);
@@ -93,13 +93,16 @@ describe('recountGauges', () => {
         labels: { ...victim.labels, repository: 'nobody/nothing' },
       };
       const key = (v: AggregateValue) =>
-        storeKey('aggregates', aggregateChangelogKey(PARTITION, seriesKey(v.name, v.labels)));
+        storeKey(
+          'aggregates',
+          aggregateChangelogKey(PARTITION, DEFAULT_CATALOGUE.seriesKey(v.name, v.labels)),
+        );
       await store.write([
         { key: key(victim), value: encodeAggregate({ ...victim, value: 99, members: 99 } as AggregateValue) },
         { key: key(invented), value: encodeAggregate(invented) },
         { key: `${QUEUE_INDEX_PREFIX}stale|000000000001|1`, value: Buffer.alloc(0) },
       ]);
-      const recount = await recountGauges(store, NOW);
+      const recount = await recountGauges(store, NOW, DEFAULT_CATALOGUE);
       expect(recount).toMatchObject({ corrected: 2, hadGauges: true });
       await applied(store, recount.pending);
       const after = await contents(store);
@@ -120,7 +123,7 @@ describe('recountGauges', () => {
       }
       for await (const [key] of store.scan(QUEUE_INDEX_PREFIX)) ops.push({ key, value: null });
       await store.write(ops);
-      const recount = await recountGauges(store, NOW);
+      const recount = await recountGauges(store, NOW, DEFAULT_CATALOGUE);
       expect(recount.hadGauges).toBe(false);
       expect(recount.corrected).toBe(gauges.filter((g) => g.kind === 'gauge' && g.members > 0).length);
       await applied(store, recount.pending);

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { AvroCodec, DecodeError } from '../../../schemas/codec.js';
 import { codecs } from '../../../schemas/codecs.js';
 import { type Delivery, deliverySchemaV1 } from '../../../schemas/delivery.js';
+import type { JobState } from '../../../schemas/model.js';
 import { BUILTIN_SCHEMAS, StaticSchemaRegistry, SUBJECTS } from '../../../schemas/registry.js';
+import { jobState } from '../../support/entities.js';
 
 const delivery: Delivery = {
   id: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
@@ -45,6 +47,16 @@ describe('Avro codec with Confluent framing', () => {
     const v2Bytes = v2.encode({ ...delivery, userAgent: 'GitHub-Hookshot/abc' });
     expect(v2Bytes.readUInt32BE(1)).toBe(100);
     expect(v2.decode(v2Bytes).userAgent).toBe('GitHub-Hookshot/abc');
+  });
+
+  it('reads a job written before branchKind was kept as branchKind empty', () => {
+    // The registry as it was: the first job schema is the latest one.
+    const before = new StaticSchemaRegistry(BUILTIN_SCHEMAS.filter((s) => s.id <= 6));
+    const v1Bytes = new AvroCodec<JobState>(before, SUBJECTS.jobState).encode(jobState());
+    expect(codecs.jobState.decode(v1Bytes)).toEqual({ ...jobState(), branchKind: '' });
+    const now = codecs.jobState.encode(jobState({ branchKind: 'default' }));
+    expect(now.readUInt32BE(1)).toBe(8);
+    expect(codecs.jobState.decode(now).branchKind).toBe('default');
   });
 
   it('rejects a truncated record with a clear error', () => {

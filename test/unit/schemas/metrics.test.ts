@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { METRIC_FAMILIES } from '../../../schemas/metrics.js';
+import { DEFAULT_CATALOGUE, globTest, METRIC_FAMILIES, MetricCatalogue } from '../../../schemas/metrics.js';
 
 const design = readFileSync(join(import.meta.dirname, '..', '..', '..', 'docs', 'design.md'), 'utf8');
 
@@ -27,5 +27,63 @@ describe('metric catalogue', () => {
       labels: [...f.labels],
     }));
     expect(rows).toEqual(catalogue);
+  });
+
+  it('keys a series as before the catalogue was configurable, whatever raw values come along', () => {
+    const values = {
+      conclusion: 'success',
+      labels: 'x',
+      runner_group: 'g',
+      repository: 'o/r',
+      workflow: 'CI',
+    };
+    const name = 'github_actions_jobs_completed_total';
+    const key = `${name}["o/r","CI","g","x","success"]`;
+    expect(DEFAULT_CATALOGUE.seriesKey(name, values)).toBe(key);
+    // branch_kind reaches the catalogue with every delta; unconfigured, it changes nothing.
+    expect(DEFAULT_CATALOGUE.seriesKey(name, { ...values, branch_kind: 'other' })).toBe(key);
+    expect(DEFAULT_CATALOGUE.seriesLabels(name, { repository: 'o/r' })).toEqual({
+      repository: 'o/r',
+      workflow: '',
+      runner_group: '',
+      labels: '',
+      conclusion: '',
+    });
+  });
+
+  it('makes series of the kept labels, in the family order, with labels named by pool', () => {
+    const name = 'github_actions_jobs_completed_total';
+    const catalogue = new MetricCatalogue({
+      branchKind: true,
+      labels: { [name]: ['branch_kind', 'labels', 'conclusion'] },
+      pools: [{ pool: 'linux', patterns: ['ubuntu-*', 'linux'] }],
+    });
+    const values = {
+      repository: 'o/r',
+      labels: 'self-hosted,ubuntu-24.04',
+      conclusion: 'failure',
+      branch_kind: 'default',
+    };
+    expect(catalogue.seriesLabels(name, values)).toEqual({
+      labels: 'linux',
+      conclusion: 'failure',
+      branch_kind: 'default',
+    });
+    expect(Object.keys(catalogue.seriesLabels(name, values))).toEqual([
+      'labels',
+      'conclusion',
+      'branch_kind',
+    ]);
+    expect(catalogue.seriesKey(name, values)).toBe(`${name}["linux","failure","default"]`);
+    expect(catalogue.poolOf('')).toBe('');
+  });
+
+  it('matches globs: * and ? within one path segment, case-insensitive, everything else literal', () => {
+    expect(globTest('octo-org/*')('Octo-Org/api')).toBe(true);
+    expect(globTest('octo-org/*')('octo-org/a/b')).toBe(false);
+    expect(globTest('*/web')('acme/web')).toBe(true);
+    expect(globTest('a?c/x')('abc/x')).toBe(true);
+    expect(globTest('a.c/x')('abc/x')).toBe(false);
+    expect(globTest('ubuntu-(22)*')('ubuntu-(22).04')).toBe(true);
   });
 });

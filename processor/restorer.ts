@@ -11,6 +11,7 @@ import type { Logger } from '../platform/log.js';
 import { PartitionReader, partitionKey } from '../platform/partition-reader.js';
 import type { TopicNames } from '../platform/topics.js';
 import { CHANGELOG_KINDS, type ChangelogKind, changelogTopic, decodeJob } from '../schemas/changelog.js';
+import type { MetricCatalogue } from '../schemas/metrics.js';
 import type { JobState } from '../schemas/model.js';
 import { PendingChanges } from './batch.js';
 import type { ChangelogEnds } from './checkpoint.js';
@@ -35,8 +36,11 @@ export interface RestoreRequest {
   now: () => number;
   /** Called with each batch's record count, for metrics. */
   onRecords?: (kind: ChangelogKind, count: number) => void;
-  /** Keep the queued-jobs index in step with the jobs copied (the store held it before). */
-  indexQueuedJobs: boolean;
+  /**
+   * Given (a checkpoint restore: the store held the index), the queued-jobs index is kept
+   * in step with the jobs copied, its sets keyed as this catalogue keys them.
+   */
+  indexQueuedJobs?: MetricCatalogue;
 }
 
 interface ChangelogMessage {
@@ -48,8 +52,9 @@ interface ChangelogMessage {
 async function queueIndexOps(
   store: KeyValueStore,
   messages: readonly ChangelogMessage[],
+  catalogue: MetricCatalogue,
 ): Promise<WriteOp[]> {
-  const changes = new PendingChanges();
+  const changes = new PendingChanges(catalogue);
   const latest = new Map<string, JobState | undefined>();
   for (const m of messages) {
     const key = m.key?.toString() ?? '';
@@ -103,7 +108,9 @@ export class ChangelogRestorer {
             const last = messages[messages.length - 1]!;
             try {
               const derived =
-                kind === 'jobs' && request.indexQueuedJobs ? await queueIndexOps(store, messages) : [];
+                kind === 'jobs' && request.indexQueuedJobs
+                  ? await queueIndexOps(store, messages, request.indexQueuedJobs)
+                  : [];
               await store.write([
                 ...messages.map((m) => ({ key: storeKey(kind, m.key?.toString() ?? ''), value: m.value })),
                 ...storeOpsFor([], new Map([[kind, BigInt(last.offset) + 1n]]), request.now(), derived),

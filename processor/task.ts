@@ -228,7 +228,7 @@ export class PartitionTask {
         signal,
         now: this.deps.now,
         onRecords: (kind, count) => metrics.restoreRecords.inc({ topic: kind }, count),
-        indexQueuedJobs: verdict.mode === 'checkpoint',
+        ...(verdict.mode === 'checkpoint' ? { indexQueuedJobs: config.catalogue } : {}),
       });
 
       step('readMs');

@@ -241,7 +241,7 @@ describe('processor against a real broker and RocksDB', () => {
     const rebuilt: string[] = [];
     for (let partition = 0; partition < topics.partitions; partition++) {
       const store = await storeOf(stateDir, partition);
-      const { pending } = await recountGauges(store, Date.now());
+      const { pending } = await recountGauges(store, Date.now(), config.catalogue);
       await store.close();
       for (const [key, put] of pending.queue) if (put) rebuilt.push(`${partition}:${key}`);
     }

@@ -3,6 +3,7 @@
 // config is a secret: nothing here ever reads `encodedJITConfig`.
 
 import type { RunnerReference } from '../github/actions-service.js';
+import { GitHubApiError } from '../github/errors.js';
 import type { JitBatchResult, JitItemResult } from '../github/jit-batch.js';
 import { alignedTable } from '../platform/table.js';
 import { oneLine } from './errors.js';
@@ -10,9 +11,15 @@ import { oneLine } from './errors.js';
 /** Per successful item (by index): the file its config was written to, or why it was not. */
 export type ConfigFiles = ReadonlyMap<number, { path: string } | { error: unknown }>;
 
+/** Every row would repeat the same service URL: a row says what the service answered. */
+function failure(error: Error): string {
+  if (!(error instanceof GitHubApiError)) return oneLine(error);
+  return `${error.status === 0 ? 'no answer' : `HTTP ${error.status}`}: ${oneLine(error.detail)}`;
+}
+
 function outcome(item: JitItemResult): string {
   if (item.status === 'ok') return item.recovered ? 'ok (recovered an existing runner)' : 'ok';
-  if (item.status === 'failed') return `failed: ${oneLine(item.error)}`;
+  if (item.status === 'failed') return `failed: ${failure(item.error)}`;
   return item.started ? 'cancelled after it was sent: the runner may exist' : 'cancelled before it was sent';
 }
 
@@ -22,14 +29,16 @@ function fileCell(item: JitItemResult, files: ConfigFiles): string {
   return 'path' in file ? file.path : `not written: ${oneLine(file.error)}`;
 }
 
-/** One row per requested runner: name, runner id, result, and with `files` the config file. */
+/** One row per requested runner: name, runner id, with `files` the config file, and the result. */
 export function jitTable(result: JitBatchResult, files?: ConfigFiles): string {
-  const rows = result.items.map((item) => {
-    const row = [item.name, item.status === 'ok' ? String(item.config.runner.id) : '-', outcome(item)];
-    return files ? [...row, fileCell(item, files)] : row;
-  });
-  const header = ['name', 'runner id', 'result'];
-  return alignedTable(files ? [...header, 'config file'] : header, rows);
+  // The result last: an error there does not push the other columns apart.
+  const rows = result.items.map((item) => [
+    item.name,
+    item.status === 'ok' ? String(item.config.runner.id) : '-',
+    ...(files ? [fileCell(item, files)] : []),
+    outcome(item),
+  ]);
+  return alignedTable(['name', 'runner id', ...(files ? ['config file'] : []), 'result'], rows);
 }
 
 /** Config files that could not be written. */

@@ -2,7 +2,7 @@
 // row per item, errors on one line, and never a JIT config.
 import { describe, expect, it } from 'vitest';
 import { jitExitCode, jitSummary, jitTable, runnersTable } from '../../../cli/runners-report.js';
-import { GitHubApiError } from '../../../github/errors.js';
+import { GitHubApiError, GitHubNetworkError } from '../../../github/errors.js';
 import { assembleBatchResult, type ItemOutcome } from '../../../github/jit-batch.js';
 
 const SECRET = 'c2VjcmV0LWppdC1jb25maWc=';
@@ -30,7 +30,7 @@ describe('jitTable', () => {
     expect(lines).toEqual([
       'name     runner id  result',
       'ci-a1-0  11         ok',
-      'ci-a1-1  -          failed: POST https://svc/x/generatejitconfig answered 400: invalid runner name',
+      'ci-a1-1  -          failed: HTTP 400: invalid runner name',
       'ci-a1-2  12         ok (recovered an existing runner)',
       'ci-a1-3  -          cancelled after it was sent: the runner may exist',
     ]);
@@ -43,13 +43,29 @@ describe('jitTable', () => {
       [2, { error: new Error('EACCES: permission denied') }],
     ]);
     const lines = jitTable(mixed, files).split('\n');
-    expect(lines[0]).toMatch(/^name +runner id +result +config file$/);
-    expect(lines[1]).toMatch(/ ok +out\/ci-a1-0\.jitconfig$/);
-    expect(lines[2]).toMatch(/ -$/);
-    expect(lines[3]).toMatch(/not written: EACCES: permission denied$/);
+    expect(lines).toEqual([
+      'name     runner id  config file                             result',
+      'ci-a1-0  11         out/ci-a1-0.jitconfig                   ok',
+      'ci-a1-1  -          -                                       failed: HTTP 400: invalid runner name',
+      'ci-a1-2  12         not written: EACCES: permission denied  ok (recovered an existing runner)',
+      'ci-a1-3  -          -                                       cancelled after it was sent: the runner may exist',
+    ]);
     expect(jitSummary(mixed, files)).toBe(
       '2 of 4 runner configs generated (1 failed, 1 cancelled, 1 not written)',
     );
+  });
+
+  it('says when no answer came, and shows other errors with their causes', () => {
+    const result = assembleBatchResult(
+      ['n-0', 'n-1'],
+      new Map<number, ItemOutcome>([
+        [0, { kind: 'failed', error: new GitHubNetworkError(0, 'POST', 'https://svc/x', 'ECONNREFUSED') }],
+        [1, { kind: 'failed', error: new Error('outer', { cause: new Error('inner') }) }],
+      ]),
+    );
+    const lines = jitTable(result).split('\n');
+    expect(lines[1]).toMatch(/ failed: no answer: ECONNREFUSED$/);
+    expect(lines[2]).toMatch(/ failed: outer: inner$/);
   });
 
   it('tells never-sent cancellations apart', () => {

@@ -8,6 +8,8 @@ import type { ActionsServiceClient, RunnerScaleSet } from '../github/actions-ser
 import { GITHUB_CONCURRENCY, readActionsService } from '../github/config.js';
 import { NotFoundError } from '../github/errors.js';
 import type { JitBatchResult } from '../github/jit-batch.js';
+import { LOG_FORMAT, LOG_LEVEL } from '../platform/config.js';
+import { createLogger, type Logger } from '../platform/log.js';
 import { UsageError } from './errors.js';
 import { type ConfigFiles, jitExitCode, jitSummary, jitTable, runnersTable } from './runners-report.js';
 import { environmentHelp } from './settings.js';
@@ -28,12 +30,19 @@ function positiveInt(flag: string, value: string): number {
   return n;
 }
 
+/** The HTTP client's retry and rate-limit warnings, on stderr: stdout is the answer. */
+function warnings(): Logger {
+  const format = LOG_FORMAT.read(process.env);
+  const pretty = format === 'pretty' || (format === 'auto' && process.stderr.isTTY === true);
+  return createLogger('runners', LOG_LEVEL.read(process.env), pretty ? 'pretty' : 'json', 'stderr');
+}
+
 /** The client and the scale set `--scale-set` names; a scale set that does not exist is a usage error. */
 async function openScaleSet(
   scaleSet: string,
 ): Promise<{ service: ActionsServiceClient; scaleSet: RunnerScaleSet }> {
   const id = positiveInt('--scale-set', scaleSet);
-  const service = readActionsService(process.env, 'runstream runners');
+  const service = readActionsService(process.env, 'runstream runners', warnings());
   try {
     return { service, scaleSet: await service.getRunnerScaleSetById(id) };
   } catch (error) {

@@ -116,6 +116,29 @@ describe('runstream runners jit', () => {
     }
   });
 
+  it('waits out a rate limit, warning on stderr, and keeps stdout the table', async () => {
+    const fake = await startFake();
+    fake.inject('/service/_apis/runtime/runnerscalesets/7/generatejitconfig', {
+      status: 429,
+      headers: { 'retry-after': '1' },
+      body: { message: 'slow down' },
+    });
+    const run = await runners(fake, ['jit', '--scale-set', '7', '--count', '2']);
+    expect(run.code).toBe(0);
+    expect(generatePosts(fake)).toHaveLength(3);
+    expect(run.stdout).toMatch(/^name +runner id +result\n.* ok\n.* ok\n$/);
+    const [warning, summary] = run.stderr.trimEnd().split('\n');
+    expect(JSON.parse(warning ?? '')).toMatchObject({
+      level: 40,
+      reason: 'retry-after',
+      waitMs: 1000,
+      msg: 'GitHub request will be retried',
+    });
+    expect(summary).toBe(
+      '2 of 2 runner configs generated for scale set 7 (scale-set-7); without --out the configs were not kept',
+    );
+  });
+
   it('stops sending on Ctrl-C and reports what was cancelled', async () => {
     const fake = await startFake();
     // POSTs hang, so both slots (RUNSTREAM_GITHUB_CONCURRENCY=2) hold one at Ctrl-C.

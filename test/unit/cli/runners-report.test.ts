@@ -86,26 +86,13 @@ describe('jitExitCode', () => {
   it('is 0 only when every config was made and written', () => {
     expect(jitExitCode(allOk, undefined, false)).toBe(0);
     expect(jitSummary(allOk)).toBe('2 of 2 runner configs generated');
-    expect(
-      jitExitCode(
-        allOk,
-        new Map([
-          [0, { path: 'a' }],
-          [1, { path: 'b' }],
-        ]),
-        false,
-      ),
-    ).toBe(0);
-    expect(
-      jitExitCode(
-        allOk,
-        new Map([
-          [0, { path: 'a' }],
-          [1, { error: new Error('x') }],
-        ]),
-        false,
-      ),
-    ).toBe(1);
+    const written = (second: { path: string } | { error: unknown }) =>
+      new Map([
+        [0, { path: 'a' }],
+        [1, second],
+      ]);
+    expect(jitExitCode(allOk, written({ path: 'b' }), false)).toBe(0);
+    expect(jitExitCode(allOk, written({ error: new Error('x') }), false)).toBe(1);
     expect(jitExitCode(mixed, undefined, false)).toBe(1);
   });
 

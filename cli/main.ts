@@ -24,6 +24,7 @@ import { replayFromGitHub } from '../replay/github.js';
 import { createProgress, type ProgressCounts } from '../replay/progress.js';
 import { DEV_SECRET, startAll } from './all.js';
 import { describeFailure, UsageError } from './errors.js';
+import { registerRunners } from './runners.js';
 import { environmentHelp } from './settings.js';
 
 /** Runs roles until SIGTERM/SIGINT, then closes them in reverse start order. */
@@ -320,6 +321,8 @@ Without RUNSTREAM_WEBHOOK_SECRET it accepts deliveries signed with the developme
       if (problems.length > 0) process.exitCode = 1;
       else process.stdout.write(`ok: ${topicPlanFor(config).length} topics match the plan\n`);
     });
+
+  registerRunners(program);
 
   return program;
 }

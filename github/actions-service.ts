@@ -82,6 +82,8 @@ export interface ActionsService {
   getRunner(id: number): Promise<RunnerReference>;
   /** null when no runner has that name. */
   getRunnerByName(name: string): Promise<RunnerReference | null>;
+  /** The runners registered to a scale set now. */
+  listRunners(scaleSetId: number): Promise<RunnerReference[]>;
   removeRunner(id: number): Promise<void>;
   /** The scale set's seven statistics, fetched now. */
   getScaleSetStatistics(scaleSetId: number): Promise<ScaleSetStatistics>;
@@ -255,6 +257,12 @@ export class ActionsServiceClient implements ActionsService {
       agentName: name,
     });
     return list?.value?.[0] ?? null;
+  }
+
+  async listRunners(scaleSetId: number): Promise<RunnerReference[]> {
+    // The pool lists every runner of the config URL; a scale set's are those that name it.
+    const list = await this.call<{ count: number; value?: RunnerReference[] }>('GET', AGENTS);
+    return (list?.value ?? []).filter((runner) => runner.runnerScaleSetId === scaleSetId);
   }
 
   async removeRunner(id: number): Promise<void> {

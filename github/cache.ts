@@ -195,6 +195,11 @@ export class CachedActionsService implements ActionsService {
     return this.cached(cacheKeys.runnerByName(name), () => this.inner.getRunnerByName(name));
   }
 
+  /** Never cached: a listing is asked for to see the runners as they are now. */
+  listRunners(scaleSetId: number): Promise<RunnerReference[]> {
+    return this.inner.listRunners(scaleSetId);
+  }
+
   async removeRunner(id: number): Promise<void> {
     const known = this.cache.peek(cacheKeys.runner(id)) as Promise<RunnerReference> | undefined;
     try {

@@ -49,7 +49,10 @@ export function prettyLine(json: string, color: boolean): string {
   return `${head} ${entry.msg ?? ''}${fields.length > 0 ? ` ${fields.join(' ')}` : ''}${stack}\n`;
 }
 
-/** A pino destination that writes readable lines to stdout. */
-export function prettyDestination(color: boolean): { write(line: string): void } {
-  return { write: (line) => void process.stdout.write(prettyLine(line, color)) };
+/** A pino destination that writes readable lines to stdout (or `out`). */
+export function prettyDestination(
+  color: boolean,
+  out: NodeJS.WritableStream = process.stdout,
+): { write(line: string): void } {
+  return { write: (line) => void out.write(prettyLine(line, color)) };
 }

@@ -7,7 +7,13 @@ import { type LogFormat, prettyDestination } from './log-format.js';
 export type { Logger } from 'pino';
 export type { LogFormat } from './log-format.js';
 
-export function createLogger(role: string, level = 'info', format: LogFormat = 'json'): Logger {
+/** Logs to stdout, or to stderr for a command whose stdout is its answer. */
+export function createLogger(
+  role: string,
+  level = 'info',
+  format: LogFormat = 'json',
+  to: 'stdout' | 'stderr' = 'stdout',
+): Logger {
   const options = {
     name: `runstream-${role}`,
     level,
@@ -29,7 +35,6 @@ export function createLogger(role: string, level = 'info', format: LogFormat = '
       censor: '[redacted]',
     },
   };
-  return format === 'pretty'
-    ? pino(options, prettyDestination(process.stdout.isTTY === true))
-    : pino(options);
+  if (format === 'pretty') return pino(options, prettyDestination(process[to].isTTY === true, process[to]));
+  return to === 'stdout' ? pino(options) : pino(options, pino.destination(2));
 }

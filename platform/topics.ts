@@ -1,6 +1,7 @@
 // Topic names and settings (docs/design.md "Topics"). Every changelog has exactly as many
 // partitions as deliveries; records derived from input partition p go to partition p.
 import type { CommonConfig } from './config.js';
+import { alignedTable } from './table.js';
 
 export interface TopicNames {
   deliveries: string;
@@ -124,14 +125,7 @@ export function formatTopicPlan(specs: TopicSpec[], replicationFactor: number): 
       .join(' '),
     s.purpose,
   ]);
-  const header = ['topic', 'partitions', 'replication', 'config', 'purpose'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
+  return alignedTable(['topic', 'partitions', 'replication', 'config', 'purpose'], rows);
 }
 
 export interface ExistingTopic {

@@ -4,7 +4,7 @@
 // configs, and a webhook delivery log built from real example payloads, paged with a
 // Link cursor and served with ETags (a 304 carries no body). It records every request
 // and counts the requests in flight (now and at most), so tests prove behaviour by
-// counting. Latency, failures (by predicate, path or Nth request), 429s with
+// counting. Latency (for all requests or those that match), failures (by predicate, path or Nth request), 429s with
 // Retry-After and a primary rate limit are configurable.
 import { createVerify, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -131,6 +131,7 @@ export class FakeGitHub {
   private readonly adminTokens = new Set<string>();
   private readonly installationTokens = new Set<string>();
   private injections: Array<{ match: RequestMatch; answer: FakeAnswer; remaining: number }> = [];
+  private readonly holds: Array<{ match: RequestMatch; ms: number }> = [];
 
   constructor(private readonly options: FakeGitHubOptions = {}) {
     this.latencyMs = options.latencyMs ?? 0;
@@ -176,6 +177,11 @@ export class FakeGitHub {
     this.injections.push({ match, answer, remaining: count });
   }
 
+  /** Requests that match are answered `ms` later than the others (e.g. to be in flight at a cancel). */
+  hold(match: RequestMatch, ms: number): void {
+    this.holds.push({ match, ms });
+  }
+
   /** The `n`th request from now (1 = the next one) gets `answer`. */
   injectNth(n: number, answer: FakeAnswer): void {
     const seq = this.requests.length + n;
@@ -214,7 +220,8 @@ export class FakeGitHub {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       recorded.body = Buffer.concat(chunks).toString('utf8');
-      if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+      const delay = this.latencyMs + (this.holds.find((h) => matches(h.match, recorded))?.ms ?? 0);
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
       const injected = this.injections.find((i) => i.remaining > 0 && matches(i.match, recorded));
       if (injected) {
         injected.remaining -= 1;
@@ -391,7 +398,8 @@ export class FakeGitHub {
       return { status: 200, body: group ? { count: 1, value: [group] } : { count: 0, value: [] } };
     }
     if (method === 'GET' && path === agentsPath) {
-      const found = [...this.runners.values()].filter((x) => x.name === q.get('agentName'));
+      const name = q.get('agentName');
+      const found = [...this.runners.values()].filter((x) => name === null || x.name === name);
       return { status: 200, body: { count: found.length, value: found } };
     }
     const agent = /^\/_apis\/distributedtask\/pools\/0\/agents\/(\d+)$/.exec(path);

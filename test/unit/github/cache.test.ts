@@ -58,6 +58,18 @@ describe('withCache', () => {
     expect(fake.count('GET', `${AGENTS}?agentName=r`)).toBe(1);
   });
 
+  it("never caches a scale set's runner listing", async () => {
+    const fake = await startFake();
+    const client = serviceClient(fake);
+    await client.generateJitRunnerConfig({ name: 'a' }, 7);
+    const cached = withCache(client, { ttl: 60_000, max: 100, cacheRunnerInfo: true });
+    expect((await cached.listRunners(7)).map((r) => r.name)).toEqual(['a']);
+    await client.generateJitRunnerConfig({ name: 'b' }, 7);
+    expect((await cached.listRunners(7)).map((r) => r.name)).toEqual(['a', 'b']);
+    expect(await cached.listRunners(8)).toEqual([]);
+    expect(fake.count('GET', `${AGENTS}?api-version`)).toBe(3);
+  });
+
   it('leaves statistics fresh by default; when cached, a write on the scale set invalidates them', async () => {
     const fake = await startFake();
     const client = serviceClient(fake);

@@ -16,7 +16,7 @@ import {
   DURATION_BUCKETS_SECONDS,
 } from '../../../schemas/metrics.js';
 import type { JobState } from '../../../schemas/model.js';
-import { jobDuration, jobObservation } from '../../support/entities.js';
+import { jobDuration, jobObservation, runObservation } from '../../support/entities.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -26,25 +26,7 @@ function job(o: Partial<JobObservation> = {}, now = 0): JobState {
   return applyJob(undefined, jobObservation({ createdAt: 0, ...o }), now).state;
 }
 
-const run = (o: Partial<RunObservation> = {}, now = 0) =>
-  applyRun(
-    undefined,
-    {
-      kind: 'run',
-      runId: 10,
-      runAttempt: 1,
-      repository: 'o/r',
-      workflow: 'CI',
-      event: 'push',
-      status: 'in_progress',
-      conclusion: null,
-      createdAt: null,
-      runStartedAt: null,
-      updatedAt: null,
-      ...o,
-    },
-    now,
-  ).state;
+const run = (o: Partial<RunObservation> = {}, now = 0) => applyRun(undefined, runObservation(o), now).state;
 
 describe('hosted or self-hosted', () => {
   it.each([
@@ -113,22 +95,13 @@ describe('expiry', () => {
 
   it('an expired job that completes later is counted once, and retention runs from the completion', () => {
     const expired = expireJob(job(), 2 * DAY, limits)!.state;
-    const completed: JobObservation = {
-      kind: 'job',
-      jobId: 1,
-      runId: 10,
-      runAttempt: 1,
-      repository: 'o/r',
-      workflow: 'CI',
-      labels: 'ubuntu-latest',
-      runnerGroup: '',
-      runnerName: null,
+    const completed = jobObservation({
       status: 'completed',
       conclusion: 'cancelled',
       createdAt: 0,
       startedAt: 0,
       completedAt: DAY,
-    };
+    });
     const first = applyJob(expired, completed, 3 * DAY);
     expect(first.deltas.map((d) => d.name)).toEqual(['github_actions_jobs_completed_total']);
     expect(applyJob(first.state, completed, 3 * DAY + 1).deltas).toEqual([]);

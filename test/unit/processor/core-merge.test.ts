@@ -8,6 +8,7 @@ import { applyJob, applyRun } from '../../../processor/core/state.js';
 import type { AggregateDelta, JobObservation, RunObservation } from '../../../processor/core/types.js';
 import type { JobState, RunState } from '../../../schemas/model.js';
 import { runIdOf } from '../../../schemas/payload.js';
+import { jobObservation as fixtureJob } from '../../support/entities.js';
 import { example } from '../../support/webhooks.js';
 
 const nullable = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: null });
@@ -156,23 +157,7 @@ describe('the merge is a join', () => {
 });
 
 describe('anomalies, one at a time', () => {
-  const job = (o: Partial<JobObservation>): JobObservation => ({
-    kind: 'job',
-    jobId: 1,
-    runId: 10,
-    runAttempt: 1,
-    repository: 'o/r',
-    workflow: 'CI',
-    labels: 'x',
-    runnerGroup: '',
-    runnerName: null,
-    status: 'queued',
-    conclusion: null,
-    createdAt: 0,
-    startedAt: null,
-    completedAt: null,
-    ...o,
-  });
+  const job = (o: Partial<JobObservation>): JobObservation => fixtureJob({ labels: 'x', createdAt: 0, ...o });
   const done = job({
     status: 'completed',
     conclusion: 'success',

@@ -6,31 +6,13 @@ import { PendingChanges, retiredMarkerKey } from '../../../processor/batch.js';
 import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
 import { sweepJob, sweepMarker, sweepRun } from '../../../processor/housekeeping.js';
 import { DEFAULT_CATALOGUE } from '../../../schemas/metrics.js';
-import type { RunState } from '../../../schemas/model.js';
-import { jobState } from '../../support/entities.js';
+import { jobState, runState } from '../../support/entities.js';
 
 const limits = DEFAULT_LIFECYCLE_LIMITS;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-function run(overrides: Partial<RunState> = {}): RunState {
-  return {
-    runId: 10,
-    runAttempt: 1,
-    repository: 'o/r',
-    workflow: 'CI',
-    event: 'push',
-    status: 'in_progress',
-    conclusion: null,
-    createdAt: 0,
-    runStartedAt: 0,
-    updatedAt: 0,
-    firstSeenAt: 0,
-    completedSeenAt: null,
-    expiredAt: null,
-    ...overrides,
-  };
-}
+const run = runState;
 
 describe('housekeeping sweep', () => {
   it('drops dedupe markers older than the window, keeps younger ones', () => {

@@ -140,13 +140,7 @@ describe('histogram buckets', () => {
   it('clamps a negative duration (clock skew between timestamps) to 0', () => {
     const t = applyJob(
       undefined,
-      {
-        kind: 'job',
-        jobId: 1,
-        runId: 10,
-        runAttempt: 1,
-        repository: 'o/r',
-        workflow: 'CI',
+      jobObservation({
         labels: 'x',
         runnerGroup: 'g',
         runnerName: 'r',
@@ -155,7 +149,7 @@ describe('histogram buckets', () => {
         createdAt: 10_000,
         startedAt: 5_000,
         completedAt: 1_000,
-      },
+      }),
       0,
     );
     expect(t.deltas.filter((d) => d.kind === 'histogram').map((d) => d.observeSeconds)).toEqual([0, 0]);

@@ -14,7 +14,7 @@ import {
   type RunObservation,
 } from '../../../processor/core/types.js';
 import { DURATION_BUCKETS_SECONDS } from '../../../schemas/metrics.js';
-import { jobObservation } from '../../support/entities.js';
+import { jobObservation, runObservation } from '../../support/entities.js';
 import { example, examples } from '../../support/webhooks.js';
 
 const HOUR = 3_600_000;
@@ -136,20 +136,8 @@ describe('job state machine', () => {
 });
 
 describe('run state machine', () => {
-  const run = (o: Partial<RunObservation> = {}): RunObservation => ({
-    kind: 'run',
-    runId: 10,
-    runAttempt: 1,
-    repository: 'o/r',
-    workflow: 'CI',
-    event: 'push',
-    status: 'queued',
-    conclusion: null,
-    createdAt: 0,
-    runStartedAt: 0,
-    updatedAt: 0,
-    ...o,
-  });
+  const run = (o: Partial<RunObservation> = {}): RunObservation =>
+    runObservation({ status: 'queued', createdAt: 0, runStartedAt: 0, updatedAt: 0, ...o });
 
   it('counts a completed attempt once, with its duration; a re-run is another entity', () => {
     const done = applyRun(

@@ -365,9 +365,10 @@ async function catchUp(ctx: BenchContext, entities: number): Promise<Figures> {
 
   const port = await freePort();
   const started = performance.now();
+  // The built CLI, as deployed (npm run bench builds first): tsx would add its compiler.
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, '..', 'cli', 'run.ts'), 'exporter'],
+    [join(import.meta.dirname, '..', 'bin', 'runstream.js'), 'exporter'],
     {
       env: {
         ...process.env,

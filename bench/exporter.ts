@@ -4,7 +4,7 @@
 // and jobs with 10k series; and freshness, the time from ingest's 202 to the value on
 // /metrics, at 200 deliveries/s end to end.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -22,6 +22,7 @@ import { aggregateChangelogKey, encodeAggregate, encodeJob, encodeRun } from '..
 import { DEFAULT_CATALOGUE } from '../schemas/metrics.js';
 import type { AggregateValue, JobState, RunState } from '../schemas/model.js';
 import { freePort } from '../test/support/broker.js';
+import { memoryBreakdown, memoryOf } from './memory.js';
 import type { BenchContext, Figures } from './types.js';
 
 const percentile = (sorted: number[], p: number) =>
@@ -279,14 +280,6 @@ async function freshness(ctx: BenchContext, rate: number, seconds: number): Prom
   }
 }
 
-/** Peak and current resident memory of a process (Linux /proc), in MB. */
-async function memoryOf(pid: number): Promise<{ peakMb: number; rssMb: number }> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) =>
-    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-  return { peakMb: Math.round(kb('VmHWM') / 1024), rssMb: Math.round(kb('VmRSS') / 1024) };
-}
-
 /**
  * A real exporter process started over changelogs as processors leave them: `entities`
  * retained runs and jobs (half each) in their changelogs, and 10k series in the
@@ -395,11 +388,17 @@ async function catchUp(ctx: BenchContext, entities: number): Promise<Figures> {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const served = text.split('\n').filter((l) => l.startsWith('github_actions_')).length;
     const memory = await memoryOf(child.pid!);
+    const kinds = await memoryBreakdown(
+      `http://127.0.0.1:${port}/metrics`,
+      'exporter',
+      `catchup_${entities}_entities_end`,
+    );
     return {
       [`catchup_${entities}_entities_s`]: Number(seconds.toFixed(2)),
       [`catchup_${entities}_entities_peak_rss_mb`]: memory.peakMb,
       [`catchup_${entities}_entities_series_lines`]: served,
       [`catchup_${entities}_entities_aggregate_records`]: aggregates.length,
+      ...kinds,
     };
   } finally {
     child.kill('SIGTERM');

@@ -4,7 +4,7 @@
 // straight into the changelogs) from the changelogs alone (cold) and from the local
 // checkpoint plus a tail (warm).
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Message } from 'kafkajs';
@@ -21,6 +21,7 @@ import { codecs } from '../schemas/codecs.js';
 import { buildDelivery } from '../schemas/delivery.js';
 import { freePort } from '../test/support/broker.js';
 import { restoreCounts } from '../test/support/restores.js';
+import { memoryBreakdown, memoryOf } from './memory.js';
 import type { BenchContext, Figures } from './types.js';
 
 type Json = Record<string, unknown>;
@@ -324,27 +325,12 @@ async function deliveriesBench(ctx: BenchContext, count: number): Promise<Figure
       },
     );
     let peakRssMb = 0;
-    let memory = '';
     /** Where the memory is at the end, from the process's own metrics (MB). */
     let breakdown: Figures = {};
     try {
       await waitForCommitted(ctx, `${prefix}processor`, names.deliveries, 30 * 60_000);
-      memory = await readFile(`/proc/${child.pid}/status`, 'utf8');
-      peakRssMb = Math.round(Number(/^VmHWM:\s+(\d+) kB/m.exec(memory)?.[1] ?? Number.NaN) / 1024);
-      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      const mb = (name: string) =>
-        Math.round(Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) / 1e6);
-      const rss = mb('runstream_processor_process_resident_memory_bytes');
-      const heap = mb('runstream_processor_nodejs_heap_size_total_bytes');
-      const external = mb('runstream_processor_nodejs_external_memory_bytes');
-      breakdown = {
-        memory_end_rss_mb: rss,
-        memory_end_js_heap_mb: heap,
-        memory_end_buffers_mb: external,
-        // What neither the heap nor Node's buffers hold: RocksDB (caches, memtables,
-        // table readers) and the runtime itself.
-        memory_end_native_mb: rss - heap - external,
-      };
+      peakRssMb = (await memoryOf(child.pid!)).peakMb;
+      breakdown = await memoryBreakdown(`http://127.0.0.1:${metricsPort}/metrics`, 'processor', 'memory_end');
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

@@ -4,9 +4,11 @@
 // error surfaces at once.
 import kafkajs from 'kafkajs';
 import type { Kafka, KafkaAdmin } from './kafka.js';
-import { partitionKey } from './partition-reader.js';
 
 const { AssignerProtocol } = kafkajs;
+
+/** How offsets of a partition are keyed in the maps callers get: topic, NUL, partition. */
+export const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
 export interface PartitionEnds {
   /** First retained offset. */

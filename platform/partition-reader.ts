@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import kafkajs, { type Consumer, type KafkaMessage, type PartitionAssigner } from 'kafkajs';
 import type { Kafka } from './kafka.js';
 import type { Logger } from './log.js';
-import { Offsets } from './offsets.js';
+import { Offsets, partitionKey } from './offsets.js';
 
 const { AssignerProtocol } = kafkajs;
 
@@ -30,8 +30,6 @@ export class ReadStalledError extends Error {
     this.name = 'ReadStalledError';
   }
 }
-
-export const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
 function fixedAssigner(wanted: Map<string, number[]>): PartitionAssigner {
   const name = 'RunstreamFixedAssigner';

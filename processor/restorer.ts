@@ -8,7 +8,8 @@
 // restored from its checkpoint needs no recount.
 import type { Kafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
-import { PartitionReader, partitionKey } from '../platform/partition-reader.js';
+import { partitionKey } from '../platform/offsets.js';
+import { PartitionReader } from '../platform/partition-reader.js';
 import type { TopicNames } from '../platform/topics.js';
 import { CHANGELOG_KINDS, type ChangelogKind, changelogTopic, decodeJob } from '../schemas/changelog.js';
 import type { MetricCatalogue } from '../schemas/metrics.js';

@@ -5,7 +5,8 @@ import type { KafkaMessage } from 'kafkajs';
 import { inject } from 'vitest';
 import { createKafka, type Kafka } from '../../platform/kafka.js';
 import { createLogger, type Logger } from '../../platform/log.js';
-import { endOffsets, PartitionReader, partitionKey } from '../../platform/partition-reader.js';
+import { partitionKey } from '../../platform/offsets.js';
+import { endOffsets, PartitionReader } from '../../platform/partition-reader.js';
 import { type TopicNames, topicNames, topicPlan } from '../../platform/topics.js';
 import { ensureTopics } from '../../platform/topics-admin.js';
 

@@ -14,6 +14,14 @@ import type { ExporterConfig } from './config.js';
 import { createExporterMetrics, type ExporterMetrics } from './metrics.js';
 import { MetricsView } from './view.js';
 
+/**
+ * Small fetches: a 10 MB fetch of small aggregate records decodes tens of thousands of
+ * them at once, and V8 keeps the heap they grew. Catching up on 10k series peaked at
+ * 245-261 MB RSS with kafkajs' defaults and at 154-166 MB with these, about as fast
+ * (bench, exporter); freshness under load was the same either way.
+ */
+const VIEW_FETCH = { maxBytes: 512 * 1024, maxBytesPerPartition: 128 * 1024 };
+
 export class ViewReader implements RoleRuntime {
   readonly view: MetricsView;
   private reader: PartitionReader | undefined;
@@ -49,7 +57,12 @@ export class ViewReader implements RoleRuntime {
 
   async start(catchUpWarnAfterMs = 60_000): Promise<void> {
     const targets = await this.offsets.highWatermarks([this.topic]);
-    const reader = new PartitionReader(this.kafka, this.logger, `${this.topics.deliveries}-exporter-`);
+    const reader = new PartitionReader(
+      this.kafka,
+      this.logger,
+      `${this.topics.deliveries}-exporter-`,
+      VIEW_FETCH,
+    );
     this.reader = reader;
     await reader.start(
       [...targets.keys()].map((key) => {

@@ -57,6 +57,12 @@ function fixedAssigner(wanted: Map<string, number[]>): PartitionAssigner {
   });
 }
 
+/** How much one fetch may return (kafkajs' defaults: 10 MB, 1 MB per partition). */
+export interface FetchLimits {
+  maxBytes: number;
+  maxBytesPerPartition: number;
+}
+
 export class PartitionReader {
   private consumer: Consumer | undefined;
   /** Next offset to read per partition, as far as this reader has seen. */
@@ -68,6 +74,7 @@ export class PartitionReader {
     private readonly kafka: Kafka,
     private readonly logger: Logger,
     private readonly groupPrefix: string,
+    private readonly fetch?: FetchLimits,
   ) {}
 
   position(topic: string, partition: number): bigint | undefined {
@@ -84,6 +91,7 @@ export class PartitionReader {
       sessionTimeout: 30_000,
       heartbeatInterval: 3000,
       maxWaitTimeInMs: 200,
+      ...this.fetch,
       retry: { retries: 10 },
     });
     this.consumer = consumer;

@@ -2,14 +2,13 @@
 // where each alert fires and one where it stays silent, reading only metrics the code
 // serves, each alert with a summary, a description saying what to check first, and a
 // runbook section in docs/operations.md.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { readRepoFile, root } from '../../support/deploy-contract.js';
 import { metricNamesIn, metricNamesServed, recordedNamesIn } from '../../support/metric-names.js';
 import { promtool } from '../../support/prometheus.js';
+import { useTempDir } from '../../support/temp-dir.js';
 
 interface Rule {
   record?: string;
@@ -110,13 +109,7 @@ describe('prometheus rules', () => {
   });
 
   describe('promtool tests that can fail', () => {
-    let dir: string;
-    beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'runstream-rules-'));
-    });
-    afterAll(async () => {
-      await rm(dir, { recursive: true, force: true });
-    });
+    const dir = useTempDir('runstream-rules-');
 
     it('fail when an alert no longer fires, or fires where it should stay silent', async () => {
       const source = readRepoFile(RULES);
@@ -131,14 +124,11 @@ describe('prometheus rules', () => {
       const files: string[] = [];
       for (const [i, [from, to]] of mutations.entries()) {
         expect(source).toContain(from);
-        await writeFile(join(dir, `rules-${i}.yml`), source.replace(from, to));
-        await writeFile(
-          join(dir, `mutant-${i}.test.yml`),
-          tests.replace('  - rules.yml', `  - rules-${i}.yml`),
-        );
+        await writeFile(dir(`rules-${i}.yml`), source.replace(from, to));
+        await writeFile(dir(`mutant-${i}.test.yml`), tests.replace('  - rules.yml', `  - rules-${i}.yml`));
         files.push(`mutant-${i}.test.yml`);
       }
-      const results = await Promise.all(files.map((file) => promtool(['test', 'rules', file], dir)));
+      const results = await Promise.all(files.map((file) => promtool(['test', 'rules', file], dir())));
       for (const [i, result] of results.entries()) {
         expect(result.code, `with ${mutations[i]![1]}`).not.toBe(0);
         expect(result.output).toContain('alertname: GitHubActionsJobQueuedTooLong');

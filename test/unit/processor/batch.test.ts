@@ -1,11 +1,8 @@
 // The processor's chunk step against real RocksDB: however the input is cut into
 // transactions, the committed state equals the pure core applied in order, and every
 // record gets the result it deserves (duplicate, invalid, applied or stale).
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateStream } from '../../../demo/stream.js';
 import {
   applyChunk,
@@ -23,6 +20,7 @@ import type { AggregateValue, JobState, RunState } from '../../../schemas/model.
 import { servedGauges } from '../../support/gauges.js';
 import { toDelivery } from '../../support/publish.js';
 import { comparable, expectedState, type FoldedState } from '../../support/state.js';
+import { useTempDir } from '../../support/temp-dir.js';
 
 const PARTITION = 3;
 const NOW = 1;
@@ -97,13 +95,7 @@ async function committedState(store: RocksStore): Promise<FoldedState> {
 }
 
 describe('applyChunk over real RocksDB', () => {
-  let root: string;
-  beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'runstream-chunk-'));
-  });
-  afterAll(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
+  const dir = useTempDir('runstream-chunk-');
 
   it('gives the in-order core state and the right result per record, however the input is chunked', async () => {
     const records = inputRecords();
@@ -114,7 +106,7 @@ describe('applyChunk over real RocksDB', () => {
       fc.asyncProperty(
         fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 30 }),
         async (sizes) => {
-          const store = await RocksStore.open(join(root, `run-${run++}`));
+          const store = await RocksStore.open(dir(`run-${run++}`));
           try {
             const results: DeliveryResult[] = [];
             for (let at = 0, i = 0; at < records.length; i++) {
@@ -144,7 +136,7 @@ describe('applyChunk over real RocksDB', () => {
   });
 
   it('treats a late event about a retired entity as stale: nothing re-created, nothing counted twice', async () => {
-    const store = await RocksStore.open(join(root, 'retired'));
+    const store = await RocksStore.open(dir('retired'));
     try {
       const commit = async (pending: PendingChanges) =>
         store.write(storeOpsFor(pending.records(PARTITION), new Map(), NOW, pending.storeOnlyOps()));
@@ -195,7 +187,7 @@ describe('applyChunk over real RocksDB', () => {
   });
 
   it('ignores a repository the catalogue leaves out before any state: no marker, run, job or series', async () => {
-    const store = await RocksStore.open(join(root, 'filtered'));
+    const store = await RocksStore.open(dir('filtered'));
     try {
       const catalogue = new MetricCatalogue({ repositories: { exclude: ['octo-org/*'] } });
       const repositoryOf = (d: (typeof stream)[number]) =>

@@ -2,10 +2,7 @@
 // and jobs needs no correction; a tampered gauge is put back, an invented one emptied;
 // a store written before gauges were kept gets them all; the queued-jobs index is
 // rebuilt either way.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateStream } from '../../../demo/stream.js';
 import { applyChunk, PendingChanges } from '../../../processor/batch.js';
 import { recountGauges } from '../../../processor/recount.js';
@@ -23,6 +20,7 @@ import { DEFAULT_CATALOGUE } from '../../../schemas/metrics.js';
 import type { AggregateValue, JobState, RunState } from '../../../schemas/model.js';
 import { gaugesOf, servedGauges } from '../../support/gauges.js';
 import { toDelivery } from '../../support/publish.js';
+import { useTempDir } from '../../support/temp-dir.js';
 
 const PARTITION = 2;
 const NOW = Date.now();
@@ -60,16 +58,10 @@ async function applied(store: RocksStore, pending: PendingChanges): Promise<void
 }
 
 describe('recountGauges', () => {
-  let root: string;
-  beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'runstream-recount-'));
-  });
-  afterAll(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
+  const dir = useTempDir('runstream-recount-');
 
   it('finds nothing to correct in a consistent store, and rebuilds the same index', async () => {
-    const store = await filled(join(root, 'consistent'));
+    const store = await filled(dir('consistent'));
     try {
       const before = await contents(store);
       expect(before.queue.length).toBeGreaterThan(0);
@@ -83,7 +75,7 @@ describe('recountGauges', () => {
   });
 
   it('puts a tampered gauge back, empties an invented one, and says it had gauges', async () => {
-    const store = await filled(join(root, 'tampered'));
+    const store = await filled(dir('tampered'));
     try {
       const { runs, jobs, gauges } = await contents(store);
       // A series of a family keyed by repository, so the invented one is another series.
@@ -114,7 +106,7 @@ describe('recountGauges', () => {
   });
 
   it('counts every gauge of a store written before gauges were kept', async () => {
-    const store = await filled(join(root, 'legacy'));
+    const store = await filled(dir('legacy'));
     try {
       const { runs, jobs, gauges } = await contents(store);
       const ops = [];

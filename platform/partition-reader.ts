@@ -1,14 +1,14 @@
-// Reads chosen partitions from chosen offsets. kafkajs has no manual assign(), so a
-// reader joins its own one-member group whose assigner hands it exactly the wanted
-// partitions, then seeks each one (docs/kafkajs-notes.md). Used for changelog
-// restores, the exporter's view and tests. Reads committed data only.
+// Reads chosen partitions from chosen offsets. kafkajs has no manual assign(); our patch
+// gives its consumer a static assignment read without any group (no JoinGroup, no
+// coordinator, nothing committed), then each partition is seeked (docs/kafkajs-notes.md).
+// A group per reader cost every restore Kafka's group.initial.rebalance.delay.ms (3 s
+// by default) before its first fetch. Used for changelog restores, the exporter's view
+// and tests. Reads committed data only.
 import { randomUUID } from 'node:crypto';
-import kafkajs, { type Consumer, type KafkaMessage, type PartitionAssigner } from 'kafkajs';
+import type { Consumer, KafkaMessage } from 'kafkajs';
 import type { Kafka } from './kafka.js';
 import type { Logger } from './log.js';
 import { Offsets, partitionKey } from './offsets.js';
-
-const { AssignerProtocol } = kafkajs;
 
 export interface PartitionStart {
   topic: string;
@@ -29,32 +29,6 @@ export class ReadStalledError extends Error {
     super(message);
     this.name = 'ReadStalledError';
   }
-}
-
-function fixedAssigner(wanted: Map<string, number[]>): PartitionAssigner {
-  const name = 'RunstreamFixedAssigner';
-  return () => ({
-    name,
-    version: 1,
-    async assign({ members }) {
-      const assignment = Object.fromEntries(wanted);
-      return members.map((member, index) => ({
-        memberId: member.memberId,
-        memberAssignment: AssignerProtocol.MemberAssignment.encode({
-          version: 1,
-          // One member by construction; should another join, it gets nothing.
-          assignment: index === 0 ? assignment : {},
-          userData: Buffer.alloc(0),
-        }),
-      }));
-    },
-    protocol({ topics }) {
-      return {
-        name,
-        metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }),
-      };
-    },
-  });
 }
 
 /** How much one fetch may return (kafkajs' defaults: 10 MB, 1 MB per partition). */
@@ -85,11 +59,10 @@ export class PartitionReader {
     const wanted = new Map<string, number[]>();
     for (const s of starts) wanted.set(s.topic, [...(wanted.get(s.topic) ?? []), s.partition]);
     const consumer = this.kafka.consumer({
+      // Never joined (static assignment); kafkajs still wants a name, used in its logs.
       groupId: `${this.groupPrefix}reader-${randomUUID()}`,
-      partitionAssigners: [fixedAssigner(wanted)],
+      staticAssignment: Object.fromEntries(wanted),
       readUncommitted: false,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3000,
       maxWaitTimeInMs: 200,
       ...this.fetch,
       retry: { retries: 10 },
@@ -107,6 +80,14 @@ export class PartitionReader {
       autoCommit: false,
       eachBatchAutoResolve: true,
       eachBatch: async ({ batch, heartbeat }) => {
+        if (!wanted.get(batch.topic)?.includes(batch.partition)) {
+          // Only without our kafkajs patch (a group's assignment instead of the static one).
+          this.logger.error(
+            { topic: batch.topic, partition: batch.partition },
+            'partition reader got a partition it did not ask for; ignored (is patches/kafkajs applied? run npm ci)',
+          );
+          return;
+        }
         if (batch.messages.length > 0) await onBatch(batch.topic, batch.partition, batch.messages);
         this.advance(batch.topic, batch.partition, BigInt(batch.lastOffset()) + 1n);
         await heartbeat();

@@ -53,8 +53,10 @@ export const SESSION_TIMEOUT = durationSetting(
     commands: processor,
     section: 'processing',
   },
-  // Kafka's long-standing default: a dead instance's partitions move after 10 s.
-  10_000,
+  // The broker's smallest by default (group.min.session.timeout.ms): a dead instance's
+  // partitions move after 6 s, so its metrics are fresh again within 10 s. Heartbeats go
+  // every 500 ms from a loop that never blocks for long; raise it where pauses are longer.
+  6000,
 );
 
 export const CONCURRENCY = intSetting(

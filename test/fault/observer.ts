@@ -1,4 +1,4 @@
-// Watches the processor group from outside, once a second: per input partition, the
+// Watches the processor group from outside, four times a second: per input partition, the
 // committed offset against the end offset. A partition stalls while it has input left
 // and its committed offset does not move; the longest such stretch is what an
 // operator's dashboard would have shown as frozen numbers.
@@ -11,12 +11,16 @@ export interface StallReport {
   /** Samples that could not be taken (cluster briefly unreachable). */
   failedSamples: number;
   /**
-   * After a moment (a fault): how long until every partition that had input waiting
-   * committed again, i.e. until every partition's numbers were fresh again (ms), by
-   * the moment's label; undefined when some never did.
+   * After a moment (a fault): the longest any partition with input waiting went without
+   * committing, from the moment until the next one (or the end), i.e. until every
+   * partition's numbers were fresh again (ms), by the moment's label; undefined when
+   * some partition never committed again before the next moment.
    */
   freshAgain: Record<string, number | undefined>;
 }
+
+/** Sampling period: the resolution of every figure here. */
+const SAMPLE_MS = 250;
 
 export class StallObserver {
   private readonly committed = new Map<number, bigint>();
@@ -45,7 +49,7 @@ export class StallObserver {
       this.sampling ??= this.sample().finally(() => {
         this.sampling = undefined;
       });
-    }, 1000);
+    }, SAMPLE_MS);
   }
 
   private async sample(): Promise<void> {
@@ -91,20 +95,26 @@ export class StallObserver {
     this.marks.set(label, Date.now());
   }
 
-  /** The longest time, after the moment, any partition with input waiting went without committing. */
-  private freshAgainAfter(at: number): number | undefined {
+  /**
+   * The longest time, from the moment until the next one, any partition with input
+   * waiting went without committing. A later fault's stall is that fault's, not this one's.
+   */
+  private freshAgainAfter(at: number, until: number): number | undefined {
     let worst = 0;
     for (const [partition, times] of this.lagging) {
-      const waiting = times.filter((t) => t >= at);
+      const waiting = times.filter((t) => t >= at && t < until);
       if (waiting.length === 0) continue;
-      const moves = (this.moves.get(partition) ?? []).filter((t) => t > at);
+      const moves = (this.moves.get(partition) ?? []).filter((t) => t > at && t < until);
       let since = at;
       for (const moved of moves) {
         worst = Math.max(worst, moved - since);
         since = moved;
       }
-      // Still waiting at the last sample without having moved since: never fresh again.
-      if (waiting[waiting.length - 1]! > since && moves.length === 0) return undefined;
+      const lastWaiting = waiting[waiting.length - 1]!;
+      // Never moved while input waited: not fresh again before the next moment.
+      if (lastWaiting > since && moves.length === 0) return undefined;
+      // Moved, then waited again until the window closed: at least that long.
+      if (lastWaiting > since) worst = Math.max(worst, lastWaiting - since);
     }
     return worst;
   }
@@ -114,7 +124,10 @@ export class StallObserver {
     await this.sampling;
     await this.admin?.disconnect().catch(() => undefined);
     const freshAgain: Record<string, number | undefined> = {};
-    for (const [label, at] of this.marks) freshAgain[label] = this.freshAgainAfter(at);
+    const moments = [...this.marks].sort(([, a], [, b]) => a - b);
+    moments.forEach(([label, at], i) => {
+      freshAgain[label] = this.freshAgainAfter(at, moments[i + 1]?.[1] ?? Number.POSITIVE_INFINITY);
+    });
     return {
       longestMs: this.longestMs,
       partition: this.longestPartition,

@@ -175,7 +175,6 @@ export async function runScenario(
     prefix,
     runDir,
     secret: SECRET,
-    env: { RUNSTREAM_PROCESSOR_SESSION_TIMEOUT: '10s' },
   });
   const groupId = `${prefix}processor`;
   const observer = new StallObserver(kafka, groupId, names.deliveries);

@@ -82,6 +82,7 @@ export const SCENARIOS: ScenarioSpec[] = [
       c.mark('a processor SIGKILLed');
       await c.fleet.kill('p2');
       await c.at(35_000);
+      c.mark('the processor back (a rebalance)');
       await c.fleet.start('p2', 'processor');
       await c.at(50_000);
       c.mark('a processor stopped (SIGTERM)');

@@ -52,6 +52,12 @@ export function isCoordinatorSettling(error: unknown): boolean {
   return false;
 }
 
+/** Whether the brokers refused a consumer's session timeout (outside group.min/max.session.timeout.ms). */
+export function isSessionTimeoutRefused(error: unknown): boolean {
+  for (const e of chain(error)) if (e.type === 'INVALID_SESSION_TIMEOUT') return true;
+  return false;
+}
+
 /** Whether the broker said "not authorized" anywhere in the error's causes. */
 export function isAuthorizationFailure(error: unknown): boolean {
   for (const e of chain(error)) if (AUTHORIZATION_TYPES.has(e.type ?? '')) return true;

@@ -4,11 +4,12 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs, { type Consumer } from 'kafkajs';
 import type { Kafka } from '../platform/kafka.js';
+import { isSessionTimeoutRefused } from '../platform/kafka-errors.js';
 import type { Logger } from '../platform/log.js';
 import { Offsets } from '../platform/offsets.js';
 import { type TopicNames, topicNames } from '../platform/topics.js';
 import { stickyAssigner } from './assignment.js';
-import type { ProcessorConfig } from './config.js';
+import { type ProcessorConfig, SESSION_TIMEOUT } from './config.js';
 import type { ProcessorMetrics } from './metrics.js';
 import { ChangelogRestorer } from './restorer.js';
 import { PartitionTask } from './task.js';
@@ -100,6 +101,13 @@ export class Processor {
       this.manager.onAssignment(payload.memberId, payload.memberAssignment[topic] ?? []);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (isSessionTimeoutRefused(payload.error)) {
+        this.logger.error(
+          { err: payload.error, sessionTimeoutMs: config.sessionTimeoutMs },
+          `the brokers refuse ${SESSION_TIMEOUT.name}=${config.sessionTimeoutMs}ms: set it within their group.min.session.timeout.ms and group.max.session.timeout.ms`,
+        );
+        return;
+      }
       // A restart rejoins the group and resumes from the committed offsets: worth seeing, not acting on.
       this.logger[payload.restart ? 'warn' : 'error'](
         { err: payload.error, restart: payload.restart },

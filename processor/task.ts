@@ -178,16 +178,25 @@ export class PartitionTask {
     };
     const signal = this.closing.signal;
     try {
-      this.store = await this.openStore(signal);
-      step('storeMs');
+      // The store opens while the previous owner is fenced: neither needs the other. Both
+      // settle before going on, so a failure of one never leaves the other half-open.
       this.producer = new PartitionProducer(
         kafka,
         transactionalIdFor(config.groupId, topics.deliveries, partition),
         partition,
         config.transactionTimeoutMs,
       );
-      await this.producer.init();
-      step('fenceMs');
+      const [store, fenced] = await Promise.allSettled([
+        this.openStore(signal).then((opened) => {
+          this.store = opened;
+          return opened;
+        }),
+        this.producer.init(),
+      ]);
+      if (store.status === 'rejected') throw store.reason;
+      if (fenced.status === 'rejected') throw fenced.reason;
+      const db = store.value;
+      step('openMs');
       signal.throwIfAborted();
       this.to('restoring');
 
@@ -203,7 +212,7 @@ export class PartitionTask {
       const committed = (await offsets.committed(config.groupId, topics.deliveries)).get(partition);
 
       step('offsetsMs');
-      const checkpoint = await readCheckpoint(this.store);
+      const checkpoint = await readCheckpoint(db);
       const verdict = checkpointVerdict({
         checkpoint,
         ends,
@@ -219,9 +228,9 @@ export class PartitionTask {
       } else if (verdict.mode === 'full' && checkpoint.offsets.size > 0) {
         this.log.info({ reason: verdict.reason }, 'restoring in full');
       }
-      if (verdict.mode === 'full') await this.store.clear();
+      if (verdict.mode === 'full') await db.clear();
       const records = await this.deps.restorer.restore({
-        store: this.store,
+        store: db,
         partition,
         from: verdict.from,
         ends,
@@ -234,7 +243,7 @@ export class PartitionTask {
       step('readMs');
       // A checkpoint restore kept the gauges and the index in step with what it read; a
       // full one (or a store that never had gauges) counts them from every run and job.
-      if (verdict.mode === 'full' || !(await wasRecounted(this.store))) {
+      if (verdict.mode === 'full' || !(await wasRecounted(db))) {
         await this.recount();
         step('recountMs');
       }

@@ -1,8 +1,8 @@
 // A group coordinator still loading or moving is worth asking again, wrapped or not;
-// a refusal or any other error is not.
+// a refusal or any other error is not. A refused session timeout is told apart.
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { isCoordinatorSettling } from '../../../platform/kafka-errors.js';
+import { isCoordinatorSettling, isSessionTimeoutRefused } from '../../../platform/kafka-errors.js';
 
 const protocolError = (type: string) =>
   Object.assign(new kafkajs.KafkaJSProtocolError(`broker said ${type}`), { type });
@@ -27,5 +27,17 @@ describe('isCoordinatorSettling', () => {
       ),
     ).toBe(false);
     expect(isCoordinatorSettling(undefined)).toBe(false);
+  });
+});
+
+describe('isSessionTimeoutRefused', () => {
+  it('finds the broker refusing the session timeout, also wrapped, and nothing else', () => {
+    const cause = protocolError('INVALID_SESSION_TIMEOUT');
+    expect(isSessionTimeoutRefused(cause)).toBe(true);
+    expect(
+      isSessionTimeoutRefused(Object.assign(new kafkajs.KafkaJSNonRetriableError(cause), { cause })),
+    ).toBe(true);
+    expect(isSessionTimeoutRefused(protocolError('REBALANCE_IN_PROGRESS'))).toBe(false);
+    expect(isSessionTimeoutRefused(new Error('INVALID_SESSION_TIMEOUT'))).toBe(false);
   });
 });

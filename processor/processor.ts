@@ -70,14 +70,16 @@ export class Processor {
       readUncommitted: false,
       sessionTimeout: config.sessionTimeoutMs,
       rebalanceTimeout: 60_000,
-      // Frequent heartbeats: a member learns of a rebalance (a peer stopped or joined)
-      // within half a second, so the group settles quickly.
-      heartbeatInterval: Math.min(500, Math.floor(config.sessionTimeoutMs / 3)),
+      // Frequent heartbeats (kafkajs sends them from its fetch loop, which turns at least
+      // every maxWaitTimeInMs): a member learns of a rebalance (a peer stopped or joined)
+      // within about a quarter of a second, so the group settles quickly.
+      heartbeatInterval: Math.min(250, Math.floor(config.sessionTimeoutMs / 3)),
       // Room for a whole transaction of typical deliveries (8 KB) in one batch.
       maxBytesPerPartition: 4 * 1_048_576,
       // A fetcher whose partitions are all paused (restoring) sleeps this long before it
-      // looks again, so it bounds how soon a resumed partition is fetched (default 5 s).
-      maxWaitTimeInMs: 500,
+      // looks again, and a partition resumed during a fetch waits for that fetch to end:
+      // this bounds how soon a restored partition is read again (default 5 s).
+      maxWaitTimeInMs: 200,
       // Sticky and state-aware (processor/assignment.ts); round robin stays listed so a
       // group of mixed versions can still agree during a rolling upgrade.
       partitionAssigners: [

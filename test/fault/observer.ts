@@ -32,10 +32,8 @@ export class StallObserver {
   private timer: NodeJS.Timeout | undefined;
   private sampling: Promise<void> | undefined;
   private admin: ReturnType<Kafka['admin']> | undefined;
-  /** When each partition's committed offset moved, in order. */
-  private readonly moves = new Map<number, number[]>();
-  /** Per partition, the times at which it had input waiting. */
-  private readonly lagging = new Map<number, number[]>();
+  /** Every stall that ended: a partition with input waiting whose offset did not move. */
+  private readonly stalls: Array<{ partition: number; start: number; end: number }> = [];
   private readonly marks = new Map<string, number>();
 
   constructor(
@@ -69,9 +67,9 @@ export class StallObserver {
         const moved = committed !== this.committed.get(end.partition);
         this.committed.set(end.partition, committed);
         const lagging = committed < BigInt(end.high) && BigInt(end.high) > BigInt(end.low);
-        if (moved) this.moves.set(end.partition, [...(this.moves.get(end.partition) ?? []), now]);
-        if (lagging) this.lagging.set(end.partition, [...(this.lagging.get(end.partition) ?? []), now]);
         if (!lagging || moved) {
+          const start = this.stuckSince.get(end.partition);
+          if (start !== undefined) this.stalls.push({ partition: end.partition, start, end: now });
           this.stuckSince.delete(end.partition);
           if (lagging) this.stuckSince.set(end.partition, now);
           continue;
@@ -96,25 +94,17 @@ export class StallObserver {
   }
 
   /**
-   * The longest time, from the moment until the next one, any partition with input
-   * waiting went without committing. A later fault's stall is that fault's, not this one's.
+   * The longest stall in the window from the moment until the next one, counted from the
+   * moment when it began before it: how long until every partition with input waiting
+   * committed again. Undefined when a stall that began in the window never ended. A later
+   * fault's stall is that fault's, not this one's.
    */
   private freshAgainAfter(at: number, until: number): number | undefined {
+    for (const start of this.stuckSince.values()) if (start < until) return undefined;
     let worst = 0;
-    for (const [partition, times] of this.lagging) {
-      const waiting = times.filter((t) => t >= at && t < until);
-      if (waiting.length === 0) continue;
-      const moves = (this.moves.get(partition) ?? []).filter((t) => t > at && t < until);
-      let since = at;
-      for (const moved of moves) {
-        worst = Math.max(worst, moved - since);
-        since = moved;
-      }
-      const lastWaiting = waiting[waiting.length - 1]!;
-      // Never moved while input waited: not fresh again before the next moment.
-      if (lastWaiting > since && moves.length === 0) return undefined;
-      // Moved, then waited again until the window closed: at least that long.
-      if (lastWaiting > since) worst = Math.max(worst, lastWaiting - since);
+    for (const stall of this.stalls) {
+      if (stall.end <= at || stall.start >= until) continue;
+      worst = Math.max(worst, stall.end - Math.max(stall.start, at));
     }
     return worst;
   }

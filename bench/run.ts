@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { createLogger, type Logger } from '../platform/log.js';
 import { freePort } from '../test/support/broker.js';
 import { runExporterBench } from './exporter.js';
+import { runFreshnessBench } from './freshness.js';
 import { runGithubBench } from './github.js';
 import { runIngestBench } from './ingest.js';
 import { runProcessorBench } from './processor.js';
@@ -25,6 +26,7 @@ const benchmarks: Benchmark[] = [
   { name: 'replay', run: runReplayBench },
   { name: 'processor', run: runProcessorBench },
   { name: 'exporter', run: runExporterBench },
+  { name: 'freshness', run: runFreshnessBench },
 ];
 
 // kafkajs' one-time partitioner notice is noise in a benchmark's output.

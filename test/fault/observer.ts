@@ -112,7 +112,11 @@ export class StallObserver {
   async stop(): Promise<StallReport> {
     clearInterval(this.timer);
     await this.sampling;
+    // One last look, so a stall that ended after the previous sample is seen to end.
+    if (this.timer) await this.sample();
+    this.timer = undefined;
     await this.admin?.disconnect().catch(() => undefined);
+    this.admin = undefined;
     const freshAgain: Record<string, number | undefined> = {};
     const moments = [...this.marks].sort(([, a], [, b]) => a - b);
     moments.forEach(([label, at], i) => {

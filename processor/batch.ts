@@ -16,6 +16,7 @@ import {
 import { codecs } from '../schemas/codecs.js';
 import type { MetricCatalogue } from '../schemas/metrics.js';
 import type { AggregateValue, JobState, Labels, RunState } from '../schemas/model.js';
+import { type ParseResult, parseDelivery } from '../schemas/observation.js';
 import { applyDelta } from './core/aggregates.js';
 import {
   applyGaugeDelta,
@@ -25,7 +26,6 @@ import {
   runGaugeDeltas,
   withOldest,
 } from './core/gauges.js';
-import { type ParseResult, parseDelivery } from './core/parse.js';
 import { applyJob, applyRun, jobKey, runKey } from './core/state.js';
 import type { AggregateDelta, ExpiryReason } from './core/types.js';
 import type { KeyValueStore, WriteOp } from './store.js';

@@ -1,9 +1,35 @@
 // Reduces a delivery's JSON payload to an Observation: the few fields runstream keeps,
 // validated. Missing optional fields are tolerated (real payloads omit run_attempt or
 // created_at); missing identity fields make the delivery invalid, never a crash.
-import type { BranchKind, JobStatus, RunStatus } from '../../schemas/model.js';
-import { isJsonObject, type Json, positiveInt } from '../../schemas/payload.js';
-import type { DeliveryInput, JobObservation, Observation, RunObservation } from './types.js';
+//
+// Part of the contract, below the roles, so that any role can make the same reduction.
+import type { BranchKind, JobState, JobStatus, RunState, RunStatus } from './model.js';
+import { isJsonObject, type Json, positiveInt } from './payload.js';
+
+/** What the processor reads from a Delivery before any state is touched. */
+export interface DeliveryInput {
+  deliveryId: string;
+  event: string;
+  /** Parsed JSON body. */
+  payload: unknown;
+  receivedAt: number;
+}
+
+/** One workflow_run event reduced to the fields runstream keeps: a run state without
+ * the processing times. */
+export type RunObservation = { kind: 'run' } & Omit<
+  RunState,
+  'firstSeenAt' | 'completedSeenAt' | 'expiredAt'
+>;
+
+/** One workflow_job event reduced to the fields runstream keeps: a job state without
+ * the processing times. */
+export type JobObservation = { kind: 'job' } & Omit<
+  JobState,
+  'firstSeenAt' | 'startedSeenAt' | 'completedSeenAt' | 'expiredAt'
+>;
+
+export type Observation = RunObservation | JobObservation;
 
 export type ParseResult = { ok: true; observation: Observation } | { ok: false; reason: string };
 
@@ -117,3 +143,4 @@ export function parseDelivery(input: DeliveryInput): ParseResult {
   if (input.event === 'workflow_job') return parseJob(payload, repository);
   return fail(`event ${input.event} is not handled`);
 }
+

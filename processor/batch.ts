@@ -16,7 +16,7 @@ import {
 import { codecs } from '../schemas/codecs.js';
 import type { MetricCatalogue } from '../schemas/metrics.js';
 import type { AggregateValue, JobState, Labels, RunState } from '../schemas/model.js';
-import { type ParseResult, parseDelivery } from '../schemas/observation.js';
+import { embeddedObservationOf, type ParseResult, parseDelivery } from '../schemas/observation.js';
 import { applyDelta } from './core/aggregates.js';
 import {
   applyGaugeDelta,
@@ -244,7 +244,11 @@ type Decoded =
   | { ok: false; deliveryId: string | null; reason: string }
   | { ok: true; deliveryId: string; parsed: ParseResult };
 
-/** Pure: the record's delivery id and, when it decodes, what its payload says. */
+/**
+ * Pure: the record's delivery id and, when it decodes, what its payload says: the
+ * observation the envelope carries when this parser version made it, or else the body
+ * parsed here (older records, other parser versions, payloads that did not reduce).
+ */
 function decodeRecord(record: InputRecord): Decoded {
   if (!record.value) return { ok: false, deliveryId: null, reason: 'record has no value' };
   let delivery: ReturnType<typeof codecs.delivery.decode>;
@@ -253,6 +257,8 @@ function decodeRecord(record: InputRecord): Decoded {
   } catch (error) {
     return { ok: false, deliveryId: null, reason: (error as Error).message };
   }
+  const embedded = embeddedObservationOf(delivery.event, delivery.observation);
+  if (embedded) return { ok: true, deliveryId: delivery.id, parsed: { ok: true, observation: embedded } };
   let payload: unknown;
   try {
     payload = JSON.parse(delivery.body.toString('utf8'));

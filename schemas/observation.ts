@@ -2,9 +2,14 @@
 // validated. Missing optional fields are tolerated (real payloads omit run_attempt or
 // created_at); missing identity fields make the delivery invalid, never a crash.
 //
-// Part of the contract, below the roles, so that any role can make the same reduction.
+// Part of the contract because two roles need the same reduction: ingest embeds it in
+// the Delivery envelope (delivery.ts) when it builds one, and the processor uses that
+// embedded observation when it was made by this version of the parser, or parses the
+// body itself otherwise. Either way the processor sees the same observation.
+import avro from 'avsc';
 import type { BranchKind, JobState, JobStatus, RunState, RunStatus } from './model.js';
 import { isJsonObject, type Json, positiveInt } from './payload.js';
+import { jobStateSchemaV2, runStateSchemaV2 } from './state.js';
 
 /** What the processor reads from a Delivery before any state is touched. */
 export interface DeliveryInput {
@@ -144,3 +149,97 @@ export function parseDelivery(input: DeliveryInput): ParseResult {
   return fail(`event ${input.event} is not handled`);
 }
 
+/**
+ * The version of the reduction above. Bump it whenever parseDelivery (or anything it
+ * reads) changes what it makes of a payload: observations embedded by an older ingest
+ * then no longer match, and a processor of the new version parses their bodies instead.
+ */
+export const OBSERVATION_VERSION = 1;
+
+/** Fields of a state the processor sets itself, never read from a payload. */
+const PROCESSING_TIMES: ReadonlySet<string> = new Set([
+  'firstSeenAt',
+  'startedSeenAt',
+  'completedSeenAt',
+  'expiredAt',
+]);
+
+/** Like the observation types: the fields of a state without the processing times. */
+const observationFields = <F extends { name: string }>(fields: readonly F[]): F[] =>
+  fields.filter((field) => !PROCESSING_TIMES.has(field.name));
+
+/**
+ * The observation as the Delivery envelope carries it (Avro, in deliverySchemaV2):
+ * the parser's version and the run or the job observed, without its kind (the event
+ * says which).
+ */
+export const embeddedObservationSchema = {
+  type: 'record',
+  name: 'EmbeddedObservation',
+  namespace: 'dev.runstream',
+  doc: 'What parseDelivery made of the body when the delivery was built',
+  fields: [
+    { name: 'version', type: 'int', doc: 'OBSERVATION_VERSION of the parser that made it' },
+    {
+      name: 'run',
+      type: [
+        'null',
+        { type: 'record', name: 'RunObservation', fields: observationFields(runStateSchemaV2.fields) },
+      ],
+      default: null,
+    },
+    {
+      name: 'job',
+      type: [
+        'null',
+        { type: 'record', name: 'JobObservation', fields: observationFields(jobStateSchemaV2.fields) },
+      ],
+      default: null,
+    },
+  ],
+} as const;
+
+export interface EmbeddedObservation {
+  version: number;
+  run: Omit<RunObservation, 'kind'> | null;
+  job: Omit<JobObservation, 'kind'> | null;
+}
+
+const embeddedType = avro.Type.forSchema(embeddedObservationSchema as unknown as avro.Schema, {
+  wrapUnions: false,
+});
+
+/** A lone surrogate: valid in a JS string (and in JSON), not in Avro's UTF-8. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/**
+ * The observation to embed in a Delivery of this event and payload, or null when the
+ * payload does not reduce to one (the processor then parses the body and finds the same
+ * reason) or when Avro could not carry it exactly (a lone surrogate in a string, an
+ * attempt beyond Avro's int), so that it is embedded only when it reads back equal.
+ */
+export function embedObservation(event: string, payload: unknown): EmbeddedObservation | null {
+  const parsed = parseDelivery({ deliveryId: '', event, payload, receivedAt: 0 });
+  if (!parsed.ok) return null;
+  const { kind, ...fields } = parsed.observation;
+  if (Object.values(fields).some((v) => typeof v === 'string' && LONE_SURROGATE.test(v))) return null;
+  const embedded: EmbeddedObservation =
+    kind === 'run'
+      ? { version: OBSERVATION_VERSION, run: fields as Omit<RunObservation, 'kind'>, job: null }
+      : { version: OBSERVATION_VERSION, run: null, job: fields as Omit<JobObservation, 'kind'> };
+  return embeddedType.isValid(embedded) ? embedded : null;
+}
+
+/**
+ * The observation a delivery carries, when this parser version made it and it is of
+ * the delivery's event; null means: parse the body.
+ */
+export function embeddedObservationOf(
+  event: string,
+  embedded: EmbeddedObservation | null,
+): Observation | null {
+  if (embedded === null || embedded.version !== OBSERVATION_VERSION) return null;
+  if (event === 'workflow_run' && embedded.run) return { kind: 'run', ...embedded.run };
+  if (event === 'workflow_job' && embedded.job) return { kind: 'job', ...embedded.job };
+  return null;
+}

@@ -251,17 +251,21 @@ type Decoded =
  */
 function decodeRecord(record: InputRecord): Decoded {
   if (!record.value) return { ok: false, deliveryId: null, reason: 'record has no value' };
-  let delivery: ReturnType<typeof codecs.delivery.decode>;
+  // The envelope without its body first (avsc would copy the body out); the body only
+  // when the observation has to come from it.
+  let delivery: ReturnType<typeof codecs.deliveryHead.decode>;
+  let body: Buffer;
   try {
-    delivery = codecs.delivery.decode(record.value);
+    delivery = codecs.deliveryHead.decode(record.value);
+    const embedded = embeddedObservationOf(delivery.event, delivery.observation);
+    if (embedded) return { ok: true, deliveryId: delivery.id, parsed: { ok: true, observation: embedded } };
+    body = codecs.delivery.decode(record.value).body;
   } catch (error) {
     return { ok: false, deliveryId: null, reason: (error as Error).message };
   }
-  const embedded = embeddedObservationOf(delivery.event, delivery.observation);
-  if (embedded) return { ok: true, deliveryId: delivery.id, parsed: { ok: true, observation: embedded } };
   let payload: unknown;
   try {
-    payload = JSON.parse(delivery.body.toString('utf8'));
+    payload = JSON.parse(body.toString('utf8'));
   } catch (error) {
     return {
       ok: true,

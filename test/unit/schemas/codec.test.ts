@@ -60,6 +60,18 @@ describe('Avro codec with Confluent framing', () => {
     expect(codecs.jobState.decode(now).branchKind).toBe('default');
   });
 
+  it('reads a delivery without its body, from the latest schema and from V1', () => {
+    const { body: _, ...head } = delivery;
+    expect(codecs.deliveryHead.decode(codecs.delivery.encode(delivery))).toEqual(head);
+    const before = new StaticSchemaRegistry(BUILTIN_SCHEMAS.filter((s) => s.id <= 8));
+    const { observation: __, ...v1 } = delivery;
+    const v1Bytes = new AvroCodec<typeof v1>(before, SUBJECTS.delivery).encode(v1);
+    expect(v1Bytes.readUInt32BE(1)).toBe(1);
+    expect(codecs.deliveryHead.decode(v1Bytes)).toEqual(head);
+    const bytes = codecs.delivery.encode(delivery);
+    expect(() => codecs.deliveryHead.decode(bytes.subarray(0, bytes.length - 3))).toThrow(/truncated/);
+  });
+
   it('rejects a truncated record with a clear error', () => {
     const bytes = codecs.delivery.encode(delivery);
     expect(() => codecs.delivery.decode(bytes.subarray(0, bytes.length - 3))).toThrow(DecodeError);

@@ -88,6 +88,18 @@ describe('the observation in the Delivery envelope', () => {
     expect(embeddedObservationOf('workflow_job', embedded)).toBeNull();
   });
 
+  it('changes what it makes of the real examples only with OBSERVATION_VERSION', async () => {
+    // A change to parseDelivery that moves any of these must bump OBSERVATION_VERSION (and
+    // write the new file with `npx vitest run -u`): otherwise a processor of the new parser
+    // would trust what the old one embedded. It sees only these payloads: a guard, not a proof.
+    const observations = (['workflow_run', 'workflow_job'] as const).flatMap((event) =>
+      examples(event).map((payload) => parseDelivery({ deliveryId: 'd', event, payload, receivedAt: 0 })),
+    );
+    await expect(`${JSON.stringify(observations, null, 2)}\n`).toMatchFileSnapshot(
+      `__snapshots__/observations-v${OBSERVATION_VERSION}.json`,
+    );
+  });
+
   it('is null when the payload does not reduce to an observation', () => {
     const bad = example('workflow_run', 'completed');
     (bad.workflow_run as Record<string, unknown>).status = 'exploded';

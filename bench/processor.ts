@@ -25,7 +25,7 @@ import { buildDelivery } from '../schemas/delivery.js';
 import { freePort } from '../test/support/broker.js';
 import { restoreCounts } from '../test/support/restores.js';
 import { median } from './ingest.js';
-import { memoryBreakdown, memoryOf } from './memory.js';
+import { cpuSecondsOf, memoryBreakdown, memoryOf } from './memory.js';
 import type { BenchContext, Figures } from './types.js';
 
 type Json = Record<string, unknown>;
@@ -245,7 +245,11 @@ async function rawBaseline(ctx: BenchContext, topic: string, count: number, roun
 
 interface Round {
   baselineSeconds: number;
+  /** CPU time of the baseline's consumer (this process, while it ran). */
+  baselineCpuSeconds: number;
   seconds: number;
+  /** CPU time of the processor process, start to finish. */
+  cpuSeconds: number;
   peakRssMb: number;
   /** Where the memory is at the end, from the process's own metrics (MB). */
   breakdown: Figures;
@@ -259,7 +263,7 @@ async function processAll(
   ctx: BenchContext,
   env: Env,
   topic: string,
-): Promise<Omit<Round, 'baselineSeconds'>> {
+): Promise<Omit<Round, 'baselineSeconds' | 'baselineCpuSeconds'>> {
   const metricsPort = await freePort();
   const started = performance.now();
   // BENCH_PROFILE_DIR: a V8 CPU profile of the processor process, to see where time goes.
@@ -282,12 +286,13 @@ async function processAll(
   try {
     await waitForCommitted(ctx, env.RUNSTREAM_PROCESSOR_GROUP!, topic, 30 * 60_000);
     const peakRssMb = (await memoryOf(child.pid!)).peakMb;
+    const cpuSeconds = await cpuSecondsOf(child.pid!);
     const breakdown = await memoryBreakdown(
       `http://127.0.0.1:${metricsPort}/metrics`,
       'processor',
       'memory_end',
     );
-    return { seconds: (performance.now() - started) / 1000, peakRssMb, breakdown };
+    return { seconds: (performance.now() - started) / 1000, cpuSeconds, peakRssMb, breakdown };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
@@ -394,9 +399,12 @@ async function deliveriesBench(ctx: BenchContext, count: number, roundCount: num
       if (round > 0) await emptyChangelogs(kafka, prefix, stateDir, ctx.logger);
       // The raw baseline, in the same run over the same topic: a plain kafkajs consumer
       // that decodes each envelope and parses its JSON body, and nothing else.
+      const cpuBefore = process.cpuUsage();
       const baselineSeconds = await rawBaseline(ctx, names.deliveries, count, round);
+      const cpu = process.cpuUsage(cpuBefore);
+      const baselineCpuSeconds = (cpu.user + cpu.system) / 1e6;
       env.RUNSTREAM_PROCESSOR_GROUP = `${prefix}processor-${round}`;
-      rounds.push({ baselineSeconds, ...(await processAll(ctx, env, names.deliveries)) });
+      rounds.push({ baselineSeconds, baselineCpuSeconds, ...(await processAll(ctx, env, names.deliveries)) });
     }
     const last = rounds.at(-1)!;
     const perRound = (figure: string, of: (r: Round) => number): Figures => ({
@@ -424,6 +432,12 @@ async function deliveriesBench(ctx: BenchContext, count: number, roundCount: num
       ...perRound('deliveries_per_s', (r) => Math.round(count / r.seconds)),
       ...perRound('raw_baseline_per_s', (r) => Math.round(count / r.baselineSeconds)),
       ...perRound('ratio_to_raw_baseline', (r) => Number((r.baselineSeconds / r.seconds).toFixed(2))),
+      // CPU per delivery, of the processor and of the baseline's consumer (the broker's
+      // is in neither): the cost, less sensitive than the rates to what else runs.
+      ...perRound('process_cpu_us_per_delivery', (r) => Math.round((r.cpuSeconds * 1e6) / count)),
+      ...perRound('raw_baseline_cpu_us_per_delivery', (r) =>
+        Math.round((r.baselineCpuSeconds * 1e6) / count),
+      ),
       active_jobs: activeJobs,
       ...perRound('process_peak_rss_mb', (r) => r.peakRssMb),
       ...last.breakdown,

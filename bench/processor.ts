@@ -2,14 +2,17 @@
 // rewritten so every copy is a distinct run; default 1M), then restore time of the
 // resulting state; and restore of M entities (default 1M run and job states seeded
 // straight into the changelogs) from the changelogs alone (cold) and from the local
-// checkpoint plus a tail (warm).
+// checkpoint plus a tail (warm). BENCH_PROCESSOR_ROUNDS (default 1) repeats the raw
+// baseline and the processing over the same topic, each round from a cold start (new
+// group, empty changelogs and state); rates are then medians, beside every round's.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Message } from 'kafkajs';
 import { generateScenario } from '../demo/stream.js';
-import { createKafka } from '../platform/kafka.js';
+import { readInt } from '../platform/config.js';
+import { createKafka, type Kafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
 import { endOffsets } from '../platform/partition-reader.js';
 import { topicNames, topicPlan } from '../platform/topics.js';
@@ -21,7 +24,8 @@ import { codecs } from '../schemas/codecs.js';
 import { buildDelivery } from '../schemas/delivery.js';
 import { freePort } from '../test/support/broker.js';
 import { restoreCounts } from '../test/support/restores.js';
-import { memoryBreakdown, memoryOf } from './memory.js';
+import { median } from './ingest.js';
+import { cpuSecondsOf, memoryBreakdown, memoryOf } from './memory.js';
 import type { BenchContext, Figures } from './types.js';
 
 type Json = Record<string, unknown>;
@@ -204,16 +208,17 @@ async function entityRestore(ctx: BenchContext, entities: number, tail: number):
 export async function runProcessorBench(ctx: BenchContext): Promise<Figures> {
   const count = Number(process.env.BENCH_PROCESSOR_DELIVERIES ?? 1_000_000);
   const entities = Number(process.env.BENCH_RESTORE_ENTITIES ?? 1_000_000);
+  const rounds = readInt(process.env, 'BENCH_PROCESSOR_ROUNDS', 1, 1, 100);
   return {
-    ...(await deliveriesBench(ctx, count)),
+    ...(await deliveriesBench(ctx, count, rounds)),
     ...(await entityRestore(ctx, entities, Math.min(10_000, Math.ceil(entities / 100)))),
   };
 }
 
 /** Seconds a plain kafkajs consumer takes to decode and JSON.parse every delivery of a topic. */
-async function rawBaseline(ctx: BenchContext, topic: string, count: number): Promise<number> {
+async function rawBaseline(ctx: BenchContext, topic: string, count: number, round: number): Promise<number> {
   const kafka = createKafka({ brokers: ctx.brokers, clientId: 'bench-baseline', logger: ctx.logger });
-  const consumer = kafka.consumer({ groupId: `${topic}-baseline`, maxBytesPerPartition: 1_048_576 });
+  const consumer = kafka.consumer({ groupId: `${topic}-baseline-${round}`, maxBytesPerPartition: 1_048_576 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   let seen = 0;
@@ -238,7 +243,97 @@ async function rawBaseline(ctx: BenchContext, topic: string, count: number): Pro
   return seconds;
 }
 
-async function deliveriesBench(ctx: BenchContext, count: number): Promise<Figures> {
+interface Round {
+  baselineSeconds: number;
+  /** CPU time of the baseline's consumer (this process, while it ran). */
+  baselineCpuSeconds: number;
+  seconds: number;
+  /** CPU time of the processor process, start to finish. */
+  cpuSeconds: number;
+  peakRssMb: number;
+  /** Where the memory is at the end, from the process's own metrics (MB). */
+  breakdown: Figures;
+}
+
+/**
+ * Process: one instance, the built CLI in its own process (so its memory is its own),
+ * from a cold start to every offset of the topic committed by its group.
+ */
+async function processAll(
+  ctx: BenchContext,
+  env: Env,
+  topic: string,
+): Promise<Omit<Round, 'baselineSeconds' | 'baselineCpuSeconds'>> {
+  const metricsPort = await freePort();
+  const started = performance.now();
+  // BENCH_PROFILE_DIR: a V8 CPU profile of the processor process, to see where time goes.
+  const profile = process.env.BENCH_PROFILE_DIR
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+    : [];
+  const child = spawn(
+    process.execPath,
+    [...profile, join(import.meta.dirname, '..', 'bin', 'runstream.js'), 'processor'],
+    {
+      env: {
+        ...process.env,
+        ...env,
+        RUNSTREAM_PROCESSOR_PORT: String(metricsPort),
+        RUNSTREAM_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  try {
+    await waitForCommitted(ctx, env.RUNSTREAM_PROCESSOR_GROUP!, topic, 30 * 60_000);
+    const peakRssMb = (await memoryOf(child.pid!)).peakMb;
+    const cpuSeconds = await cpuSecondsOf(child.pid!);
+    const breakdown = await memoryBreakdown(
+      `http://127.0.0.1:${metricsPort}/metrics`,
+      'processor',
+      'memory_end',
+    );
+    return { seconds: (performance.now() - started) / 1000, cpuSeconds, peakRssMb, breakdown };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+/** Between rounds: the changelogs deleted and made anew, and the state directory emptied. */
+async function emptyChangelogs(
+  kafka: Kafka,
+  prefix: string,
+  stateDir: string,
+  logger: Logger,
+): Promise<void> {
+  const plan = topicPlan({ prefix, partitions: 12 });
+  const changelogs = plan.map((t) => t.name).filter((name) => name !== topicNames(prefix).deliveries);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics: changelogs });
+    const deadline = Date.now() + 60_000;
+    while ((await admin.listTopics()).some((name) => changelogs.includes(name))) {
+      if (Date.now() > deadline) throw new Error('changelogs still listed 60 s after their deletion');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  // A name just deleted can take a moment before it can be created again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ensureTopics(kafka, plan, 1, logger);
+      break;
+    } catch (error) {
+      if (attempt >= 20) throw error;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  await rm(stateDir, { recursive: true, force: true });
+}
+
+async function deliveriesBench(ctx: BenchContext, count: number, roundCount: number): Promise<Figures> {
   const kafka = createKafka({ brokers: ctx.brokers, clientId: 'bench-processor', logger: ctx.logger });
   const prefix = `bench-processor-${Date.now()}.`;
   const names = topicNames(prefix);
@@ -299,43 +394,23 @@ async function deliveriesBench(ctx: BenchContext, count: number): Promise<Figure
     await producer.disconnect();
     const produceSeconds = (performance.now() - produceStarted) / 1000;
 
-    // The raw baseline, in the same run over the same topic: a plain kafkajs consumer
-    // that decodes each envelope and parses its JSON body, and nothing else.
-    const baselineSeconds = await rawBaseline(ctx, names.deliveries, count);
-
-    // Process: one instance, the built CLI in its own process (so its memory is its
-    // own), from a cold start to every offset committed.
-    const metricsPort = await freePort();
-    const started = performance.now();
-    // BENCH_PROFILE_DIR: a V8 CPU profile of the processor process, to see where time goes.
-    const profile = process.env.BENCH_PROFILE_DIR
-      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
-      : [];
-    const child = spawn(
-      process.execPath,
-      [...profile, join(import.meta.dirname, '..', 'bin', 'runstream.js'), 'processor'],
-      {
-        env: {
-          ...process.env,
-          ...env,
-          RUNSTREAM_PROCESSOR_PORT: String(metricsPort),
-          RUNSTREAM_LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    );
-    let peakRssMb = 0;
-    /** Where the memory is at the end, from the process's own metrics (MB). */
-    let breakdown: Figures = {};
-    try {
-      await waitForCommitted(ctx, `${prefix}processor`, names.deliveries, 30 * 60_000);
-      peakRssMb = (await memoryOf(child.pid!)).peakMb;
-      breakdown = await memoryBreakdown(`http://127.0.0.1:${metricsPort}/metrics`, 'processor', 'memory_end');
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+    const rounds: Round[] = [];
+    for (let round = 0; round < roundCount; round++) {
+      if (round > 0) await emptyChangelogs(kafka, prefix, stateDir, ctx.logger);
+      // The raw baseline, in the same run over the same topic: a plain kafkajs consumer
+      // that decodes each envelope and parses its JSON body, and nothing else.
+      const cpuBefore = process.cpuUsage();
+      const baselineSeconds = await rawBaseline(ctx, names.deliveries, count, round);
+      const cpu = process.cpuUsage(cpuBefore);
+      const baselineCpuSeconds = (cpu.user + cpu.system) / 1e6;
+      env.RUNSTREAM_PROCESSOR_GROUP = `${prefix}processor-${round}`;
+      rounds.push({ baselineSeconds, baselineCpuSeconds, ...(await processAll(ctx, env, names.deliveries)) });
     }
-    const processSeconds = (performance.now() - started) / 1000;
+    const last = rounds.at(-1)!;
+    const perRound = (figure: string, of: (r: Round) => number): Figures => ({
+      [figure]: median(rounds.map(of)),
+      ...(rounds.length > 1 ? { [`${figure}_rounds`]: rounds.map(of).join(' ') } : {}),
+    });
 
     const changelogEnds = await endOffsets(kafka, [
       names.dedupeChangelog,
@@ -352,13 +427,20 @@ async function deliveriesBench(ctx: BenchContext, count: number): Promise<Figure
       deliveries: count,
       payload_mb: Math.round(bytes / 1e6),
       produce_seconds: Number(produceSeconds.toFixed(1)),
-      process_seconds: Number(processSeconds.toFixed(1)),
-      deliveries_per_s: Math.round(count / processSeconds),
-      raw_baseline_per_s: Math.round(count / baselineSeconds),
-      ratio_to_raw_baseline: Number((baselineSeconds / processSeconds).toFixed(2)),
+      rounds: rounds.length,
+      ...perRound('process_seconds', (r) => Number(r.seconds.toFixed(1))),
+      ...perRound('deliveries_per_s', (r) => Math.round(count / r.seconds)),
+      ...perRound('raw_baseline_per_s', (r) => Math.round(count / r.baselineSeconds)),
+      ...perRound('ratio_to_raw_baseline', (r) => Number((r.baselineSeconds / r.seconds).toFixed(2))),
+      // CPU per delivery, of the processor and of the baseline's consumer (the broker's
+      // is in neither): the cost, less sensitive than the rates to what else runs.
+      ...perRound('process_cpu_us_per_delivery', (r) => Math.round((r.cpuSeconds * 1e6) / count)),
+      ...perRound('raw_baseline_cpu_us_per_delivery', (r) =>
+        Math.round((r.baselineCpuSeconds * 1e6) / count),
+      ),
       active_jobs: activeJobs,
-      process_peak_rss_mb: peakRssMb,
-      ...breakdown,
+      ...perRound('process_peak_rss_mb', (r) => r.peakRssMb),
+      ...last.breakdown,
       changelog_records: changelogRecords,
       warm_restore_seconds: Number(warm.seconds.toFixed(2)),
       warm_restore_records_read: warm.records,

@@ -16,6 +16,7 @@ import {
 import { codecs } from '../schemas/codecs.js';
 import type { MetricCatalogue } from '../schemas/metrics.js';
 import type { AggregateValue, JobState, Labels, RunState } from '../schemas/model.js';
+import { embeddedObservationOf, type ParseResult, parseDelivery } from '../schemas/observation.js';
 import { applyDelta } from './core/aggregates.js';
 import {
   applyGaugeDelta,
@@ -25,7 +26,6 @@ import {
   runGaugeDeltas,
   withOldest,
 } from './core/gauges.js';
-import { type ParseResult, parseDelivery } from './core/parse.js';
 import { applyJob, applyRun, jobKey, runKey } from './core/state.js';
 import type { AggregateDelta, ExpiryReason } from './core/types.js';
 import type { KeyValueStore, WriteOp } from './store.js';
@@ -244,18 +244,28 @@ type Decoded =
   | { ok: false; deliveryId: string | null; reason: string }
   | { ok: true; deliveryId: string; parsed: ParseResult };
 
-/** Pure: the record's delivery id and, when it decodes, what its payload says. */
+/**
+ * Pure: the record's delivery id and, when it decodes, what its payload says: the
+ * observation the envelope carries when this parser version made it, or else the body
+ * parsed here (older records, other parser versions, payloads that did not reduce).
+ */
 function decodeRecord(record: InputRecord): Decoded {
   if (!record.value) return { ok: false, deliveryId: null, reason: 'record has no value' };
-  let delivery: ReturnType<typeof codecs.delivery.decode>;
+  // The envelope without its body first (avsc would copy the body out); the body only
+  // when the observation has to come from it.
+  let delivery: ReturnType<typeof codecs.deliveryHead.decode>;
+  let body: Buffer;
   try {
-    delivery = codecs.delivery.decode(record.value);
+    delivery = codecs.deliveryHead.decode(record.value);
+    const embedded = embeddedObservationOf(delivery.event, delivery.observation);
+    if (embedded) return { ok: true, deliveryId: delivery.id, parsed: { ok: true, observation: embedded } };
+    body = codecs.delivery.decode(record.value).body;
   } catch (error) {
     return { ok: false, deliveryId: null, reason: (error as Error).message };
   }
   let payload: unknown;
   try {
-    payload = JSON.parse(delivery.body.toString('utf8'));
+    payload = JSON.parse(body.toString('utf8'));
   } catch (error) {
     return {
       ok: true,

@@ -34,26 +34,26 @@ export interface SchemaRegistry {
   readerSchema(subject: string): object;
 }
 
-export class AvroCodec<T> {
+/**
+ * Reads records of one subject, whatever registered version wrote them, into the reader
+ * schema: the subject's latest by default, or a projection of it (fewer fields; the others
+ * are skipped, never materialised).
+ */
+export class AvroDecoder<T> {
   private readonly reader: avro.Type;
-  private readonly writerId: number;
   private readonly resolvers = new Map<number, avro.Type | Resolver>();
 
   constructor(
-    private readonly registry: SchemaRegistry,
+    protected readonly registry: SchemaRegistry,
     readonly subject: string,
+    private readonly readerSchema: object = registry.readerSchema(subject),
   ) {
-    this.reader = avro.Type.forSchema(registry.readerSchema(subject) as avro.Schema, { wrapUnions: false });
-    this.writerId = registry.writerId(subject);
+    this.reader = avro.Type.forSchema(readerSchema as avro.Schema, { wrapUnions: false });
   }
 
-  encode(value: T): Buffer {
-    const body = this.reader.toBuffer(value);
-    const framed = Buffer.allocUnsafe(HEADER_BYTES + body.length);
-    framed.writeUInt8(MAGIC, 0);
-    framed.writeUInt32BE(this.writerId, 1);
-    body.copy(framed, HEADER_BYTES);
-    return framed;
+  /** The reader type, to write with when the reader schema is the writer's. */
+  protected get type(): avro.Type {
+    return this.reader;
   }
 
   decode(bytes: Buffer): T {
@@ -92,12 +92,41 @@ export class AvroCodec<T> {
       throw new DecodeError(this.subject, `schema id ${id} belongs to ${registered.subject}`);
     }
     const resolver =
-      id === this.writerId
+      registered.schema === this.readerSchema
         ? this.reader
         : this.reader.createResolver(
             avro.Type.forSchema(registered.schema as avro.Schema, { wrapUnions: false }),
           );
     this.resolvers.set(id, resolver);
     return resolver;
+  }
+}
+
+/** Writes records of one subject with its latest schema, and reads any version of them. */
+export class AvroCodec<T> extends AvroDecoder<T> {
+  private readonly writerId: number;
+
+  constructor(registry: SchemaRegistry, subject: string) {
+    super(registry, subject);
+    this.writerId = registry.writerId(subject);
+  }
+
+  encode(value: T): Buffer {
+    const body = this.type.toBuffer(value);
+    const framed = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+    framed.writeUInt8(MAGIC, 0);
+    framed.writeUInt32BE(this.writerId, 1);
+    body.copy(framed, HEADER_BYTES);
+    return framed;
+  }
+
+  /** A decoder of this subject's records without some fields: skipped, never copied out. */
+  without<K extends keyof T & string>(...fields: K[]): AvroDecoder<Omit<T, K>> {
+    const schema = this.registry.readerSchema(this.subject) as { fields: ReadonlyArray<{ name: string }> };
+    const dropped: ReadonlySet<string> = new Set(fields);
+    return new AvroDecoder(this.registry, this.subject, {
+      ...schema,
+      fields: schema.fields.filter((field) => !dropped.has(field.name)),
+    });
   }
 }

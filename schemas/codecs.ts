@@ -7,8 +7,12 @@ import type { AggregateRecord, DedupeMarker } from './state.js';
 
 const registry = new StaticSchemaRegistry();
 
+const delivery = new AvroCodec<Delivery>(registry, SUBJECTS.delivery);
+
 export const codecs = {
-  delivery: new AvroCodec<Delivery>(registry, SUBJECTS.delivery),
+  delivery,
+  /** A Delivery but its body, which is skipped: enough when its observation can be used. */
+  deliveryHead: delivery.without('body'),
   runState: new AvroCodec<RunState>(registry, SUBJECTS.runState),
   jobState: new AvroCodec<JobState>(registry, SUBJECTS.jobState),
   aggregate: new AvroCodec<AggregateRecord>(registry, SUBJECTS.aggregate),

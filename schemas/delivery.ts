@@ -6,6 +6,7 @@
 // murmur2 of the key), the rule every producer of the topic has used; a changelog
 // record derived from partition p goes to changelog partition p.
 import kafkajs, { type PartitionMetadata } from 'kafkajs';
+import { type EmbeddedObservation, embeddedObservationSchema, embedObservation } from './observation.js';
 import { isJsonObject, runIdOf } from './payload.js';
 
 export const deliverySchemaV1 = {
@@ -31,6 +32,25 @@ export const deliverySchemaV1 = {
   ],
 } as const;
 
+/**
+ * V2 adds what the body says as the processor reads it (observation.ts), computed once
+ * where the delivery is built (ingest has parsed the body anyway), so that a processor
+ * of the same parser version need not parse the body again. Null when the body does not
+ * reduce to an observation; V1 records read as null.
+ */
+export const deliverySchemaV2 = {
+  ...deliverySchemaV1,
+  fields: [
+    ...deliverySchemaV1.fields,
+    {
+      name: 'observation',
+      type: ['null', embeddedObservationSchema],
+      default: null,
+      doc: 'parseDelivery of the body by the version it names, or null: parse the body',
+    },
+  ],
+} as const;
+
 export interface Delivery {
   id: string;
   event: string;
@@ -42,6 +62,7 @@ export interface Delivery {
   source: 'webhook' | 'replay';
   runId: number | null;
   body: Buffer;
+  observation: EmbeddedObservation | null;
 }
 
 export interface DeliveryFields {
@@ -84,6 +105,7 @@ export function buildDelivery(fields: DeliveryFields): KeyedDelivery | { error: 
       source: fields.source,
       runId,
       body: fields.body,
+      observation: embedObservation(fields.event, fields.payload),
     },
   };
 }

@@ -3,7 +3,7 @@
 // writer, while records framed with older ids stay readable through Avro resolution.
 
 import type { RegisteredSchema, SchemaRegistry } from './codec.js';
-import { deliverySchemaV1 } from './delivery.js';
+import { deliverySchemaV1, deliverySchemaV2 } from './delivery.js';
 import {
   aggregateSchemaV1,
   aggregateSchemaV2,
@@ -31,6 +31,7 @@ export const BUILTIN_SCHEMAS: readonly RegisteredSchema[] = [
   { id: 6, subject: SUBJECTS.aggregate, schema: aggregateSchemaV2 },
   { id: 7, subject: SUBJECTS.runState, schema: runStateSchemaV2 },
   { id: 8, subject: SUBJECTS.jobState, schema: jobStateSchemaV2 },
+  { id: 9, subject: SUBJECTS.delivery, schema: deliverySchemaV2 },
 ];
 
 export class StaticSchemaRegistry implements SchemaRegistry {

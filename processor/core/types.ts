@@ -1,33 +1,17 @@
-// The processor's own model: what it reads from a delivery (observations), the
-// changes its transitions make to aggregates, and the lifecycle limits. The state it
-// keeps and shares (runs, jobs, aggregates) is the contract in schemas/model.ts.
+// The processor's own model: the changes its transitions make to aggregates and the
+// lifecycle limits. What it reads from a delivery (observations) is the contract's
+// reduction of a payload (schemas/observation.ts), shared with ingest, which embeds it;
+// the state it keeps and shares (runs, jobs, aggregates) is the contract in
+// schemas/model.ts.
 import type { CounterName, HistogramName } from '../../schemas/metrics.js';
-import type { JobState, Labels, RunState } from '../../schemas/model.js';
+import type { Labels } from '../../schemas/model.js';
 
-/** What the processor reads from a Delivery before any state is touched. */
-export interface DeliveryInput {
-  deliveryId: string;
-  event: string;
-  /** Parsed JSON body. */
-  payload: unknown;
-  receivedAt: number;
-}
-
-/** One workflow_run event reduced to the fields runstream keeps: a run state without
- * the processing times. */
-export type RunObservation = { kind: 'run' } & Omit<
-  RunState,
-  'firstSeenAt' | 'completedSeenAt' | 'expiredAt'
->;
-
-/** One workflow_job event reduced to the fields runstream keeps: a job state without
- * the processing times. */
-export type JobObservation = { kind: 'job' } & Omit<
-  JobState,
-  'firstSeenAt' | 'startedSeenAt' | 'completedSeenAt' | 'expiredAt'
->;
-
-export type Observation = RunObservation | JobObservation;
+export type {
+  DeliveryInput,
+  JobObservation,
+  Observation,
+  RunObservation,
+} from '../../schemas/observation.js';
 
 /** One change to one aggregate series caused by a first transition. */
 export type AggregateDelta =

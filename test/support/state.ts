@@ -6,12 +6,12 @@ import type { GeneratedDelivery } from '../../demo/stream.js';
 import { mergeAggregates } from '../../exporter/merge.js';
 import type { TopicNames } from '../../platform/topics.js';
 import { applyDelta } from '../../processor/core/aggregates.js';
-import { parseDelivery } from '../../processor/core/parse.js';
 import { applyJob, applyRun, jobKey, runKey } from '../../processor/core/state.js';
 import type { AggregateDelta } from '../../processor/core/types.js';
 import { decodeAggregate, decodeJob, decodeRun } from '../../schemas/changelog.js';
 import { DEFAULT_CATALOGUE, type MetricCatalogue } from '../../schemas/metrics.js';
 import type { AggregateValue, JobState, RunState } from '../../schemas/model.js';
+import { parseDelivery } from '../../schemas/observation.js';
 import { gaugesOf, servedGauges } from './gauges.js';
 import { readTopic } from './kafka.js';
 

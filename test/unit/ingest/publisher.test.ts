@@ -28,6 +28,7 @@ function delivery(id: string, bodyBytes = 100, key = '1'): { key: string; delive
       source: 'webhook',
       runId: 1,
       body: Buffer.alloc(bodyBytes, 0x20),
+      observation: null,
     },
   };
 }

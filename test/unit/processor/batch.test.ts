@@ -71,8 +71,9 @@ function inputRecords(): InputRecord[] {
     source: 'webhook',
     runId: 1,
     body: Buffer.from('{"truncated":'),
+    observation: null,
   });
-  records.splice(5, 0, recordOf(-1, Buffer.from([0, 0, 0, 0, 9, 1, 2])));
+  records.splice(5, 0, recordOf(-1, Buffer.from([0, 0, 0, 0, 99, 1, 2])));
   records.splice(9, 0, recordOf(-1, badJson));
   return records.map((r, i) => ({ ...r, offset: String(i) }));
 }

@@ -3,10 +3,10 @@
 // The lifecycle property test covers realistic streams; these cover the anomalies.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseDelivery } from '../../../processor/core/parse.js';
 import { applyJob, applyRun } from '../../../processor/core/state.js';
 import type { AggregateDelta, JobObservation, RunObservation } from '../../../processor/core/types.js';
 import type { JobState, RunState } from '../../../schemas/model.js';
+import { parseDelivery } from '../../../schemas/observation.js';
 import { runIdOf } from '../../../schemas/payload.js';
 import { jobObservation as fixtureJob } from '../../support/entities.js';
 import { example } from '../../support/webhooks.js';

@@ -7,11 +7,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyDelta } from '../../../processor/core/aggregates.js';
-import { parseDelivery } from '../../../processor/core/parse.js';
 import { applyJob, applyRun, jobKey, runKey } from '../../../processor/core/state.js';
 import type { AggregateDelta } from '../../../processor/core/types.js';
 import { DEFAULT_CATALOGUE } from '../../../schemas/metrics.js';
 import type { AggregateValue, JobState, JobStatus, RunState } from '../../../schemas/model.js';
+import { parseDelivery } from '../../../schemas/observation.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');

@@ -6,7 +6,6 @@ import {
   isDedupeMarkerExpired,
   isRetentionOver,
 } from '../../../processor/core/lifecycle.js';
-import { parseDelivery } from '../../../processor/core/parse.js';
 import { applyJob, applyRun } from '../../../processor/core/state.js';
 import {
   DEFAULT_LIFECYCLE_LIMITS,
@@ -14,6 +13,7 @@ import {
   type RunObservation,
 } from '../../../processor/core/types.js';
 import { DURATION_BUCKETS_SECONDS } from '../../../schemas/metrics.js';
+import { parseDelivery } from '../../../schemas/observation.js';
 import { jobObservation, runObservation } from '../../support/entities.js';
 import { example, examples } from '../../support/webhooks.js';
 

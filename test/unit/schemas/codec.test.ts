@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AvroCodec, DecodeError } from '../../../schemas/codec.js';
 import { codecs } from '../../../schemas/codecs.js';
-import { type Delivery, deliverySchemaV1 } from '../../../schemas/delivery.js';
+import { type Delivery, deliverySchemaV2 } from '../../../schemas/delivery.js';
 import type { JobState } from '../../../schemas/model.js';
 import { BUILTIN_SCHEMAS, StaticSchemaRegistry, SUBJECTS } from '../../../schemas/registry.js';
 import { jobState } from '../../support/entities.js';
@@ -17,36 +17,37 @@ const delivery: Delivery = {
   source: 'webhook',
   runId: 30433642,
   body: Buffer.from('{"action":"queued"}\n\u00e9', 'utf8'),
+  observation: null,
 };
 
 // An additive change: a new field with a default, registered under a new id.
-const deliverySchemaV2 = {
-  ...deliverySchemaV1,
-  fields: [...deliverySchemaV1.fields, { name: 'userAgent', type: ['null', 'string'], default: null }],
+const deliverySchemaNext = {
+  ...deliverySchemaV2,
+  fields: [...deliverySchemaV2.fields, { name: 'userAgent', type: ['null', 'string'], default: null }],
 };
 
 describe('Avro codec with Confluent framing', () => {
   it('round-trips a delivery with the body byte-identical', () => {
     const bytes = codecs.delivery.encode(delivery);
     expect(bytes.readUInt8(0)).toBe(0);
-    expect(bytes.readUInt32BE(1)).toBe(1);
+    expect(bytes.readUInt32BE(1)).toBe(9);
     const back = codecs.delivery.decode(bytes);
     expect(back).toEqual(delivery);
     expect(Buffer.compare(back.body, delivery.body)).toBe(0);
   });
 
   it('reads records written with the old schema after an additive change', () => {
-    const v1Bytes = codecs.delivery.encode(delivery);
+    const oldBytes = codecs.delivery.encode(delivery);
     const evolved = new StaticSchemaRegistry([
       ...BUILTIN_SCHEMAS,
-      { id: 100, subject: SUBJECTS.delivery, schema: deliverySchemaV2 },
+      { id: 100, subject: SUBJECTS.delivery, schema: deliverySchemaNext },
     ]);
-    const v2 = new AvroCodec<Delivery & { userAgent: string | null }>(evolved, SUBJECTS.delivery);
-    const read = v2.decode(v1Bytes);
+    const next = new AvroCodec<Delivery & { userAgent: string | null }>(evolved, SUBJECTS.delivery);
+    const read = next.decode(oldBytes);
     expect(read).toEqual({ ...delivery, userAgent: null });
-    const v2Bytes = v2.encode({ ...delivery, userAgent: 'GitHub-Hookshot/abc' });
-    expect(v2Bytes.readUInt32BE(1)).toBe(100);
-    expect(v2.decode(v2Bytes).userAgent).toBe('GitHub-Hookshot/abc');
+    const nextBytes = next.encode({ ...delivery, userAgent: 'GitHub-Hookshot/abc' });
+    expect(nextBytes.readUInt32BE(1)).toBe(100);
+    expect(next.decode(nextBytes).userAgent).toBe('GitHub-Hookshot/abc');
   });
 
   it('reads a job written before branchKind was kept as branchKind empty', () => {
@@ -57,6 +58,18 @@ describe('Avro codec with Confluent framing', () => {
     const now = codecs.jobState.encode(jobState({ branchKind: 'default' }));
     expect(now.readUInt32BE(1)).toBe(8);
     expect(codecs.jobState.decode(now).branchKind).toBe('default');
+  });
+
+  it('reads a delivery without its body, from the latest schema and from V1', () => {
+    const { body: _, ...head } = delivery;
+    expect(codecs.deliveryHead.decode(codecs.delivery.encode(delivery))).toEqual(head);
+    const before = new StaticSchemaRegistry(BUILTIN_SCHEMAS.filter((s) => s.id <= 8));
+    const { observation: __, ...v1 } = delivery;
+    const v1Bytes = new AvroCodec<typeof v1>(before, SUBJECTS.delivery).encode(v1);
+    expect(v1Bytes.readUInt32BE(1)).toBe(1);
+    expect(codecs.deliveryHead.decode(v1Bytes)).toEqual(head);
+    const bytes = codecs.delivery.encode(delivery);
+    expect(() => codecs.deliveryHead.decode(bytes.subarray(0, bytes.length - 3))).toThrow(/truncated/);
   });
 
   it('rejects a truncated record with a clear error', () => {

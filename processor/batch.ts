@@ -13,6 +13,7 @@ import {
   encodeMarker,
   encodeRun,
 } from '../schemas/changelog.js';
+import { UnknownSchemaError } from '../schemas/codec.js';
 import { codecs } from '../schemas/codecs.js';
 import type { MetricCatalogue } from '../schemas/metrics.js';
 import type { AggregateValue, JobState, Labels, RunState } from '../schemas/model.js';
@@ -261,6 +262,9 @@ function decodeRecord(record: InputRecord): Decoded {
     if (embedded) return { ok: true, deliveryId: delivery.id, parsed: { ok: true, observation: embedded } };
     body = codecs.delivery.decode(record.value).body;
   } catch (error) {
+    // A newer writer's record is not invalid: skipping it would lose it for good. The
+    // chunk fails, nothing is committed, and the partition waits for this processor's upgrade.
+    if (error instanceof UnknownSchemaError) throw error;
     return { ok: false, deliveryId: null, reason: (error as Error).message };
   }
   let payload: unknown;

@@ -81,7 +81,7 @@ export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
     }),
     taskFailures: new Counter({
       name: 'runstream_processor_task_failures_total',
-      help: 'Partition tasks given up, by reason (fenced, transaction, store, restore, open); a new task takes over',
+      help: 'Partition tasks given up, by reason (fenced, transaction, store, restore, open, input: a record of a newer runstream); a new task takes over',
       labelNames: ['reason'],
       registers,
     }),

@@ -23,6 +23,7 @@ import type { Logger } from '../platform/log.js';
 import type { Offsets, PartitionEnds } from '../platform/offsets.js';
 import type { TopicNames } from '../platform/topics.js';
 import { CHANGELOG_KINDS, type ChangelogKind, changelogTopic } from '../schemas/changelog.js';
+import { UnknownSchemaError } from '../schemas/codec.js';
 import { applyChunk, type InputRecord, PendingChanges } from './batch.js';
 import { checkpointVerdict, type RestoreMode } from './checkpoint.js';
 import type { ProcessorConfig } from './config.js';
@@ -50,7 +51,8 @@ const NEXT: Readonly<Record<TaskState, readonly TaskState[]>> = {
   closed: [],
 };
 
-export type FailureReason = 'fenced' | 'transaction' | 'store' | 'restore' | 'open';
+/** `input`: a record this build cannot read (a newer writer's); it waits, never skipped. */
+export type FailureReason = 'fenced' | 'transaction' | 'store' | 'restore' | 'open' | 'input';
 
 export interface TaskFailure {
   reason: FailureReason;
@@ -349,7 +351,12 @@ export class PartitionTask {
       try {
         results = await applyChunk(this.store!, partition, pending, fresh, this.deps.now());
       } catch (error) {
-        // Input records are decoded defensively; what throws here is reading the store.
+        if (error instanceof UnknownSchemaError) {
+          // Nothing was written; the state is sound. The partition waits for the upgrade.
+          await this.fail('input', error, false);
+          throw new TaskUnavailableError(partition, 'failed', { cause: error });
+        }
+        // Other input records are decoded defensively; what throws here is reading the store.
         metrics.storeErrors.inc({ operation: 'read' });
         await this.fail('store', error, true);
         throw new TaskUnavailableError(partition, 'failed', { cause: error });

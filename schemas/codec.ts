@@ -19,6 +19,18 @@ export class DecodeError extends Error {
   }
 }
 
+/**
+ * A record framed with a schema id this build does not know: written by a newer
+ * runstream. Unlike other decode errors it is no verdict on the record: a reader that must
+ * not lose it stops rather than skip it (upgrade the readers first, see docs/operations.md).
+ */
+export class UnknownSchemaError extends DecodeError {
+  constructor(subject: string, id: number) {
+    super(subject, `unknown schema id ${id}, written by a newer runstream: upgrade this role`);
+    this.name = 'UnknownSchemaError';
+  }
+}
+
 export interface RegisteredSchema {
   id: number;
   subject: string;
@@ -87,7 +99,7 @@ export class AvroDecoder<T> {
     const known = this.resolvers.get(id);
     if (known) return known;
     const registered = this.registry.schemaById(id);
-    if (!registered) throw new DecodeError(this.subject, `unknown schema id ${id}`);
+    if (!registered) throw new UnknownSchemaError(this.subject, id);
     if (registered.subject !== this.subject) {
       throw new DecodeError(this.subject, `schema id ${id} belongs to ${registered.subject}`);
     }

@@ -73,7 +73,8 @@ function inputRecords(): InputRecord[] {
     body: Buffer.from('{"truncated":'),
     observation: null,
   });
-  records.splice(5, 0, recordOf(-1, Buffer.from([0, 0, 0, 0, 99, 1, 2])));
+  // A Delivery (schema id 1) cut short: undecodable, hence invalid.
+  records.splice(5, 0, recordOf(-1, Buffer.from([0, 0, 0, 0, 1, 2])));
   records.splice(9, 0, recordOf(-1, badJson));
   return records.map((r, i) => ({ ...r, offset: String(i) }));
 }
@@ -208,6 +209,26 @@ describe('applyChunk over real RocksDB', () => {
       await store.write(storeOpsFor(pending.records(PARTITION), new Map(), NOW, pending.storeOnlyOps()));
       const kept = stream.filter((d) => !left.includes(d));
       expect(comparable(await committedState(store))).toEqual(comparable(expectedState(kept, NOW)));
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('applyChunk and a record of a newer writer', () => {
+  const dir = useTempDir('runstream-chunk-newer-');
+
+  it('refuses the chunk instead of skipping the record, and changes nothing', async () => {
+    const store = await RocksStore.open(dir('newer'));
+    try {
+      const newer = Buffer.from(encoded(stream[1]!));
+      newer.writeUInt32BE(0x7fff_ffff, 1); // a schema id from a later version
+      const pending = new PendingChanges(DEFAULT_CATALOGUE);
+      await expect(
+        applyChunk(store, PARTITION, pending, [recordOf(0, encoded(stream[0]!)), recordOf(1, newer)], NOW),
+      ).rejects.toThrow(/unknown schema id 2147483647, written by a newer runstream/);
+      expect(pending.markers.size).toBe(0);
+      expect(pending.invalid).toEqual([]);
     } finally {
       await store.close();
     }

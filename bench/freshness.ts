@@ -1,8 +1,12 @@
-// Freshness benchmark: the time from ingest's 202 to the value on /metrics, end to end
-// (ingest, processor and exporter in this process, as `runstream all`), at 200 and 1,000
-// deliveries/s. Rounds alternate the two rates (BENCH_FRESH_ROUNDS, default 3), each on
-// new topics and a new state; figures are medians over rounds, beside every round's
-// value. Every round reports its first 5 s (warm-up) apart and included.
+// Freshness benchmark: the time from ingest's 202 to the value on /metrics, end to end,
+// at 200 and 1,000 deliveries/s, with the roles as deployed (`processes`: ingest,
+// processor and exporter each the built CLI in its own process, all new for each case) and
+// as `runstream all` hosts them (`all`: one process, this one, shared with the sender).
+// Each round runs every case on new topics and a new state (BENCH_FRESH_ROUNDS, default
+// 3); figures are medians over rounds, latencies beside every round's value. Each case
+// reports its first 5 s (warm-up) apart and included; in `processes` every case starts
+// cold processes, in `all` only the first round's process is cold.
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,13 +18,83 @@ import { createKafka } from '../platform/kafka.js';
 import { topicPlan } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
+import { freePort } from '../test/support/broker.js';
 import { median } from './ingest.js';
 import type { BenchContext, Figures } from './types.js';
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 
-async function freshness(ctx: BenchContext, rate: number, seconds: number): Promise<Figures> {
+/** The three roles as one process hosts them: in this process (`all`) or each its own (`processes`). */
+type Shape = 'all' | 'processes';
+
+interface Roles {
+  ingestPort: number;
+  exporterPort: number;
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+async function inProcess(env: Record<string, string>, ctx: BenchContext): Promise<Roles> {
+  const processor = await startProcessor(readProcessorConfig(env), ctx.logger);
+  const exporter = await startExporter(readExporterConfig(env), ctx.logger);
+  const ingest = await startIngest(readIngestConfig(env), ctx.logger);
+  return {
+    ingestPort: ingest.port,
+    exporterPort: exporter.port,
+    ready: async () => processor.processor.readiness().ready && exporter.exporter.isCaughtUp,
+    async close() {
+      await ingest.close();
+      await exporter.close();
+      await processor.close();
+    },
+  };
+}
+
+/** Each role the built CLI in its own process, as deployed; stopped by pid. */
+async function asProcesses(env: Record<string, string>): Promise<Roles> {
+  const ports = { ingest: await freePort(), processor: await freePort(), exporter: await freePort() };
+  const children = (['processor', 'exporter', 'ingest'] as const).map((role) =>
+    spawn(process.execPath, [join(import.meta.dirname, '..', 'bin', 'runstream.js'), role], {
+      env: {
+        ...process.env,
+        ...env,
+        RUNSTREAM_INGEST_PORT: String(ports.ingest),
+        RUNSTREAM_PROCESSOR_PORT: String(ports.processor),
+        RUNSTREAM_EXPORTER_PORT: String(ports.exporter),
+        RUNSTREAM_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  );
+  const readyz = async (port: number) =>
+    fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+  return {
+    ingestPort: ports.ingest,
+    exporterPort: ports.exporter,
+    ready: async () =>
+      (await Promise.all([readyz(ports.ingest), readyz(ports.processor), readyz(ports.exporter)])).every(
+        Boolean,
+      ),
+    async close() {
+      await Promise.all(
+        children.map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              child.once('exit', () => resolve());
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
+    },
+  };
+}
+
+async function freshness(ctx: BenchContext, shape: Shape, rate: number, seconds: number): Promise<Figures> {
   const prefix = `bench-fresh-${Date.now()}.`;
   const kafka = createKafka({ brokers: ctx.brokers, clientId: 'bench-fresh', logger: ctx.logger });
   await ensureTopics(kafka, topicPlan({ prefix, partitions: 12 }), 1, ctx.logger);
@@ -35,14 +109,12 @@ async function freshness(ctx: BenchContext, rate: number, seconds: number): Prom
     RUNSTREAM_EXPORTER_PORT: '0',
     RUNSTREAM_HOST: '127.0.0.1',
   };
-  const processor = await startProcessor(readProcessorConfig(env), ctx.logger);
-  const exporter = await startExporter(readExporterConfig(env), ctx.logger);
-  const ingest = await startIngest(readIngestConfig(env), ctx.logger);
+  const roles = shape === 'all' ? await inProcess(env, ctx) : await asProcesses(env);
   let stopWatching = async () => undefined;
   try {
-    // Measure the steady state: the group joined, partitions restored, the view caught up.
+    // Measure from the ready state: the group joined, partitions restored, the view caught up.
     const readyBy = Date.now() + 60_000;
-    while (!(processor.processor.readiness().ready && exporter.exporter.isCaughtUp)) {
+    while (!(await roles.ready())) {
       if (Date.now() > readyBy) throw new Error('processor or exporter not ready within 60 s');
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -68,7 +140,7 @@ async function freshness(ctx: BenchContext, rate: number, seconds: number): Prom
     let watchError: unknown;
     const watcher = (async () => {
       while (watching) {
-        const response = await fetch(`http://127.0.0.1:${exporter.port}/metrics`);
+        const response = await fetch(`http://127.0.0.1:${roles.exporterPort}/metrics`);
         const text = await response.text();
         const now = performance.now();
         const counts = new Array<number>(repos).fill(0);
@@ -105,7 +177,7 @@ async function freshness(ctx: BenchContext, rate: number, seconds: number): Prom
       const delivery = { ...template, id: `fresh-${i}`, payload };
       const body = Buffer.from(JSON.stringify(payload));
       sends.push(
-        fetch(`http://127.0.0.1:${ingest.port}/webhook`, {
+        fetch(`http://127.0.0.1:${roles.ingestPort}/webhook`, {
           method: 'POST',
           headers: signedHeaders(delivery, body, 'bench'),
           body,
@@ -141,28 +213,26 @@ async function freshness(ctx: BenchContext, rate: number, seconds: number): Prom
     const steady = seen(warmup, total);
     const warm = seen(0, warmup);
     return {
-      [`fresh_${rate}_deliveries`]: total,
-      [`fresh_${rate}_accepted`]: accepted,
-      [`fresh_${rate}_unanswered`]: sendErrors.length,
-      ...(sendErrors.length > 0 ? { [`fresh_${rate}_unanswered_first`]: sendErrors[0]! } : {}),
-      [`fresh_${rate}_seen`]: steady.length + warm.length,
-      [`fresh_${rate}_p50_ms`]: Math.round(percentile(steady, 0.5)),
-      [`fresh_${rate}_p99_ms`]: Math.round(percentile(steady, 0.99)),
+      [`fresh_${shape}_${rate}_deliveries`]: total,
+      [`fresh_${shape}_${rate}_accepted`]: accepted,
+      [`fresh_${shape}_${rate}_unanswered`]: sendErrors.length,
+      ...(sendErrors.length > 0 ? { [`fresh_${shape}_${rate}_unanswered_first`]: sendErrors[0]! } : {}),
+      [`fresh_${shape}_${rate}_seen`]: steady.length + warm.length,
+      [`fresh_${shape}_${rate}_p50_ms`]: Math.round(percentile(steady, 0.5)),
+      [`fresh_${shape}_${rate}_p99_ms`]: Math.round(percentile(steady, 0.99)),
       // Including the first 5 s of load.
-      [`fresh_${rate}_p99_with_warmup_ms`]: Math.round(
+      [`fresh_${shape}_${rate}_p99_with_warmup_ms`]: Math.round(
         percentile(
           [...warm, ...steady].sort((x, y) => x - y),
           0.99,
         ),
       ),
-      [`fresh_${rate}_warmup_max_ms`]: Math.round(warm[warm.length - 1] ?? Number.NaN),
+      [`fresh_${shape}_${rate}_warmup_max_ms`]: Math.round(warm[warm.length - 1] ?? Number.NaN),
     };
   } finally {
     // Never close the exporter under the poller: its failure would hide the real one.
     await stopWatching();
-    await ingest.close();
-    await exporter.close();
-    await processor.close();
+    await roles.close();
     await rm(dir, { recursive: true, force: true });
     const admin = kafka.admin();
     await admin.connect();
@@ -175,19 +245,20 @@ async function freshness(ctx: BenchContext, rate: number, seconds: number): Prom
 
 export async function runFreshnessBench(ctx: BenchContext): Promise<Figures> {
   const rounds = Number(process.env.BENCH_FRESH_ROUNDS ?? 3);
-  const runs: Record<number, Figures[]> = { 200: [], 1000: [] };
+  const cases = (['processes', 'all'] as const).flatMap((shape) =>
+    [200, 1000].map((rate) => ({ shape, rate, seconds: rate === 200 ? 30 : 20 })),
+  );
+  const runs = cases.map(() => [] as Figures[]);
   for (let round = 0; round < rounds; round++) {
-    runs[200]!.push(await freshness(ctx, 200, 30));
-    runs[1000]!.push(await freshness(ctx, 1000, 20));
+    for (const [i, c] of cases.entries()) runs[i]!.push(await freshness(ctx, c.shape, c.rate, c.seconds));
   }
   const figures: Figures = { rounds };
-  for (const rate of [200, 1000]) {
-    const all = runs[rate]!;
+  for (const all of runs) {
     for (const key of Object.keys(all[0]!)) {
       const values = all.map((f) => f[key]);
       if (values.every((v) => typeof v === 'number')) {
         figures[key] = Math.round(median(values as number[]));
-        figures[`${key}_rounds`] = values.join(' / ');
+        if (/_ms$/.test(key)) figures[`${key}_rounds`] = values.join(' / ');
       } else {
         figures[key] = values.join(' / ');
       }

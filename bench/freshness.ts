@@ -20,6 +20,7 @@ import { ensureTopics } from '../platform/topics-admin.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
 import { freePort } from '../test/support/broker.js';
 import { median } from './ingest.js';
+import { removeBenchTopics } from './topics.js';
 import type { BenchContext, Figures } from './types.js';
 
 const percentile = (sorted: number[], p: number) =>
@@ -234,12 +235,7 @@ async function freshness(ctx: BenchContext, shape: Shape, rate: number, seconds:
     await stopWatching();
     await roles.close();
     await rm(dir, { recursive: true, force: true });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin
-      .deleteTopics({ topics: topicPlan({ prefix, partitions: 12 }).map((t) => t.name) })
-      .catch(() => undefined);
-    await admin.disconnect();
+    await removeBenchTopics(kafka, prefix);
   }
 }
 

@@ -26,6 +26,7 @@ import { freePort } from '../test/support/broker.js';
 import { restoreCounts } from '../test/support/restores.js';
 import { median } from './ingest.js';
 import { cpuSecondsOf, memoryBreakdown, memoryOf } from './memory.js';
+import { removeBenchTopics } from './topics.js';
 import type { BenchContext, Figures } from './types.js';
 
 type Json = Record<string, unknown>;
@@ -451,11 +452,6 @@ async function deliveriesBench(ctx: BenchContext, count: number, roundCount: num
     };
   } finally {
     await rm(stateDir, { recursive: true, force: true });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin
-      .deleteTopics({ topics: topicPlan({ prefix, partitions: 12 }).map((t) => t.name) })
-      .catch(() => undefined);
-    await admin.disconnect();
+    await removeBenchTopics(kafka, prefix);
   }
 }

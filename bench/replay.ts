@@ -15,6 +15,7 @@ import type { ArchiveLine } from '../replay/archive.js';
 import { replayFile } from '../replay/file.js';
 import { replayFromGitHub } from '../replay/github.js';
 import { FakeGitHub } from '../test/support/fake-github.js';
+import { removeBenchTopics } from './topics.js';
 import type { BenchContext, Figures } from './types.js';
 
 const ARCHIVE_DELIVERIES = 50_000;
@@ -93,11 +94,6 @@ export async function runReplayBench(ctx: BenchContext): Promise<Figures> {
   } finally {
     await publisher.close();
     await rm(dir, { recursive: true, force: true });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin
-      .deleteTopics({ topics: topicPlan({ prefix, partitions: 12 }).map((t) => t.name) })
-      .catch(() => undefined);
-    await admin.disconnect();
+    await removeBenchTopics(kafka, prefix);
   }
 }

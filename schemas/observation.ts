@@ -78,6 +78,15 @@ function branchKindOf(headBranch: unknown, payload: Json): BranchKind {
   return head === defaultBranch ? 'default' : 'other';
 }
 
+/** Run and job states keep the attempt as an Avro int. */
+const MAX_ATTEMPT = 2 ** 31 - 1;
+
+/** The run attempt (1 when absent, as GitHub omits it on first attempts), or why it is unusable. */
+function attemptOf(v: unknown, field: string): number | { reason: string } {
+  const attempt = positiveInt(v) ?? 1;
+  return attempt > MAX_ATTEMPT ? { reason: `${field} ${attempt} is out of range` } : attempt;
+}
+
 function parseRun(payload: Json, repository: string): ParseResult {
   const run = payload.workflow_run;
   if (!isJsonObject(run)) return fail('workflow_run payload has no workflow_run object');
@@ -87,10 +96,12 @@ function parseRun(payload: Json, repository: string): ParseResult {
   if (typeof status !== 'string' || !RUN_STATUSES.has(status)) {
     return fail(`workflow_run.status ${JSON.stringify(status)} is not a known status`);
   }
+  const runAttempt = attemptOf(run.run_attempt, 'workflow_run.run_attempt');
+  if (typeof runAttempt !== 'number') return fail(runAttempt.reason);
   const observation: RunObservation = {
     kind: 'run',
     runId,
-    runAttempt: positiveInt(run.run_attempt) ?? 1,
+    runAttempt,
     repository,
     workflow: text(run.name) ?? '',
     event: text(run.event) ?? '',
@@ -115,6 +126,8 @@ function parseJob(payload: Json, repository: string): ParseResult {
   if (status === undefined) {
     return fail(`workflow_job.status ${JSON.stringify(job.status)} is not a known status`);
   }
+  const runAttempt = attemptOf(job.run_attempt, 'workflow_job.run_attempt');
+  if (typeof runAttempt !== 'number') return fail(runAttempt.reason);
   const labels = Array.isArray(job.labels)
     ? job.labels.filter((l): l is string => typeof l === 'string')
     : [];
@@ -122,7 +135,7 @@ function parseJob(payload: Json, repository: string): ParseResult {
     kind: 'job',
     jobId,
     runId,
-    runAttempt: positiveInt(job.run_attempt) ?? 1,
+    runAttempt,
     repository,
     workflow: text(job.workflow_name) ?? '',
     labels: [...labels].sort().join(','),

@@ -122,6 +122,20 @@ describe('the observation in the Delivery envelope', () => {
     const huge = example('workflow_run', 'requested');
     (huge.workflow_run as Record<string, unknown>).run_attempt = 2 ** 40;
     expect(embedObservation('workflow_run', huge)).toBeNull();
+    // Nor can the state keep such an attempt: the delivery is invalid, never a poison record.
+    expect(parseDelivery({ deliveryId: 'd', event: 'workflow_run', payload: huge, receivedAt: 0 })).toEqual({
+      ok: false,
+      reason: `workflow_run.run_attempt ${2 ** 40} is out of range`,
+    });
+    const hugeJob = example('workflow_job', 'queued');
+    (hugeJob.workflow_job as Record<string, unknown>).run_attempt = 2 ** 31;
+    expect(
+      parseDelivery({ deliveryId: 'd', event: 'workflow_job', payload: hugeJob, receivedAt: 0 }),
+    ).toEqual({ ok: false, reason: `workflow_job.run_attempt ${2 ** 31} is out of range` });
+    (hugeJob.workflow_job as Record<string, unknown>).run_attempt = 2 ** 31 - 1;
+    expect(
+      parseDelivery({ deliveryId: 'd', event: 'workflow_job', payload: hugeJob, receivedAt: 0 }).ok,
+    ).toBe(true);
     // A well-formed pair (an emoji) travels.
     const emoji = example('workflow_job', 'in_progress');
     (emoji.workflow_job as Record<string, unknown>).workflow_name = 'build \u{1f680}';

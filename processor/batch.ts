@@ -277,12 +277,7 @@ function decodeRecord(record: InputRecord): Decoded {
       parsed: { ok: false, reason: `body is not JSON: ${(error as Error).message}` },
     };
   }
-  const parsed = parseDelivery({
-    deliveryId: delivery.id,
-    event: delivery.event,
-    payload,
-    receivedAt: delivery.receivedAt,
-  });
+  const parsed = parseDelivery(delivery.event, payload);
   return { ok: true, deliveryId: delivery.id, parsed };
 }
 

@@ -11,15 +11,6 @@ import type { BranchKind, JobState, JobStatus, RunState, RunStatus } from './mod
 import { isJsonObject, type Json, positiveInt } from './payload.js';
 import { jobStateSchemaV2, runStateSchemaV2 } from './state.js';
 
-/** What the processor reads from a Delivery before any state is touched. */
-export interface DeliveryInput {
-  deliveryId: string;
-  event: string;
-  /** Parsed JSON body. */
-  payload: unknown;
-  receivedAt: number;
-}
-
 /** One workflow_run event reduced to the fields runstream keeps: a run state without
  * the processing times. */
 export type RunObservation = { kind: 'run' } & Omit<
@@ -151,15 +142,15 @@ function parseJob(payload: Json, repository: string): ParseResult {
   return { ok: true, observation };
 }
 
-export function parseDelivery(input: DeliveryInput): ParseResult {
-  const payload = input.payload;
+/** What a delivery of this event (X-GitHub-Event) and parsed body says, or why it says nothing usable. */
+export function parseDelivery(event: string, payload: unknown): ParseResult {
   if (!isJsonObject(payload)) return fail('payload is not a JSON object');
   // workflow_job has no repository of its own: the top-level one is the run's.
   const repository = isJsonObject(payload.repository) ? text(payload.repository.full_name) : null;
   if (repository === null) return fail('payload has no repository.full_name');
-  if (input.event === 'workflow_run') return parseRun(payload, repository);
-  if (input.event === 'workflow_job') return parseJob(payload, repository);
-  return fail(`event ${input.event} is not handled`);
+  if (event === 'workflow_run') return parseRun(payload, repository);
+  if (event === 'workflow_job') return parseJob(payload, repository);
+  return fail(`event ${event} is not handled`);
 }
 
 /**
@@ -230,11 +221,11 @@ const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 /**
  * The observation to embed in a Delivery of this event and payload, or null when the
  * payload does not reduce to one (the processor then parses the body and finds the same
- * reason) or when Avro could not carry it exactly (a lone surrogate in a string, an
- * attempt beyond Avro's int), so that it is embedded only when it reads back equal.
+ * reason) or when Avro could not carry it exactly (a lone surrogate in a string), so
+ * that it is embedded only when it reads back equal.
  */
 export function embedObservation(event: string, payload: unknown): EmbeddedObservation | null {
-  const parsed = parseDelivery({ deliveryId: '', event, payload, receivedAt: 0 });
+  const parsed = parseDelivery(event, payload);
   if (!parsed.ok) return null;
   const { kind, ...fields } = parsed.observation;
   if (Object.values(fields).some((v) => typeof v === 'string' && LONE_SURROGATE.test(v))) return null;

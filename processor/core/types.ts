@@ -7,7 +7,6 @@ import type { CounterName, HistogramName } from '../../schemas/metrics.js';
 import type { Labels } from '../../schemas/model.js';
 
 export type {
-  DeliveryInput,
   JobObservation,
   Observation,
   RunObservation,

@@ -88,7 +88,7 @@ export function* coreSteps(
   for (const d of deliveries) {
     if (seen.has(d.id)) continue;
     seen.add(d.id);
-    const parsed = parseDelivery({ deliveryId: d.id, event: d.event, payload: d.payload, receivedAt: now });
+    const parsed = parseDelivery(d.event, d.payload);
     if (!parsed.ok || !catalogue.admits(parsed.observation.repository)) continue;
     const o = parsed.observation;
     if (o.kind === 'run') {

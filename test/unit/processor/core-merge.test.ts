@@ -214,7 +214,7 @@ describe('parse details', () => {
   it('reads a real completed workflow_run: run id, attempt, name, event, times', () => {
     const payload = example('workflow_run', 'completed');
     const run = payload.workflow_run as Record<string, string | number>;
-    const parsed = parseDelivery({ deliveryId: 'd', event: 'workflow_run', payload, receivedAt: 0 });
+    const parsed = parseDelivery('workflow_run', payload);
     expect(parsed).toEqual({
       ok: true,
       observation: {
@@ -242,7 +242,7 @@ describe('parse details', () => {
     const job = payload.workflow_job as Record<string, unknown>;
     expect(job.run_attempt).toBeUndefined();
     expect(job.created_at).toBeUndefined();
-    const parsed = parseDelivery({ deliveryId: 'd', event: 'workflow_job', payload, receivedAt: 0 });
+    const parsed = parseDelivery('workflow_job', payload);
     expect(parsed).toMatchObject({
       ok: true,
       observation: {
@@ -264,7 +264,7 @@ describe('parse details', () => {
     const job = payload.workflow_job as Record<string, unknown>;
     job.workflow_name = null;
     job.started_at = 'not a date';
-    const parsed = parseDelivery({ deliveryId: 'd', event: 'workflow_job', payload, receivedAt: 0 });
+    const parsed = parseDelivery('workflow_job', payload);
     expect(parsed).toMatchObject({
       ok: true,
       observation: { workflow: '', runnerGroup: '', runnerName: null, startedAt: null, status: 'waiting' },
@@ -275,12 +275,12 @@ describe('parse details', () => {
     for (const status of ['pending', 'requested']) {
       const payload = example('workflow_job', 'queued');
       (payload.workflow_job as Record<string, unknown>).status = status;
-      const parsed = parseDelivery({ deliveryId: 'd', event: 'workflow_job', payload, receivedAt: 0 });
+      const parsed = parseDelivery('workflow_job', payload);
       expect(parsed).toMatchObject({ ok: true, observation: { status: 'queued' } });
     }
     const payload = example('workflow_job', 'queued');
     (payload.workflow_job as Record<string, unknown>).status = 'exploded';
-    expect(parseDelivery({ deliveryId: 'd', event: 'workflow_job', payload, receivedAt: 0 })).toEqual({
+    expect(parseDelivery('workflow_job', payload)).toEqual({
       ok: false,
       reason: 'workflow_job.status "exploded" is not a known status',
     });
@@ -288,7 +288,7 @@ describe('parse details', () => {
 
   it('refuses other events, non-objects and payloads without a repository', () => {
     const reason = (event: string, payload: unknown) => {
-      const r = parseDelivery({ deliveryId: 'd', event, payload, receivedAt: 0 });
+      const r = parseDelivery(event, payload);
       return r.ok ? 'ok' : r.reason;
     };
     expect(reason('push', example('workflow_run', 'completed'))).toBe('event push is not handled');

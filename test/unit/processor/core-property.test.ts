@@ -240,7 +240,7 @@ function fold(stream: readonly Delivery[]): Folded {
   const folded: Folded = { runs: new Map(), jobs: new Map(), aggregates: new Map() };
   stream.forEach((d, i) => {
     const now = T0 + i * 1000; // processing time differs with the order; it must not matter
-    const parsed = parseDelivery({ deliveryId: d.id, event: d.event, payload: d.payload, receivedAt: now });
+    const parsed = parseDelivery(d.event, d.payload);
     if (!parsed.ok) throw new Error(parsed.reason);
     const o = parsed.observation;
     let deltas: AggregateDelta[];

@@ -20,7 +20,7 @@ import { example, examples } from '../../support/webhooks.js';
 const HOUR = 3_600_000;
 
 function observation(event: 'workflow_run' | 'workflow_job', payload: unknown) {
-  const parsed = parseDelivery({ deliveryId: 'd', event, payload, receivedAt: 0 });
+  const parsed = parseDelivery(event, payload);
   if (!parsed.ok) throw new Error(parsed.reason);
   return parsed.observation;
 }
@@ -59,19 +59,14 @@ describe('parseDelivery on real payloads', () => {
   it('refuses payloads without identity, with a reason', () => {
     const payload = example('workflow_job', 'queued');
     delete (payload.workflow_job as Record<string, unknown>).run_id;
-    expect(parseDelivery({ deliveryId: 'd', event: 'workflow_job', payload, receivedAt: 0 })).toEqual({
+    expect(parseDelivery('workflow_job', payload)).toEqual({
       ok: false,
       reason: 'workflow_job.run_id is missing or not a positive integer',
     });
-    expect(
-      parseDelivery({ deliveryId: 'd', event: 'workflow_run', payload: { repository: {} }, receivedAt: 0 })
-        .ok,
-    ).toBe(false);
+    expect(parseDelivery('workflow_run', { repository: {} }).ok).toBe(false);
     const bad = example('workflow_run', 'completed');
     (bad.workflow_run as Record<string, unknown>).status = 'exploded';
-    expect(
-      parseDelivery({ deliveryId: 'd', event: 'workflow_run', payload: bad, receivedAt: 0 }),
-    ).toMatchObject({
+    expect(parseDelivery('workflow_run', bad)).toMatchObject({
       ok: false,
       reason: expect.stringContaining('exploded'),
     });

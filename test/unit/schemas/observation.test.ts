@@ -32,13 +32,7 @@ function throughTheWire(event: Event, payload: unknown): Delivery {
 }
 
 /** What the processor made of a delivery before the envelope carried an observation. */
-const ofTheBody = (d: Delivery) =>
-  parseDelivery({
-    deliveryId: d.id,
-    event: d.event,
-    payload: JSON.parse(d.body.toString('utf8')),
-    receivedAt: 0,
-  });
+const ofTheBody = (d: Delivery) => parseDelivery(d.event, JSON.parse(d.body.toString('utf8')));
 
 /** The records of the schema registry as it was before deliverySchemaV2 (writer: id 1). */
 const v1Codec = new AvroCodec<Omit<Delivery, 'observation'>>(
@@ -93,7 +87,7 @@ describe('the observation in the Delivery envelope', () => {
     // write the new file with `npx vitest run -u`): otherwise a processor of the new parser
     // would trust what the old one embedded. It sees only these payloads: a guard, not a proof.
     const observations = (['workflow_run', 'workflow_job'] as const).flatMap((event) =>
-      examples(event).map((payload) => parseDelivery({ deliveryId: 'd', event, payload, receivedAt: 0 })),
+      examples(event).map((payload) => parseDelivery(event, payload)),
     );
     await expect(`${JSON.stringify(observations, null, 2)}\n`).toMatchFileSnapshot(
       `__snapshots__/observations-v${OBSERVATION_VERSION}.json`,
@@ -116,26 +110,23 @@ describe('the observation in the Delivery envelope', () => {
     const surrogate = example('workflow_job', 'in_progress');
     (surrogate.workflow_job as Record<string, unknown>).workflow_name = 'build \ud800';
     expect(embedObservation('workflow_job', surrogate)).toBeNull();
-    expect(
-      parseDelivery({ deliveryId: 'd', event: 'workflow_job', payload: surrogate, receivedAt: 0 }).ok,
-    ).toBe(true);
+    expect(parseDelivery('workflow_job', surrogate).ok).toBe(true);
     const huge = example('workflow_run', 'requested');
     (huge.workflow_run as Record<string, unknown>).run_attempt = 2 ** 40;
     expect(embedObservation('workflow_run', huge)).toBeNull();
     // Nor can the state keep such an attempt: the delivery is invalid, never a poison record.
-    expect(parseDelivery({ deliveryId: 'd', event: 'workflow_run', payload: huge, receivedAt: 0 })).toEqual({
+    expect(parseDelivery('workflow_run', huge)).toEqual({
       ok: false,
       reason: `workflow_run.run_attempt ${2 ** 40} is out of range`,
     });
     const hugeJob = example('workflow_job', 'queued');
     (hugeJob.workflow_job as Record<string, unknown>).run_attempt = 2 ** 31;
-    expect(
-      parseDelivery({ deliveryId: 'd', event: 'workflow_job', payload: hugeJob, receivedAt: 0 }),
-    ).toEqual({ ok: false, reason: `workflow_job.run_attempt ${2 ** 31} is out of range` });
+    expect(parseDelivery('workflow_job', hugeJob)).toEqual({
+      ok: false,
+      reason: `workflow_job.run_attempt ${2 ** 31} is out of range`,
+    });
     (hugeJob.workflow_job as Record<string, unknown>).run_attempt = 2 ** 31 - 1;
-    expect(
-      parseDelivery({ deliveryId: 'd', event: 'workflow_job', payload: hugeJob, receivedAt: 0 }).ok,
-    ).toBe(true);
+    expect(parseDelivery('workflow_job', hugeJob).ok).toBe(true);
     // A well-formed pair (an emoji) travels.
     const emoji = example('workflow_job', 'in_progress');
     (emoji.workflow_job as Record<string, unknown>).workflow_name = 'build \u{1f680}';

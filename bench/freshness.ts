@@ -5,9 +5,18 @@
 // Each round runs every case on new topics and a new state (BENCH_FRESH_ROUNDS, default
 // 3); figures are medians over rounds, latencies beside every round's value. Each case
 // reports its first 5 s (warm-up) apart and included; in `processes` every case starts
-// cold processes, in `all` only the first round's process is cold.
+// cold processes, in `all` only the first round's process is cold. The CPU figures are
+// shares of one core from the first send until every delivery was seen: the harness's
+// (the sender and the /metrics poller; in `all` also the roles it hosts) and each role's.
+//
+// BENCH_FRESH_CASES (e.g. `processes-1000,all-200`) runs only those cases;
+// BENCH_FRESH_TRACE=<dir> writes each case's start and every delivery's 202 and visible times;
+// BENCH_FRESH_LOG_DIR=<dir> keeps the `processes` roles' logs there (processor and
+// exporter at debug, ingest at info; the logging itself slows them).
 import { spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signedHeaders } from '../demo/send.js';
@@ -20,6 +29,7 @@ import { ensureTopics } from '../platform/topics-admin.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
 import { freePort } from '../test/support/broker.js';
 import { median } from './ingest.js';
+import { cpuSecondsOf } from './memory.js';
 import { removeBenchTopics } from './topics.js';
 import type { BenchContext, Figures } from './types.js';
 
@@ -33,8 +43,49 @@ interface Roles {
   ingestPort: number;
   exporterPort: number;
   ready(): Promise<boolean>;
+  /** CPU seconds each role's own process has used so far (none when they share this one). */
+  cpuSeconds(): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
+
+/** One HTTP request over the pool; resolves with the status and the body once read. */
+function request(
+  port: number,
+  options: { method: string; path: string; headers?: Record<string, string>; body?: Buffer },
+  agent: Agent,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: options.method,
+        path: options.path,
+        headers: options.headers,
+        agent,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+const get = async (port: number, path: string, agent: Agent) =>
+  (await request(port, { method: 'GET', path }, agent)).text;
+
+const post = async (
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer,
+  agent: Agent,
+) => (await request(port, { method: 'POST', path, headers, body }, agent)).status;
 
 async function inProcess(env: Record<string, string>, ctx: BenchContext): Promise<Roles> {
   const processor = await startProcessor(readProcessorConfig(env), ctx.logger);
@@ -44,6 +95,7 @@ async function inProcess(env: Record<string, string>, ctx: BenchContext): Promis
     ingestPort: ingest.port,
     exporterPort: exporter.port,
     ready: async () => processor.processor.readiness().ready && exporter.exporter.isCaughtUp,
+    cpuSeconds: async () => ({}),
     async close() {
       await ingest.close();
       await exporter.close();
@@ -52,10 +104,12 @@ async function inProcess(env: Record<string, string>, ctx: BenchContext): Promis
   };
 }
 
+const ROLES = ['processor', 'exporter', 'ingest'] as const;
+
 /** Each role the built CLI in its own process, as deployed; stopped by pid. */
 async function asProcesses(env: Record<string, string>): Promise<Roles> {
   const ports = { ingest: await freePort(), processor: await freePort(), exporter: await freePort() };
-  const children = (['processor', 'exporter', 'ingest'] as const).map((role) =>
+  const children = ROLES.map((role) =>
     spawn(process.execPath, [join(import.meta.dirname, '..', 'bin', 'runstream.js'), role], {
       env: {
         ...process.env,
@@ -63,9 +117,19 @@ async function asProcesses(env: Record<string, string>): Promise<Roles> {
         RUNSTREAM_INGEST_PORT: String(ports.ingest),
         RUNSTREAM_PROCESSOR_PORT: String(ports.processor),
         RUNSTREAM_EXPORTER_PORT: String(ports.exporter),
-        RUNSTREAM_LOG_LEVEL: 'warn',
+        RUNSTREAM_LOG_LEVEL: process.env.BENCH_FRESH_LOG_DIR
+          ? role === 'ingest'
+            ? 'info'
+            : 'debug'
+          : 'warn',
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: [
+        'ignore',
+        process.env.BENCH_FRESH_LOG_DIR
+          ? openSync(join(process.env.BENCH_FRESH_LOG_DIR, `${role}-${Date.now()}.log`), 'w')
+          : 'ignore',
+        'inherit',
+      ],
     }),
   );
   const readyz = async (port: number) =>
@@ -79,6 +143,12 @@ async function asProcesses(env: Record<string, string>): Promise<Roles> {
     ready: async () =>
       (await Promise.all([readyz(ports.ingest), readyz(ports.processor), readyz(ports.exporter)])).every(
         Boolean,
+      ),
+    cpuSeconds: async () =>
+      Object.fromEntries(
+        await Promise.all(
+          children.map(async (child, i) => [ROLES[i]!, await cpuSecondsOf(child.pid!)] as const),
+        ),
       ),
     async close() {
       await Promise.all(
@@ -112,6 +182,7 @@ async function freshness(ctx: BenchContext, shape: Shape, rate: number, seconds:
   };
   const roles = shape === 'all' ? await inProcess(env, ctx) : await asProcesses(env);
   let stopWatching = async () => undefined;
+  let agent: Agent | undefined;
   try {
     // Measure from the ready state: the group joined, partitions restored, the view caught up.
     const readyBy = Date.now() + 60_000;
@@ -134,18 +205,43 @@ async function freshness(ctx: BenchContext, shape: Shape, rate: number, seconds:
     const visibleCount = new Array<number>(repos).fill(0);
     let accepted = 0;
     const sendErrors: string[] = [];
-    const counterLine =
-      /^github_actions_jobs_completed_total\{[^}]*repository="fresh\/r(\d+)"[^}]*\} (\d+)$/gm;
-    // Poll /metrics over HTTP, as a scraper sees it, one request at a time.
+    // Every request is made before the clock starts (bodies and signatures), and sent over
+    // a bounded pool of keep-alive connections: the harness shares the two cores with what
+    // it measures, so what it spends per delivery is kept small and reported (cpu figures).
+    const requests = Array.from({ length: total }, (_, i) => {
+      const r = i % repos;
+      const payload = {
+        ...template.payload,
+        repository: { ...(template.payload.repository as object), full_name: `fresh/r${r}` },
+        workflow_job: {
+          ...(template.payload.workflow_job as object),
+          id: 9_000_000 + i,
+          run_id: 8_000_000 + r,
+        },
+      };
+      const body = Buffer.from(JSON.stringify(payload));
+      return { body, headers: signedHeaders({ ...template, id: `fresh-${i}`, payload }, body, 'bench') };
+    });
+    agent = new Agent({ keepAlive: true, maxSockets: 64 });
+    // Poll /metrics as a scraper does, one request at a time, uncompressed; only the lines
+    // of one family are read.
+    const family = 'github_actions_jobs_completed_total{';
+    const repoLabel = 'repository="fresh/r';
     let watching = true;
     let watchError: unknown;
     const watcher = (async () => {
       while (watching) {
-        const response = await fetch(`http://127.0.0.1:${roles.exporterPort}/metrics`);
-        const text = await response.text();
+        const text = await get(roles.exporterPort, '/metrics', agent!);
         const now = performance.now();
         const counts = new Array<number>(repos).fill(0);
-        for (const m of text.matchAll(counterLine)) counts[Number(m[1])]! += Number(m[2]);
+        for (let at = text.indexOf(family); at !== -1; at = text.indexOf(family, at + 1)) {
+          const end = text.indexOf('\n', at);
+          const line = text.slice(at, end === -1 ? undefined : end);
+          const label = line.indexOf(repoLabel);
+          if (label === -1) continue;
+          const r = Number.parseInt(line.slice(label + repoLabel.length), 10);
+          counts[r]! += Number(line.slice(line.lastIndexOf(' ') + 1));
+        }
         for (let r = 0; r < repos; r++) {
           for (let k = visibleCount[r]!; k < counts[r]!; k++) visibleAt[r + k * repos] = now;
           visibleCount[r] = Math.max(visibleCount[r]!, counts[r]!);
@@ -159,47 +255,46 @@ async function freshness(ctx: BenchContext, shape: Shape, rate: number, seconds:
       watching = false;
       await watcher;
     };
+    const cpuBefore = { harness: process.cpuUsage(), roles: await roles.cpuSeconds() };
     const started = performance.now();
     const sends: Promise<void>[] = [];
     for (let i = 0; i < total; i++) {
       const due = started + (i * 1000) / rate;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const r = i % repos;
-      const payload = {
-        ...template.payload,
-        repository: { ...(template.payload.repository as object), full_name: `fresh/r${r}` },
-        workflow_job: {
-          ...(template.payload.workflow_job as object),
-          id: 9_000_000 + i,
-          run_id: 8_000_000 + r,
-        },
-      };
-      const delivery = { ...template, id: `fresh-${i}`, payload };
-      const body = Buffer.from(JSON.stringify(payload));
+      const { body, headers } = requests[i]!;
       sends.push(
-        fetch(`http://127.0.0.1:${roles.ingestPort}/webhook`, {
-          method: 'POST',
-          headers: signedHeaders(delivery, body, 'bench'),
-          body,
-        })
-          .then(async (response) => {
-            await response.arrayBuffer();
-            if (response.status === 202) {
+        post(roles.ingestPort, '/webhook', headers, body, agent!).then(
+          (status) => {
+            if (status === 202) {
               accepted++;
               ackedAt[i] = performance.now();
             }
-          })
-          .catch((error: unknown) => {
+          },
+          (error: unknown) => {
             // No answer (a connection reset under load): as for GitHub, not delivered.
-            sendErrors.push(String((error as Error).cause ?? error));
-          }),
+            sendErrors.push(String(error));
+          },
+        ),
       );
     }
     await Promise.all(sends);
     const deadline = Date.now() + 60_000;
     const pending = () => ackedAt.some((at, i) => at !== undefined && visibleAt[i] === undefined);
     while (pending() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    // Share of one core each used from the first send until every delivery was seen.
+    const elapsed = (performance.now() - started) / 1000;
+    const harnessCpu = process.cpuUsage(cpuBefore.harness);
+    const cpu: Figures = {
+      [`fresh_${shape}_${rate}_cpu_harness_pct`]: Math.round(
+        (harnessCpu.user + harnessCpu.system) / 1e4 / elapsed,
+      ),
+    };
+    for (const [role, seconds] of Object.entries(await roles.cpuSeconds())) {
+      cpu[`fresh_${shape}_${rate}_cpu_${role}_pct`] = Math.round(
+        (100 * (seconds - (cpuBefore.roles[role] ?? 0))) / elapsed,
+      );
+    }
     await stopWatching();
     if (watchError) throw new Error('polling /metrics failed', { cause: watchError });
     // Visible before the 202 reached the sender counts as 0: the value was already there.
@@ -211,6 +306,13 @@ async function freshness(ctx: BenchContext, shape: Shape, rate: number, seconds:
         .slice(from, to)
         .filter((l): l is number => l !== undefined)
         .sort((x, y) => x - y);
+    if (process.env.BENCH_FRESH_TRACE) {
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(
+        join(process.env.BENCH_FRESH_TRACE, `${shape}-${rate}-${Date.now()}.json`),
+        JSON.stringify({ started, ackedAt, visibleAt }),
+      );
+    }
     const steady = seen(warmup, total);
     const warm = seen(0, warmup);
     return {
@@ -229,10 +331,12 @@ async function freshness(ctx: BenchContext, shape: Shape, rate: number, seconds:
         ),
       ),
       [`fresh_${shape}_${rate}_warmup_max_ms`]: Math.round(warm[warm.length - 1] ?? Number.NaN),
+      ...cpu,
     };
   } finally {
     // Never close the exporter under the poller: its failure would hide the real one.
     await stopWatching();
+    agent?.destroy();
     await roles.close();
     await rm(dir, { recursive: true, force: true });
     await removeBenchTopics(kafka, prefix);
@@ -241,9 +345,10 @@ async function freshness(ctx: BenchContext, shape: Shape, rate: number, seconds:
 
 export async function runFreshnessBench(ctx: BenchContext): Promise<Figures> {
   const rounds = Number(process.env.BENCH_FRESH_ROUNDS ?? 3);
-  const cases = (['processes', 'all'] as const).flatMap((shape) =>
-    [200, 1000].map((rate) => ({ shape, rate, seconds: rate === 200 ? 30 : 20 })),
-  );
+  const only = process.env.BENCH_FRESH_CASES?.split(',');
+  const cases = (['processes', 'all'] as const)
+    .flatMap((shape) => [200, 1000].map((rate) => ({ shape, rate, seconds: rate === 200 ? 30 : 20 })))
+    .filter((c) => !only || only.includes(`${c.shape}-${c.rate}`));
   const runs = cases.map(() => [] as Figures[]);
   for (let round = 0; round < rounds; round++) {
     for (const [i, c] of cases.entries()) runs[i]!.push(await freshness(ctx, c.shape, c.rate, c.seconds));

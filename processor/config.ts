@@ -66,7 +66,7 @@ export const CONCURRENCY = intSetting(
     commands: processor,
     section: 'processing',
   },
-  2,
+  4,
   1,
   64,
 );

@@ -1,0 +1,138 @@
+// kafkajs' Encoder as patches/kafkajs+2.2.4.patch makes it faster: pooled, unzeroed
+// buffers, varints written in place, and small varlongs (timestamp and offset deltas)
+// without Long objects. These hold on the unpatched client too: they guard that the
+// faster paths write the same bytes as the protocol defines (checked against a BigInt
+// LEB128 written here) and that record batches still decode as written. A broker
+// rejects a malformed batch, so the integration suites check the same against Kafka.
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+
+const require = createRequire(import.meta.url);
+
+interface Encoder {
+  writeVarInt(value: number): Encoder;
+  writeVarLong(value: number): Encoder;
+  writeInt32(value: number): Encoder;
+  readonly buffer: Buffer;
+}
+const EncoderClass = require('kafkajs/src/protocol/encoder.js') as {
+  new (): Encoder;
+  sizeOfVarLong(value: number): number;
+};
+const Decoder = require('kafkajs/src/protocol/decoder.js') as new (
+  buffer: Buffer,
+) => { readVarLong(): { toString(): string }; readVarInt(): number };
+const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (record: object) => unknown;
+const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as {
+  RecordBatch(batch: object): Promise<{ buffer: Buffer }>;
+};
+const decodeRecordBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder.js') as (
+  decoder: unknown,
+) => Promise<{
+  records: Array<{ key: Buffer | null; value: Buffer | null; timestamp: string; offset: string }>;
+}>;
+
+/** Zigzag, then unsigned LEB128, over 64 bits: Kafka's varlong (and varint, in range). */
+function varlong(value: bigint): Buffer {
+  let rest = BigInt.asUintN(64, (value << 1n) ^ (value >> 63n));
+  const bytes: number[] = [];
+  while (rest >= 0x80n) {
+    bytes.push(Number((rest & 0x7fn) | 0x80n));
+    rest >>= 7n;
+  }
+  bytes.push(Number(rest));
+  return Buffer.from(bytes);
+}
+
+const boundaries = [
+  0,
+  1,
+  -1,
+  63,
+  -64,
+  64,
+  -65,
+  8191,
+  -8192,
+  8192,
+  2 ** 20,
+  -(2 ** 20),
+  2 ** 30 - 1,
+  -(2 ** 30),
+  2 ** 30,
+  -(2 ** 30) - 1,
+  2 ** 31 - 1,
+  -(2 ** 31),
+];
+const wide = [2 ** 31, -(2 ** 31) - 1, 2 ** 40, -(2 ** 40), 1_796_193_707_467, Number.MAX_SAFE_INTEGER];
+
+/** A deterministic spread of magnitudes (xorshift), both signs. */
+function* spread(count: number, maxBits: number): Generator<number> {
+  let x = 0x9e3779b9;
+  for (let i = 0; i < count; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const bits = (x >>> 0) % maxBits;
+    const magnitude = Math.floor(((x >>> 0) / 2 ** 32) * 2 ** bits);
+    yield i % 2 === 0 ? magnitude : -magnitude;
+  }
+}
+
+describe('patched kafkajs: the encoder', () => {
+  it('writes varints as the protocol defines them', () => {
+    for (const value of [...boundaries, ...spread(5000, 31)]) {
+      expect(new EncoderClass().writeVarInt(value).buffer, String(value)).toEqual(varlong(BigInt(value)));
+    }
+  });
+
+  it('writes varlongs and sizes them as the protocol defines them, small or wide', () => {
+    for (const value of [...boundaries, ...wide, ...spread(5000, 53)]) {
+      const expected = varlong(BigInt(value));
+      expect(new EncoderClass().writeVarLong(value).buffer, String(value)).toEqual(expected);
+      expect(EncoderClass.sizeOfVarLong(value), String(value)).toBe(expected.length);
+      expect(new Decoder(expected).readVarLong().toString()).toBe(String(value));
+    }
+  });
+
+  it('keeps what was written when it grows past its first buffer', () => {
+    const encoder = new EncoderClass();
+    const expected: Buffer[] = [];
+    for (let i = 0; i < 2000; i++) {
+      encoder.writeInt32(i).writeVarInt(i * 1000);
+      const int = Buffer.alloc(4);
+      int.writeInt32BE(i);
+      expected.push(int, varlong(BigInt(i * 1000)));
+    }
+    expect(encoder.buffer).toEqual(Buffer.concat(expected));
+  });
+
+  it('encodes record batches that decode to what was written', async () => {
+    const firstTimestamp = 1_796_193_707_467;
+    // Deltas on both sides of the small-number path, keys and values null or not.
+    const deltas = [0, 1, 2 ** 30 - 1, 2 ** 30, 2 ** 33];
+    const messages = Array.from({ length: 300 }, (_, i) => ({
+      key: i % 7 === 0 ? null : Buffer.from(`key-${i}`),
+      value: i % 11 === 0 ? null : Buffer.from('v'.repeat(i * 13)),
+      timestampDelta: deltas[i % deltas.length]!,
+    }));
+    const records = messages.map((m, i) =>
+      Record({ key: m.key, value: m.value, offsetDelta: i, timestampDelta: m.timestampDelta }),
+    );
+    const batch = await RecordBatch({
+      records,
+      firstTimestamp,
+      maxTimestamp: firstTimestamp + 2 ** 33,
+      lastOffsetDelta: records.length - 1,
+    });
+    const decoded = await decodeRecordBatch(new Decoder(batch.buffer));
+    expect(decoded.records).toHaveLength(messages.length);
+    for (const [i, record] of decoded.records.entries()) {
+      const message = messages[i]!;
+      expect(record.offset).toBe(String(i));
+      expect(record.timestamp).toBe(String(firstTimestamp + message.timestampDelta));
+      expect(record.key).toEqual(message.key);
+      expect(record.value).toEqual(message.value ?? null);
+    }
+  });
+});

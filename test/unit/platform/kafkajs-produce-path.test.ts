@@ -1,8 +1,10 @@
-// kafkajs' Encoder as patches/kafkajs+2.2.4.patch makes it faster: pooled, unzeroed
-// buffers, varints written in place, and small varlongs (timestamp and offset deltas)
-// without Long objects. These hold on the unpatched client too: they guard that the
-// faster paths write the same bytes as the protocol defines (checked against a BigInt
-// LEB128 written here) and that record batches still decode as written. A broker
+// kafkajs' produce path as patches/kafkajs+2.2.4.patch makes it faster: the Encoder's
+// pooled, unzeroed buffers, varints written in place, small varlongs (timestamp and
+// offset deltas) without Long objects; records made without copying each message; a
+// send's messages grouped by partition in linear time. These hold on the unpatched client
+// too: they guard that the faster paths write the same bytes as the protocol defines
+// (checked against a BigInt LEB128 written here), that record batches and produce
+// requests decode as written, and that grouping keeps every message in order. A broker
 // rejects a malformed batch, so the integration suites check the same against Kafka.
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
@@ -78,6 +80,82 @@ function* spread(count: number, maxBits: number): Generator<number> {
     yield i % 2 === 0 ? magnitude : -magnitude;
   }
 }
+
+const groupMessagesPerPartition = require('kafkajs/src/producer/groupMessagesPerPartition.js') as (args: {
+  topic: string;
+  partitionMetadata: unknown[];
+  messages: Array<{ key: string; partition: number }>;
+  partitioner: (args: { message: { partition: number } }) => number;
+}) => Record<string, Array<{ key: string; partition: number }>>;
+const produceRequest = require('kafkajs/src/protocol/requests/produce/v3/request.js') as (args: object) => {
+  encode(): Promise<{ buffer: Buffer }>;
+};
+
+describe('patched kafkajs: the produce path', () => {
+  it('groups a send by partition, every message once and in order', () => {
+    const messages = Array.from({ length: 1000 }, (_, i) => ({ key: `k${i}`, partition: (i * 7) % 5 }));
+    const grouped = groupMessagesPerPartition({
+      topic: 't',
+      partitionMetadata: [{}],
+      messages,
+      partitioner: ({ message }) => message.partition,
+    });
+    expect(Object.keys(grouped).sort()).toEqual(['0', '1', '2', '3', '4']);
+    for (const [partition, list] of Object.entries(grouped)) {
+      expect(list).toEqual(messages.filter((m) => m.partition === Number(partition)));
+    }
+    expect(
+      groupMessagesPerPartition({ topic: 't', partitionMetadata: [], messages, partitioner: () => 0 }),
+    ).toEqual({});
+  });
+
+  it('writes a produce request whose records carry every key, value, header and timestamp', async () => {
+    const timestamp = 1_796_193_707_467;
+    const messages = Array.from({ length: 50 }, (_, i) => ({
+      key: Buffer.from(`key-${i}`),
+      value: i % 9 === 0 ? null : Buffer.from(`value-${i}`),
+      headers: i % 2 === 0 ? { trace: Buffer.from(`t${i}`) } : undefined,
+      timestamp: String(timestamp + i * 1000),
+    }));
+    const request = produceRequest({
+      acks: -1,
+      timeout: 1000,
+      topicData: [{ topic: 'changelog', partitions: [{ partition: 3, messages }] }],
+    });
+    const { buffer } = await request.encode();
+    // Request: transactional id (null), acks, timeout, [topic [partition, records]].
+    const decoder = new Decoder(buffer) as unknown as {
+      readInt16(): number;
+      readInt32(): number;
+      readString(): string;
+      readBytes(length: number): Buffer;
+    };
+    expect(decoder.readInt16()).toBe(-1);
+    expect(decoder.readInt16()).toBe(-1);
+    expect(decoder.readInt32()).toBe(1000);
+    expect(decoder.readInt32()).toBe(1);
+    expect(decoder.readString()).toBe('changelog');
+    expect(decoder.readInt32()).toBe(1);
+    expect(decoder.readInt32()).toBe(3);
+    const batch = decoder.readBytes(decoder.readInt32());
+    const decoded = (await decodeRecordBatch(new Decoder(batch))) as unknown as {
+      records: Array<{
+        key: Buffer;
+        value: Buffer | null;
+        headers: Record<string, Buffer>;
+        timestamp: string;
+      }>;
+    };
+    expect(decoded.records).toHaveLength(messages.length);
+    for (const [i, record] of decoded.records.entries()) {
+      const message = messages[i]!;
+      expect(record.key).toEqual(message.key);
+      expect(record.value).toEqual(message.value);
+      expect(record.headers).toEqual(message.headers ?? {});
+      expect(record.timestamp).toBe(message.timestamp);
+    }
+  });
+});
 
 describe('patched kafkajs: the encoder', () => {
   it('writes varints as the protocol defines them', () => {

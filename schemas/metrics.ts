@@ -151,6 +151,8 @@ export function globTest(pattern: string): (value: string) => boolean {
   return (value) => regex.test(value);
 }
 
+const SERIES_KEY_MEMO = 100_000;
+
 /**
  * The catalogue as configured. `seriesLabels` and `seriesKey` take an entity's raw
  * values (runs-on labels sorted and comma-joined, branch kind, ...) and apply the
@@ -162,6 +164,7 @@ export class MetricCatalogue {
   private readonly pools: ReadonlyArray<{ pool: string; tests: Array<(label: string) => boolean> }>;
   private readonly include: Array<(repository: string) => boolean>;
   private readonly exclude: Array<(repository: string) => boolean>;
+  private readonly seriesKeys = new Map<string, string>();
 
   constructor(readonly options: MetricOptions = {}) {
     this.families = AGGREGATE_FAMILIES.map((family) => {
@@ -226,7 +229,20 @@ export class MetricCatalogue {
    * of the aggregates changelog key (`<partition>|<series key>`).
    */
   seriesKey(name: AggregateName, values: Readonly<Record<string, string>>): string {
-    return `${name}${JSON.stringify(Object.values(this.seriesLabels(name, values)))}`;
+    // Memoised by the raw values it reads: a processor asks for the same few series
+    // about ten times per delivery. Series are bounded, so the memo is too; it starts
+    // over past SERIES_KEY_MEMO entries (raw values that a pool folds can outnumber them).
+    let raw: string = name;
+    for (const label of this.labelsOf(name)) {
+      const value = values[label] ?? '';
+      raw += `|${value.length}:${value}`; // length-prefixed: no two value lists meet
+    }
+    const known = this.seriesKeys.get(raw);
+    if (known !== undefined) return known;
+    const key = `${name}${JSON.stringify(Object.values(this.seriesLabels(name, values)))}`;
+    if (this.seriesKeys.size >= SERIES_KEY_MEMO) this.seriesKeys.clear();
+    this.seriesKeys.set(raw, key);
+    return key;
   }
 }
 

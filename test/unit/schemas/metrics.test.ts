@@ -51,6 +51,30 @@ describe('metric catalogue', () => {
     });
   });
 
+  it('keys a series by its values alone, however often and in whatever order it is asked', () => {
+    // seriesKey is memoised; the key is the family and the JSON of its label values.
+    const name = 'github_actions_jobs_completed_total';
+    const catalogue = new MetricCatalogue({ pools: [{ pool: 'linux', patterns: ['ubuntu-*'] }] });
+    const tricky = ['', 'a', 'b', '|', 'a|', '1:b', 'a|1:b', '\u0000', '"', 'ubuntu-22.04', 'ubuntu-24.04'];
+    const keys = new Map<string, string>();
+    for (let round = 0; round < 2; round++) {
+      for (const repository of tricky) {
+        for (const workflow of tricky) {
+          for (const labels of tricky) {
+            const values = { repository, workflow, labels, runner_group: 'g', conclusion: 'success' };
+            const pool = labels.startsWith('ubuntu-') ? 'linux' : labels;
+            const expected = `${name}${JSON.stringify([repository, workflow, 'g', pool, 'success'])}`;
+            expect(catalogue.seriesKey(name, values)).toBe(expected);
+            keys.set(JSON.stringify([repository, workflow, pool]), expected);
+          }
+        }
+      }
+    }
+    // Distinct value lists never share a key (the memo's own key cannot be fooled by
+    // values that contain its separators).
+    expect(new Set(keys.values()).size).toBe(keys.size);
+  });
+
   it('makes series of the kept labels, in the family order, with labels named by pool', () => {
     const name = 'github_actions_jobs_completed_total';
     const catalogue = new MetricCatalogue({

@@ -117,7 +117,8 @@ function needsOf(
       : [names.deliveries];
   const needs = [...topics.map(describeTopic), ...verified.map((s) => describeConfigs(s.name))];
   if (role === 'ingest' || role === 'replay') needs.push(writeTopics([names.deliveries]));
-  // Reader groups as PartitionReader names them: `<prefix>reader-<uuid>`.
+  // Partition readers (restores, the exporter's view, reprocess, export) join no group,
+  // so they need no group ACL and none is probed: only topics they read.
   if (role === 'processor' && groupId) {
     const changelogs = topicPlanFor(config)
       .map((s) => s.name)
@@ -125,12 +126,9 @@ function needsOf(
     needs.push(
       writeTopics(changelogs),
       describeGroup(groupId),
-      describeGroup(`${groupId}-restore-reader-${ACCESS_CHECK}`),
       writeTransactionalId(`${groupId}-${ACCESS_CHECK}`),
     );
   }
-  if (role === 'exporter') needs.push(describeGroup(`${names.deliveries}-exporter-reader-${ACCESS_CHECK}`));
-  if (role === 'export') needs.push(describeGroup(`${names.deliveries}-export-reader-${ACCESS_CHECK}`));
   return needs;
 }
 

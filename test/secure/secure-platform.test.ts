@@ -372,7 +372,7 @@ describe('on a secured Kafka platform', () => {
       'sacl',
       (acl) => {
         if (acl.resourceType === 'TransactionalId') return undefined;
-        if (acl.principal === '$EXPORTER' && acl.resourceType === 'Group') return undefined;
+        if (acl.principal === '$EXPORTER' && acl.resourceType === 'Topic') return undefined;
         if (acl.principal === '$INGEST')
           return { ...acl, operations: acl.operations.filter((o) => o !== 'Write') };
         return acl;
@@ -399,7 +399,7 @@ describe('on a secured Kafka platform', () => {
     ]);
     expect(exporter.lines).toEqual([
       expect.stringMatching(
-        `^runstream: the client certificate CN=exporter may not Describe Group ${name('deliveries-exporter-reader-access-check')} \\(Kafka: .*Group authorization failed`,
+        `^runstream: the client certificate CN=exporter may not Describe Topic ${name('processor-aggregates-changelog')} \\(Kafka: .*authorization failed`,
       ),
     ]);
     expect(ingest.lines).toEqual([

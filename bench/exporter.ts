@@ -14,11 +14,10 @@ import { aggregateChangelogKey, encodeAggregate, encodeJob, encodeRun } from '..
 import { DEFAULT_CATALOGUE } from '../schemas/metrics.js';
 import type { AggregateValue, JobState, RunState } from '../schemas/model.js';
 import { freePort } from '../test/support/broker.js';
+import { percentile } from './ingest-load.js';
 import { memoryBreakdown, memoryOf } from './memory.js';
+import { isReady } from './readiness.js';
 import type { BenchContext, Figures } from './types.js';
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 
 /** A view whose output has about `series` sample lines: counters, histograms, gauges. */
 function buildView(series: number): MetricsView {
@@ -112,8 +111,8 @@ function scrapeLatency(series: number): Figures {
   times.sort((a, b) => a - b);
   return {
     [`s${series / 1000}k_lines`]: lines,
-    [`s${series / 1000}k_scrape_p50_ms`]: Number(percentile(times, 0.5).toFixed(1)),
-    [`s${series / 1000}k_scrape_p99_ms`]: Number(percentile(times, 0.99).toFixed(1)),
+    [`s${series / 1000}k_scrape_p50_ms`]: Number(percentile(times, 50).toFixed(1)),
+    [`s${series / 1000}k_scrape_p99_ms`]: Number(percentile(times, 99).toFixed(1)),
     [`s${series / 1000}k_rss_mb`]: Math.round(rss / 1e6),
     [`s${series / 1000}k_rss_growth_mb`]: Math.round((rss - before) / 1e6),
   };
@@ -216,10 +215,7 @@ async function catchUp(ctx: BenchContext, entities: number): Promise<Figures> {
   try {
     const deadline = Date.now() + 120_000;
     for (;;) {
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`)
-        .then((r) => r.ok)
-        .catch(() => false);
-      if (ready) break;
+      if (await isReady(port)) break;
       if (Date.now() > deadline) throw new Error('exporter not caught up within 120 s');
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -15,7 +15,7 @@
 // exporter at debug, ingest at info; the logging itself slows them).
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,12 +29,11 @@ import { ensureTopics } from '../platform/topics-admin.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
 import { freePort } from '../test/support/broker.js';
 import { median } from './ingest.js';
+import { percentile } from './ingest-load.js';
 import { cpuSecondsOf } from './memory.js';
+import { isReady } from './readiness.js';
 import { removeBenchTopics } from './topics.js';
 import type { BenchContext, Figures } from './types.js';
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 
 /** The three roles as one process hosts them: in this process (`all`) or each its own (`processes`). */
 type Shape = 'all' | 'processes';
@@ -132,16 +131,11 @@ async function asProcesses(env: Record<string, string>): Promise<Roles> {
       ],
     }),
   );
-  const readyz = async (port: number) =>
-    fetch(`http://127.0.0.1:${port}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
   return {
     ingestPort: ports.ingest,
     exporterPort: ports.exporter,
     ready: async () =>
-      (await Promise.all([readyz(ports.ingest), readyz(ports.processor), readyz(ports.exporter)])).every(
+      (await Promise.all([isReady(ports.ingest), isReady(ports.processor), isReady(ports.exporter)])).every(
         Boolean,
       ),
     cpuSeconds: async () =>
@@ -307,7 +301,6 @@ async function freshness(ctx: BenchContext, shape: Shape, rate: number, seconds:
         .filter((l): l is number => l !== undefined)
         .sort((x, y) => x - y);
     if (process.env.BENCH_FRESH_TRACE) {
-      const { writeFile } = await import('node:fs/promises');
       await writeFile(
         join(process.env.BENCH_FRESH_TRACE, `${shape}-${rate}-${Date.now()}.json`),
         JSON.stringify({ started, ackedAt, visibleAt }),
@@ -321,13 +314,13 @@ async function freshness(ctx: BenchContext, shape: Shape, rate: number, seconds:
       [`fresh_${shape}_${rate}_unanswered`]: sendErrors.length,
       ...(sendErrors.length > 0 ? { [`fresh_${shape}_${rate}_unanswered_first`]: sendErrors[0]! } : {}),
       [`fresh_${shape}_${rate}_seen`]: steady.length + warm.length,
-      [`fresh_${shape}_${rate}_p50_ms`]: Math.round(percentile(steady, 0.5)),
-      [`fresh_${shape}_${rate}_p99_ms`]: Math.round(percentile(steady, 0.99)),
+      [`fresh_${shape}_${rate}_p50_ms`]: Math.round(percentile(steady, 50)),
+      [`fresh_${shape}_${rate}_p99_ms`]: Math.round(percentile(steady, 99)),
       // Including the first 5 s of load.
       [`fresh_${shape}_${rate}_p99_with_warmup_ms`]: Math.round(
         percentile(
           [...warm, ...steady].sort((x, y) => x - y),
-          0.99,
+          99,
         ),
       ),
       [`fresh_${shape}_${rate}_warmup_max_ms`]: Math.round(warm[warm.length - 1] ?? Number.NaN),

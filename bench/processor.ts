@@ -26,6 +26,7 @@ import { freePort } from '../test/support/broker.js';
 import { restoreCounts } from '../test/support/restores.js';
 import { median } from './ingest.js';
 import { cpuSecondsOf, memoryBreakdown, memoryOf } from './memory.js';
+import { isReady } from './readiness.js';
 import { removeBenchTopics } from './topics.js';
 import type { BenchContext, Figures } from './types.js';
 
@@ -301,11 +302,7 @@ async function processAll(
   let readyAt: number | undefined;
   const readiness = (async () => {
     while (readyAt === undefined && child.exitCode === null) {
-      const ok = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) readyAt = performance.now();
+      if (await isReady(metricsPort)) readyAt = performance.now();
       else await new Promise((r) => setTimeout(r, 20));
     }
   })();

@@ -214,7 +214,9 @@ async function freshness(ctx: BenchContext, shape: Shape, rate: number, seconds:
         },
       };
       const body = Buffer.from(JSON.stringify(payload));
-      return { body, headers: signedHeaders({ ...template, id: `fresh-${i}`, payload }, body, 'bench') };
+      // A GUID per request, as GitHub's: the template's with its last 12 digits numbered.
+      const id = `${template.id.slice(0, 24)}${String(i).padStart(12, '0')}`;
+      return { body, headers: signedHeaders({ ...template, id, payload }, body, 'bench') };
     });
     agent = new Agent({ keepAlive: true, maxSockets: 64 });
     // Poll /metrics as a scraper does, one request at a time, uncompressed; only the lines

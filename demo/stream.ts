@@ -86,11 +86,19 @@ export interface StreamOptions {
   disorderRate?: number;
   /** Share of runs left unfinished (queued or running at the end). */
   unfinishedRate?: number;
-  /** Start of the simulated time window (ms). */
+  /**
+   * Start of the simulated time window (ms); by default a day before the hour this
+   * module was loaded, so that a stream sent live is recent (the processor refuses to
+   * start an entity from an event older than the dedupe window) and the same seed
+   * gives the same stream throughout a process.
+   */
   startMs?: number;
   /** First run id; ids are consecutive from here. */
   firstRunId?: number;
 }
+
+const HOUR_MS = 3_600_000;
+const DEFAULT_START_MS = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - 24 * HOUR_MS;
 
 const REPOSITORIES = ['octo-org/octo-repo', 'octo-org/api', 'octo-org/web', 'acme/infra', 'acme/mobile'];
 const WORKFLOWS = ['CI', 'Deploy', 'Nightly', 'Lint'];
@@ -133,7 +141,7 @@ export function generateScenario(options: StreamOptions = {}): {
   const truth: AttemptTruth[] = [];
   const random = seededRandom(options.seed ?? 1);
   const runs = options.runs ?? 20;
-  const startMs = options.startMs ?? Date.UTC(2026, 10, 1, 8, 0, 0);
+  const startMs = options.startMs ?? DEFAULT_START_MS;
   let jobId = (options.firstRunId ?? 7_000_000_000) * 10;
   const out: GeneratedDelivery[] = [];
 

@@ -2,7 +2,7 @@
 // metric result, and the Delivery to publish. Checks run in this order so that an
 // unauthenticated sender learns nothing beyond 401 (signature before anything else).
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { buildDelivery, type Delivery } from '../schemas/delivery.js';
+import { badDeliveryIdReason, buildDelivery, type Delivery, deliveryIdOf } from '../schemas/delivery.js';
 
 export const MAX_BODY_BYTES = 25 * 1024 * 1024;
 export const HANDLED_EVENTS = new Set(['workflow_run', 'workflow_job']);
@@ -66,6 +66,11 @@ export function decideWebhook(request: WebhookRequest, secrets: readonly string[
   const deliveryId = header(request.headers, 'x-github-delivery');
   if (!deliveryId || !event) {
     return answer(400, 'malformed', 'missing X-GitHub-Delivery or X-GitHub-Event header');
+  }
+  // The delivery id is not signed: only GitHub's form is accepted, whatever the event,
+  // so that no id can be anything but a GUID downstream (it is the dedupe key).
+  if (deliveryIdOf(deliveryId) === undefined) {
+    return answer(400, 'malformed', `X-GitHub-Delivery: ${badDeliveryIdReason(deliveryId)}`);
   }
   let payload: unknown;
   try {

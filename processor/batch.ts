@@ -15,10 +15,12 @@ import {
 } from '../schemas/changelog.js';
 import { UnknownSchemaError } from '../schemas/codec.js';
 import { codecs } from '../schemas/codecs.js';
+import { badDeliveryIdReason, type DeliveryId, deliveryIdOf } from '../schemas/delivery.js';
 import type { MetricCatalogue } from '../schemas/metrics.js';
 import type { AggregateValue, JobState, Labels, RunState } from '../schemas/model.js';
 import { embeddedObservationOf, type ParseResult, parseDelivery } from '../schemas/observation.js';
 import { applyDelta } from './core/aggregates.js';
+import { isBeyondDedupeWindow } from './core/freshness.js';
 import {
   applyGaugeDelta,
   type GaugeDelta,
@@ -28,7 +30,7 @@ import {
   withOldest,
 } from './core/gauges.js';
 import { applyJob, applyRun, jobKey, runKey } from './core/state.js';
-import type { AggregateDelta, ExpiryReason } from './core/types.js';
+import type { AggregateDelta, ExpiryReason, LifecycleLimits, Observation } from './core/types.js';
 import type { KeyValueStore, WriteOp } from './store.js';
 import {
   type ChangelogRecord,
@@ -52,7 +54,16 @@ export interface InvalidRecord {
   reason: string;
 }
 
-/** Lives beside the delivery ids in the dedupe store; GitHub's GUIDs never look like it. */
+/**
+ * The dedupe changelog (and the store's `d|` entries mirroring it) holds two key spaces
+ * that no key can be in both of: delivery markers, keyed by the canonical GUID (only hex
+ * digits and '-': deliveryIdOf), and retired-entity markers, `retired:<kind>:<key>`
+ * (they start with 'r' and contain ':', which no GUID does). Every delivery id is checked
+ * by deliveryIdOf before it becomes a key, here and at ingest and replay, so no delivery
+ * can write or read a retired marker. The format is the one earlier versions wrote: their
+ * markers are honoured as they are, with nothing to migrate.
+ */
+export const deliveryMarkerKey = (id: DeliveryId): string => id;
 export const retiredMarkerKey = (kind: 'run' | 'job', key: string): string => `retired:${kind}:${key}`;
 
 /**
@@ -171,10 +182,11 @@ export class StateReader {
     return this.reads.get(storeKey);
   }
 
-  async hasMarker(deliveryId: string): Promise<boolean> {
-    const staged = this.pending.markers.get(deliveryId);
+  /** Whether a dedupe marker (deliveryMarkerKey or retiredMarkerKey) is live. */
+  async hasMarker(markerKey: string): Promise<boolean> {
+    const staged = this.pending.markers.get(markerKey);
     if (staged !== undefined) return staged !== null;
-    return (await this.read(storeKey('dedupe', deliveryId))) !== undefined;
+    return (await this.read(storeKey('dedupe', markerKey))) !== undefined;
   }
 
   async run(key: string): Promise<RunState | undefined> {
@@ -243,23 +255,32 @@ export async function foldGauges(reader: StateReader, now: number): Promise<void
 
 type Decoded =
   | { ok: false; deliveryId: string | null; reason: string }
-  | { ok: true; deliveryId: string; parsed: ParseResult };
+  | { ok: true; deliveryId: DeliveryId; receivedAt: number; parsed: ParseResult };
 
 /**
  * Pure: the record's delivery id and, when it decodes, what its payload says: the
  * observation the envelope carries when this parser version made it, or else the body
  * parsed here (older records, other parser versions, payloads that did not reduce).
+ * A record whose id is not a GUID is invalid (an older ingest or another producer may
+ * have written one): its id is never a dedupe key.
  */
 function decodeRecord(record: InputRecord): Decoded {
   if (!record.value) return { ok: false, deliveryId: null, reason: 'record has no value' };
   // The envelope without its body first (avsc would copy the body out); the body only
   // when the observation has to come from it.
   let delivery: ReturnType<typeof codecs.deliveryHead.decode>;
+  let deliveryId: DeliveryId | undefined;
   let body: Buffer;
   try {
     delivery = codecs.deliveryHead.decode(record.value);
+    deliveryId = deliveryIdOf(delivery.id);
+    if (deliveryId === undefined)
+      return { ok: false, deliveryId: null, reason: badDeliveryIdReason(delivery.id) };
     const embedded = embeddedObservationOf(delivery.event, delivery.observation);
-    if (embedded) return { ok: true, deliveryId: delivery.id, parsed: { ok: true, observation: embedded } };
+    if (embedded) {
+      const parsed: ParseResult = { ok: true, observation: embedded };
+      return { ok: true, deliveryId, receivedAt: delivery.receivedAt, parsed };
+    }
     body = codecs.delivery.decode(record.value).body;
   } catch (error) {
     // A newer writer's record is not invalid: skipping it would lose it for good. The
@@ -273,12 +294,13 @@ function decodeRecord(record: InputRecord): Decoded {
   } catch (error) {
     return {
       ok: true,
-      deliveryId: delivery.id,
+      deliveryId,
+      receivedAt: delivery.receivedAt,
       parsed: { ok: false, reason: `body is not JSON: ${(error as Error).message}` },
     };
   }
   const parsed = parseDelivery(delivery.event, payload);
-  return { ok: true, deliveryId: delivery.id, parsed };
+  return { ok: true, deliveryId, receivedAt: delivery.receivedAt, parsed };
 }
 
 /** A delivery of a repository the catalogue does not admit. */
@@ -297,13 +319,14 @@ export async function applyChunk(
   pending: PendingChanges,
   records: readonly InputRecord[],
   now: number,
+  limits: Pick<LifecycleLimits, 'dedupeWindowMs'>,
 ): Promise<DeliveryResult[]> {
   const reader = new StateReader(store, partition, pending);
   const decoded = records.map(decodeRecord);
   const stateKeys: string[] = [];
   for (const d of decoded) {
     if (!d.ok || isIgnored(d, pending.catalogue)) continue;
-    stateKeys.push(storeKey('dedupe', d.deliveryId));
+    stateKeys.push(storeKey('dedupe', deliveryMarkerKey(d.deliveryId)));
     if (d.parsed.ok) {
       const o = d.parsed.observation;
       const key = o.kind === 'run' ? runKey(o.runId, o.runAttempt) : jobKey(o.jobId);
@@ -318,7 +341,7 @@ export async function applyChunk(
   const deltas: AggregateDelta[] = [];
   const results: DeliveryResult[] = [];
   for (const [i, d] of decoded.entries()) {
-    results.push(await applyDecoded(reader, records[i]!.offset, d, now, deltas));
+    results.push(await applyDecoded(reader, records[i]!.offset, d, now, limits.dedupeWindowMs, deltas));
   }
 
   const { catalogue } = pending;
@@ -337,6 +360,7 @@ async function applyDecoded(
   offset: string,
   d: Decoded,
   now: number,
+  dedupeWindowMs: number,
   deltas: AggregateDelta[],
 ): Promise<DeliveryResult> {
   const { pending } = reader;
@@ -347,16 +371,19 @@ async function applyDecoded(
   if (!d.ok) return invalid(d.deliveryId, d.reason);
   // Before anything is read or written: a repository left out costs no state, not even a marker.
   if (isIgnored(d, pending.catalogue)) return 'ignored';
-  if (await reader.hasMarker(d.deliveryId)) return 'duplicate';
-  // Marked even when invalid below: a redelivery of a bad payload is just as bad.
-  pending.markers.set(d.deliveryId, now);
+  const idMarker = deliveryMarkerKey(d.deliveryId);
+  if (await reader.hasMarker(idMarker)) return 'duplicate';
+  // Marked even when invalid or stale below: a redelivery of it is just as bad.
+  pending.markers.set(idMarker, now);
   if (!d.parsed.ok) return invalid(d.deliveryId, d.parsed.reason);
 
   const observation = d.parsed.observation;
   if (observation.kind === 'run') {
     const key = runKey(observation.runId, observation.runAttempt);
     const current = await reader.run(key);
-    if (!current && (await reader.hasMarker(retiredMarkerKey('run', key)))) return 'stale';
+    if (!current && (await startsNothing(reader, 'run', key, observation, d.receivedAt, dedupeWindowMs))) {
+      return 'stale';
+    }
     const transition = applyRun(current, observation, now);
     if (!transition.changed) return 'stale';
     pending.setRun(key, current, transition.state);
@@ -365,10 +392,30 @@ async function applyDecoded(
   }
   const key = jobKey(observation.jobId);
   const current = await reader.job(key);
-  if (!current && (await reader.hasMarker(retiredMarkerKey('job', key)))) return 'stale';
+  if (!current && (await startsNothing(reader, 'job', key, observation, d.receivedAt, dedupeWindowMs))) {
+    return 'stale';
+  }
   const transition = applyJob(current, observation, now);
   if (!transition.changed) return 'stale';
   pending.setJob(key, current, transition.state);
   deltas.push(...transition.deltas);
   return 'applied';
+}
+
+/**
+ * Whether an event about an entity the partition does not hold must not create it: it
+ * is older than the dedupe window (core/freshness.ts), or the entity completed and was
+ * retired within the window (its marker lives). Either way it is a resend or a late
+ * echo of something counted already; creating the entity would count it again.
+ */
+async function startsNothing(
+  reader: StateReader,
+  kind: 'run' | 'job',
+  key: string,
+  observation: Observation,
+  receivedAt: number,
+  dedupeWindowMs: number,
+): Promise<boolean> {
+  if (isBeyondDedupeWindow(observation, receivedAt, dedupeWindowMs)) return true;
+  return reader.hasMarker(retiredMarkerKey(kind, key));
 }

@@ -349,7 +349,7 @@ export class PartitionTask {
       const started = performance.now();
       let results: Awaited<ReturnType<typeof applyChunk>>;
       try {
-        results = await applyChunk(this.store!, partition, pending, fresh, this.deps.now());
+        results = await applyChunk(this.store!, partition, pending, fresh, this.deps.now(), config.limits);
       } catch (error) {
         if (error instanceof UnknownSchemaError) {
           // Nothing was written; the state is sound. The partition waits for the upgrade.

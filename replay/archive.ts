@@ -1,7 +1,7 @@
 // The delivery archive: NDJSON (optionally gzip), one delivery per line, carrying the
 // delivery headers and the body exactly as received. Written by `runstream export`,
 // read by `runstream replay --file`. See docs/replay.md for the format.
-import { buildDelivery, type Delivery } from '../schemas/delivery.js';
+import { badDeliveryIdReason, buildDelivery, type Delivery, deliveryIdOf } from '../schemas/delivery.js';
 import { isJsonObject } from '../schemas/payload.js';
 
 export interface ArchiveLine {
@@ -52,7 +52,8 @@ export type ParsedLine =
 
 /**
  * One archive line to the Delivery replay publishes: the original delivery id (so
- * dedupe makes a replay idempotent), source = replay, keyed as ingest keys it.
+ * dedupe makes a replay idempotent; a line whose id is not a GUID is invalid, whatever
+ * its event), source = replay, keyed as ingest keys it.
  */
 export function parseArchiveLine(text: string, now: number): ParsedLine {
   let raw: unknown;
@@ -70,6 +71,8 @@ export function parseArchiveLine(text: string, now: number): ParsedLine {
   const id = typeof raw.id === 'string' && raw.id !== '' ? raw.id : header('x-github-delivery');
   const event = typeof raw.event === 'string' && raw.event !== '' ? raw.event : header('x-github-event');
   if (!id) return { kind: 'invalid', reason: 'no delivery id (id or headers["x-github-delivery"])' };
+  // Before anything else about the line, whatever its event: the id is the dedupe key.
+  if (deliveryIdOf(id) === undefined) return { kind: 'invalid', reason: badDeliveryIdReason(id) };
   if (!event) return { kind: 'invalid', reason: 'no event (event or headers["x-github-event"])' };
   if (typeof raw.body !== 'string') return { kind: 'invalid', reason: 'no body string' };
   if (event !== 'workflow_run' && event !== 'workflow_job')

@@ -5,7 +5,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { DeliveryDetail, GitHubRestClient, HookRef } from '../github/rest.js';
 import type { DeliveryPublisher } from '../ingest/publisher.js';
-import { buildDelivery, type KeyedDelivery } from '../schemas/delivery.js';
+import { badDeliveryIdReason, buildDelivery, deliveryIdOf, type KeyedDelivery } from '../schemas/delivery.js';
 import type { ProgressCounts, ProgressReporter } from './progress.js';
 
 const REPLAYED_EVENTS = new Set(['workflow_run', 'workflow_job']);
@@ -96,8 +96,15 @@ export async function replayFromGitHub(options: GitHubReplayOptions): Promise<Pr
       untilMs: options.untilMs,
       signal: options.signal,
     });
-    const wanted = page.deliveries.filter((d) => REPLAYED_EVENTS.has(d.event));
-    counts.skipped += page.deliveries.length - wanted.length;
+    const replayed = page.deliveries.filter((d) => REPLAYED_EVENTS.has(d.event));
+    counts.skipped += page.deliveries.length - replayed.length;
+    // A log entry whose guid is not a GUID is reported and neither fetched nor published.
+    const wanted = replayed.filter((d) => {
+      if (deliveryIdOf(d.guid) !== undefined) return true;
+      counts.invalid += 1;
+      options.report(`delivery ${d.id}: ${badDeliveryIdReason(d.guid)}`);
+      return false;
+    });
     const fetched = await client.getDeliveries(
       hook,
       wanted.map((d) => d.id),

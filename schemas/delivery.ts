@@ -81,21 +81,52 @@ export interface DeliveryFields {
   installationTargetId?: string | null;
 }
 
+/**
+ * A delivery id as GitHub sends it in X-GitHub-Delivery: a GUID, 8-4-4-4-12 hex digits
+ * (`72d3162e-cc78-11e3-81ab-4c9367dc0958`), in its canonical lower-case spelling. Only
+ * deliveryIdOf makes one, so a dedupe key is always a GUID: no id can reach the
+ * processor's own markers (retired entities), which are not GUIDs.
+ */
+export type DeliveryId = string & { readonly __deliveryId: unique symbol };
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The GUID rule, the one place it is written (ingest, replay and the processor all use
+ * it). GitHub sends lower-case hex; upper case is accepted (RFC 4122: case-insensitive
+ * on input) and normalised, so one delivery can never be counted under two spellings.
+ * Braces, URN prefixes or any other form are refused.
+ */
+export function deliveryIdOf(raw: string): DeliveryId | undefined {
+  return GUID.test(raw) ? (raw.toLowerCase() as DeliveryId) : undefined;
+}
+
+/** Why an id is refused, quoting (at most 64 characters of) it. */
+export function badDeliveryIdReason(raw: string): string {
+  const shown = raw.length > 64 ? `${raw.slice(0, 64)}…` : raw;
+  return `delivery id ${JSON.stringify(shown)} is not a GUID (X-GitHub-Delivery is 8-4-4-4-12 hex digits, like 72d3162e-cc78-11e3-81ab-4c9367dc0958)`;
+}
+
 /** A Delivery and its record key. */
 export interface KeyedDelivery {
   key: string;
   delivery: Delivery;
 }
 
-/** The Delivery of one workflow_run or workflow_job event, or why it cannot be one. */
+/**
+ * The Delivery of one workflow_run or workflow_job event, or why it cannot be one. Its
+ * id is the canonical GUID (deliveryIdOf); any other id is refused.
+ */
 export function buildDelivery(fields: DeliveryFields): KeyedDelivery | { error: string } {
+  const id = deliveryIdOf(fields.id);
+  if (id === undefined) return { error: badDeliveryIdReason(fields.id) };
   const runId = runIdOf(fields.event, fields.payload);
   if (runId === null) return { error: `${fields.event} payload has no workflow run id` };
   const action = isJsonObject(fields.payload) ? fields.payload.action : undefined;
   return {
     key: deliveryKey(runId),
     delivery: {
-      id: fields.id,
+      id,
       event: fields.event,
       action: typeof action === 'string' ? action : null,
       hookId: fields.hookId ?? null,

@@ -82,7 +82,7 @@ describe('replay and reprocess', () => {
     lines.splice(
       20,
       0,
-      '{"id":"x","event":"push","headers":{},"receivedAt":"2026-11-01T00:00:00Z","body":"{}"}',
+      '{"id":"00000000-0000-4000-8000-000000000020","event":"push","headers":{},"receivedAt":"2026-11-01T00:00:00Z","body":"{}"}',
     );
     const archive = join(dir, 'archive.ndjson');
     await writeFile(archive, `${lines.join('\n')}\n`);

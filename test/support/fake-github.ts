@@ -522,12 +522,14 @@ function requestHeaders(d: FakeLogDelivery): Record<string, string> {
 /** Newest first, as GitHub lists them, a minute apart: workflow events from real payloads, every 10th a push. */
 function buildLog(count: number): FakeLogDelivery[] {
   if (count === 0) return [];
+  const start = Date.UTC(2026, 10, 1);
+  // The events happen before the log delivers them (a replay keeps delivered_at as receivedAt).
   const stream: GeneratedDelivery[] = generateStream({
     seed: 4242,
     runs: Math.ceil(count / 5) + 5,
     duplicateRate: 0,
+    startMs: start - 3 * 3_600_000,
   });
-  const start = Date.UTC(2026, 10, 1);
   const out: FakeLogDelivery[] = [];
   for (let i = 0; i < count; i++) {
     const d = stream[i % stream.length]!;
@@ -535,7 +537,7 @@ function buildLog(count: number): FakeLogDelivery[] {
     out.push({
       id: 1_000_000 + i,
       guid: isPush
-        ? `push-${i}`
+        ? `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`
         : i < stream.length
           ? d.id
           : `${d.id.slice(0, -6)}${String(i).padStart(6, '0')}`,

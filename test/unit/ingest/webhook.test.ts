@@ -4,6 +4,8 @@ import { runIdOf } from '../../../schemas/payload.js';
 import { example, signatureOf, signedRequest } from '../../support/webhooks.js';
 
 const secrets = ['old-secret', 'new-secret'];
+/** An X-GitHub-Delivery as GitHub's docs show one. */
+const GUID = '72d3162e-cc78-11e3-81ab-4c9367dc0958';
 
 async function decide(
   event: string,
@@ -19,7 +21,7 @@ async function decide(
 describe('decideWebhook', () => {
   it('publishes a signed workflow_job keyed by its run id with the raw body', async () => {
     const payload = example('workflow_job', 'queued');
-    const request = await signedRequest('workflow_job', payload, 'old-secret', 'guid-1');
+    const request = await signedRequest('workflow_job', payload, 'old-secret', GUID);
     const decision = decideWebhook(
       { headers: request.headers, body: request.body, receivedAt: 1000 },
       secrets,
@@ -29,7 +31,7 @@ describe('decideWebhook', () => {
     const runId = (payload.workflow_job as { run_id: number }).run_id;
     expect(decision.key).toBe(String(runId));
     expect(decision.delivery).toMatchObject({
-      id: 'guid-1',
+      id: GUID,
       event: 'workflow_job',
       action: 'queued',
       hookId: '4242',
@@ -85,6 +87,63 @@ describe('decideWebhook', () => {
       status: 400,
       result: 'malformed',
     });
+  });
+
+  it('refuses a delivery id that is not a GUID, whatever the event, and normalises upper case', async () => {
+    const job = example('workflow_job', 'completed');
+    const refused = [
+      'retired:run:30433642:1',
+      'retired:job:399444496',
+      'guid-1',
+      '',
+      ' 72d3162e-cc78-11e3-81ab-4c9367dc0958',
+      '72d3162e-cc78-11e3-81ab-4c9367dc0958 ',
+      '{72d3162e-cc78-11e3-81ab-4c9367dc0958}',
+      'urn:uuid:72d3162e-cc78-11e3-81ab-4c9367dc0958',
+      '72d3162ecc7811e381ab4c9367dc0958',
+      '72d3162e-cc78-11e3-81ab-4c9367dc095',
+      '72d3162e-cc78-11e3-81ab-4c9367dc09580',
+      '72d3162g-cc78-11e3-81ab-4c9367dc0958',
+      '72d3162e-cc78-11e3-81ab-4c9367dc0958\n',
+      'x'.repeat(10_000),
+    ];
+    for (const id of refused) {
+      for (const [event, payload] of [
+        ['workflow_job', job],
+        ['ping', { zen: 'z', hook_id: 1 }],
+        ['push', { ref: 'refs/heads/main' }],
+      ] as const) {
+        const decision = await decide(event, payload, 'new-secret', (h) => {
+          h['x-github-delivery'] = id;
+        });
+        // '' is a missing header, refused as such.
+        expect(decision, `${event} ${JSON.stringify(id.slice(0, 40))}`).toMatchObject({
+          kind: 'answer',
+          status: 400,
+          result: 'malformed',
+          message: expect.stringMatching(
+            id === '' ? /missing X-GitHub-Delivery/ : /X-GitHub-Delivery: .*is not a GUID/,
+          ),
+        });
+      }
+    }
+    // The message quotes at most 64 characters of what was sent.
+    const long = await decide('workflow_job', job, 'new-secret', (h) => {
+      h['x-github-delivery'] = 'x'.repeat(10_000);
+    });
+    expect(long.kind === 'answer' && long.message.length).toBeLessThan(250);
+    // Still 401 first: an unauthenticated sender learns nothing about its id.
+    expect(
+      await decide('workflow_job', job, 'wrong', (h) => {
+        h['x-github-delivery'] = 'retired:run:1:1';
+      }),
+    ).toMatchObject({ status: 401 });
+
+    // Upper case is the same GUID: published under the lower-case spelling GitHub uses.
+    const upper = await decide('workflow_job', job, 'new-secret', (h) => {
+      h['x-github-delivery'] = GUID.toUpperCase();
+    });
+    expect(upper.kind === 'publish' && upper.delivery.id).toBe(GUID);
   });
 
   it('refuses unparsable JSON after the signature is checked', async () => {

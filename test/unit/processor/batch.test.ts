@@ -11,6 +11,7 @@ import {
   PendingChanges,
   retiredMarkerKey,
 } from '../../../processor/batch.js';
+import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
 import { RocksStore } from '../../../processor/store.js';
 import { changelogKeyOf, storeOpsFor, storePrefix } from '../../../processor/store-layout.js';
 import { decodeAggregate, decodeJob, decodeRun } from '../../../schemas/changelog.js';
@@ -24,6 +25,10 @@ import { useTempDir } from '../../support/temp-dir.js';
 
 const PARTITION = 3;
 const NOW = 1;
+const LIMITS = DEFAULT_LIFECYCLE_LIMITS;
+
+/** A GUID numbered n, for deliveries the tests make up. */
+const guid = (n: number): string => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
 const stream = generateStream({ seed: 11, runs: 12, duplicateRate: 0.25, disorderRate: 0.5 });
 
@@ -50,10 +55,7 @@ function backfillOf(
     .filter((d) => d.event === 'workflow_job' && (actions?.(d.action) ?? true))
     .filter((d) => jobIds.has(String((d.payload.workflow_job as { id: number }).id)))
     .map((d, i) =>
-      recordOf(
-        firstOffset + i,
-        encoded(d, { id: `backfill-${firstOffset + i}`, receivedAt: at, source: 'replay' }),
-      ),
+      recordOf(firstOffset + i, encoded(d, { id: guid(firstOffset + i), receivedAt: at, source: 'replay' })),
     );
 }
 
@@ -61,7 +63,7 @@ function backfillOf(
 function inputRecords(): InputRecord[] {
   const records = stream.map((d, i) => recordOf(i, encoded(d)));
   const badJson = codecs.delivery.encode({
-    id: 'not-json',
+    id: guid(999_999),
     event: 'workflow_job',
     action: 'queued',
     hookId: '1',
@@ -115,7 +117,7 @@ describe('applyChunk over real RocksDB', () => {
               const chunk = records.slice(at, at + sizes[i % sizes.length]!);
               at += chunk.length;
               const pending = new PendingChanges(DEFAULT_CATALOGUE);
-              results.push(...(await applyChunk(store, PARTITION, pending, chunk, NOW)));
+              results.push(...(await applyChunk(store, PARTITION, pending, chunk, NOW, LIMITS)));
               await store.write(
                 storeOpsFor(pending.records(PARTITION), new Map(), NOW, pending.storeOnlyOps()),
               );
@@ -143,7 +145,7 @@ describe('applyChunk over real RocksDB', () => {
       const commit = async (pending: PendingChanges) =>
         store.write(storeOpsFor(pending.records(PARTITION), new Map(), NOW, pending.storeOnlyOps()));
       const first = new PendingChanges(DEFAULT_CATALOGUE);
-      await applyChunk(store, PARTITION, first, inputRecords(), NOW);
+      await applyChunk(store, PARTITION, first, inputRecords(), NOW, LIMITS);
       await commit(first);
       const before = await committedState(store);
 
@@ -167,7 +169,7 @@ describe('applyChunk over real RocksDB', () => {
       const late = backfillOf(retired, 10_000, NOW + 2, (action) => action !== 'completed');
       expect(late.length).toBeGreaterThan(0);
       const backfill = new PendingChanges(DEFAULT_CATALOGUE);
-      const results = await applyChunk(store, PARTITION, backfill, late, NOW + 2);
+      const results = await applyChunk(store, PARTITION, backfill, late, NOW + 2, LIMITS);
       await commit(backfill);
       expect(new Set(results)).toEqual(new Set(['stale']));
       const after = await committedState(store);
@@ -181,6 +183,7 @@ describe('applyChunk over real RocksDB', () => {
         new PendingChanges(DEFAULT_CATALOGUE),
         lateForExpired,
         NOW + 3,
+        LIMITS,
       );
       expect(again).toContain('applied');
     } finally {
@@ -203,6 +206,7 @@ describe('applyChunk over real RocksDB', () => {
         pending,
         stream.map((d, i) => recordOf(i, encoded(d))),
         NOW,
+        LIMITS,
       );
       expect(results.filter((r) => r === 'ignored')).toHaveLength(left.length);
       for (const d of left) expect(pending.markers.has(d.id)).toBe(false);
@@ -225,7 +229,14 @@ describe('applyChunk and a record of a newer writer', () => {
       newer.writeUInt32BE(0x7fff_ffff, 1); // a schema id from a later version
       const pending = new PendingChanges(DEFAULT_CATALOGUE);
       await expect(
-        applyChunk(store, PARTITION, pending, [recordOf(0, encoded(stream[0]!)), recordOf(1, newer)], NOW),
+        applyChunk(
+          store,
+          PARTITION,
+          pending,
+          [recordOf(0, encoded(stream[0]!)), recordOf(1, newer)],
+          NOW,
+          LIMITS,
+        ),
       ).rejects.toThrow(/unknown schema id 2147483647, written by a newer runstream/);
       expect(pending.markers.size).toBe(0);
       expect(pending.invalid).toEqual([]);

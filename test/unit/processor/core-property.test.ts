@@ -152,7 +152,11 @@ function deliveries(runs: PlacedRun[]): Delivery[] {
   let n = 0;
   for (const run of runs) {
     const push = (event: Delivery['event'], payload: Record<string, unknown>) =>
-      out.push({ id: `d${n++}`, event, payload: { ...payload, repository: { full_name: run.repository } } });
+      out.push({
+        id: `00000000-0000-4000-8000-${String(n++).padStart(12, '0')}`,
+        event,
+        payload: { ...payload, repository: { full_name: run.repository } },
+      });
     for (const a of run.placed) {
       const attempt = run.omitAttempt && a.attempt === 1 ? {} : { run_attempt: a.attempt };
       const runPayload = (status: string, updatedAt: number, conclusion: string | null) => ({

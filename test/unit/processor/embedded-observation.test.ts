@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateStream } from '../../../demo/stream.js';
 import { applyChunk, type InputRecord, PendingChanges } from '../../../processor/batch.js';
+import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
 import { RocksStore } from '../../../processor/store.js';
 import { AvroCodec } from '../../../schemas/codec.js';
 import { codecs } from '../../../schemas/codecs.js';
@@ -24,14 +25,25 @@ const v1Codec = new AvroCodec<Omit<Delivery, 'observation'>>(
   SUBJECTS.delivery,
 );
 
-const stream = generateStream({ seed: 23, runs: 15, duplicateRate: 0.2, disorderRate: 0.5 });
+const stream = generateStream({
+  seed: 23,
+  runs: 15,
+  duplicateRate: 0.2,
+  disorderRate: 0.5,
+  startMs: NOW - 3 * 3_600_000,
+});
+const EXPLODED = '00000000-0000-4000-8000-0000000e4b0d';
 
-/** The stream as built today, plus a delivery whose payload does not reduce. */
+/**
+ * The stream as built today, plus a delivery whose payload does not reduce and one whose
+ * id is not a GUID (as an older ingest or another producer may have written).
+ */
 function deliveries(): Delivery[] {
   const built = stream.map((d) => toDelivery(d, NOW).delivery);
   const bad = structuredClone(stream.find((d) => d.event === 'workflow_job')!);
   (bad.payload.workflow_job as Record<string, unknown>).status = 'exploded';
-  built.splice(7, 0, toDelivery({ ...bad, id: 'exploded' }, NOW).delivery);
+  built.splice(7, 0, toDelivery({ ...bad, id: EXPLODED }, NOW).delivery);
+  built.splice(12, 0, { ...toDelivery(stream[3]!, NOW).delivery, id: 'retired:run:1:1' });
   return built;
 }
 
@@ -51,7 +63,7 @@ describe('the embedded observation in the processor', () => {
     const store = await RocksStore.open(dir(name));
     try {
       const pending = new PendingChanges(catalogue);
-      const results = await applyChunk(store, PARTITION, pending, records, NOW);
+      const results = await applyChunk(store, PARTITION, pending, records, NOW, DEFAULT_LIFECYCLE_LIMITS);
       return { results, invalid: pending.invalid, records: pending.records(PARTITION) };
     } finally {
       await store.close();
@@ -61,6 +73,7 @@ describe('the embedded observation in the processor', () => {
   it('gives the same results and changes from the envelope as from the bodies of V1 records', async () => {
     const all = deliveries();
     expect(all.filter((d) => d.observation !== null).length).toBe(all.length - 1);
+    expect(all[12]!.observation).not.toBeNull();
     const catalogue = new MetricCatalogue({ branchKind: true, repositories: { exclude: ['octo-org/*'] } });
     const fromEnvelope = await apply('v2', asRecords(all.map((d) => codecs.delivery.encode(d))), catalogue);
     const fromBody = await apply(
@@ -73,7 +86,8 @@ describe('the embedded observation in the processor', () => {
       new Set(['applied', 'duplicate', 'stale', 'invalid', 'ignored']),
     );
     expect(fromBody.invalid).toEqual([
-      { offset: '7', deliveryId: 'exploded', reason: expect.stringContaining('exploded') },
+      { offset: '7', deliveryId: EXPLODED, reason: expect.stringContaining('exploded') },
+      { offset: '12', deliveryId: null, reason: expect.stringContaining('"retired:run:1:1" is not a GUID') },
     ]);
     expect(fromEnvelope.invalid).toEqual(fromBody.invalid);
     expect(fromEnvelope.records).toEqual(fromBody.records);

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateStream } from '../../../demo/stream.js';
 import { applyChunk, PendingChanges } from '../../../processor/batch.js';
+import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
 import { recountGauges } from '../../../processor/recount.js';
 import { RocksStore } from '../../../processor/store.js';
 import { QUEUE_INDEX_PREFIX, storeKey, storeOpsFor, storePrefix } from '../../../processor/store-layout.js';
@@ -33,7 +34,7 @@ async function filled(dir: string): Promise<RocksStore> {
     offset: String(i),
     value: codecs.delivery.encode(toDelivery(d).delivery),
   }));
-  await applyChunk(store, PARTITION, pending, records, NOW);
+  await applyChunk(store, PARTITION, pending, records, NOW, DEFAULT_LIFECYCLE_LIMITS);
   await store.write(storeOpsFor(pending.records(PARTITION), new Map(), NOW, pending.storeOnlyOps()));
   return store;
 }

@@ -20,7 +20,7 @@ type Event = 'workflow_run' | 'workflow_job';
 function throughTheWire(event: Event, payload: unknown): Delivery {
   const body = Buffer.from(JSON.stringify(payload));
   const built = buildDelivery({
-    id: 'd',
+    id: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
     event,
     body,
     payload: JSON.parse(body.toString('utf8')),

@@ -7,21 +7,25 @@ import { generateStream } from '../../../demo/stream.js';
 import {
   applyChunk,
   type DeliveryResult,
+  deliveryMarkerKey,
   type InputRecord,
   PendingChanges,
   retiredMarkerKey,
 } from '../../../processor/batch.js';
 import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
+import { scanForHousekeeping } from '../../../processor/housekeeping.js';
 import { RocksStore } from '../../../processor/store.js';
-import { changelogKeyOf, storeOpsFor, storePrefix } from '../../../processor/store-layout.js';
-import { decodeAggregate, decodeJob, decodeRun } from '../../../schemas/changelog.js';
+import { changelogKeyOf, storeKey, storeOpsFor, storePrefix } from '../../../processor/store-layout.js';
+import { decodeAggregate, decodeJob, decodeRun, encodeMarker } from '../../../schemas/changelog.js';
 import { codecs } from '../../../schemas/codecs.js';
+import { buildDelivery, deliveryIdOf } from '../../../schemas/delivery.js';
 import { DEFAULT_CATALOGUE, MetricCatalogue } from '../../../schemas/metrics.js';
 import type { AggregateValue, JobState, RunState } from '../../../schemas/model.js';
 import { servedGauges } from '../../support/gauges.js';
 import { toDelivery } from '../../support/publish.js';
 import { comparable, expectedState, type FoldedState } from '../../support/state.js';
 import { useTempDir } from '../../support/temp-dir.js';
+import { example } from '../../support/webhooks.js';
 
 const PARTITION = 3;
 const NOW = 1;
@@ -240,6 +244,328 @@ describe('applyChunk and a record of a newer writer', () => {
       ).rejects.toThrow(/unknown schema id 2147483647, written by a newer runstream/);
       expect(pending.markers.size).toBe(0);
       expect(pending.invalid).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// Delivery ids, retired markers and events older than the dedupe window: one job's real
+// payloads (queued, in_progress, completed), timed around its completion, sent and resent
+// under any id at any age, with housekeeping running between, over real RocksDB.
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const JOB_ID = 4_200_000_001;
+const RUN_ID = 4_100_000_001;
+/** When the job completed (GitHub's completed_at). */
+const TC = Date.UTC(2026, 10, 10, 12, 0, 0);
+const ACTIONS = ['queued', 'in_progress', 'completed'] as const;
+type Action = (typeof ACTIONS)[number];
+/** Each event's own time: created, started, completed. */
+const EVENT_AT: Record<Action, number> = {
+  queued: TC - 10 * 60_000,
+  in_progress: TC - 5 * 60_000,
+  completed: TC,
+};
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function jobPayload(action: Action, jobId = JOB_ID): Record<string, unknown> {
+  const payload = example('workflow_job', action);
+  const job = payload.workflow_job as Record<string, unknown>;
+  Object.assign(job, {
+    id: jobId,
+    run_id: RUN_ID,
+    created_at: iso(EVENT_AT.queued),
+    started_at: iso(action === 'queued' ? EVENT_AT.queued : EVENT_AT.in_progress),
+    completed_at: action === 'completed' ? iso(EVENT_AT.completed) : null,
+  });
+  return payload;
+}
+
+function jobRecord(
+  offset: number,
+  action: Action,
+  id: string,
+  receivedAt: number,
+  jobId = JOB_ID,
+): InputRecord {
+  const payload = jobPayload(action, jobId);
+  const built = buildDelivery({
+    id,
+    event: 'workflow_job',
+    body: Buffer.from(JSON.stringify(payload)),
+    payload,
+    receivedAt,
+    source: 'webhook',
+  });
+  if ('error' in built) throw new Error(built.error);
+  return recordOf(offset, codecs.delivery.encode(built.delivery));
+}
+
+/** A run event with the given id, as a producer that checks nothing could have written it. */
+function rawRunRecord(offset: number, id: string, runId: number, receivedAt: number): InputRecord {
+  const payload = example('workflow_run', 'completed');
+  const run = payload.workflow_run as Record<string, unknown>;
+  Object.assign(run, { id: runId, run_attempt: 1, updated_at: iso(receivedAt - 1000) });
+  const built = buildDelivery({
+    id: guid(0),
+    event: 'workflow_run',
+    body: Buffer.from(JSON.stringify(payload)),
+    payload,
+    receivedAt,
+    source: 'webhook',
+  });
+  if ('error' in built) throw new Error(built.error);
+  return recordOf(offset, codecs.delivery.encode({ ...built.delivery, id }));
+}
+
+/** Sums of the job families' counters and histogram counts in the store (the oracle's view). */
+async function jobTotals(store: RocksStore): Promise<{ completed: number; queued: number; ran: number }> {
+  const totals = { completed: 0, queued: 0, ran: 0 };
+  for await (const [, bytes] of store.scan(storePrefix('aggregates'))) {
+    const value = decodeAggregate(bytes);
+    if (value.name === 'github_actions_jobs_completed_total' && value.kind === 'counter')
+      totals.completed += value.value;
+    if (value.name === 'github_actions_job_queue_duration_seconds' && value.kind === 'histogram')
+      totals.queued += value.count;
+    if (value.name === 'github_actions_job_duration_seconds' && value.kind === 'histogram')
+      totals.ran += value.count;
+  }
+  return totals;
+}
+
+async function applyAndCommit(
+  store: RocksStore,
+  records: InputRecord[],
+  now: number,
+): Promise<DeliveryResult[]> {
+  const pending = new PendingChanges(DEFAULT_CATALOGUE);
+  const results = await applyChunk(store, PARTITION, pending, records, now, LIMITS);
+  await store.write(storeOpsFor(pending.records(PARTITION), new Map(), now, pending.storeOnlyOps()));
+  return results;
+}
+
+async function housekeepAndCommit(store: RocksStore, now: number): Promise<void> {
+  const pending = await scanForHousekeeping(store, PARTITION, now, LIMITS, 1_000_000, DEFAULT_CATALOGUE);
+  await store.write(storeOpsFor(pending.records(PARTITION), new Map(), now, pending.storeOnlyOps()));
+}
+
+async function dedupeKeys(store: RocksStore): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const [key] of store.scan(storePrefix('dedupe'))) keys.push(changelogKeyOf('dedupe', key));
+  return keys;
+}
+
+describe('delivery ids and retired markers', () => {
+  const dir = useTempDir('runstream-ids-');
+
+  it('keeps delivery markers and retired markers in disjoint key spaces', () => {
+    const kinds = fc.constantFrom('run' as const, 'job' as const);
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uuid(),
+          fc.string(),
+          fc.uuid().map((u) => u.toUpperCase()),
+        ),
+        kinds,
+        fc.string(),
+        (raw, kind, key) => {
+          const marker = retiredMarkerKey(kind, key);
+          // No id, however spelled, is a retired marker, in the changelog or in the store.
+          expect(deliveryIdOf(marker)).toBeUndefined();
+          const id = deliveryIdOf(raw);
+          if (id === undefined) return;
+          expect(deliveryMarkerKey(id)).not.toBe(marker);
+          expect(storeKey('dedupe', deliveryMarkerKey(id))).not.toBe(storeKey('dedupe', marker));
+          // Why: a delivery key is hex digits and dashes only; a retired marker has a ':'.
+          expect(deliveryMarkerKey(id)).toMatch(/^[0-9a-f-]{36}$/);
+          expect(marker).toContain(':');
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('treats a record whose id is not a GUID as invalid: no marker, and the run it names is untouched', async () => {
+    const store = await RocksStore.open(dir('forged'));
+    try {
+      const at = TC + HOUR;
+      // An older ingest accepted any id: a signed body resent as run 77's retired marker.
+      const forged = await applyAndCommit(
+        store,
+        [rawRunRecord(0, 'retired:run:77:1', 5, at), rawRunRecord(1, 'guid-1', 6, at)],
+        at,
+      );
+      expect(forged).toEqual(['invalid', 'invalid']);
+      expect(await dedupeKeys(store)).toEqual([]);
+      // Run 77 is still news.
+      expect(await applyAndCommit(store, [rawRunRecord(2, guid(77), 77, at)], at)).toEqual(['applied']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('dedupes an id written in upper case by an older ingest under its lower-case spelling', async () => {
+    const store = await RocksStore.open(dir('case'));
+    try {
+      const id = '72d3162e-cc78-11e3-81ab-4c9367dc0958';
+      const at = TC + HOUR;
+      const upper = rawRunRecord(0, id.toUpperCase(), 8, at);
+      const lower = rawRunRecord(1, id, 8, at);
+      expect(await applyAndCommit(store, [upper, lower], at)).toEqual(['applied', 'duplicate']);
+      expect(await dedupeKeys(store)).toEqual([id]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('honours retired markers written by the previous version: late events of those entities stay stale', async () => {
+    const store = await RocksStore.open(dir('upgrade'));
+    try {
+      const retiredAt = TC + DAY;
+      // The store as the previous version left it, byte for byte: its dedupe entries
+      // (`d|` + changelog key) for a retired job and run attempt, and a delivery marker
+      // under an id it did not check.
+      await store.write([
+        { key: `d|retired:job:${JOB_ID}`, value: encodeMarker(retiredAt) },
+        { key: `d|retired:run:${RUN_ID}:1`, value: encodeMarker(retiredAt) },
+        { key: 'd|guid-1', value: encodeMarker(retiredAt) },
+      ]);
+      const at = retiredAt + HOUR;
+      const late = [
+        ...ACTIONS.map((action, i) => jobRecord(i, action, guid(100 + i), at)),
+        rawRunRecord(3, guid(103), RUN_ID, at),
+        // A job the previous version never retired is news.
+        jobRecord(4, 'completed', guid(104), at, JOB_ID + 1),
+      ];
+      expect(await applyAndCommit(store, late, at)).toEqual(['stale', 'stale', 'stale', 'stale', 'applied']);
+      expect(await jobTotals(store)).toEqual({ completed: 1, queued: 1, ran: 1 });
+      // The old markers expire like any other after the window.
+      await housekeepAndCommit(store, retiredAt + LIMITS.dedupeWindowMs + 1);
+      const legacy = [`retired:job:${JOB_ID}`, `retired:run:${RUN_ID}:1`, 'guid-1'];
+      expect((await dedupeKeys(store)).filter((k) => legacy.includes(k))).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('events older than the dedupe window', () => {
+  const dir = useTempDir('runstream-age-');
+  let n = 0;
+
+  it('never counts a completed job twice, whatever is resent, under whatever id, at whatever age', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          // GitHub delivers each event within a minute.
+          delay: fc.integer({ min: 0, max: 60_000 }),
+          resends: fc.array(
+            fc.record({
+              action: fc.constantFrom(...ACTIONS),
+              sameId: fc.boolean(),
+              // Received this long after the job completed.
+              age: fc.oneof(
+                fc.integer({ min: 0, max: 30 * DAY }),
+                fc.constantFrom(LIMITS.dedupeWindowMs, LIMITS.dedupeWindowMs + 1, 5 * DAY, 5 * DAY + HOUR),
+              ),
+              // Processed within the completed retention of its receipt.
+              lag: fc.integer({ min: 0, max: LIMITS.completedRetentionMs - 60_000 }),
+            }),
+            { minLength: 1, maxLength: 4 },
+          ),
+          housekeepingEvery: fc.integer({ min: 4 * HOUR, max: DAY }),
+        }),
+        async ({ delay, resends, housekeepingEvery }) => {
+          const store = await RocksStore.open(dir(`case-${n++}`));
+          try {
+            const originalIds = { queued: guid(1), in_progress: guid(2), completed: guid(3) };
+            const arrivals = [
+              ...ACTIONS.map((action) => ({
+                at: EVENT_AT[action] + delay,
+                record: (offset: number) =>
+                  jobRecord(offset, action, originalIds[action], EVENT_AT[action] + delay),
+                resend: false,
+              })),
+              ...resends.map((r, i) => ({
+                at: TC + r.age + r.lag,
+                record: (offset: number) =>
+                  jobRecord(offset, r.action, r.sameId ? originalIds[r.action] : guid(1000 + i), TC + r.age),
+                resend: true,
+              })),
+            ].sort((a, b) => a.at - b.at);
+            let housekeeping = arrivals[0]!.at;
+            const results: DeliveryResult[] = [];
+            for (const [offset, arrival] of arrivals.entries()) {
+              for (; housekeeping <= arrival.at; housekeeping += housekeepingEvery) {
+                await housekeepAndCommit(store, housekeeping);
+              }
+              const [result] = await applyAndCommit(store, [arrival.record(offset)], arrival.at);
+              if (arrival.resend) results.push(result!);
+            }
+            // The truth: one job, queued, started and completed once.
+            expect(await jobTotals(store)).toEqual({ completed: 1, queued: 1, ran: 1 });
+            for (const r of results) expect(['duplicate', 'stale', 'applied']).toContain(r);
+          } finally {
+            await store.close();
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  // A job the partition does not hold, first heard of this long after it completed.
+  const firstHeard: Array<[string, number, DeliveryResult]> = [
+    ['at once', 1_000, 'applied'],
+    ["at GitHub's 3-day redelivery limit", 3 * DAY, 'applied'],
+    ['exactly the dedupe window later', LIMITS.dedupeWindowMs, 'applied'],
+    ['a millisecond past the window', LIMITS.dedupeWindowMs + 1, 'stale'],
+    ['a month later', 30 * DAY, 'stale'],
+  ];
+
+  it.each(firstHeard)(
+    'counts a completion first heard of %s only within the window, and reprocessing agrees',
+    async (_when, age, expected) => {
+      for (const processedLater of [0, 20 * DAY]) {
+        const store = await RocksStore.open(dir(`first-${n++}`));
+        try {
+          const receivedAt = TC + age;
+          const results = await applyAndCommit(
+            store,
+            [jobRecord(0, 'completed', guid(9), receivedAt)],
+            receivedAt + processedLater,
+          );
+          expect(results).toEqual([expected]);
+          expect((await jobTotals(store)).completed).toBe(expected === 'applied' ? 1 : 0);
+          // Stale from its age changes no state; its id is remembered like any delivery's.
+          expect(await dedupeKeys(store)).toEqual([guid(9)]);
+        } finally {
+          await store.close();
+        }
+      }
+    },
+  );
+
+  it('lets an old completion finish a job the partition holds (the state machine counts it once)', async () => {
+    const store = await RocksStore.open(dir('held'));
+    try {
+      expect(
+        await applyAndCommit(store, [jobRecord(0, 'in_progress', guid(1), EVENT_AT.in_progress)], TC),
+      ).toEqual(['applied']);
+      const late = TC + 6 * DAY;
+      expect(
+        await applyAndCommit(
+          store,
+          [jobRecord(1, 'completed', guid(2), late), jobRecord(2, 'completed', guid(3), late)],
+          late,
+        ),
+      ).toEqual(['applied', 'stale']);
+      expect((await jobTotals(store)).completed).toBe(1);
     } finally {
       await store.close();
     }

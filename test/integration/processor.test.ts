@@ -20,10 +20,10 @@ import {
   testKafka,
   testLogger,
 } from '../support/kafka.js';
-import { publishDeliveries, waitForGroup } from '../support/publish.js';
+import { deliveredAt, publishDeliveries, waitForGroup } from '../support/publish.js';
 import { restoreCounts } from '../support/restores.js';
 import { comparable, expectedState, foldChangelogs } from '../support/state.js';
-import { example, signedRequest } from '../support/webhooks.js';
+import { example, retimed, signedRequest } from '../support/webhooks.js';
 
 function processorConfig(topics: TestTopics, stateDir: string): ProcessorConfig {
   return {
@@ -79,7 +79,9 @@ describe('processor against a real broker and RocksDB', () => {
     const processor = await startProcessor(processorConfig(topics, stateDir), testLogger);
     handles.push(processor);
 
-    const lifecycle = ['queued', 'in_progress', 'completed'].map((action) => example('workflow_job', action));
+    const lifecycle = ['queued', 'in_progress', 'completed'].map((action) =>
+      retimed(example('workflow_job', action)),
+    );
     for (const payload of lifecycle) {
       (payload.workflow_job as { id: number }).id = 4242;
       const request = await signedRequest('workflow_job', payload, 's');
@@ -392,7 +394,7 @@ describe('processor housekeeping against a real broker', () => {
         RUNSTREAM_HOUSEKEEPING_INTERVAL: '500ms',
         RUNSTREAM_COMPLETED_RETENTION: '2s',
         RUNSTREAM_DEDUPE_WINDOW: '2s',
-        // Generated events are dated 2026-11-01, so unfinished ones are all stale now.
+        // Generated events are a day old (demo/stream.ts), so unfinished ones are all stale now.
         RUNSTREAM_QUEUED_JOB_MAX_AGE: '1h',
         RUNSTREAM_RUNNING_JOB_MAX_AGE_HOSTED: '1h',
         RUNSTREAM_RUNNING_JOB_MAX_AGE_SELF_HOSTED: '1h',
@@ -405,7 +407,9 @@ describe('processor housekeeping against a real broker', () => {
     const processor = await startProcessor(config, testLogger);
     try {
       const stream = generateStream({ seed: 77, runs: 20, unfinishedRate: 0.5 });
-      await publishDeliveries(testKafka(), topics.names.deliveries, stream);
+      // Received when they happened (as a replay keeps them): with a 2 s dedupe window,
+      // events received a day late would start nothing.
+      await publishDeliveries(testKafka(), topics.names.deliveries, stream, 200, deliveredAt);
       await waitForGroup(testKafka(), `${topics.prefix}processor`, topics.names.deliveries);
       const expected = expectedState(stream);
       const unfinishedJobs = [...expected.jobs.values()].filter((j) => j.status !== 'completed').length;

@@ -22,16 +22,34 @@ export function toDelivery(d: GeneratedDelivery, receivedAt = Date.now()): Keyed
   return built;
 }
 
+/**
+ * When GitHub would have delivered a generated event: a second after the latest time
+ * its payload names (read from the payload's text).
+ */
+export function deliveredAt(d: GeneratedDelivery): number {
+  const entity = (d.payload.workflow_job ?? d.payload.workflow_run) as Record<string, unknown>;
+  const times = ['created_at', 'started_at', 'completed_at', 'run_started_at', 'updated_at']
+    .map((f) => entity[f])
+    .filter((v): v is string => typeof v === 'string')
+    .map((v) => Date.parse(v));
+  return Math.max(...times) + 1000;
+}
+
+/**
+ * Publishes generated deliveries as received now, or (receivedAt: deliveredAt) as
+ * received when GitHub would have sent them, as a replay of an archive keeps them.
+ */
 export async function publishDeliveries(
   kafka: Kafka,
   topic: string,
   deliveries: readonly GeneratedDelivery[],
   chunk = 200,
+  receivedAt: (d: GeneratedDelivery) => number = () => Date.now(),
 ): Promise<void> {
   const publisher = new DeliveryPublisher({ kafka, topic, logger: testLogger, sendTimeoutMs: 30_000 });
   try {
     for (let i = 0; i < deliveries.length; i += chunk) {
-      await publisher.publish(deliveries.slice(i, i + chunk).map((d) => toDelivery(d)));
+      await publisher.publish(deliveries.slice(i, i + chunk).map((d) => toDelivery(d, receivedAt(d))));
     }
   } finally {
     await publisher.close();

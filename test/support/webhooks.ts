@@ -29,6 +29,29 @@ export function example(event: 'workflow_run' | 'workflow_job', action: string):
   return found;
 }
 
+/**
+ * A payload whose event times (created_at, started_at, completed_at, run_started_at,
+ * updated_at) are moved, all by the same amount, so the latest is `latestMs`: the real
+ * examples date from years ago, and the processor does not start an entity from an
+ * event older than the dedupe window.
+ */
+export function retimed(payload: WebhookPayload, latestMs = Date.now() - 60_000): WebhookPayload {
+  const fields = ['created_at', 'started_at', 'completed_at', 'run_started_at', 'updated_at'];
+  const entity = (payload.workflow_job ?? payload.workflow_run) as Record<string, unknown> | undefined;
+  if (!entity) return payload;
+  const times = fields
+    .filter((f) => typeof entity[f] === 'string')
+    .map((f) => Date.parse(entity[f] as string));
+  if (times.length === 0) return payload;
+  const shift = latestMs - Math.max(...times);
+  for (const f of fields) {
+    if (typeof entity[f] === 'string') {
+      entity[f] = new Date(Date.parse(entity[f] as string) + shift).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    }
+  }
+  return payload;
+}
+
 export async function signatureOf(secret: string, body: Buffer): Promise<string> {
   // The reference signer takes a string; our bodies are UTF-8 JSON, so this is exact.
   return sign(secret, body.toString('utf8'));

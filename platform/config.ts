@@ -121,7 +121,7 @@ export const DEDUPE_WINDOW = durationSetting(
   {
     name: 'RUNSTREAM_DEDUPE_WINDOW',
     meaning:
-      'delivery ids are remembered this long (GitHub redelivers for up to 3 days); the created dedupe changelog keeps markers at least as long',
+      'delivery ids are remembered this long (GitHub redelivers for up to 3 days), and an event received longer than this after it happened starts no run or job; the created dedupe changelog keeps markers at least as long',
     commands: TOPIC_COMMANDS,
     section: 'lifecycle',
   },

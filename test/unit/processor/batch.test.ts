@@ -478,7 +478,7 @@ describe('events older than the dedupe window', () => {
             }),
             { minLength: 1, maxLength: 4 },
           ),
-          housekeepingEvery: fc.integer({ min: 4 * HOUR, max: DAY }),
+          housekeepingEvery: fc.integer({ min: 6 * HOUR, max: DAY }),
         }),
         async ({ delay, resends, housekeepingEvery }) => {
           const store = await RocksStore.open(dir(`case-${n++}`));
@@ -515,9 +515,9 @@ describe('events older than the dedupe window', () => {
           }
         },
       ),
-      { numRuns: 30 },
+      { numRuns: 25 },
     );
-  });
+  }, 120_000);
 
   // A job the partition does not hold, first heard of this long after it completed.
   const firstHeard: Array<[string, number, DeliveryResult]> = [

@@ -405,8 +405,8 @@ async function applyDecoded(
 /**
  * Whether an event about an entity the partition does not hold must not create it: it
  * is older than the dedupe window (core/freshness.ts), or the entity completed and was
- * retired within the window (its marker lives). Either way it is a resend or a late
- * echo of something counted already; creating the entity would count it again.
+ * retired within the window (its marker lives). Either way it cannot be told from a
+ * resend of something counted already, which creating the entity would count again.
  */
 async function startsNothing(
   reader: StateReader,

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { environmentHelp, SETTINGS, withSettings } from '../../../cli/settings.js';
 import { readExporterConfig } from '../../../exporter/config.js';
 import { readGitHubConfig } from '../../../github/config.js';
+import { readArchiveLimits } from '../../../replay/config.js';
 import { readIngestConfig } from '../../../ingest/config.js';
 import { ConfigError, readCommonConfig } from '../../../platform/config.js';
 import type { Command, Env } from '../../../platform/setting.js';
@@ -53,6 +54,7 @@ describe('the configuration catalogue', () => {
         'replay',
         (env, name) => {
           readCommonConfig(env);
+          readArchiveLimits(env);
           // The App's key and installation are read once an App id is given.
           return readGitHubConfig(
             /_APP_(PRIVATE|INSTALL)/.test(name) ? { RUNSTREAM_GITHUB_APP_ID: '1', ...env } : env,

@@ -21,6 +21,8 @@ export async function startAll(env: Env, loggerFor: (role: string) => Logger): P
     ingestEnv = { ...env, [WEBHOOK_SECRET.name]: DEV_SECRET };
   }
   const ingestConfig = readIngestConfig(ingestEnv);
+  // The development secret is warned about above: its length needs no second line.
+  if (ingestEnv !== env) ingestConfig.warnings = [];
   const processorConfig = readProcessorConfig(env);
   const exporterConfig = readExporterConfig(env);
 

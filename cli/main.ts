@@ -18,6 +18,7 @@ import { formatProblem } from '../platform/topics-verify.js';
 import { VERSION } from '../platform/version.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
 import { resetProcessorState } from '../processor/reprocess.js';
+import { readArchiveLimits } from '../replay/config.js';
 import { exportDeliveries } from '../replay/export.js';
 import { replayFile } from '../replay/file.js';
 import { replayFromGitHub } from '../replay/github.js';
@@ -209,6 +210,7 @@ Without RUNSTREAM_WEBHOOK_SECRET it accepts deliveries signed with the developme
     .addHelpText('after', environmentHelp('replay'))
     .action(async (options: ReplayOptions) => {
       const config = readCommonConfig(process.env);
+      const limits = readArchiveLimits(process.env);
       const logger = loggerFor('replay');
       await kafkaPreflight(config, { role: 'replay' }, logger);
       const kafka = createKafka({ ...kafkaEndpoint(config), clientId: 'runstream-replay', logger });
@@ -229,6 +231,7 @@ Without RUNSTREAM_WEBHOOK_SECRET it accepts deliveries signed with the developme
             publisher,
             progress: createProgress(process.stderr),
             report,
+            limits,
           });
         } else if (options.github && !options.file) {
           const github = readGitHubConfig(process.env);

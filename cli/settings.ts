@@ -8,6 +8,7 @@ import { COMMON_SETTINGS } from '../platform/config.js';
 import { KAFKA_SECURITY_SETTINGS } from '../platform/kafka-security.js';
 import type { Command, Section, SettingDoc } from '../platform/setting.js';
 import { PROCESSOR_SETTINGS } from '../processor/config.js';
+import { REPLAY_SETTINGS } from '../replay/config.js';
 import { METRIC_SETTINGS } from '../schemas/metric-settings.js';
 
 export const SETTINGS: readonly SettingDoc[] = [
@@ -18,6 +19,7 @@ export const SETTINGS: readonly SettingDoc[] = [
   ...EXPORTER_SETTINGS,
   ...METRIC_SETTINGS,
   ...GITHUB_SETTINGS,
+  ...REPLAY_SETTINGS,
 ];
 
 const SECTIONS: ReadonlyArray<{ id: Section; title: string; intro?: string }> = [
@@ -42,6 +44,12 @@ const SECTIONS: ReadonlyArray<{ id: Section; title: string; intro?: string }> = 
     title: 'GitHub API',
     intro:
       "For `replay --github`, the exporter's scale-set statistics and `runstream runners` ([docs/github-client.md](docs/github-client.md)).",
+  },
+  {
+    id: 'replay',
+    title: 'Replay',
+    intro:
+      'Limits of `replay --file`: a file beyond one is refused whole, before anything is published ([docs/replay.md](docs/replay.md#limits)).',
   },
   { id: 'logging', title: 'Logging' },
 ];

@@ -2,6 +2,7 @@
 // node:crypto, exchanged for an installation token). Secrets live in #private fields,
 // so neither JSON.stringify nor a logger that is handed the object can print them.
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
+import { Secret } from '../platform/secret.js';
 import type { HttpClient } from './http.js';
 
 export interface GitHubAuth {
@@ -11,17 +12,18 @@ export interface GitHubAuth {
   appAuthorization?(): Promise<string>;
 }
 
-/** A personal access token or any other bearer token. */
+/** A personal access token or any other bearer token (a plain string is wrapped at once). */
 export class TokenAuth implements GitHubAuth {
-  readonly #token: string;
+  readonly #token: Secret;
 
-  constructor(token: string) {
-    if (token.trim() === '') throw new Error('TokenAuth: empty token');
-    this.#token = token.trim();
+  constructor(token: Secret | string) {
+    const value = (typeof token === 'string' ? token : token.reveal()).trim();
+    if (value === '') throw new Error('TokenAuth: empty token');
+    this.#token = new Secret(value);
   }
 
   async authorization(): Promise<string> {
-    return `Bearer ${this.#token}`;
+    return `Bearer ${this.#token.reveal()}`;
   }
 }
 

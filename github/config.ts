@@ -2,6 +2,8 @@
 // exporter's scale-set statistics and `runstream runners`.
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../platform/log.js';
+import { isLoopbackHost } from '../platform/loopback.js';
+import { Secret } from '../platform/secret.js';
 import {
   type Command,
   ConfigError,
@@ -9,7 +11,6 @@ import {
   intSetting,
   type SettingDoc,
   setting,
-  stringSetting,
   text,
 } from '../platform/setting.js';
 import { ActionsServiceClient, registrationTokenPath } from './actions-service.js';
@@ -21,6 +22,14 @@ const GITHUB_COMMANDS: readonly Command[] = ['replay', 'exporter', 'runners'];
 export const GITHUB_TOKEN = text({
   name: 'RUNSTREAM_GITHUB_TOKEN',
   meaning: 'a token: read access to hook deliveries (`replay --github`); runner admin for scale sets',
+  commands: GITHUB_COMMANDS,
+  section: 'github',
+});
+
+export const GITHUB_TOKEN_FILE = text({
+  name: 'RUNSTREAM_GITHUB_TOKEN_FILE',
+  meaning:
+    'a file holding the token instead (read once at start; surrounding whitespace is dropped); set one of the two',
   commands: GITHUB_COMMANDS,
   section: 'github',
 });
@@ -56,14 +65,37 @@ export const GITHUB_APP_INSTALLATION_ID = setting(
   },
 );
 
-export const GITHUB_API_URL = stringSetting(
+/** An API URL the credentials may be sent to: https, or http on loopback only. */
+export function parseApiUrl(raw: string, name: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `not a URL: ${JSON.stringify(raw)}`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new ConfigError(
+      name,
+      `must be https (the token travels with every request); http only on loopback (127.0.0.0/8, ::1, localhost), got ${url.protocol}//${url.host}`,
+    );
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new ConfigError(name, 'must not hold credentials (user:password@); set a token instead');
+  }
+  return raw.replace(/\/$/, '');
+}
+
+export const GITHUB_API_URL = setting(
   {
     name: 'RUNSTREAM_GITHUB_API_URL',
-    meaning: 'GitHub Enterprise Server: `https://HOST/api/v3`',
+    shown: '`https://api.github.com`',
+    meaning:
+      'GitHub Enterprise Server: `https://HOST/api/v3`; https required (http only on loopback), and every page the API links to must be on its origin',
     commands: GITHUB_COMMANDS,
     section: 'github',
   },
   'https://api.github.com',
+  parseApiUrl,
 );
 
 export const GITHUB_CONCURRENCY = intSetting(
@@ -102,6 +134,7 @@ export const GITHUB_CONFIG_URL = setting(
 
 export const GITHUB_SETTINGS: readonly SettingDoc[] = [
   GITHUB_TOKEN,
+  GITHUB_TOKEN_FILE,
   GITHUB_APP_ID,
   GITHUB_APP_PRIVATE_KEY_FILE,
   GITHUB_APP_INSTALLATION_ID,
@@ -121,11 +154,49 @@ export interface GitHubConfig {
  * Undefined when no credentials are configured (the features that need them stay off).
  * `logger` receives the HTTP client's retry warnings (never headers or tokens).
  */
+/**
+ * The token from RUNSTREAM_GITHUB_TOKEN or the file RUNSTREAM_GITHUB_TOKEN_FILE names
+ * (read once, here); undefined when neither is set. Both set, or an unreadable or
+ * empty file, is an error naming the variable (never the token).
+ */
+export function readGitHubToken(env: Env): Secret | undefined {
+  const inline = GITHUB_TOKEN.read(env);
+  const file = GITHUB_TOKEN_FILE.read(env);
+  if (!file) return inline === undefined ? undefined : checkedToken(inline, GITHUB_TOKEN.name);
+  if (inline !== undefined) {
+    throw new ConfigError(GITHUB_TOKEN.name, `set together with ${GITHUB_TOKEN_FILE.name}: keep one`);
+  }
+  let content: string;
+  try {
+    content = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(
+      GITHUB_TOKEN_FILE.name,
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+    );
+  }
+  // A file's trailing newline (echo, kubectl create secret) is not part of the token.
+  const token = content.trim();
+  if (token === '') throw new ConfigError(GITHUB_TOKEN_FILE.name, `${file} is empty`);
+  return checkedToken(token, GITHUB_TOKEN_FILE.name);
+}
+
+/** A token is one printable ASCII word: anything else would fail later, in an error that may quote the header. */
+function checkedToken(token: string, name: string): Secret {
+  if (!/^[!-~]+$/.test(token)) {
+    throw new ConfigError(
+      name,
+      'the token holds whitespace or a character outside printable ASCII (more than one line?)',
+    );
+  }
+  return new Secret(token);
+}
+
 export function readGitHubConfig(env: Env, logger?: Logger): GitHubConfig | undefined {
-  const apiUrl = GITHUB_API_URL.read(env).replace(/\/$/, '');
+  const apiUrl = GITHUB_API_URL.read(env);
   const concurrency = GITHUB_CONCURRENCY.read(env);
   const http = new HttpClient({ concurrency, logger });
-  const token = GITHUB_TOKEN.read(env);
+  const token = readGitHubToken(env);
   const appId = GITHUB_APP_ID.read(env);
   const installationId = GITHUB_APP_INSTALLATION_ID.read(env);
   if (token) return { apiUrl, concurrency, http, auth: new TokenAuth(token) };

@@ -6,6 +6,9 @@
 //   withCache               LRU/TTL cache of service promises (cache.ts)
 //   GitHubRestClient        webhook delivery log: list, get, getDeliveries (rest.ts)
 //   pollScaleSetStatistics  the seven statistics per scale set (scale-set-stats.ts)
+
+// A token given as a Secret stays one: it prints as [redacted] (platform/secret.ts).
+export { Secret } from '../platform/secret.js';
 export * from './actions-service.js';
 export * from './auth.js';
 export * from './cache.js';

@@ -60,6 +60,46 @@ export interface DeliveryResult {
 
 export const DEFAULT_API_URL = 'https://api.github.com';
 
+/** `scheme://host[:port]` of an absolute URL; undefined when `url` is not one. */
+export function originOf(url: string): string | undefined {
+  try {
+    const origin = new URL(url).origin;
+    return origin === 'null' ? undefined : origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why a page URL must not be fetched with the API's credentials: it is not on the API
+ * URL's origin (scheme, host and port). Undefined when it is. Names the origin only,
+ * never the rest of the URL (a query could carry anything).
+ */
+export function foreignPage(url: string, apiUrl: string): string | undefined {
+  const origin = originOf(url);
+  const expected = originOf(apiUrl);
+  if (origin === undefined) return 'is not an absolute URL';
+  if (origin !== expected) return `is on ${origin}, not on the GitHub API's origin ${expected}`;
+  return undefined;
+}
+
+/** A Link target resolved against the page that gave it; undefined when it is no URL. */
+function resolveLink(link: string, base: string): string | undefined {
+  try {
+    return new URL(link, base).href;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A page URL off the API's origin: never requested, since the token would go with it. */
+export class ForeignPageError extends Error {
+  constructor(what: string, reason: string) {
+    super(`${what} ${reason}: not fetched (the token is sent only to the configured API URL)`);
+    this.name = 'ForeignPageError';
+  }
+}
+
 export function hookPath(hook: HookRef): string {
   switch (hook.kind) {
     case 'repo':
@@ -130,6 +170,11 @@ export class GitHubRestClient {
     return { authorization, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' };
   }
 
+  /** Why `url` must not be fetched with this client's credentials; undefined when it may. */
+  foreignPage(url: string): string | undefined {
+    return foreignPage(url, this.apiUrl);
+  }
+
   /** The first page's URL (`per_page` clamped to 1..100); later pages come from the Link header. */
   firstPageUrl(hook: HookRef, perPage = 100): string {
     const size = Math.min(100, Math.max(1, Math.floor(perPage)));
@@ -139,9 +184,12 @@ export class GitHubRestClient {
   /**
    * One page of the delivery log at `url` (the first page's, or a `next` from the
    * previous page), filtered to the window. Conditional: an unchanged page answers 304
-   * and is served from the ETag cache.
+   * and is served from the ETag cache. A page URL, or a Link header's next page, off
+   * the API URL's origin is refused (ForeignPageError) before anything is sent to it.
    */
   async listPage(hook: HookRef, url: string, options: ListOptions = {}): Promise<DeliveryPage> {
+    const foreign = this.foreignPage(url);
+    if (foreign) throw new ForeignPageError('the delivery log page', foreign);
     const response = await this.http.request<DeliverySummary[] | undefined>(url, {
       headers: await this.headers(hook),
       conditional: true,
@@ -149,7 +197,13 @@ export class GitHubRestClient {
     });
     const all = Array.isArray(response.body) ? response.body : [];
     const { inWindow, pastSince } = windowPage(all, options.sinceMs, options.untilMs);
-    return { deliveries: inWindow, next: pastSince ? undefined : nextLink(response.headers.get('link')) };
+    const link = pastSince ? undefined : nextLink(response.headers.get('link'));
+    // Relative links resolve against the page; an absolute one elsewhere is refused now,
+    // so it is neither requested nor saved in a checkpoint.
+    const next = link === undefined ? undefined : resolveLink(link, url);
+    const foreignNext = link === undefined ? undefined : this.foreignPage(next ?? '');
+    if (foreignNext) throw new ForeignPageError("the Link header's next page", foreignNext);
+    return { deliveries: inWindow, next };
   }
 
   /** Every delivery summary of the hook within the window, newest first, page by page. */

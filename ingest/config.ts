@@ -1,5 +1,11 @@
 // `runstream ingest` configuration.
-import { type CommonConfig, type Env, readCommonConfig, readWebhookSecrets } from '../platform/config.js';
+import {
+  type CommonConfig,
+  type Env,
+  readCommonConfig,
+  readWebhookSecrets,
+  shortSecretWarning,
+} from '../platform/config.js';
 import { portSetting, type SettingDoc } from '../platform/setting.js';
 
 export const INGEST_PORT = portSetting(
@@ -17,12 +23,17 @@ export const INGEST_SETTINGS: readonly SettingDoc[] = [INGEST_PORT];
 export interface IngestConfig extends CommonConfig {
   port: number;
   secrets: string[];
+  /** Said once at start (a secret too short); never a secret's value. */
+  warnings: string[];
 }
 
 export function readIngestConfig(env: Env): IngestConfig {
+  const secrets = readWebhookSecrets(env);
+  const short = shortSecretWarning(env, secrets);
   return {
     ...readCommonConfig(env),
     port: INGEST_PORT.read(env),
-    secrets: readWebhookSecrets(env),
+    secrets,
+    warnings: short === undefined ? [] : [short],
   };
 }

@@ -12,6 +12,7 @@ import { MAX_BODY_BYTES } from './webhook.js';
 export { type IngestConfig, readIngestConfig } from './config.js';
 
 export async function startIngest(config: IngestConfig, logger: Logger): Promise<RoleHandle> {
+  for (const warning of config.warnings) logger.warn(warning);
   return startRole({
     role: 'ingest',
     config,

@@ -163,17 +163,41 @@ export const LOG_FORMAT = choiceSetting(
 export const WEBHOOK_SECRET = text({
   name: 'RUNSTREAM_WEBHOOK_SECRET',
   shown: 'required by ingest',
-  meaning: 'the webhook secret set on GitHub; comma-separated, several during a rotation',
+  meaning:
+    'the webhook secret set on GitHub; several during a rotation, separated by commas or newlines (so a secret cannot contain either; surrounding spaces are dropped); one shorter than 32 characters is warned about at start',
   commands: ['ingest', 'demo'],
   section: 'roles',
 });
 
 export const WEBHOOK_SECRET_FILE = text({
   name: 'RUNSTREAM_WEBHOOK_SECRET_FILE',
-  meaning: 'a file holding the secrets instead (comma- or newline-separated)',
+  meaning:
+    'a file holding the secrets instead, split like the variable: on commas and newlines (one secret per line works)',
   commands: ['ingest'],
   section: 'roles',
 });
+
+/**
+ * GitHub asks for "a random string of text with high entropy". Anyone holding one signed
+ * delivery can test guesses offline against its HMAC, so the floor is 128 bits as hex
+ * (`openssl rand -hex 32` gives 64 characters; GitHub's own example, 40).
+ */
+export const MIN_WEBHOOK_SECRET_LENGTH = 32;
+
+/**
+ * One warning line when a secret is shorter than {@link MIN_WEBHOOK_SECRET_LENGTH},
+ * naming the variable it came from and which secret (never its value); undefined when
+ * all are long enough. Pure: the role logs it at start.
+ */
+export function shortSecretWarning(env: Env, secrets: readonly string[]): string | undefined {
+  const short = secrets.flatMap((secret, i) =>
+    [...secret].length < MIN_WEBHOOK_SECRET_LENGTH ? [`#${i + 1}`] : [],
+  );
+  if (short.length === 0) return undefined;
+  const variable = WEBHOOK_SECRET_FILE.read(env) ? WEBHOOK_SECRET_FILE.name : WEBHOOK_SECRET.name;
+  const which = secrets.length === 1 ? 'the secret' : `secret ${short.join(', ')} of ${secrets.length}`;
+  return `${variable}: ${which} is shorter than ${MIN_WEBHOOK_SECRET_LENGTH} characters: a short secret can be guessed offline from one signed delivery; use a random one such as the output of openssl rand -hex 32 (a comma or newline splits a secret in two)`;
+}
 
 export const COMMON_SETTINGS: readonly SettingDoc[] = [
   KAFKA_BROKERS,
@@ -201,7 +225,10 @@ export function readInt(
   return raw === undefined ? fallback : parseInteger(raw, name, min, max);
 }
 
-/** Webhook secrets: comma-separated (rotation) from the variable or from the file it names. */
+/**
+ * Webhook secrets (several during a rotation) from the variable or from the file it
+ * names, split on commas and newlines, each trimmed. See {@link shortSecretWarning}.
+ */
 export function readWebhookSecrets(env: Env): string[] {
   const file = WEBHOOK_SECRET_FILE.read(env);
   let raw = WEBHOOK_SECRET.read(env);

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { clientCredentialsProvider, type TokenProvider, tokenFileProvider } from './kafka-oauth.js';
 import type { Logger } from './log.js';
+import { isLoopbackHost } from './loopback.js';
 import { Secret } from './secret.js';
 import {
   type Command,
@@ -192,8 +193,7 @@ function readTokenUrl(env: Env): URL {
   } catch {
     throw new ConfigError(KAFKA_SASL_OAUTHBEARER_TOKEN_URL.name, `not a URL: ${JSON.stringify(raw)}`);
   }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
     throw new ConfigError(
       KAFKA_SASL_OAUTHBEARER_TOKEN_URL.name,
       'must be https (the client secret travels with every request); http only on loopback',

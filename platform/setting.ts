@@ -36,6 +36,7 @@ export type Section =
   | 'lifecycle'
   | 'metrics'
   | 'github'
+  | 'replay'
   | 'logging';
 
 export interface SettingDoc {
@@ -157,29 +158,38 @@ export function durationSetting(doc: Doc, fallbackMs: number): Setting<number> {
   return setting({ shown: `\`${formatDuration(fallbackMs)}\``, ...doc }, fallbackMs, parseDuration);
 }
 
-const byteUnits: Record<string, number> = { '': 1, B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+const byteUnits: Record<string, number> = {
+  '': 1,
+  B: 1,
+  KiB: 1024,
+  MiB: 1024 ** 2,
+  GiB: 1024 ** 3,
+  TiB: 1024 ** 4,
+};
 
-function parseBytes(raw: string, name: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB)?$/.exec(raw);
+function parseBytes(raw: string, name: string, below: number): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|TiB)?$/.exec(raw);
   const bytes = match ? Math.round(Number(match[1]) * byteUnits[match[2] ?? '']!) : Number.NaN;
-  if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes >= 2 ** 32) {
+  if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes >= below) {
     throw new ConfigError(
       name,
-      `expected a size such as 4MiB, 512KiB or a number of bytes below 4GiB, got ${JSON.stringify(raw)}`,
+      `expected a size such as 4MiB, 512KiB or a number of bytes below ${formatBytes(below)}, got ${JSON.stringify(raw)}`,
     );
   }
   return bytes;
 }
 
 function formatBytes(bytes: number): string {
-  for (const unit of ['GiB', 'MiB', 'KiB'] as const) {
+  for (const unit of ['TiB', 'GiB', 'MiB', 'KiB'] as const) {
     if (bytes % byteUnits[unit]! === 0 && bytes >= byteUnits[unit]!)
       return `${bytes / byteUnits[unit]!}${unit}`;
   }
   return String(bytes);
 }
 
-/** A size in bytes: a number, or one with KiB, MiB or GiB ("4MiB"). */
-export function bytesSetting(doc: Doc, fallback: number): Setting<number> {
-  return setting({ shown: `\`${formatBytes(fallback)}\``, ...doc }, fallback, parseBytes);
+/** A size in bytes below `below` (4GiB unless given): a number, or one with KiB, MiB, GiB or TiB ("4MiB"). */
+export function bytesSetting(doc: Doc, fallback: number, below = 2 ** 32): Setting<number> {
+  return setting({ shown: `\`${formatBytes(fallback)}\``, ...doc }, fallback, (raw, name) =>
+    parseBytes(raw, name, below),
+  );
 }

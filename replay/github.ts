@@ -1,8 +1,10 @@
 // `runstream replay --github`: lists a hook's delivery log over a time window, fetches
 // the workflow_run and workflow_job deliveries (batched, rate-limit aware) and publishes
 // them like ingest, with their original delivery ids. A checkpoint file records the
-// next page after each page is published, so an interrupted replay resumes there.
+// next page after each page is published, so an interrupted replay resumes there; a
+// checkpoint whose next page is off the configured API's origin is refused unread.
 import { readFile, rename, writeFile } from 'node:fs/promises';
+import { GITHUB_API_URL } from '../github/config.js';
 import type { DeliveryDetail, GitHubRestClient, HookRef } from '../github/rest.js';
 import type { DeliveryPublisher } from '../ingest/publisher.js';
 import { badDeliveryIdReason, buildDelivery, deliveryIdOf, type KeyedDelivery } from '../schemas/delivery.js';
@@ -52,6 +54,17 @@ async function loadCheckpoint(
     checkpoint.untilMs === (options.untilMs ?? null);
   if (!same) {
     throw new Error(`checkpoint ${path} belongs to another hook or time window; remove it to start over`);
+  }
+  // The token goes with the request: a next page anywhere but the configured API is refused.
+  const next: unknown = checkpoint.nextPageUrl;
+  if (next !== null && typeof next !== 'string') {
+    throw new Error(`checkpoint ${path}: nextPageUrl is not a URL; remove it to start over`);
+  }
+  const foreign = next === null ? undefined : options.client.foreignPage(next);
+  if (foreign) {
+    throw new Error(
+      `checkpoint ${path}: its next page ${foreign}; nothing was fetched (the token is sent only to the configured API URL): check ${GITHUB_API_URL.name}, or remove the checkpoint to start over`,
+    );
   }
   return checkpoint;
 }

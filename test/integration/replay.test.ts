@@ -3,7 +3,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateStream } from '../../demo/stream.js';
 import { readExporterConfig, startExporter } from '../../exporter/main.js';
@@ -13,9 +13,17 @@ import type { RoleHandle } from '../../platform/role.js';
 import { readProcessorConfig, startProcessor } from '../../processor/main.js';
 import { resetProcessorState } from '../../processor/reprocess.js';
 import { toArchiveLine } from '../../replay/archive.js';
+import type { ArchiveLimits } from '../../replay/config.js';
 import { exportDeliveries } from '../../replay/export.js';
 import { replayFile } from '../../replay/file.js';
-import { brokers, createTestTopics, type TestTopics, testKafka, testLogger } from '../support/kafka.js';
+import {
+  brokers,
+  createTestTopics,
+  readTopic,
+  type TestTopics,
+  testKafka,
+  testLogger,
+} from '../support/kafka.js';
 import { publishDeliveries, toDelivery, waitForGroup } from '../support/publish.js';
 
 describe('replay and reprocess', () => {
@@ -61,14 +69,14 @@ describe('replay and reprocess', () => {
       .sort();
   }
 
-  async function replay(path: string, reports: string[] = []) {
+  async function replay(path: string, reports: string[] = [], limits?: ArchiveLimits) {
     const publisher = new DeliveryPublisher({
       kafka: testKafka(),
       topic: topics.names.deliveries,
       logger: testLogger,
     });
     try {
-      return await replayFile({ path, publisher, report: (m) => reports.push(m), batchSize: 50 });
+      return await replayFile({ path, publisher, report: (m) => reports.push(m), batchSize: 50, limits });
     } finally {
       await publisher.close();
     }
@@ -98,6 +106,32 @@ describe('replay and reprocess', () => {
     const second = await replay(archive);
     expect(second.sent).toBe(stream.length);
     expect(await metricsAfterProcessing(exporter)).toEqual(afterFirst);
+  });
+
+  it('a file beyond a limit is refused whole: nothing of it reaches the deliveries topic', async () => {
+    const stream = generateStream({ seed: 33, runs: 25 });
+    const lines = stream.map((d) => JSON.stringify(toArchiveLine(toDelivery(d).delivery)));
+    const longest = Math.max(...lines.map((l) => Buffer.byteLength(l)));
+    expect(lines.length).toBeGreaterThan(150);
+    const archive = join(dir, 'too-long.ndjson.gz');
+    const overlong = JSON.stringify({ id: 'x', event: 'workflow_job', body: 'a'.repeat(longest) });
+    await writeFile(
+      archive,
+      gzipSync(`${[...lines.slice(0, 150), overlong, ...lines.slice(150)].join('\n')}\n`),
+    );
+    const limits = { maxLineBytes: longest, maxBytes: 2 ** 30 };
+    const refused = await replay(archive, [], limits).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(await readTopic(topics.names.deliveries)).toHaveLength(0);
+    expect(refused?.message).toBe(
+      `${archive}:151: line longer than ${longest} bytes (RUNSTREAM_REPLAY_MAX_LINE_BYTES); nothing was published`,
+    );
+    // Without that line, the same archive is published whole.
+    await writeFile(archive, gzipSync(`${lines.join('\n')}\n`));
+    expect((await replay(archive, [], limits)).sent).toBe(lines.length);
+    expect(await readTopic(topics.names.deliveries)).toHaveLength(lines.length);
   });
 
   it('an exported archive of live deliveries replays to no change, and reprocess rebuilds the same metrics', async () => {

@@ -11,6 +11,7 @@ import { readIngestConfig } from '../../../ingest/config.js';
 import { ConfigError, readCommonConfig } from '../../../platform/config.js';
 import type { Command, Env } from '../../../platform/setting.js';
 import { readProcessorConfig } from '../../../processor/config.js';
+import { readArchiveLimits } from '../../../replay/config.js';
 import { root } from '../../support/deploy-contract.js';
 
 const PRODUCT = ['cli', 'platform', 'ingest', 'processor', 'exporter', 'schemas', 'github', 'replay', 'demo'];
@@ -53,6 +54,7 @@ describe('the configuration catalogue', () => {
         'replay',
         (env, name) => {
           readCommonConfig(env);
+          readArchiveLimits(env);
           // The App's key and installation are read once an App id is given.
           return readGitHubConfig(
             /_APP_(PRIVATE|INSTALL)/.test(name) ? { RUNSTREAM_GITHUB_APP_ID: '1', ...env } : env,
@@ -66,8 +68,6 @@ describe('the configuration catalogue', () => {
       RUNSTREAM_STATE_DIR: undefined,
       RUNSTREAM_PROCESSOR_GROUP: undefined,
       RUNSTREAM_WEBHOOK_SECRET: undefined,
-      RUNSTREAM_GITHUB_TOKEN: undefined,
-      RUNSTREAM_GITHUB_API_URL: undefined,
       RUNSTREAM_GITHUB_APP_ID: 'RUNSTREAM_GITHUB_APP_PRIVATE_KEY_FILE',
     };
     const expected = (name: string) =>

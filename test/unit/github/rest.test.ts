@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { NotFoundError } from '../../../github/errors.js';
 import { HttpClient } from '../../../github/http.js';
-import type { DeliverySummary } from '../../../github/rest.js';
+import { type DeliverySummary, ForeignPageError } from '../../../github/rest.js';
 import { http, REPO_HOOK, restClient, startFake } from './setup.js';
 
 const LIST = '/repos/octo-org/octo-repo/hooks/4242/deliveries?';
@@ -195,5 +195,60 @@ describe('rate limits', () => {
       status: 403,
     });
     expect(fake.requests).toHaveLength(1);
+  });
+});
+
+describe('pages off the API origin', () => {
+  it("refuses a Link header's next page on another origin: it is neither requested nor returned", async () => {
+    const api = await startFake({ deliveries: 30 });
+    const elsewhere = await startFake({ deliveries: 30 });
+    const client = restClient(api);
+    api.inject(LIST, {
+      status: 200,
+      headers: { link: `<${elsewhere.url}${LIST}per_page=10&cursor=10>; rel="next"` },
+      body: [],
+    });
+    const listing = collect(client.listDeliveries(REPO_HOOK, { perPage: 10 }));
+    await expect(listing).rejects.toBeInstanceOf(ForeignPageError);
+    await expect(listing).rejects.toThrow(
+      `the Link header's next page is on ${elsewhere.url}, not on the GitHub API's origin ${api.url}: not fetched`,
+    );
+    expect(elsewhere.requests).toHaveLength(0);
+    expect(listRequests(api)).toHaveLength(1);
+    // Same host, another port or scheme, or another name for it: another origin.
+    const port = Number(new URL(api.url).port);
+    for (const other of [
+      `http://127.0.0.1:${port + 1}`,
+      `https://127.0.0.1:${port}`,
+      `http://localhost:${port}`,
+    ]) {
+      api.inject(LIST, {
+        status: 200,
+        headers: { link: `<${other}${LIST}cursor=10>; rel="next"` },
+        body: [],
+      });
+      await expect(client.listPage(REPO_HOOK, client.firstPageUrl(REPO_HOOK, 10)), other).rejects.toThrow(
+        ForeignPageError,
+      );
+    }
+    // A relative link resolves against the page, on the same origin.
+    api.inject(LIST, {
+      status: 200,
+      headers: { link: `<${LIST}per_page=10&cursor=10>; rel="next"` },
+      body: [],
+    });
+    const page = await client.listPage(REPO_HOOK, client.firstPageUrl(REPO_HOOK, 10));
+    expect(page.next).toBe(`${api.url}${LIST}per_page=10&cursor=10`);
+  });
+
+  it('refuses a start URL on another origin before sending anything', async () => {
+    const api = await startFake({ deliveries: 30 });
+    const elsewhere = await startFake({ deliveries: 30 });
+    const client = restClient(api);
+    const startUrl = `${elsewhere.url}${LIST}per_page=10&cursor=10`;
+    await expect(collect(client.listDeliveries(REPO_HOOK, { startUrl }))).rejects.toThrow(ForeignPageError);
+    await expect(client.listPage(REPO_HOOK, 'not a url')).rejects.toThrow(/is not an absolute URL/);
+    expect(elsewhere.requests).toHaveLength(0);
+    expect(api.requests).toHaveLength(0);
   });
 });

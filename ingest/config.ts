@@ -2,10 +2,14 @@
 import {
   type CommonConfig,
   type Env,
+  HOST,
   readCommonConfig,
   readWebhookSecrets,
   shortSecretWarning,
+  WEBHOOK_SECRET,
+  WEBHOOK_SECRET_FILE,
 } from '../platform/config.js';
+import { refuseDevSecretOffLoopback } from '../platform/dev-secret.js';
 import { portSetting, type SettingDoc } from '../platform/setting.js';
 
 export const INGEST_PORT = portSetting(
@@ -28,12 +32,10 @@ export interface IngestConfig extends CommonConfig {
 }
 
 export function readIngestConfig(env: Env): IngestConfig {
+  const common = readCommonConfig(env);
   const secrets = readWebhookSecrets(env);
+  const from = WEBHOOK_SECRET_FILE.read(env) ? WEBHOOK_SECRET_FILE : WEBHOOK_SECRET;
+  refuseDevSecretOffLoopback(secrets, common.host, from.name, HOST.name);
   const short = shortSecretWarning(env, secrets);
-  return {
-    ...readCommonConfig(env),
-    port: INGEST_PORT.read(env),
-    secrets,
-    warnings: short === undefined ? [] : [short],
-  };
+  return { ...common, port: INGEST_PORT.read(env), secrets, warnings: short === undefined ? [] : [short] };
 }

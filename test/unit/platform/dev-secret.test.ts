@@ -2,9 +2,10 @@
 // the one line an ingest given the secret elsewhere stops with.
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../platform/config.js';
-import { DEV_SECRET, isLoopback, refuseDevSecretOffLoopback } from '../../../platform/dev-secret.js';
+import { DEV_SECRET, refuseDevSecretOffLoopback } from '../../../platform/dev-secret.js';
+import { isLoopbackHost } from '../../../platform/loopback.js';
 
-describe('isLoopback', () => {
+describe('isLoopbackHost, as a bind address', () => {
   it('takes 127.0.0.0/8, ::1 in any spelling, a v4-mapped loopback and localhost', () => {
     for (const host of [
       '127.0.0.1',
@@ -16,7 +17,7 @@ describe('isLoopback', () => {
       '0:0:0:0:0:0:0:1',
       '::ffff:127.0.0.1',
     ]) {
-      expect(isLoopback(host), host).toBe(true);
+      expect(isLoopbackHost(host), host).toBe(true);
     }
   });
 
@@ -33,7 +34,7 @@ describe('isLoopback', () => {
       '127.0.0.1.example.com',
       '',
     ]) {
-      expect(isLoopback(host), host).toBe(false);
+      expect(isLoopbackHost(host), host).toBe(false);
     }
   });
 });

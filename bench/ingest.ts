@@ -10,10 +10,10 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { readIngestLimits } from '../ingest/config.js';
 import { readIngestConfig, startIngest } from '../ingest/main.js';
 import { createIngestMetrics } from '../ingest/metrics.js';
 import { registerWebhookRoute } from '../ingest/server.js';
-import { MAX_BODY_BYTES } from '../ingest/webhook.js';
 import { type Env, readInt } from '../platform/config.js';
 import { createHttpApp } from '../platform/http.js';
 import { createKafka } from '../platform/kafka.js';
@@ -156,7 +156,8 @@ export async function runIngestBench(
       },
       logger.child({ role: 'ingest' }),
     );
-    baseline = createHttpApp(logger.child({ role: 'ingest-baseline' }), MAX_BODY_BYTES);
+    const limits = readIngestLimits({});
+    baseline = createHttpApp(logger.child({ role: 'ingest-baseline' }), limits);
     registerWebhookRoute(baseline, {
       secrets: [secret],
       // Everything but the produce: the Avro encoding is the publisher's, so it stays in.
@@ -169,6 +170,7 @@ export async function runIngestBench(
       },
       metrics: createIngestMetrics(createRoleRegistry('ingest')),
       logger: logger.child({ role: 'ingest-baseline' }),
+      limits,
     });
     await baseline.listen({ port: 0, host: '127.0.0.1' });
     const targets = {

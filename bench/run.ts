@@ -15,6 +15,7 @@ import { runExporterBench } from './exporter.js';
 import { runFreshnessBench } from './freshness.js';
 import { runGithubBench } from './github.js';
 import { runIngestBench } from './ingest.js';
+import { runIngestAttackBench } from './ingest-attack.js';
 import { runProcessorBench } from './processor.js';
 import { runReplayBench } from './replay.js';
 import type { Benchmark, Figures } from './types.js';
@@ -22,6 +23,7 @@ import type { Benchmark, Figures } from './types.js';
 // Registered benchmarks, run in this order. Add yours with one line.
 const benchmarks: Benchmark[] = [
   { name: 'ingest', run: runIngestBench },
+  { name: 'ingest-attack', run: runIngestAttackBench },
   { name: 'github', run: () => runGithubBench() },
   { name: 'replay', run: runReplayBench },
   { name: 'processor', run: runProcessorBench },

@@ -7,7 +7,6 @@ import type { IngestConfig } from './config.js';
 import { createIngestMetrics } from './metrics.js';
 import { DeliveryPublisher } from './publisher.js';
 import { registerWebhookRoute } from './server.js';
-import { MAX_BODY_BYTES } from './webhook.js';
 
 export { type IngestConfig, readIngestConfig } from './config.js';
 
@@ -17,7 +16,7 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
     role: 'ingest',
     config,
     logger,
-    bodyLimit: MAX_BODY_BYTES,
+    serverLimits: config.limits,
     describe: () => ({ path: '/webhook', secretCount: config.secrets.length }),
     async create({ kafka, registry, app }) {
       const publisher = new DeliveryPublisher({
@@ -30,6 +29,7 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
         publisher,
         metrics: createIngestMetrics(registry),
         logger,
+        limits: config.limits,
       });
       // Connecting early makes the first delivery fast; a failure here is not fatal
       // (the broker may come up later), the publisher reconnects on demand.

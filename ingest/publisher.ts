@@ -25,8 +25,11 @@ const { Partitioners } = kafkajs;
 
 const MAX_COALESCED_BYTES = 900_000;
 /** Bytes waiting for a send; beyond it a publish fails at once instead of queueing
- * behind a stalled cluster (two 25 MB webhooks fit). */
-const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+ * behind a stalled cluster. Only signed workflow_run and workflow_job deliveries get
+ * here (tens of KB each; a 25 MB one still fits); each also holds its request body
+ * while it waits, so the queue costs up to twice this (docs/operations.md, "Ingest
+ * under attack", sums ingest's memory). */
+const DEFAULT_MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 
 export class PublishTimeoutError extends Error {
   constructor(topic: string, timeoutMs: number) {

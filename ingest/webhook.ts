@@ -49,9 +49,15 @@ export interface WebhookRequest {
   receivedAt: number;
 }
 
+/** The `event` label of a request's metrics: a handled event, `ping`, or `other` (bounded). */
+export function metricEventOf(headers: Headers): string {
+  const event = header(headers, 'x-github-event');
+  return event && HANDLED_EVENTS.has(event) ? event : event === 'ping' ? 'ping' : 'other';
+}
+
 export function decideWebhook(request: WebhookRequest, secrets: readonly string[]): WebhookDecision {
   const event = header(request.headers, 'x-github-event');
-  const metricEvent = event && HANDLED_EVENTS.has(event) ? event : event === 'ping' ? 'ping' : 'other';
+  const metricEvent = metricEventOf(request.headers);
   const answer = (status: number, result: IngestResult, message: string): WebhookDecision => ({
     kind: 'answer',
     status,

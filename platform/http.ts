@@ -10,13 +10,49 @@ export interface Readiness {
   detail: string;
 }
 
-/** A fastify app for a role. Per-request lines (info) are dropped: metrics count requests. */
-export function createHttpApp(logger: Logger, bodyLimit?: number): FastifyInstance {
+/**
+ * What a server allows a client, for a role reachable from outside (ingest). Node's own
+ * server enforces each: a request whose headers are not complete `headersTimeoutMs`
+ * after its first byte, or that is not complete (body included) `requestTimeoutMs`
+ * after it, gets 408 and its connection is closed; a connection that sends nothing is
+ * closed `headersTimeoutMs` after connecting, one kept alive and idle
+ * `keepAliveTimeoutMs` after an answer; beyond `maxConnections` a new connection is
+ * closed as it is accepted (the server's 'drop' event).
+ */
+export interface ServerLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+}
+
+/** How often Node looks for connections past their headers or request timeout (its default is 30 s). */
+function checkingIntervalMs(limits: ServerLimits): number {
+  return Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4)));
+}
+
+/**
+ * A fastify app for a role. Per-request lines (info) are dropped: metrics count requests.
+ * Without `limits`, fastify's defaults: no headers or request timeout (for servers
+ * reached only from inside the cluster).
+ */
+export function createHttpApp(logger: Logger, limits?: ServerLimits): FastifyInstance {
   const level = logger.isLevelEnabled('warn') ? 'warn' : logger.level;
-  return Fastify({
+  const app = Fastify({
     loggerInstance: logger.child({ component: 'http' }, { level }) as FastifyBaseLogger,
-    ...(bodyLimit === undefined ? {} : { bodyLimit }),
+    ...(limits === undefined
+      ? {}
+      : {
+          requestTimeout: limits.requestTimeoutMs,
+          keepAliveTimeout: limits.keepAliveTimeoutMs,
+          http: {
+            headersTimeout: limits.headersTimeoutMs,
+            connectionsCheckingInterval: checkingIntervalMs(limits),
+          },
+        }),
   });
+  if (limits !== undefined) app.server.maxConnections = limits.maxConnections;
+  return app;
 }
 
 export interface OpsRoutesOptions {

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { type CommonConfig, ConfigError } from './config.js';
-import { createHttpApp, type Readiness, registerOpsRoutes } from './http.js';
+import { createHttpApp, type Readiness, registerOpsRoutes, type ServerLimits } from './http.js';
 import { createKafka, type Kafka, KafkaReachability } from './kafka.js';
 import { kafkaPreflight } from './kafka-preflight.js';
 import { kafkaEndpoint } from './kafka-security.js';
@@ -48,7 +48,8 @@ export interface RoleSpec<R extends RoleRuntime> {
   create(parts: RoleParts): Promise<R>;
   /** Whether /metrics serves the role's registry (the exporter serves its own). */
   serveRegistry?: boolean;
-  bodyLimit?: number;
+  /** Timeouts and connection cap of a role reachable from outside (platform/http.ts). */
+  serverLimits?: ServerLimits;
   /** Fields for the "started" line. */
   describe?(runtime: R): Record<string, unknown>;
 }
@@ -76,7 +77,7 @@ export async function startRole<R extends RoleRuntime>(
   const kafka = createKafka({ ...kafkaEndpoint(config), clientId: `runstream-${role}`, logger });
   const registry = createRoleRegistry(role);
   const reachability = new KafkaReachability(kafka);
-  const app = createHttpApp(logger, spec.bodyLimit);
+  const app = createHttpApp(logger, spec.serverLimits);
   const metricsApp = config.metricsPort === undefined ? undefined : createHttpApp(logger);
   let runtime: R | undefined;
   const readiness = async () => {

@@ -1,9 +1,46 @@
-// The real CLI (`runstream <command>`, from the sources through tsx) as a child
-// process: started with an environment of the test's choosing, waited for on HTTP,
-// and stopped by its pid (SIGTERM, then SIGKILL after a grace period).
-import { type ChildProcess, spawn } from 'node:child_process';
+// The real CLI (`runstream <command>`, from the sources through tsx, or the build the
+// package installs) as a child process: started with an environment of the test's
+// choosing, waited for on HTTP, and stopped by its pid (SIGTERM, then SIGKILL after a
+// grace period).
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { root } from './deploy-contract.js';
+
+/** The folders compiled into dist/ (tsconfig.build.json). */
+const SOURCES = ['cli', 'demo', 'exporter', 'github', 'ingest', 'platform', 'processor', 'replay', 'schemas'];
+
+function newestSourceMs(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSourceMs(path));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Compiles dist/ (as `npm run build`) unless it is newer than every source: a test of
+ * the built CLI then runs the code under test, not an older build.
+ */
+export function ensureBuilt(): void {
+  const built = join(root, 'dist', 'cli', 'run.js');
+  let builtMs = 0;
+  try {
+    builtMs = statSync(built).mtimeMs;
+  } catch {}
+  if (builtMs > Math.max(...SOURCES.map((dir) => newestSourceMs(join(root, dir))))) return;
+  const result = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    {
+      cwd: root,
+      encoding: 'utf8',
+    },
+  );
+  if (result.status !== 0) throw new Error(`npm run build failed:\n${result.stdout}${result.stderr}`);
+}
 
 export interface CliProcess {
   child: ChildProcess;
@@ -14,8 +51,20 @@ export interface CliProcess {
   stop(): Promise<void>;
 }
 
-export function startCli(args: readonly string[], env: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli', 'run.ts'), ...args], {
+export interface CliOptions {
+  /** Run the build (bin/runstream.js, as installed; see ensureBuilt) rather than the sources through tsx. */
+  built?: boolean;
+}
+
+export function startCli(
+  args: readonly string[],
+  env: Record<string, string>,
+  options: CliOptions = {},
+): CliProcess {
+  const entry = options.built
+    ? [join(root, 'bin', 'runstream.js')]
+    : ['--import', 'tsx', join(root, 'cli', 'run.ts')];
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -25,7 +25,7 @@ describe('truncateLabelValue', () => {
   it('cuts by code points, marks the cut and names the whole value by its hash', () => {
     const cut = truncateLabelValue('😀'.repeat(20), 5);
     expect(cut).toMatch(/^(😀){5}…\(truncated [0-9a-f]{12}\)$/u);
-    expect(cut.isWellFormed()).toBe(true);
+    expect(cut).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/); // no lone high surrogate
     expect(truncateLabelValue('😀'.repeat(20), 5)).toBe(cut); // deterministic
   });
 

@@ -333,7 +333,8 @@ function rawRunRecord(offset: number, id: string, runId: number, receivedAt: num
 /** Sums of the job families' counters and histogram counts in the store (the oracle's view). */
 async function jobTotals(store: RocksStore): Promise<{ completed: number; queued: number; ran: number }> {
   const totals = { completed: 0, queued: 0, ran: 0 };
-  for await (const [, bytes] of store.scan(storePrefix('aggregates'))) {
+  for await (const [key, bytes] of store.scan(storePrefix('aggregates'))) {
+    if (isAdmissionKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
     const value = decodeAggregate(bytes);
     if (value.name === 'github_actions_jobs_completed_total' && value.kind === 'counter')
       totals.completed += value.value;

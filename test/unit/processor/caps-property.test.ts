@@ -9,6 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyChunk, type InputRecord, PendingChanges } from '../../../processor/batch.js';
+import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
 import { recountGauges } from '../../../processor/recount.js';
 import { RocksStore } from '../../../processor/store.js';
 import { changelogKeyOf, storeOpsFor, storePrefix } from '../../../processor/store-layout.js';
@@ -95,7 +96,7 @@ describe('caps on label sets', () => {
               const chunk = records.slice(at, at + sizes[i % sizes.length]!);
               at += chunk.length;
               const pending = new PendingChanges(catalogue);
-              await applyChunk(store, PARTITION, pending, chunk, NOW);
+              await applyChunk(store, PARTITION, pending, chunk, NOW, DEFAULT_LIFECYCLE_LIMITS);
               await store.write(
                 storeOpsFor(pending.records(PARTITION), new Map(), NOW, pending.storeOnlyOps()),
               );

@@ -70,7 +70,7 @@ describe('a label set over the cap', () => {
       offset: String(offset + i),
       value: codecs.delivery.encode(delivery(e)),
     }));
-    await applyChunk(store, PARTITION, pending, records, now);
+    await applyChunk(store, PARTITION, pending, records, now, LIMITS);
     await store.write(storeOpsFor(pending.records(PARTITION), new Map(), now, pending.storeOnlyOps()));
     return pending;
   }

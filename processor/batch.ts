@@ -5,9 +5,11 @@
 
 import {
   aggregateChangelogKey,
+  decodeAdmission,
   decodeAggregate,
   decodeJob,
   decodeRun,
+  encodeAdmission,
   encodeAggregate,
   encodeJob,
   encodeMarker,
@@ -19,12 +21,14 @@ import { badDeliveryIdReason, type DeliveryId, deliveryIdOf } from '../schemas/d
 import type { MetricCatalogue } from '../schemas/metrics.js';
 import type { AggregateValue, JobState, Labels, RunState } from '../schemas/model.js';
 import { embeddedObservationOf, type ParseResult, parseDelivery } from '../schemas/observation.js';
+import { admissionKeysOf, decideDeltas, decideState, hasTruncatedValue } from './admission.js';
 import { applyDelta } from './core/aggregates.js';
 import { isBeyondDedupeWindow } from './core/freshness.js';
 import {
   applyGaugeDelta,
   type GaugeDelta,
   jobGaugeDeltas,
+  oldestQueuedLabels,
   queuePosition,
   runGaugeDeltas,
   withOldest,
@@ -90,11 +94,15 @@ export class PendingChanges {
   readonly touchedQueues = new Map<string, Labels>();
   /** The store's index of queued jobs (true: put, false: delete); not in any changelog. */
   readonly queue = new Map<string, boolean>();
+  /** Admission records of label sets admitted under the caps (admission.ts): series key -> ordinal. */
+  readonly admissions = new Map<string, number>();
+  /** Observations applied whose label values went to `(other)` or were cut, per entity kind. */
+  readonly capped: Array<{ kind: 'run' | 'job'; reason: 'overflow' | 'truncated' }> = [];
 
   constructor(readonly catalogue: MetricCatalogue) {}
 
   get size(): number {
-    return this.markers.size + this.runs.size + this.jobs.size + this.aggregates.size;
+    return this.markers.size + this.runs.size + this.jobs.size + this.aggregates.size + this.admissions.size;
   }
 
   /**
@@ -126,11 +134,11 @@ export class PendingChanges {
     if (beforeKey === afterKey) return;
     if (before && beforeKey) {
       this.queue.set(beforeKey, false);
-      this.touchedQueues.set(before.set, { runner_group: previous!.runnerGroup, labels: previous!.labels });
+      this.touchedQueues.set(before.set, oldestQueuedLabels(previous!));
     }
     if (after && afterKey && next) {
       this.queue.set(afterKey, true);
-      this.touchedQueues.set(after.set, { runner_group: next.runnerGroup, labels: next.labels });
+      this.touchedQueues.set(after.set, oldestQueuedLabels(next));
     }
   }
 
@@ -151,6 +159,13 @@ export class PendingChanges {
         kind: 'aggregates',
         key: aggregateChangelogKey(partition, metricKey),
         value: value && encodeAggregate(value),
+      });
+    }
+    for (const [admissionKey, ordinal] of this.admissions) {
+      out.push({
+        kind: 'aggregates',
+        key: aggregateChangelogKey(partition, admissionKey),
+        value: encodeAdmission(ordinal),
       });
     }
     return out;
@@ -212,6 +227,14 @@ export class StateReader {
     if (staged !== undefined) return staged ?? undefined;
     const bytes = await this.read(this.aggregateStoreKey(metricKey));
     return bytes && decodeAggregate(bytes);
+  }
+
+  /** An admission record (admission.ts): staged, else stored. */
+  async admission(admissionKey: string): Promise<number | undefined> {
+    const staged = this.pending.admissions.get(admissionKey);
+    if (staged !== undefined) return staged;
+    const bytes = await this.read(this.aggregateStoreKey(admissionKey));
+    return bytes && decodeAdmission(bytes);
   }
 
   /** The created_at (Unix seconds) of the oldest job queued in a set now, if any. */
@@ -333,6 +356,7 @@ export async function applyChunk(
       stateKeys.push(
         storeKey(o.kind === 'run' ? 'runs' : 'jobs', key),
         storeKey('dedupe', retiredMarkerKey(o.kind, key)),
+        ...admissionKeysOf(o, reader).map((k) => reader.aggregateStoreKey(k)),
       );
     }
   }
@@ -386,8 +410,9 @@ async function applyDecoded(
     }
     const transition = applyRun(current, observation, now);
     if (!transition.changed) return 'stale';
-    pending.setRun(key, current, transition.state);
-    deltas.push(...transition.deltas);
+    const state = await decideState(reader, 'run', current, transition.state);
+    pending.setRun(key, current, state);
+    deltas.push(...(await decidedDeltas(reader, state, observation, transition.deltas)));
     return 'applied';
   }
   const key = jobKey(observation.jobId);
@@ -397,8 +422,9 @@ async function applyDecoded(
   }
   const transition = applyJob(current, observation, now);
   if (!transition.changed) return 'stale';
-  pending.setJob(key, current, transition.state);
-  deltas.push(...transition.deltas);
+  const state = await decideState(reader, 'job', current, transition.state);
+  pending.setJob(key, current, state);
+  deltas.push(...(await decidedDeltas(reader, state, observation, transition.deltas)));
   return 'applied';
 }
 
@@ -418,4 +444,19 @@ async function startsNothing(
 ): Promise<boolean> {
   if (isBeyondDedupeWindow(observation, receivedAt, dedupeWindowMs)) return true;
   return reader.hasMarker(retiredMarkerKey(kind, key));
+}
+
+/** A transition's deltas under the caps (admission.ts), the observation counted when capped or cut. */
+async function decidedDeltas(
+  reader: StateReader,
+  state: RunState | JobState,
+  observation: Observation,
+  transitionDeltas: readonly AggregateDelta[],
+): Promise<AggregateDelta[]> {
+  const decided = await decideDeltas(reader, state, observation, transitionDeltas);
+  if (decided.overflow) reader.pending.capped.push({ kind: observation.kind, reason: 'overflow' });
+  if (hasTruncatedValue(observation, reader)) {
+    reader.pending.capped.push({ kind: observation.kind, reason: 'truncated' });
+  }
+  return decided.deltas;
 }

@@ -8,6 +8,7 @@ import {
   decodeJob,
   decodeMarker,
   decodeRun,
+  isAdmissionKey,
   parseAggregateChangelogKey,
 } from '../schemas/changelog.js';
 import type { MetricCatalogue } from '../schemas/metrics.js';
@@ -100,6 +101,8 @@ async function sweepStore(
   for await (const [key, bytes] of store.scan(storePrefix('aggregates'))) {
     if (pending.size >= budget) return;
     const { seriesKey } = parseAggregateChangelogKey(changelogKeyOf('aggregates', key));
+    // Admission records are never dropped: the caps' decisions must not change (core/caps.ts).
+    if (isAdmissionKey(seriesKey)) continue;
     sweepAggregate(pending, seriesKey, decodeAggregate(bytes), now, limits);
   }
   for await (const [key, bytes] of store.scan(storePrefix('dedupe'))) {

@@ -12,6 +12,7 @@ export interface ProcessorMetrics {
   readyPartitions: Gauge;
   lag: Gauge<'partition'>;
   expired: Counter<'kind' | 'reason'>;
+  capped: Counter<'kind' | 'reason'>;
   taskFailures: Counter<'reason'>;
   inconsistencies: Counter<'kind'>;
 }
@@ -76,6 +77,12 @@ export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
     expired: new Counter({
       name: 'runstream_processor_entities_expired_total',
       help: 'Runs and jobs expired as stale (no terminal event within their max age)',
+      labelNames: ['kind', 'reason'],
+      registers,
+    }),
+    capped: new Counter({
+      name: 'runstream_processor_observations_capped_total',
+      help: 'Run and job observations applied whose label values were served as (other) (reason overflow: their label set is over RUNSTREAM_METRIC_MAX_RUN_LABEL_SETS or _JOB_) or cut (reason truncated: over RUNSTREAM_METRIC_LABEL_MAX_LENGTH)',
       labelNames: ['kind', 'reason'],
       registers,
     }),

@@ -4,7 +4,13 @@
 // Stored gauge aggregates that differ are corrected in the next transaction: the first
 // time (a store written before gauges were kept) that counts them; afterwards a
 // difference means local state and Kafka disagreed, which the caller reports.
-import { decodeAggregate, decodeJob, decodeRun, parseAggregateChangelogKey } from '../schemas/changelog.js';
+import {
+  decodeAggregate,
+  decodeJob,
+  decodeRun,
+  isAdmissionKey,
+  parseAggregateChangelogKey,
+} from '../schemas/changelog.js';
 import { familyOf, type MetricCatalogue } from '../schemas/metrics.js';
 import type { AggregateValue } from '../schemas/model.js';
 import { PendingChanges } from './batch.js';
@@ -60,10 +66,11 @@ export async function recountGauges(
 
   let hadGauges = false;
   for await (const [key, bytes] of store.scan(storePrefix('aggregates'))) {
+    const { seriesKey: series } = parseAggregateChangelogKey(changelogKeyOf('aggregates', key));
+    if (isAdmissionKey(series)) continue;
     const stored = decodeAggregate(bytes);
     if (stored.kind !== 'gauge') continue;
     hadGauges = true;
-    const { seriesKey: series } = parseAggregateChangelogKey(changelogKeyOf('aggregates', key));
     const want = expected.get(series);
     expected.delete(series);
     if (!want) {

@@ -374,6 +374,7 @@ export class PartitionTask {
       for (const [result, count] of Object.entries(pending.results)) {
         if (count > 0) metrics.deliveries.inc({ result }, count);
       }
+      for (const c of pending.capped) metrics.capped.inc({ kind: c.kind, reason: c.reason });
       for (const bad of pending.invalid) {
         this.log.warn(
           { offset: bad.offset, deliveryId: bad.deliveryId, reason: bad.reason },

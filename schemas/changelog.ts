@@ -36,6 +36,28 @@ export function parseAggregateChangelogKey(key: string): { partition: number; se
   return { partition, seriesKey: key.slice(bar + 1) };
 }
 
+/**
+ * Admission records (the label sets a partition admitted under its caps, and their count
+ * per entity kind) live in the aggregates changelog beside the series they bound, so they
+ * commit in the same transaction and restore with them. Their series keys start with
+ * `#admitted|`, which no family name does; exporters, recounts and housekeeping skip them.
+ */
+const ADMISSION_PREFIX = '#admitted|';
+
+export type AdmissionKind = 'run' | 'job';
+
+export const isAdmissionKey = (seriesKey: string): boolean => seriesKey.startsWith(ADMISSION_PREFIX);
+
+/** The series key holding how many label sets of this kind the partition admitted. */
+export const admissionCountKey = (kind: AdmissionKind): string => `${ADMISSION_PREFIX}${kind}`;
+
+/** The series key of one admitted label set (as labelSetKey makes it). */
+export const admissionKey = (kind: AdmissionKind, labelSet: string): string =>
+  `${ADMISSION_PREFIX}${kind}|${labelSet}`;
+
+export const encodeAdmission = (ordinal: number): Buffer => codecs.admission.encode({ ordinal });
+export const decodeAdmission = (bytes: Buffer): number => codecs.admission.decode(bytes).ordinal;
+
 export function toAggregateRecord(value: AggregateValue): AggregateRecord {
   const base = {
     name: value.name,

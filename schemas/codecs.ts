@@ -3,7 +3,7 @@ import { AvroCodec } from './codec.js';
 import type { Delivery } from './delivery.js';
 import type { JobState, RunState } from './model.js';
 import { StaticSchemaRegistry, SUBJECTS } from './registry.js';
-import type { AggregateRecord, DedupeMarker } from './state.js';
+import type { Admission, AggregateRecord, DedupeMarker } from './state.js';
 
 const registry = new StaticSchemaRegistry();
 
@@ -17,4 +17,5 @@ export const codecs = {
   jobState: new AvroCodec<JobState>(registry, SUBJECTS.jobState),
   aggregate: new AvroCodec<AggregateRecord>(registry, SUBJECTS.aggregate),
   dedupeMarker: new AvroCodec<DedupeMarker>(registry, SUBJECTS.dedupeMarker),
+  admission: new AvroCodec<Admission>(registry, SUBJECTS.admission),
 };

@@ -6,6 +6,7 @@ import {
   boolSetting,
   ConfigError,
   type Env,
+  intSetting,
   type Setting,
   type SettingDoc,
   setting,
@@ -13,6 +14,8 @@ import {
 import {
   AGGREGATE_FAMILIES,
   DEFAULT_CATALOGUE,
+  DEFAULT_LABEL_VALUE_MAX_LENGTH,
+  DEFAULT_MAX_LABEL_SETS,
   DURATION_BUCKETS_SECONDS,
   familyOf,
   MetricCatalogue,
@@ -192,6 +195,37 @@ export const REPOSITORIES_EXCLUDE = repositorySetting({
   reprocess: true,
 });
 
+export const LABEL_VALUE_MAX_LENGTH = intSetting(
+  {
+    name: 'RUNSTREAM_METRIC_LABEL_MAX_LENGTH',
+    meaning:
+      'label values longer than this many characters are served cut to it, followed by `…(truncated <12 hex digits of their SHA-256>)`',
+    commands: processor,
+    section: 'metrics',
+    reprocess: true,
+  },
+  DEFAULT_LABEL_VALUE_MAX_LENGTH,
+  16,
+  65_536,
+);
+
+function labelSetCap(kind: 'run' | 'job', labels: string) {
+  return intSetting(
+    {
+      name: `RUNSTREAM_METRIC_MAX_${kind.toUpperCase()}_LABEL_SETS`,
+      meaning: `distinct ${labels} a processor partition admits into series, first come first served; ${kind}s of any other are counted under \`(other)\``,
+      commands: processor,
+      section: 'metrics',
+      reprocess: true,
+    },
+    DEFAULT_MAX_LABEL_SETS[kind],
+    1,
+  );
+}
+
+export const MAX_RUN_LABEL_SETS = labelSetCap('run', '(repository, workflow) of runs');
+export const MAX_JOB_LABEL_SETS = labelSetCap('job', '(repository, workflow, runner_group, labels) of jobs');
+
 export const METRIC_SETTINGS: readonly SettingDoc[] = [
   METRIC_LABELS,
   METRIC_BUCKETS,
@@ -199,6 +233,9 @@ export const METRIC_SETTINGS: readonly SettingDoc[] = [
   RUNNER_POOLS,
   REPOSITORIES_INCLUDE,
   REPOSITORIES_EXCLUDE,
+  LABEL_VALUE_MAX_LENGTH,
+  MAX_RUN_LABEL_SETS,
+  MAX_JOB_LABEL_SETS,
 ];
 
 /** The catalogue a processor builds its series through. */
@@ -209,6 +246,8 @@ export function readMetricCatalogue(env: Env): MetricCatalogue {
     branchKind: BRANCH_KIND.read(env),
     pools: RUNNER_POOLS.read(env),
     repositories: { include: REPOSITORIES_INCLUDE.read(env), exclude: REPOSITORIES_EXCLUDE.read(env) },
+    labelValueMaxLength: LABEL_VALUE_MAX_LENGTH.read(env),
+    maxLabelSets: { run: MAX_RUN_LABEL_SETS.read(env), job: MAX_JOB_LABEL_SETS.read(env) },
   };
   const needsBranchKind = Object.entries(options.labels ?? {}).find(([, kept]) =>
     kept.includes('branch_kind'),

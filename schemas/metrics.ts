@@ -4,6 +4,7 @@
 // repository filters, runner pools, buckets, branch_kind; docs/metrics.md). Processors
 // build every series through it, gauges and counters alike; exporters take the
 // buckets from it.
+import { createHash } from 'node:crypto';
 
 /** Histogram buckets of every duration family (seconds), as the design fixes them. */
 export const DURATION_BUCKETS_SECONDS: readonly number[] = [
@@ -127,6 +128,32 @@ export interface PoolRule {
   patterns: readonly string[];
 }
 
+/**
+ * The value every capped label (repository, workflow, runner_group, labels) takes in the
+ * series of a label set its partition's cap refused (docs/metrics.md, "Caps").
+ */
+export const OVERFLOW_VALUE = '(other)';
+
+/** Label values longer than this many characters are truncated (RUNSTREAM_METRIC_LABEL_MAX_LENGTH). */
+export const DEFAULT_LABEL_VALUE_MAX_LENGTH = 1024;
+
+/** Label sets a partition admits per entity kind (RUNSTREAM_METRIC_MAX_{RUN,JOB}_LABEL_SETS). */
+export const DEFAULT_MAX_LABEL_SETS: Readonly<Record<'run' | 'job', number>> = { run: 50_000, job: 100_000 };
+
+/**
+ * A label value cut to `max` characters (code points, so no surrogate pair is split),
+ * marked visibly and followed by 12 hex digits of the SHA-256 of the whole value: two
+ * values that share their first `max` characters stay two series (no silent merge), and
+ * the same value always truncates the same way. Values within the limit are unchanged.
+ */
+export function truncateLabelValue(value: string, max: number): string {
+  if (value.length <= max) return value; // UTF-16 units bound the code points
+  const points = Array.from(value);
+  if (points.length <= max) return value;
+  const digest = createHash('sha256').update(value, 'utf8').digest('hex').slice(0, 12);
+  return `${points.slice(0, max).join('')}…(truncated ${digest})`;
+}
+
 /** What an operator may change about the families (docs/metrics.md); all optional. */
 export interface MetricOptions {
   /** Per family name: the labels kept, of the family's labels (and branch_kind when added). */
@@ -139,6 +166,10 @@ export interface MetricOptions {
   pools?: readonly PoolRule[];
   /** Repositories (`owner/name` globs) whose deliveries are processed at all. */
   repositories?: { include?: readonly string[]; exclude?: readonly string[] };
+  /** Label values longer than this are truncated (DEFAULT_LABEL_VALUE_MAX_LENGTH). */
+  labelValueMaxLength?: number;
+  /** Label sets admitted per partition and entity kind (DEFAULT_MAX_LABEL_SETS). */
+  maxLabelSets?: Partial<Record<'run' | 'job', number>>;
 }
 
 /** A glob (`*`: any run of characters but `/`, `?`: one) as a case-insensitive test. */
@@ -165,8 +196,12 @@ export class MetricCatalogue {
   private readonly include: Array<(repository: string) => boolean>;
   private readonly exclude: Array<(repository: string) => boolean>;
   private readonly seriesKeys = new Map<string, string>();
+  readonly labelValueMaxLength: number;
+  readonly maxLabelSets: Readonly<Record<'run' | 'job', number>>;
 
   constructor(readonly options: MetricOptions = {}) {
+    this.labelValueMaxLength = options.labelValueMaxLength ?? DEFAULT_LABEL_VALUE_MAX_LENGTH;
+    this.maxLabelSets = { ...DEFAULT_MAX_LABEL_SETS, ...options.maxLabelSets };
     this.families = AGGREGATE_FAMILIES.map((family) => {
       const available = [...family.labels, ...(options.branchKind ? (family.optional ?? []) : [])];
       const kept = options.labels?.[family.name];
@@ -214,12 +249,25 @@ export class MetricCatalogue {
     return this.pools.find((rule) => rule.tests.some((test) => list.some(test)))?.pool ?? labels;
   }
 
-  /** A series' labels from an entity's raw values: exactly the kept names, in order ('' when missing). */
+  /** A raw value as a series shows it: runs-on labels as their pool, then truncated. */
+  servedValue(label: string, raw: string): string {
+    return truncateLabelValue(label === 'labels' ? this.poolOf(raw) : raw, this.labelValueMaxLength);
+  }
+
+  /** Whether a raw value is served truncated. */
+  isTruncated(label: string, raw: string): boolean {
+    return this.servedValue(label, raw) !== (label === 'labels' ? this.poolOf(raw) : raw);
+  }
+
+  /**
+   * A series' labels from an entity's raw values: exactly the kept names, in order ('' when
+   * missing), each as served; OVERFLOW_VALUE (a capped label set) is served as it is.
+   */
   seriesLabels(name: AggregateName, values: Readonly<Record<string, string>>): Record<string, string> {
     const out: Record<string, string> = {};
     for (const label of this.labelsOf(name)) {
       const value = values[label] ?? '';
-      out[label] = label === 'labels' ? this.poolOf(value) : value;
+      out[label] = value === OVERFLOW_VALUE ? value : this.servedValue(label, value);
     }
     return out;
   }

@@ -20,6 +20,11 @@ export interface RunState {
    * '' or absent when unknown (states built before it was kept read as '').
    */
   branchKind?: BranchKind;
+  /**
+   * The label set (repository, workflow) was refused by the partition's cap: every series
+   * of this run shows them as `(other)`. Absent in states stored before the caps (false).
+   */
+  overflow?: boolean;
   status: RunStatus;
   conclusion: string | null;
   createdAt: number | null;
@@ -45,6 +50,8 @@ export interface JobState {
   runnerGroup: string;
   /** As for its run: the branch it runs for, against the repository's default branch. */
   branchKind?: BranchKind;
+  /** As for a run, for the label set (repository, workflow, runner group, labels). */
+  overflow?: boolean;
   runnerName: string | null;
   status: JobStatus;
   conclusion: string | null;

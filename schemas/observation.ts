@@ -15,14 +15,14 @@ import { jobStateSchemaV2, runStateSchemaV2 } from './state.js';
  * the processing times. */
 export type RunObservation = { kind: 'run' } & Omit<
   RunState,
-  'firstSeenAt' | 'completedSeenAt' | 'expiredAt'
+  'firstSeenAt' | 'completedSeenAt' | 'expiredAt' | 'overflow'
 >;
 
 /** One workflow_job event reduced to the fields runstream keeps: a job state without
  * the processing times. */
 export type JobObservation = { kind: 'job' } & Omit<
   JobState,
-  'firstSeenAt' | 'startedSeenAt' | 'completedSeenAt' | 'expiredAt'
+  'firstSeenAt' | 'startedSeenAt' | 'completedSeenAt' | 'expiredAt' | 'overflow'
 >;
 
 export type Observation = RunObservation | JobObservation;

@@ -5,13 +5,16 @@
 import type { RegisteredSchema, SchemaRegistry } from './codec.js';
 import { deliverySchemaV1, deliverySchemaV2 } from './delivery.js';
 import {
+  admissionSchemaV1,
   aggregateSchemaV1,
   aggregateSchemaV2,
   dedupeMarkerSchemaV1,
   jobStateSchemaV1,
   jobStateSchemaV2,
+  jobStateSchemaV3,
   runStateSchemaV1,
   runStateSchemaV2,
+  runStateSchemaV3,
 } from './state.js';
 
 export const SUBJECTS = {
@@ -20,6 +23,7 @@ export const SUBJECTS = {
   jobState: 'dev.runstream.JobState',
   aggregate: 'dev.runstream.Aggregate',
   dedupeMarker: 'dev.runstream.DedupeMarker',
+  admission: 'dev.runstream.Admission',
 } as const;
 
 export const BUILTIN_SCHEMAS: readonly RegisteredSchema[] = [
@@ -32,6 +36,9 @@ export const BUILTIN_SCHEMAS: readonly RegisteredSchema[] = [
   { id: 7, subject: SUBJECTS.runState, schema: runStateSchemaV2 },
   { id: 8, subject: SUBJECTS.jobState, schema: jobStateSchemaV2 },
   { id: 9, subject: SUBJECTS.delivery, schema: deliverySchemaV2 },
+  { id: 10, subject: SUBJECTS.runState, schema: runStateSchemaV3 },
+  { id: 11, subject: SUBJECTS.jobState, schema: jobStateSchemaV3 },
+  { id: 12, subject: SUBJECTS.admission, schema: admissionSchemaV1 },
 ];
 
 export class StaticSchemaRegistry implements SchemaRegistry {

@@ -60,6 +60,22 @@ export const jobStateSchemaV2 = {
   fields: [...jobStateSchemaV1.fields, { name: 'branchKind', type: 'string', default: '' }],
 } as const;
 
+/**
+ * V3 of a run and a job add `overflow`: whether the label set of the state's repository,
+ * workflow (and for a job runner group and labels) was refused by the partition's cap
+ * (RUNSTREAM_METRIC_MAX_*_LABEL_SETS, docs/metrics.md), so that its series carry
+ * `(other)`. Decided when the label set enters the entity and kept with it.
+ */
+export const runStateSchemaV3 = {
+  ...runStateSchemaV2,
+  fields: [...runStateSchemaV2.fields, { name: 'overflow', type: 'boolean', default: false }],
+} as const;
+
+export const jobStateSchemaV3 = {
+  ...jobStateSchemaV2,
+  fields: [...jobStateSchemaV2.fields, { name: 'overflow', type: 'boolean', default: false }],
+} as const;
+
 export const aggregateSchemaV1 = {
   type: 'record',
   name: 'Aggregate',
@@ -114,6 +130,22 @@ export const dedupeMarkerSchemaV1 = {
   namespace: 'dev.runstream',
   fields: [{ name: 'firstSeenAt', type: 'long' }],
 } as const;
+
+/**
+ * A label set the partition admitted under its cap (its ordinal, 1 for the first), or,
+ * under the count key of its entity kind, how many were admitted. Kept in the aggregates
+ * changelog under keys exporters skip (changelog.ts, isAdmissionKey).
+ */
+export const admissionSchemaV1 = {
+  type: 'record',
+  name: 'Admission',
+  namespace: 'dev.runstream',
+  fields: [{ name: 'ordinal', type: 'long' }],
+} as const;
+
+export interface Admission {
+  ordinal: number;
+}
 
 export interface DedupeMarker {
   firstSeenAt: number;

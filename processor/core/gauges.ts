@@ -5,6 +5,7 @@
 // not the number of runs and jobs retained.
 import { type GaugeName, METRIC_FAMILIES, type MetricCatalogue } from '../../schemas/metrics.js';
 import type { AggregateValue, JobState, Labels, RunState } from '../../schemas/model.js';
+import { jobCappedValues, withOverflow } from './caps.js';
 
 const RUNS = METRIC_FAMILIES.runs.name;
 const JOBS = METRIC_FAMILIES.jobs.name;
@@ -26,13 +27,17 @@ function runMemberships(run: RunState | undefined): GaugeDelta[] {
   return [
     {
       name: RUNS,
-      labels: {
-        repository: run.repository,
-        workflow: run.workflow,
-        event: run.event,
-        status: run.status,
-        branch_kind: run.branchKind ?? '',
-      },
+      labels: withOverflow(
+        'run',
+        {
+          repository: run.repository,
+          workflow: run.workflow,
+          event: run.event,
+          status: run.status,
+          branch_kind: run.branchKind ?? '',
+        },
+        run.overflow,
+      ),
       change: 1,
     },
   ];
@@ -43,20 +48,30 @@ function jobMemberships(job: JobState | undefined): GaugeDelta[] {
   return [
     {
       name: JOBS,
-      labels: {
-        repository: job.repository,
-        workflow: job.workflow,
-        runner_group: job.runnerGroup,
-        labels: job.labels,
-        status: job.status,
-        branch_kind: job.branchKind ?? '',
-      },
+      labels: withOverflow(
+        'job',
+        {
+          repository: job.repository,
+          workflow: job.workflow,
+          runner_group: job.runnerGroup,
+          labels: job.labels,
+          status: job.status,
+          branch_kind: job.branchKind ?? '',
+        },
+        job.overflow,
+      ),
       change: 1,
     },
     // Every active job belongs to its (runner group, labels) set of the oldest-queued
     // gauge; the set's value is its oldest *queued* job (0 when none is queued).
-    { name: OLDEST, labels: { runner_group: job.runnerGroup, labels: job.labels }, change: 1 },
+    { name: OLDEST, labels: oldestQueuedLabels(job), change: 1 },
   ];
+}
+
+/** A job's set of the oldest-queued gauge (its raw values, or `(other)` when its label set overflowed). */
+export function oldestQueuedLabels(job: JobState): Labels {
+  const values = withOverflow('job', jobCappedValues(job), job.overflow);
+  return { runner_group: values.runner_group ?? '', labels: values.labels ?? '' };
 }
 
 /** The memberships that change from one state to the next (unchanged series cancel out). */
@@ -100,7 +115,7 @@ export function queuePosition(
   // Waiting jobs are excluded: they wait for an approval, not for a runner.
   if (!job || !isActive(job) || job.status !== 'queued' || job.createdAt === null) return undefined;
   return {
-    set: catalogue.seriesKey(OLDEST, { runner_group: job.runnerGroup, labels: job.labels }),
+    set: catalogue.seriesKey(OLDEST, oldestQueuedLabels(job)),
     createdSeconds: Math.floor(job.createdAt / 1000),
     jobId: job.jobId,
   };

@@ -5,7 +5,7 @@ export interface Sample {
   value: number;
 }
 
-const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/;
+const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/s; // s: a label value may hold \r or U+2028
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
 export function parseExposition(text: string): Sample[] {
@@ -16,7 +16,8 @@ export function parseExposition(text: string): Sample[] {
     if (!match) throw new Error(`unparsable exposition line: ${line}`);
     const labels: Record<string, string> = {};
     for (const [, name, value] of (match[3] ?? '').matchAll(LABEL)) {
-      labels[name!] = value!.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+      // One pass: `\\n` is a backslash then n, not a newline.
+      labels[name!] = value!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
     }
     samples.push({ name: match[1]!, labels, value: Number(match[4]) });
   }

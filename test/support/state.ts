@@ -8,7 +8,13 @@ import type { TopicNames } from '../../platform/topics.js';
 import { applyDelta } from '../../processor/core/aggregates.js';
 import { applyJob, applyRun, jobKey, runKey } from '../../processor/core/state.js';
 import type { AggregateDelta } from '../../processor/core/types.js';
-import { decodeAggregate, decodeJob, decodeRun } from '../../schemas/changelog.js';
+import {
+  decodeAggregate,
+  decodeJob,
+  decodeRun,
+  isAdmissionKey,
+  parseAggregateChangelogKey,
+} from '../../schemas/changelog.js';
 import { DEFAULT_CATALOGUE, type MetricCatalogue } from '../../schemas/metrics.js';
 import type { AggregateValue, JobState, RunState } from '../../schemas/model.js';
 import { parseDelivery } from '../../schemas/observation.js';
@@ -61,6 +67,7 @@ export async function foldChangelogs(names: TopicNames): Promise<FoldedState> {
   }
   for (const r of await readTopic(names.aggregatesChangelog)) {
     const key = r.message.key!.toString();
+    if (isAdmissionKey(parseAggregateChangelogKey(key).seriesKey)) continue; // the caps' records
     if (r.message.value) aggregates.set(key, decodeAggregate(r.message.value));
     else aggregates.delete(key);
   }

@@ -16,7 +16,14 @@ import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
 import { scanForHousekeeping } from '../../../processor/housekeeping.js';
 import { RocksStore } from '../../../processor/store.js';
 import { changelogKeyOf, storeKey, storeOpsFor, storePrefix } from '../../../processor/store-layout.js';
-import { decodeAggregate, decodeJob, decodeRun, encodeMarker } from '../../../schemas/changelog.js';
+import {
+  decodeAggregate,
+  decodeJob,
+  decodeRun,
+  encodeMarker,
+  isAdmissionKey,
+  parseAggregateChangelogKey,
+} from '../../../schemas/changelog.js';
 import { codecs } from '../../../schemas/codecs.js';
 import { buildDelivery, deliveryIdOf } from '../../../schemas/delivery.js';
 import { DEFAULT_CATALOGUE, MetricCatalogue } from '../../../schemas/metrics.js';
@@ -94,7 +101,8 @@ async function committedState(store: RocksStore): Promise<FoldedState> {
   for await (const [key, bytes] of store.scan(storePrefix('jobs')))
     jobs.set(changelogKeyOf('jobs', key), decodeJob(bytes));
   const gauges: AggregateValue[] = [];
-  for await (const [, bytes] of store.scan(storePrefix('aggregates'))) {
+  for await (const [key, bytes] of store.scan(storePrefix('aggregates'))) {
+    if (isAdmissionKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
     const value = decodeAggregate(bytes);
     if (value.kind === 'gauge') gauges.push(value);
     else aggregates.set(DEFAULT_CATALOGUE.seriesKey(value.name, value.labels), value);
@@ -325,7 +333,8 @@ function rawRunRecord(offset: number, id: string, runId: number, receivedAt: num
 /** Sums of the job families' counters and histogram counts in the store (the oracle's view). */
 async function jobTotals(store: RocksStore): Promise<{ completed: number; queued: number; ran: number }> {
   const totals = { completed: 0, queued: 0, ran: 0 };
-  for await (const [, bytes] of store.scan(storePrefix('aggregates'))) {
+  for await (const [key, bytes] of store.scan(storePrefix('aggregates'))) {
+    if (isAdmissionKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
     const value = decodeAggregate(bytes);
     if (value.name === 'github_actions_jobs_completed_total' && value.kind === 'counter')
       totals.completed += value.value;

@@ -8,13 +8,21 @@ import { applyChunk, PendingChanges } from '../../../processor/batch.js';
 import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
 import { recountGauges } from '../../../processor/recount.js';
 import { RocksStore } from '../../../processor/store.js';
-import { QUEUE_INDEX_PREFIX, storeKey, storeOpsFor, storePrefix } from '../../../processor/store-layout.js';
+import {
+  changelogKeyOf,
+  QUEUE_INDEX_PREFIX,
+  storeKey,
+  storeOpsFor,
+  storePrefix,
+} from '../../../processor/store-layout.js';
 import {
   aggregateChangelogKey,
   decodeAggregate,
   decodeJob,
   decodeRun,
   encodeAggregate,
+  isAdmissionKey,
+  parseAggregateChangelogKey,
 } from '../../../schemas/changelog.js';
 import { codecs } from '../../../schemas/codecs.js';
 import { DEFAULT_CATALOGUE } from '../../../schemas/metrics.js';
@@ -46,7 +54,8 @@ async function contents(store: RocksStore) {
   const queue: string[] = [];
   for await (const [, b] of store.scan(storePrefix('runs'))) runs.push(decodeRun(b));
   for await (const [, b] of store.scan(storePrefix('jobs'))) jobs.push(decodeJob(b));
-  for await (const [, b] of store.scan(storePrefix('aggregates'))) {
+  for await (const [key, b] of store.scan(storePrefix('aggregates'))) {
+    if (isAdmissionKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
     const v = decodeAggregate(b);
     if (v.kind === 'gauge') gauges.push(v);
   }
@@ -112,6 +121,7 @@ describe('recountGauges', () => {
       const { runs, jobs, gauges } = await contents(store);
       const ops = [];
       for await (const [key, b] of store.scan(storePrefix('aggregates'))) {
+        if (isAdmissionKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
         if (decodeAggregate(b).kind === 'gauge') ops.push({ key, value: null });
       }
       for await (const [key] of store.scan(QUEUE_INDEX_PREFIX)) ops.push({ key, value: null });

@@ -4,7 +4,7 @@ import { codecs } from '../../../schemas/codecs.js';
 import { type Delivery, deliverySchemaV2 } from '../../../schemas/delivery.js';
 import type { JobState } from '../../../schemas/model.js';
 import { BUILTIN_SCHEMAS, StaticSchemaRegistry, SUBJECTS } from '../../../schemas/registry.js';
-import { jobState } from '../../support/entities.js';
+import { jobState, runState } from '../../support/entities.js';
 
 const delivery: Delivery = {
   id: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
@@ -54,10 +54,21 @@ describe('Avro codec with Confluent framing', () => {
     // The registry as it was: the first job schema is the latest one.
     const before = new StaticSchemaRegistry(BUILTIN_SCHEMAS.filter((s) => s.id <= 6));
     const v1Bytes = new AvroCodec<JobState>(before, SUBJECTS.jobState).encode(jobState());
-    expect(codecs.jobState.decode(v1Bytes)).toEqual({ ...jobState(), branchKind: '' });
+    expect(codecs.jobState.decode(v1Bytes)).toEqual({ ...jobState(), branchKind: '', overflow: false });
     const now = codecs.jobState.encode(jobState({ branchKind: 'default' }));
-    expect(now.readUInt32BE(1)).toBe(8);
+    expect(now.readUInt32BE(1)).toBe(11);
     expect(codecs.jobState.decode(now).branchKind).toBe('default');
+  });
+
+  it('reads a run and a job written before the caps as not overflowed, and keeps the flag', () => {
+    const before = new StaticSchemaRegistry(BUILTIN_SCHEMAS.filter((s) => s.id <= 9));
+    const v2Bytes = new AvroCodec<JobState>(before, SUBJECTS.jobState).encode(jobState({ overflow: true }));
+    expect(v2Bytes.readUInt32BE(1)).toBe(8);
+    expect(codecs.jobState.decode(v2Bytes).overflow).toBe(false);
+    expect(codecs.jobState.decode(codecs.jobState.encode(jobState({ overflow: true }))).overflow).toBe(true);
+    const run = codecs.runState.encode(runState({ overflow: true }));
+    expect(run.readUInt32BE(1)).toBe(10);
+    expect(codecs.runState.decode(run).overflow).toBe(true);
   });
 
   it('reads a delivery without its body, from the latest schema and from V1', () => {

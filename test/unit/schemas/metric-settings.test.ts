@@ -95,3 +95,29 @@ describe('the cardinality settings', () => {
     expect(error.message).not.toContain('\n');
   });
 });
+
+describe('the caps', () => {
+  it('default to values a large organisation does not reach, and read positive integers', () => {
+    expect(readMetricCatalogue({}).maxLabelSets).toEqual({ run: 50_000, job: 100_000 });
+    expect(readMetricCatalogue({}).labelValueMaxLength).toBe(1024);
+    const catalogue = readMetricCatalogue({
+      RUNSTREAM_METRIC_MAX_RUN_LABEL_SETS: '7',
+      RUNSTREAM_METRIC_MAX_JOB_LABEL_SETS: '9',
+      RUNSTREAM_METRIC_LABEL_MAX_LENGTH: '64',
+    });
+    expect(catalogue.maxLabelSets).toEqual({ run: 7, job: 9 });
+    expect(catalogue.labelValueMaxLength).toBe(64);
+  });
+
+  it('refuse a cap of 0 and a length too short to read', () => {
+    expect(failure({ RUNSTREAM_METRIC_MAX_RUN_LABEL_SETS: '0' }).message).toMatch(
+      /RUNSTREAM_METRIC_MAX_RUN_LABEL_SETS/,
+    );
+    expect(failure({ RUNSTREAM_METRIC_MAX_JOB_LABEL_SETS: 'lots' }).message).toMatch(
+      /RUNSTREAM_METRIC_MAX_JOB_LABEL_SETS/,
+    );
+    expect(failure({ RUNSTREAM_METRIC_LABEL_MAX_LENGTH: '3' }).message).toMatch(
+      /RUNSTREAM_METRIC_LABEL_MAX_LENGTH/,
+    );
+  });
+});

@@ -31,7 +31,8 @@ import { type SecureBroker, startSecureBroker, unsignedJwt } from '../support/se
 // ingest-b has ACLs in one test only: an idempotent producer may start with Write on any
 // topic at all, so only a principal with no Write anywhere shows the missing one.
 const USERS = ['ingest', 'processor', 'exporter', 'tools', 'ingest-b'] as const;
-const SECRET = 'secure-suite-webhook-secret';
+// Long enough for ingest's short-secret warning to stay silent (the missing-ACL case expects one line).
+const SECRET = 'secure-suite-webhook-secret-0123456789abcdef';
 const PARTITIONS = 4;
 
 describe('on a secured Kafka platform', () => {

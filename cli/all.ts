@@ -2,27 +2,49 @@
 // single-node default the quickstart runs. Creates the topics it needs.
 import { readExporterConfig, startExporter } from '../exporter/main.js';
 import { readIngestConfig, startIngest } from '../ingest/main.js';
-import { type Env, WEBHOOK_SECRET, WEBHOOK_SECRET_FILE } from '../platform/config.js';
+import {
+  type Env,
+  HOST,
+  readWebhookSecrets,
+  WEBHOOK_SECRET,
+  WEBHOOK_SECRET_FILE,
+} from '../platform/config.js';
+import { DEV_SECRET } from '../platform/dev-secret.js';
 import { createKafka } from '../platform/kafka.js';
 import { kafkaEndpoint } from '../platform/kafka-security.js';
 import type { Logger } from '../platform/log.js';
 import type { RoleHandle } from '../platform/role.js';
+import { rawValue } from '../platform/setting.js';
 import { topicPlanFor } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
 
-export const DEV_SECRET = 'dev-secret';
+/** The address `all` binds when it runs with the development secret and RUNSTREAM_HOST is unset. */
+export const DEV_HOST = '127.0.0.1';
+
+/**
+ * The environment `all` runs with: without a configured secret, the development secret;
+ * with the development secret, loopback unless RUNSTREAM_HOST says otherwise (ingest then
+ * refuses it off loopback). `warn` hears what was chosen for the operator.
+ */
+export function allEnvironment(env: Env, warn: (message: string) => void): Env {
+  const fallBack = !WEBHOOK_SECRET.read(env) && !WEBHOOK_SECRET_FILE.read(env);
+  let result = fallBack ? { ...env, [WEBHOOK_SECRET.name]: DEV_SECRET } : env;
+  if (!readWebhookSecrets(result).includes(DEV_SECRET)) return result;
+  const bindLoopback = rawValue(env, HOST.name) === undefined;
+  if (bindLoopback) result = { ...result, [HOST.name]: DEV_HOST };
+  warn(
+    `${fallBack ? `${WEBHOOK_SECRET.name} is not set; using` : 'using'} the development secret "${DEV_SECRET}"${bindLoopback ? `, listening on ${DEV_HOST} only` : ''}`,
+  );
+  return result;
+}
 
 export async function startAll(env: Env, loggerFor: (role: string) => Logger): Promise<RoleHandle[]> {
   const logger = loggerFor('all');
-  let ingestEnv = env;
-  if (!WEBHOOK_SECRET.read(env) && !WEBHOOK_SECRET_FILE.read(env)) {
-    logger.warn(`${WEBHOOK_SECRET.name} is not set; using the development secret "${DEV_SECRET}"`);
-    ingestEnv = { ...env, [WEBHOOK_SECRET.name]: DEV_SECRET };
-  }
-  const ingestConfig = readIngestConfig(ingestEnv);
-  const processorConfig = readProcessorConfig(env);
-  const exporterConfig = readExporterConfig(env);
+  const allEnv = allEnvironment(env, (message) => logger.warn(message));
+  const ingestConfig = readIngestConfig(allEnv);
+  const processorConfig = readProcessorConfig(allEnv);
+  const exporterConfig = readExporterConfig(allEnv);
 
   const kafka = createKafka({ ...kafkaEndpoint(ingestConfig), clientId: 'runstream-all', logger });
   await ensureTopics(kafka, topicPlanFor(ingestConfig), ingestConfig.replicationFactor, logger);

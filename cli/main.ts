@@ -7,6 +7,7 @@ import { GitHubRestClient, type HookRef } from '../github/rest.js';
 import { readIngestConfig, startIngest } from '../ingest/main.js';
 import { DeliveryPublisher } from '../ingest/publisher.js';
 import { ConfigError, readCommonConfig, WEBHOOK_SECRET } from '../platform/config.js';
+import { DEV_SECRET } from '../platform/dev-secret.js';
 import { createKafka } from '../platform/kafka.js';
 import { checkKafka, kafkaPreflight } from '../platform/kafka-preflight.js';
 import { kafkaEndpoint } from '../platform/kafka-security.js';
@@ -22,7 +23,7 @@ import { exportDeliveries } from '../replay/export.js';
 import { replayFile } from '../replay/file.js';
 import { replayFromGitHub } from '../replay/github.js';
 import { createProgress, type ProgressCounts } from '../replay/progress.js';
-import { DEV_SECRET, startAll } from './all.js';
+import { DEV_HOST, startAll } from './all.js';
 import { describeFailure, UsageError } from './errors.js';
 import { registerRunners } from './runners.js';
 import { environmentHelp } from './settings.js';
@@ -152,7 +153,9 @@ export function buildCli(): Command {
     .addHelpText(
       'after',
       `
-Without RUNSTREAM_WEBHOOK_SECRET it accepts deliveries signed with the development secret "${DEV_SECRET}".${environmentHelp('all')}`,
+Without RUNSTREAM_WEBHOOK_SECRET it accepts deliveries signed with the development secret "${DEV_SECRET}"
+and, unless RUNSTREAM_HOST is set, listens on ${DEV_HOST} only; the development secret is refused
+on any other address.${environmentHelp('all')}`,
     )
     .action(async () => {
       const logger = loggerFor('all');

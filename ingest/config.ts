@@ -1,5 +1,14 @@
 // `runstream ingest` configuration.
-import { type CommonConfig, type Env, readCommonConfig, readWebhookSecrets } from '../platform/config.js';
+import {
+  type CommonConfig,
+  type Env,
+  HOST,
+  readCommonConfig,
+  readWebhookSecrets,
+  WEBHOOK_SECRET,
+  WEBHOOK_SECRET_FILE,
+} from '../platform/config.js';
+import { refuseDevSecretOffLoopback } from '../platform/dev-secret.js';
 import { portSetting, type SettingDoc } from '../platform/setting.js';
 
 export const INGEST_PORT = portSetting(
@@ -20,9 +29,9 @@ export interface IngestConfig extends CommonConfig {
 }
 
 export function readIngestConfig(env: Env): IngestConfig {
-  return {
-    ...readCommonConfig(env),
-    port: INGEST_PORT.read(env),
-    secrets: readWebhookSecrets(env),
-  };
+  const common = readCommonConfig(env);
+  const secrets = readWebhookSecrets(env);
+  const from = WEBHOOK_SECRET_FILE.read(env) ? WEBHOOK_SECRET_FILE : WEBHOOK_SECRET;
+  refuseDevSecretOffLoopback(secrets, common.host, from.name, HOST.name);
+  return { ...common, port: INGEST_PORT.read(env), secrets };
 }

@@ -131,7 +131,8 @@ export const DEDUPE_WINDOW = durationSetting(
 export const HOST = stringSetting(
   {
     name: 'RUNSTREAM_HOST',
-    meaning: 'address the HTTP servers bind',
+    meaning:
+      'address the HTTP servers bind; `all` with the development secret binds `127.0.0.1` unless this is set, and any ingest refuses that secret off loopback',
     commands: HTTP_ROLES,
     section: 'roles',
   },

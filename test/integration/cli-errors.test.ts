@@ -1,5 +1,5 @@
-// A role that cannot take its port stops with one line naming the setting to change,
-// after a real start against the broker (start check, Kafka client, runtime).
+// Bad configuration found at start stops a role with one line naming the setting to change:
+// a port taken (after a real start against the broker), the development secret off loopback.
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { startCli } from '../support/cli-process.js';
@@ -27,6 +27,42 @@ describe('a role whose port is taken', () => {
     } finally {
       await exporter.stop();
       taken.close();
+    }
+  });
+});
+
+describe('the development secret off loopback', () => {
+  it('stops ingest with one line naming the setting, before any Kafka work', async () => {
+    const ingest = startCli(['ingest'], {
+      KAFKA_BROKERS: brokers().join(','),
+      RUNSTREAM_WEBHOOK_SECRET: 'dev-secret',
+      RUNSTREAM_HOST: '',
+      RUNSTREAM_LOG_LEVEL: 'silent',
+    });
+    try {
+      expect(await ingest.exited()).toBe(2);
+      expect(ingest.log()).toBe(
+        'runstream: configuration error: RUNSTREAM_WEBHOOK_SECRET: the development secret "dev-secret" is refused off loopback (RUNSTREAM_HOST is 0.0.0.0): set the secret GitHub signs with, or RUNSTREAM_HOST=127.0.0.1\n',
+      );
+    } finally {
+      await ingest.stop();
+    }
+  });
+
+  it('stops `all` given no secret but a non-loopback RUNSTREAM_HOST', async () => {
+    const all = startCli(['all'], {
+      KAFKA_BROKERS: brokers().join(','),
+      RUNSTREAM_WEBHOOK_SECRET: '',
+      RUNSTREAM_HOST: '0.0.0.0',
+      RUNSTREAM_LOG_LEVEL: 'silent',
+    });
+    try {
+      expect(await all.exited()).toBe(2);
+      expect(all.log()).toMatch(
+        /^runstream: configuration error: RUNSTREAM_WEBHOOK_SECRET: the development secret "dev-secret" is refused off loopback \(RUNSTREAM_HOST is 0\.0\.0\.0\)/,
+      );
+    } finally {
+      await all.stop();
     }
   });
 });

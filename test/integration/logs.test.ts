@@ -50,10 +50,11 @@ describe('the log of a clean start, the demo and a graceful stop', () => {
 
   it('has no error line and at most 2 warnings', async () => {
     const ports = { ingest: await freePort(), processor: await freePort(), exporter: await freePort() };
-    // The defaults of `npm start`, but for the broker, the ports and the state directory.
+    // The defaults of `npm start`, but for the broker, the ports and the state directory:
+    // no secret and no address, so the development secret on 127.0.0.1.
     const all = startCli(['all'], {
       KAFKA_BROKERS: broker.brokers.join(','),
-      RUNSTREAM_HOST: '127.0.0.1',
+      RUNSTREAM_HOST: '',
       RUNSTREAM_STATE_DIR: stateDir,
       RUNSTREAM_INGEST_PORT: String(ports.ingest),
       RUNSTREAM_PROCESSOR_PORT: String(ports.processor),

@@ -1,12 +1,16 @@
 // docker-compose.yml and the Dockerfile cannot run here (no Docker engine), so they are
 // checked against the code instead: every runstream service runs a real CLI command,
 // sets only variables the code reads, processors keep separate state, Prometheus
-// scrapes real services, and the image's entrypoint is the package's bin.
+// scrapes real services, and the image's entrypoint is the package's bin. Its exposure
+// is checked on the file as Compose interpolates it: the webhook secret and Grafana's
+// admin password are required, every port is published on 127.0.0.1 unless a variable
+// widens it, Grafana lets no one in anonymously.
 import { posix } from 'node:path';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildCli } from '../../../cli/main.js';
+import { readIngestConfig } from '../../../ingest/config.js';
 import {
   containerProblems,
   portOf,
@@ -212,6 +216,194 @@ describe('Dockerfile', () => {
     expect(entrypointOf('FROM x\nENTRYPOINT node bin/runstream.js\n')).not.toEqual([
       'node',
       'bin/runstream.js',
+    ]);
+  });
+});
+
+type Vars = Record<string, string | undefined>;
+
+/**
+ * Compose's variable interpolation (the Compose specification, which docker-compose 1.29
+ * and v2 share): `$$`, `$VAR`, `${VAR}`, `${VAR:-default}` / `${VAR-default}` (unset or
+ * empty / unset), `${VAR:?message}` / `${VAR?message}` (an error). Values only, after
+ * the YAML is parsed, as Compose does; throws naming every missing required variable.
+ */
+function interpolate<T>(value: T, vars: Vars): T {
+  const missing: string[] = [];
+  const one = (text: string) =>
+    text.replace(
+      /\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+      (_m, dollar?: string, braced?: string, op?: string, arg?: string, bare?: string) => {
+        if (dollar) return '$';
+        const name = (braced ?? bare)!;
+        const set = vars[name];
+        const absent = op?.startsWith(':') ? set === undefined || set === '' : set === undefined;
+        if (op?.endsWith('-')) return absent ? arg! : set!;
+        if (op?.endsWith('?')) {
+          if (absent) missing.push(`${name} (${arg})`);
+          return set ?? '';
+        }
+        return set ?? '';
+      },
+    );
+  const walk = (node: unknown): unknown => {
+    if (typeof node === 'string') return one(node);
+    if (Array.isArray(node)) return node.map(walk);
+    if (node && typeof node === 'object')
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v)]));
+    return node;
+  };
+  const result = walk(value) as T;
+  if (missing.length > 0) throw new Error(`required variable not set: ${missing.join(', ')}`);
+  return result;
+}
+
+/** What `docker compose` needs set (README "Running it with Docker Compose"). */
+const REQUIRED = {
+  RUNSTREAM_WEBHOOK_SECRET: 'secret-github-signs-with',
+  GRAFANA_ADMIN_PASSWORD: 'grafana-admin-password',
+};
+const LOOPBACK = '127.0.0.1';
+
+interface Published {
+  hostIp: string;
+  published: string;
+  target: string;
+}
+
+/** A service's published ports, short (`[IP:][HOST:]CONTAINER[/proto]`) or long syntax. */
+function publishedPorts(service: Service): Published[] {
+  return ((service.ports ?? []) as unknown[]).map((port) => {
+    if (port && typeof port === 'object') {
+      const long = port as { host_ip?: string; published?: string | number; target?: string | number };
+      return {
+        hostIp: long.host_ip ?? '',
+        published: String(long.published ?? ''),
+        target: String(long.target),
+      };
+    }
+    const parts = String(port)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
+    const target = parts.pop()!;
+    const published = parts.pop() ?? '';
+    return { hostIp: parts.join(':'), published, target };
+  });
+}
+
+/** Ports published beyond loopback, and a Grafana that lets someone in without the required password. */
+function exposureProblems(services: Record<string, Service>): string[] {
+  const problems: string[] = [];
+  for (const [name, service] of Object.entries(services)) {
+    for (const port of publishedPorts(service)) {
+      if (port.hostIp !== LOOPBACK) {
+        problems.push(
+          `${name}: publishes ${port.published || port.target} on ${port.hostIp || 'every interface'}`,
+        );
+      }
+    }
+  }
+  const grafana = environmentOf(services.grafana ?? {});
+  if (grafana.get('GF_AUTH_ANONYMOUS_ENABLED') !== 'false')
+    problems.push('grafana: anonymous access is not off');
+  if (grafana.get('GF_SECURITY_ADMIN_PASSWORD') !== REQUIRED.GRAFANA_ADMIN_PASSWORD) {
+    problems.push('grafana: the admin password is not GRAFANA_ADMIN_PASSWORD');
+  }
+  return problems;
+}
+
+const composeDoc = parse(read('docker-compose.yml'), { merge: true }) as {
+  services: Record<string, Service>;
+};
+const resolve = (vars: Vars) => interpolate(composeDoc, vars).services;
+const without = (name: string): Vars => ({ ...REQUIRED, [name]: undefined });
+
+describe('docker-compose.yml exposure', () => {
+  it('interpolates as Compose does (the oracle the checks below use)', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Compose's syntax, not a template
+    const doc = { a: '$$x ${A} $A ${B:-b} ${B-c} ${E:-e} ${E-f} ${A:?no}', b: ['${B?gone}'] };
+    expect(() => interpolate(doc, { A: '1', E: '' })).toThrow('required variable not set: B (gone)');
+    expect(interpolate(doc, { A: '1', B: '2', E: '' })).toEqual({ a: '$x 1 1 2 2 e  1', b: ['2'] });
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Compose's syntax, not a template
+    expect(() => interpolate({ a: '${A:?set A}' }, { A: '' })).toThrow('A (set A)');
+  });
+
+  it('requires the webhook secret and the Grafana admin password: no default, unset or empty', () => {
+    expect(() => resolve(REQUIRED)).not.toThrow();
+    for (const name of Object.keys(REQUIRED)) {
+      expect(() => resolve(without(name)), name).toThrow(`required variable not set: ${name} (set ${name}`);
+      expect(() => resolve({ ...REQUIRED, [name]: '' }), name).toThrow(name);
+    }
+    for (const [name, service] of byCommand('ingest')) {
+      expect(environmentOf(resolve(REQUIRED)[name]!).get('RUNSTREAM_WEBHOOK_SECRET'), name).toBe(
+        REQUIRED.RUNSTREAM_WEBHOOK_SECRET,
+      );
+      expect(environmentOf(service).has('RUNSTREAM_WEBHOOK_SECRET_FILE'), name).toBe(false);
+    }
+  });
+
+  it('publishes every port on 127.0.0.1 only, and Grafana asks everyone to log in', () => {
+    const resolved = resolve(REQUIRED);
+    expect(Object.values(resolved).flatMap(publishedPorts).length).toBeGreaterThanOrEqual(7);
+    expect(exposureProblems(resolved)).toEqual([]);
+  });
+
+  it('widens only deliberately: INGEST_PUBLISH_ADDRESS the ingest ports, MONITORING_PUBLISH_ADDRESS the rest, Kafka never', () => {
+    const addresses = (vars: Vars) =>
+      Object.fromEntries(
+        Object.entries(resolve({ ...REQUIRED, ...vars }))
+          .filter(([, s]) => publishedPorts(s).length > 0)
+          .map(([name, s]) => [name, [...new Set(publishedPorts(s).map((p) => p.hostIp))]]),
+      );
+    expect(addresses({ INGEST_PUBLISH_ADDRESS: '0.0.0.0' })).toEqual({
+      kafka: [LOOPBACK],
+      'ingest-1': ['0.0.0.0'],
+      'ingest-2': ['0.0.0.0'],
+      'exporter-1': [LOOPBACK],
+      'exporter-2': [LOOPBACK],
+      prometheus: [LOOPBACK],
+      grafana: [LOOPBACK],
+    });
+    expect(addresses({ MONITORING_PUBLISH_ADDRESS: '10.0.0.5' })).toEqual({
+      kafka: [LOOPBACK],
+      'ingest-1': [LOOPBACK],
+      'ingest-2': [LOOPBACK],
+      'exporter-1': ['10.0.0.5'],
+      'exporter-2': ['10.0.0.5'],
+      prometheus: ['10.0.0.5'],
+      grafana: ['10.0.0.5'],
+    });
+  });
+
+  it("runs ingest where the development secret is refused (the container's address is not loopback)", () => {
+    for (const [name] of byCommand('ingest')) {
+      const env = (vars: Vars) => Object.fromEntries(environmentOf(resolve({ ...REQUIRED, ...vars })[name]!));
+      expect(readIngestConfig(env({})).secrets, name).toEqual([REQUIRED.RUNSTREAM_WEBHOOK_SECRET]);
+      expect(() => readIngestConfig(env({ RUNSTREAM_WEBHOOK_SECRET: 'dev-secret' })), name).toThrow(
+        /^RUNSTREAM_WEBHOOK_SECRET: the development secret "dev-secret" is refused off loopback/,
+      );
+    }
+  });
+
+  it('finds a port on every interface or another address, anonymous Grafana, a default password', () => {
+    const bad = interpolate(
+      parse(`
+services:
+  a: { image: x, ports: ["8080:8080", "9000", "0.0.0.0:1:1/tcp", "127.0.0.1:2:2"] }
+  b: { image: x, ports: [{ target: 3, published: 3 }, { target: 4, published: 4, host_ip: 127.0.0.1 }] }
+  grafana:
+    image: grafana/grafana
+    environment: { GF_AUTH_ANONYMOUS_ENABLED: "true", GF_SECURITY_ADMIN_PASSWORD: "\${GRAFANA_ADMIN_PASSWORD:-admin}" }
+`) as { services: Record<string, Service> },
+      {},
+    ).services;
+    expect(exposureProblems(bad)).toEqual([
+      'a: publishes 8080 on every interface',
+      'a: publishes 9000 on every interface',
+      'a: publishes 1 on 0.0.0.0',
+      'b: publishes 3 on every interface',
+      'grafana: anonymous access is not off',
+      'grafana: the admin password is not GRAFANA_ADMIN_PASSWORD',
     ]);
   });
 });

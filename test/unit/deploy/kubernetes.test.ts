@@ -22,6 +22,8 @@ import {
   workloadsOf,
 } from '../../support/kubernetes-pack.js';
 import { render, type Variant, variantName } from '../../support/kustomize.js';
+import { allowed, isolated } from '../../support/network-policy.js';
+import { credentialProblems, documentedUsers, kafkaSecretOf } from '../../support/pack-credentials.js';
 
 const VARIANTS: Variant[] = [
   { overlay: 'single-node' },
@@ -29,6 +31,8 @@ const VARIANTS: Variant[] = [
   { overlay: 'production', components: ['ingress'] },
   { overlay: 'production', components: ['topics-verify'] },
   { overlay: 'production', components: ['kafka-sasl'] },
+  { overlay: 'single-node', components: ['kafka-sasl'] },
+  { overlay: 'production', components: ['github-egress'] },
 ];
 
 const program = buildCli();
@@ -168,6 +172,122 @@ describe('kubernetes pack: components', () => {
       }
     ).rules.flatMap((r) => r.http.paths.map((p) => [p.path, p.backend.service.name]));
     expect(paths).toEqual([['/webhook', 'runstream-ingest']]);
+  });
+});
+
+describe('kubernetes pack: kafka-sasl, one principal and one Secret per role', () => {
+  const users = documentedUsers();
+  const sasl = objectsOf({ overlay: 'production', components: ['kafka-sasl'] });
+
+  it("logs every workload in as its own role's principal, with only its own Secret and files", () => {
+    expect(users).toEqual({
+      ingest: 'runstream-ingest',
+      processor: 'runstream-processor',
+      exporter: 'runstream-exporter',
+      topics: 'runstream-tools',
+      all: 'runstream-all',
+    });
+    for (const overlay of ['production', 'single-node'] as const) {
+      expect(credentialProblems(objectsOf({ overlay, components: ['kafka-sasl'] }), users), overlay).toEqual(
+        [],
+      );
+    }
+    const logins = workloadsOf(sasl).map((w) => {
+      const env = environmentOf(containerOf(w), sasl);
+      const secrets = (w.template.spec!.volumes ?? []).flatMap((v) => v.secret?.secretName ?? []);
+      return [w.name, env.KAFKA_SASL_USERNAME, secrets.sort()];
+    });
+    expect(logins).toEqual([
+      ['Deployment/runstream-exporter', 'runstream-exporter', ['runstream-kafka-exporter']],
+      ['Deployment/runstream-ingest', 'runstream-ingest', ['runstream-kafka-ingest', 'runstream-webhook']],
+      ['StatefulSet/runstream-processor', 'runstream-processor', ['runstream-kafka-processor']],
+      ['Job/runstream-topics', 'runstream-tools', ['runstream-kafka-tools']],
+    ]);
+  });
+
+  it("finds another role's Secret, user or credential file", () => {
+    const objects = copy(sasl);
+    const ingest = workload(objects, 'ingest');
+    const volume = ingest.template.spec!.volumes!.find((v) => v.name === 'kafka-credentials')!;
+    volume.secret!.secretName = kafkaSecretOf(users.processor!);
+    containerOf(ingest).env!.find((e) => e.name === 'KAFKA_SASL_USERNAME')!.value = users.processor;
+    const exporter = workload(objects, 'exporter');
+    exporter.template.spec!.volumes!.push({ name: 'webhook', secret: { secretName: 'runstream-webhook' } });
+    expect(credentialProblems(objects, users)).toEqual([
+      'Deployment/runstream-exporter: mounts Secret runstream-webhook, not its own',
+      'Deployment/runstream-ingest: mounts Secret runstream-kafka-processor, not its own',
+      'Deployment/runstream-ingest: logs in as runstream-processor, not runstream-ingest',
+      'Deployment/runstream-ingest: KAFKA_SSL_CA_FILE is in runstream-kafka-processor, not runstream-kafka-ingest',
+      'Deployment/runstream-ingest: KAFKA_SASL_PASSWORD_FILE is in runstream-kafka-processor, not runstream-kafka-ingest',
+    ]);
+  });
+});
+
+describe('kubernetes pack: network policies of the production overlay', () => {
+  const MONITORING = 'namespace kubernetes.io/metadata.name=monitoring';
+  const GITHUB =
+    'TCP 443 -> cidr 0.0.0.0/0 except 10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,169.254.0.0/16,100.64.0.0/10';
+  const roles = ['ingest', 'processor', 'exporter', 'topics'] as const;
+  const podOf = (objects: readonly KubeObject[], role: string) => {
+    const w = workload(objects, role);
+    return { labels: w.template.metadata!.labels!, container: containerOf(w) };
+  };
+  /** Where KAFKA_BROKERS points: `<service>.<namespace>.svc:<port>`. */
+  const kafka = () => {
+    const brokers = environmentOf(podOf(production, 'processor').container, production).KAFKA_BROKERS!;
+    const [host, port] = brokers.split(',')[0]!.split(':');
+    return { namespace: host!.split('.')[1]!, port: Number(port) };
+  };
+  const egress = () => [
+    'TCP 53 -> namespace kubernetes.io/metadata.name=kube-system pods k8s-app=kube-dns',
+    `TCP ${kafka().port} -> namespace kubernetes.io/metadata.name=${kafka().namespace}`,
+    'UDP 53 -> namespace kubernetes.io/metadata.name=kube-system pods k8s-app=kube-dns',
+  ];
+
+  it('isolates every pod of the namespace both ways', () => {
+    expect(ofKind(production, 'NetworkPolicy').length).toBeGreaterThan(0);
+    for (const labels of [{}, ...roles.map((r) => podOf(production, r).labels)]) {
+      expect(isolated(production, labels, 'Ingress'), JSON.stringify(labels)).toBe(true);
+      expect(isolated(production, labels, 'Egress'), JSON.stringify(labels)).toBe(true);
+    }
+  });
+
+  it("lets anyone reach ingest's port, and only the monitoring namespace the processors' and exporters'", () => {
+    const ingress = (role: string) => {
+      const { labels, container } = podOf(production, role);
+      return allowed(production, labels, 'Ingress', container);
+    };
+    expect(ingress('ingest')).toEqual(['TCP 8080 <- anywhere']);
+    expect(ingress('processor')).toEqual([`TCP 9400 <- ${MONITORING}`]);
+    expect(ingress('exporter')).toEqual([`TCP 9464 <- ${MONITORING}`]);
+    expect(ingress('topics')).toEqual([]);
+  });
+
+  it('lets every pod reach DNS and the Kafka brokers of KAFKA_BROKERS, and nothing else', () => {
+    expect(kafka()).toEqual({ namespace: 'kafka', port: 9092 });
+    for (const role of roles) {
+      expect(allowed(production, podOf(production, role).labels, 'Egress'), role).toEqual(egress());
+    }
+  });
+
+  it("with github-egress, lets the exporter (scale-set statistics) and no other role reach GitHub's API", () => {
+    const objects = objectsOf({ overlay: 'production', components: ['github-egress'] });
+    for (const role of roles) {
+      const expected = role === 'exporter' ? [...egress(), GITHUB].sort() : egress();
+      expect(allowed(objects, podOf(objects, role).labels, 'Egress'), role).toEqual(expected);
+    }
+  });
+
+  it('reads policies as Kubernetes does: no rule ports or peers is everything, a pod no policy selects is open', () => {
+    const objects = copy(production).filter(
+      (o) => o.kind !== 'NetworkPolicy' || o.metadata.name !== 'runstream-default-deny',
+    );
+    const metrics = objects.find((o) => o.metadata.name === 'runstream-metrics')!;
+    (metrics.spec as { ingress: Array<{ from?: unknown; ports?: unknown }> }).ingress = [{}];
+    const { labels, container } = podOf(objects, 'processor');
+    expect(allowed(objects, labels, 'Ingress', container)).toEqual(['every port <- anywhere']);
+    expect(allowed(objects, { 'app.kubernetes.io/name': 'other' }, 'Egress')).toEqual(['all traffic']);
+    expect(allowed(objects, podOf(objects, 'topics').labels, 'Ingress')).toEqual(['all traffic']);
   });
 });
 

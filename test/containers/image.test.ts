@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateScenario } from '../../demo/stream.js';
 import { sendStream } from '../fault/sender.js';
 import { waitFor } from '../support/cli-process.js';
+import { composeDefault } from '../support/compose-file.js';
 import { docker, httpGet, publishedPort } from '../support/docker.js';
 import { parseExposition, samplesByKey } from '../support/exposition.js';
 import { expectedSeries, seriesDiff } from '../support/oracle.js';
-import { composeDefault } from './compose-file.js';
 
 const skipped = inject('containersSkipped');
 const image = inject('runstreamImage');

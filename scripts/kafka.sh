@@ -162,6 +162,7 @@ single_cport=${KAFKA_CONTROLLER_PORT:-$((single_port + 1))}
 single_dir=$home/single
 
 start_single() {
+  check_version "$single_dir"
   if pid_alive "$single_dir/broker.pid" && port_open "$single_port"; then
     echo "kafka: already running on 127.0.0.1:$single_port (pid $(cat "$single_dir/broker.pid"))"
     return 0
@@ -211,6 +212,7 @@ transaction.state.log.min.isr=2"
 start_cluster() {
   local all=1 i
   group_delay=${KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS:-3000}
+  for i in 1 2 3; do check_version "${cluster_dirs[$((i - 1))]}"; done
   for i in 1 2 3; do pid_alive "${cluster_dirs[$((i - 1))]}/broker.pid" || all=0; done
   if [ $all -eq 1 ]; then echo "kafka: cluster already running on $(cluster_list)"; return 0; fi
   stop_dirs "${cluster_dirs[@]}"

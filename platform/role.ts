@@ -18,6 +18,8 @@ export interface RoleHandle {
   role: string;
   /** The bound HTTP port (useful when configured as 0). */
   port: number;
+  /** The bound port of /metrics when the role serves it on a port of its own. */
+  metricsPort?: number;
   close(): Promise<void>;
 }
 
@@ -37,7 +39,8 @@ export interface RoleParts {
 
 export interface RoleSpec<R extends RoleRuntime> {
   role: 'ingest' | 'processor' | 'exporter';
-  config: CommonConfig & { port: number };
+  /** `metricsPort`: /metrics (with /healthz and /readyz) on a port of its own, not on `port`. */
+  config: CommonConfig & { port: number; metricsPort?: number };
   /** The processor's consumer group, for the start check of its ACLs. */
   groupId?: string;
   logger: Logger;
@@ -50,16 +53,19 @@ export interface RoleSpec<R extends RoleRuntime> {
   describe?(runtime: R): Record<string, unknown>;
 }
 
-/** Listens on the role's port; a port taken or not allowed is the operator's setting to change. */
-async function listen(app: FastifyInstance, role: string, config: { port: number; host: string }) {
+/** Listens on a port; a port taken or not allowed is the operator's setting to change. */
+async function listen(app: FastifyInstance, variable: string, host: string, port: number): Promise<number> {
   try {
-    await app.listen({ port: config.port, host: config.host });
+    await app.listen({ port, host });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') throw error;
-    const variable = code === 'EADDRNOTAVAIL' ? 'RUNSTREAM_HOST' : `RUNSTREAM_${role.toUpperCase()}_PORT`;
-    throw new ConfigError(variable, `cannot listen on ${config.host}:${config.port} (${code})`);
+    throw new ConfigError(
+      code === 'EADDRNOTAVAIL' ? 'RUNSTREAM_HOST' : variable,
+      `cannot listen on ${host}:${port} (${code})`,
+    );
   }
+  return (app.server.address() as { port: number }).port;
 }
 
 export async function startRole<R extends RoleRuntime>(
@@ -71,34 +77,51 @@ export async function startRole<R extends RoleRuntime>(
   const registry = createRoleRegistry(role);
   const reachability = new KafkaReachability(kafka);
   const app = createHttpApp(logger, spec.bodyLimit);
+  const metricsApp = config.metricsPort === undefined ? undefined : createHttpApp(logger);
   let runtime: R | undefined;
-  registerOpsRoutes(app, {
-    ...(spec.serveRegistry === false ? {} : { registry }),
-    readiness: async () => {
-      const kafkaState = await reachability.check();
-      if (!kafkaState.ok) return { ready: false, detail: kafkaState.detail };
-      return runtime ? runtime.readiness() : { ready: false, detail: 'starting' };
-    },
-  });
+  const readiness = async () => {
+    const kafkaState = await reachability.check();
+    if (!kafkaState.ok) return { ready: false, detail: kafkaState.detail };
+    return runtime ? runtime.readiness() : { ready: false, detail: 'starting' };
+  };
+  const served = spec.serveRegistry === false ? {} : { registry };
+  registerOpsRoutes(app, { ...(metricsApp ? {} : served), readiness });
+  if (metricsApp) registerOpsRoutes(metricsApp, { ...served, readiness });
+  const portVariable = `RUNSTREAM_${role.toUpperCase()}_PORT`;
+  let port = 0;
+  let metricsPort: number | undefined;
   try {
     runtime = await spec.create({ kafka, registry, app, logger });
-    await listen(app, role, config);
+    if (metricsApp) {
+      metricsPort = await listen(
+        metricsApp,
+        `RUNSTREAM_${role.toUpperCase()}_METRICS_PORT`,
+        config.host,
+        config.metricsPort!,
+      );
+    }
+    port = await listen(app, portVariable, config.host, config.port);
   } catch (error) {
     await app.close().catch(() => undefined);
+    await metricsApp?.close().catch(() => undefined);
     await runtime?.close().catch(() => undefined);
     await reachability.close().catch(() => undefined);
     throw error;
   }
-  const port = (app.server.address() as { port: number }).port;
-  logger.info({ port, ...spec.describe?.(runtime) }, `${role} started`);
+  logger.info(
+    { port, ...(metricsPort === undefined ? {} : { metricsPort }), ...spec.describe?.(runtime) },
+    `${role} started`,
+  );
   const started = runtime;
   return {
     role,
     port,
+    ...(metricsPort === undefined ? {} : { metricsPort }),
     runtime: started,
     async close() {
       // fastify.close waits for requests in flight (ingest's wait for their produce).
       await app.close();
+      await metricsApp?.close();
       await started.close();
       await reachability.close().catch(() => undefined);
       logger.info(`${role} stopped`);

@@ -183,3 +183,31 @@ describe('ingest while the broker is down', () => {
     expect(status).toBe(202);
   });
 });
+
+describe('ingest with a metrics port of its own', () => {
+  let ingest: RoleHandle;
+
+  beforeAll(async () => {
+    const topics = await createTestTopics(2);
+    ingest = await startIngest({ ...ingestConfig(topics, brokers()), metricsPort: 0 }, testLogger);
+  });
+  afterAll(async () => {
+    await ingest?.close();
+  });
+
+  it('serves /metrics there and not on the webhook port; webhooks only on the webhook port', async () => {
+    const metricsPort = ingest.metricsPort!;
+    expect(metricsPort).toBeGreaterThan(0);
+    expect(metricsPort).not.toBe(ingest.port);
+    const get = (port: number, path: string) => fetch(`http://127.0.0.1:${port}${path}`);
+    const metrics = await get(metricsPort, '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('runstream_ingest_deliveries_total');
+    expect((await get(ingest.port, '/metrics')).status).toBe(404);
+    for (const port of [ingest.port, metricsPort]) expect((await get(port, '/healthz')).status).toBe(200);
+
+    const request = await signedRequest('workflow_job', example('workflow_job', 'queued'), 'first-secret');
+    expect((await post(ingest.port, request.headers, request.body)).status).toBe(202);
+    expect((await post(metricsPort, request.headers, request.body)).status).toBe(404);
+  });
+});

@@ -88,6 +88,17 @@ export function portOf(role: Role, withKafka: Env): number {
   }
 }
 
+/** The port a role serves /metrics on: ingest's own metrics port when it has one, else its port. */
+export function metricsPortOf(role: Role, withKafka: Env): number {
+  if (role !== 'ingest') return portOf(role, withKafka);
+  const config = readIngestConfig({
+    ...withoutKafkaSecurity(withKafka),
+    RUNSTREAM_WEBHOOK_SECRET: 'stand-in',
+    RUNSTREAM_WEBHOOK_SECRET_FILE: undefined,
+  });
+  return config.metricsPort ?? config.port;
+}
+
 /** The processor's RocksDB root with this environment (defaults included). */
 export function stateDirOf(env: Env): string {
   return readProcessorConfig(withoutKafkaSecurity(env)).stateDir;

@@ -9,7 +9,14 @@ import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
 import type { Env } from '../../platform/config.js';
-import { containerProblems, portOf, type Role, rolesOf, stateDirOf } from './deploy-contract.js';
+import {
+  containerProblems,
+  metricsPortOf,
+  portOf,
+  type Role,
+  rolesOf,
+  stateDirOf,
+} from './deploy-contract.js';
 import type { KubeObject } from './k8s-schema.js';
 
 export const REQUIRES_COMMAND = 'runstream.dev/requires-command';
@@ -181,14 +188,17 @@ function roleProblems(
   const problems: string[] = [];
   const ports = (container.ports ?? []).map((p) => p.containerPort);
   const served = roles.map((role) => portOf(role, env));
+  const metrics = roles.map((role) => metricsPortOf(role, env));
   for (const [i, role] of roles.entries()) {
-    if (!ports.includes(served[i]!))
-      problems.push(`${where}: ${role} serves ${served[i]}, not a containerPort`);
+    for (const port of new Set([served[i]!, metrics[i]!])) {
+      if (!ports.includes(port)) problems.push(`${where}: ${role} serves ${port}, not a containerPort`);
+    }
   }
   for (const port of ports) {
-    if (!served.includes(port)) problems.push(`${where}: containerPort ${port} is served by no role`);
+    if (!served.includes(port) && !metrics.includes(port))
+      problems.push(`${where}: containerPort ${port} is served by no role`);
   }
-  problems.push(...probeProblems(where, container, served));
+  problems.push(...probeProblems(where, container, [...served, ...metrics]));
   if (roles.includes('processor')) {
     const stateDir = stateDirOf(env);
     const mount = container.volumeMounts?.find((m) => m.mountPath === stateDir);
@@ -208,7 +218,7 @@ function roleProblems(
   if (annotations['prometheus.io/scrape'] !== 'true') problems.push(`${where}: no prometheus.io/scrape`);
   if (annotations['prometheus.io/path'] !== '/metrics')
     problems.push(`${where}: prometheus.io/path is not /metrics`);
-  if (!served.includes(Number(annotations['prometheus.io/port']))) {
+  if (!metrics.includes(Number(annotations['prometheus.io/port']))) {
     problems.push(`${where}: prometheus.io/port ${annotations['prometheus.io/port']} is not a role's port`);
   }
   return problems;
@@ -291,7 +301,7 @@ function scrapeCoverageProblems(objects: readonly KubeObject[], workloads: reado
     for (const container of runstreamContainers(workload)) {
       const env = environmentOf(container, objects);
       for (const role of rolesOf(container.args ?? [])) {
-        const port = container.ports?.find((p) => p.containerPort === portOf(role, env));
+        const port = container.ports?.find((p) => p.containerPort === metricsPortOf(role, env));
         const scraped = monitors.some(
           (m) =>
             selects(m.selector, workload.template.metadata?.labels) &&

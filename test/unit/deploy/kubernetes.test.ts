@@ -252,12 +252,12 @@ describe('kubernetes pack: network policies of the production overlay', () => {
     }
   });
 
-  it("lets anyone reach ingest's port, and only the monitoring namespace the processors' and exporters'", () => {
+  it("lets anyone reach ingest's webhook port, and only the monitoring namespace every /metrics", () => {
     const ingress = (role: string) => {
       const { labels, container } = podOf(production, role);
       return allowed(production, labels, 'Ingress', container);
     };
-    expect(ingress('ingest')).toEqual(['TCP 8080 <- anywhere']);
+    expect(ingress('ingest')).toEqual(['TCP 8080 <- anywhere', `TCP 9401 <- ${MONITORING}`]);
     expect(ingress('processor')).toEqual([`TCP 9400 <- ${MONITORING}`]);
     expect(ingress('exporter')).toEqual([`TCP 9464 <- ${MONITORING}`]);
     expect(ingress('topics')).toEqual([]);
@@ -368,14 +368,14 @@ describe('kubernetes pack checks find what is wrong', () => {
 
   it('a Service, PodMonitor or budget that selects nothing, and a port no PodMonitor scrapes', () => {
     const problems = mutate((c, _w, objects) => {
-      c.ports![0]!.name = 'web';
+      for (const [i, port] of c.ports!.entries()) port.name = `web${i}`;
       for (const o of objects)
         if (o.kind === 'PodDisruptionBudget') (o.spec as { selector: unknown }).selector = {};
     });
     expect(problems).toEqual(
       expect.arrayContaining([
         'Service/runstream-ingest: targetPort http is no port of Deployment/runstream-ingest',
-        'PodMonitor/runstream-ingest: Deployment/runstream-ingest has no port named http',
+        'PodMonitor/runstream-ingest: Deployment/runstream-ingest has no port named metrics',
         "Deployment/runstream-ingest: no PodMonitor scrapes the ingest's /metrics",
         'PodDisruptionBudget/runstream-exporter: selects 0 workloads',
       ]),

@@ -36,3 +36,26 @@ describe('readIngestConfig and the development secret', () => {
     });
   });
 });
+
+describe('readIngestConfig and the metrics port', () => {
+  const env = { RUNSTREAM_WEBHOOK_SECRET: 's3cret' };
+
+  it('serves /metrics on the ingest port unless RUNSTREAM_INGEST_METRICS_PORT is set', () => {
+    expect(readIngestConfig(env)).not.toHaveProperty('metricsPort');
+    expect(readIngestConfig({ ...env, RUNSTREAM_INGEST_METRICS_PORT: '9401' })).toMatchObject({
+      port: 8080,
+      metricsPort: 9401,
+    });
+  });
+
+  it('refuses a metrics port that is not a port, or is the ingest port', () => {
+    expect(() => readIngestConfig({ ...env, RUNSTREAM_INGEST_METRICS_PORT: 'metrics' })).toThrow(
+      /^RUNSTREAM_INGEST_METRICS_PORT: expected an integer/,
+    );
+    expect(() =>
+      readIngestConfig({ ...env, RUNSTREAM_INGEST_PORT: '9000', RUNSTREAM_INGEST_METRICS_PORT: '9000' }),
+    ).toThrow(
+      'RUNSTREAM_INGEST_METRICS_PORT: is RUNSTREAM_INGEST_PORT too (9000); unset it, or give another port',
+    );
+  });
+});

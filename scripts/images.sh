@@ -178,6 +178,10 @@ image_kafka() {
     rm -rf "$dir"
     mkdir -p "$dir/libs" "$dir/bin"
     cp "$libs"/*.jar "$dir/libs/"
+    # The command-line tools (kafka-topics, and the healthcheck's tool in 4.x) are in
+    # kafka-tools, which the broker's own dependencies do not bring.
+    mvn -B -q dependency:copy -Dartifact="org.apache.kafka:kafka-tools:$v" -DoutputDirectory="$dir/libs" >&2 \
+      || die "could not resolve org.apache.kafka:kafka-tools:$v from Maven"
     # The healthcheck's tool moved from the broker's Scala core (3.x) to kafka-tools (4.x).
     if unzip -l "$dir/libs/kafka_2.13-$v.jar" 'kafka/admin/BrokerApiVersionsCommand.class' >/dev/null 2>&1; then
       api_class=kafka.admin.BrokerApiVersionsCommand

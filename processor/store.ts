@@ -43,10 +43,8 @@ function describe(error: unknown): string {
 interface RocksLevel {
   open(): Promise<void>;
   getMany(keys: string[], options: { valueEncoding: 'buffer' }): Promise<Array<Buffer | undefined>>;
-  batch(
-    ops: Array<{ type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string }>,
-    options: { keyEncoding: 'utf8'; valueEncoding: 'buffer' },
-  ): Promise<void>;
+  /** The binding's own write batch (below abstract-level's state machine): see write(). */
+  _chainedBatch(): RocksWriteBatch;
   iterator(options: {
     gte: Buffer;
     lt: Buffer;
@@ -55,6 +53,14 @@ interface RocksLevel {
   }): RocksIterator;
   clear(options: { gte: Buffer; lt: Buffer; keyEncoding: 'buffer' }): Promise<void>;
   close(): Promise<void>;
+}
+
+/** @nxtedition/rocksdb 12.2.12's ChainedBatch: a RocksDB WriteBatch, written synchronously. */
+interface RocksWriteBatch {
+  _clear(): void;
+  _put(key: string, value: Buffer, options: Record<string, never>): void;
+  _del(key: string, options: Record<string, never>): void;
+  _writeSync(options: Record<string, never>): void;
 }
 
 interface RocksIterator {
@@ -127,13 +133,25 @@ const EVERY_KEY = { gte: Buffer.alloc(0), lt: Buffer.from([0xff]), keyEncoding: 
 
 const SCAN_BATCH = 1000;
 
+const NO_OPTIONS: Record<string, never> = {};
+
 export class RocksStore implements KeyValueStore {
   private constructor(
     private readonly db: RocksLevel,
     readonly location: string,
     /** Why the directory's previous store was removed (this one starts empty), if it was. */
     readonly replaced: string | undefined,
-  ) {}
+  ) {
+    this.batch = db._chainedBatch();
+  }
+
+  /**
+   * One WriteBatch for every write of this store. The binding makes a new one per
+   * batch() and frees it only when V8 finalizes its wrapper, which in practice it
+   * does not: RSS grew by about 1.4 times the bytes written, without bound (+404 MB for
+   * 1920 batches of 500 puts to 500 keys); reused, +22 MB.
+   */
+  private readonly batch: RocksWriteBatch;
 
   /**
    * Opens (creating) a store; memory sizes default to RocksDB's (8 MiB cache, 4 MiB
@@ -172,15 +190,20 @@ export class RocksStore implements KeyValueStore {
     return this.call('getMany', () => this.db.getMany([...keys], { valueEncoding: 'buffer' }));
   }
 
+  /** Synchronous inside (the binding's batch write is): filled and written in one turn. */
   write(ops: readonly WriteOp[]): Promise<void> {
     if (ops.length === 0) return Promise.resolve();
-    const batch = ops.map((op) =>
-      op.value === null
-        ? { type: 'del' as const, key: op.key }
-        : { type: 'put' as const, key: op.key, value: op.value },
-    );
-    // Values are bytes: the database's default (utf8) would re-encode them as text.
-    return this.call('write', () => this.db.batch(batch, { keyEncoding: 'utf8', valueEncoding: 'buffer' }));
+    return this.call('write', async () => {
+      const batch = this.batch;
+      batch._clear();
+      // Values go in as the bytes they are (abstract-level's default would make text of them).
+      for (const op of ops) {
+        if (op.value === null) batch._del(op.key, NO_OPTIONS);
+        else batch._put(op.key, op.value, NO_OPTIONS);
+      }
+      batch._writeSync(NO_OPTIONS);
+      batch._clear();
+    });
   }
 
   async *scan(prefix: string): AsyncIterable<[string, Buffer]> {

@@ -1,22 +1,22 @@
 # syntax=docker/dockerfile:1
 # runstream: one image for every role; the command picks it
 #   docker run runstream:dev ingest|processor|exporter|all|topics create|...
-ARG NODE_IMAGE=node:20-slim
+# Node 24 LTS (package.json engines). For a reproducible image pin the base by digest,
+# e.g. --build-arg NODE_IMAGE=node:24-slim@sha256:<digest> (`docker buildx imagetools
+# inspect node:24-slim` shows it), and move the pin when Node 24 has a security release.
+ARG NODE_IMAGE=node:24-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-# rocksdb ships a prebuilt binding for linux-x64 only; elsewhere (arm64) npm compiles it.
-RUN apt-get update \
-  && apt-get install -y --no-install-recommends python3 make g++ \
-  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 COPY patches ./patches
 # The package's own `prepare` script is the build, which needs the sources copied
-# below: skip scripts here, then run the install steps that matter: rocksdb's binding
-# and the kafkajs patch (patches/, see docs/kafkajs-notes.md).
+# below: skip scripts here, then run the install steps that matter: the kafkajs patch
+# (patches/, see docs/kafkajs-notes.md), and a load of the RocksDB binding, which ships
+# prebuilt for linux-x64 (glibc) only and cannot be compiled here: build for linux/amd64.
 RUN npm ci --ignore-scripts --no-audit --no-fund \
-  && npm rebuild rocksdb --no-audit --no-fund \
-  && npx patch-package
+  && npx patch-package \
+  && node -e "require('@nxtedition/rocksdb')"
 COPY . .
 RUN npm run build \
   && npm prune --omit=dev --no-audit --no-fund

@@ -35,6 +35,18 @@ export default defineConfig({
         },
       },
       {
+        // The image, docker compose and the stand-in images on a container engine
+        // (test/containers/global-setup.ts): skipped with a line saying so where none
+        // answers, a failure then when CI=true.
+        test: {
+          name: 'containers',
+          include: ['test/containers/**/*.test.ts'],
+          globalSetup: ['test/containers/global-setup.ts'],
+          testTimeout: 10 * 60_000,
+          hookTimeout: 10 * 60_000,
+        },
+      },
+      {
         // A three-broker cluster of its own (test/support/cluster.ts) per run.
         test: {
           name: 'fault',

@@ -84,7 +84,8 @@ export const MAX_RECORDS_PER_TRANSACTION = intSetting(
 );
 
 // Per owned partition; RocksDB's own defaults (8 MiB and 4 MiB) made twelve stores take
-// 200 MB before any data. Reads are mostly multi-gets of recent keys.
+// 200 MB before any data. Reads are mostly multi-gets of recent keys. How the binding
+// applies both: processor/store.ts rocksOptions.
 export const STORE_CACHE_SIZE = bytesSetting(
   {
     name: 'RUNSTREAM_STORE_CACHE_SIZE',
@@ -98,7 +99,7 @@ export const STORE_CACHE_SIZE = bytesSetting(
 export const STORE_WRITE_BUFFER_SIZE = bytesSetting(
   {
     name: 'RUNSTREAM_STORE_WRITE_BUFFER_SIZE',
-    meaning: "RocksDB write buffer of each owned partition's store (up to two)",
+    meaning: "RocksDB write buffer of each owned partition's store (flushed two at a time, at most six)",
     commands: processor,
     section: 'processing',
   },

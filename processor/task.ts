@@ -198,6 +198,12 @@ export class PartitionTask {
       if (store.status === 'rejected') throw store.reason;
       if (fenced.status === 'rejected') throw fenced.reason;
       const db = store.value;
+      if (db.replaced !== undefined) {
+        this.log.warn(
+          { reason: db.replaced },
+          'state store removed: this build cannot read it; restoring in full from the changelogs',
+        );
+      }
       step('openMs');
       signal.throwIfAborted();
       this.to('restoring');

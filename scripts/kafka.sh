@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A real Apache Kafka 3.9 broker (KRaft) assembled from Maven Central jars, for
-# development, tests and CI on machines without Docker.
+# A real Apache Kafka broker (KRaft; 3.9 by default, or 4.x) assembled from Maven
+# Central jars, for development, tests and CI on machines without Docker.
 #
 #   scripts/kafka.sh jars                 resolve the broker jars (idempotent)
 #   scripts/kafka.sh start [--cluster]    start one node on 127.0.0.1:9092 (or three
@@ -17,7 +17,9 @@
 #                                         on 9192, mTLS on 9193, SASL_SSL OAUTHBEARER on
 #                                         9194, ACLs enforced; prints how to connect
 #
-# Environment: KAFKA_HOME_DIR (state, default <repo>/.kafka), KAFKA_PORT (9092),
+# Environment: KAFKA_VERSION (the broker's version, default 3.9.1; 3.x or 4.x: its jars
+# go to .kafka-libs/<version>, a node directory is started only by the version that
+# formatted it), KAFKA_HOME_DIR (state, default <repo>/.kafka), KAFKA_PORT (9092),
 # KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), KAFKA_CLUSTER_PORTS (broker ports of the three
 # cluster nodes, comma-separated, default 19092,29092,39092; each controller listens on
 # its broker port + 1), KAFKA_READY_TIMEOUT (seconds, 90). The secure node:
@@ -31,19 +33,25 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 home=${KAFKA_HOME_DIR:-$root/.kafka}
-libs=$root/.kafka-libs
+kafka_version=${KAFKA_VERSION:-3.9.1}
 ready_timeout=${KAFKA_READY_TIMEOUT:-90}
 group_delay=${KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS:-0}
 
 die() { echo "kafka.sh: $*" >&2; exit 1; }
+
+[[ "$kafka_version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "KAFKA_VERSION must be X.Y.Z, got '$kafka_version'"
+kafka_major=${kafka_version%%.*}
+case "$kafka_major" in 3 | 4) ;; *) die "KAFKA_VERSION $kafka_version: only Kafka 3.x and 4.x are supported" ;; esac
+libs=$root/.kafka-libs/$kafka_version
 
 jars() {
   if [ -f "$libs/.complete" ]; then return 0; fi
   command -v mvn >/dev/null || die "mvn not found: Maven is needed to resolve the Kafka jars"
   command -v java >/dev/null || die "java not found: Java 17 is needed to run the broker"
   rm -rf "$libs"
-  mvn -B -q -f "$root/scripts/kafka/pom.xml" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$libs" >&2
+  # The logging backend follows the major version (profiles kafka3, kafka4 in the POM).
+  mvn -B -q -f "$root/scripts/kafka/pom.xml" -P "kafka$kafka_major" -Dkafka.version="$kafka_version" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$libs" >&2
   touch "$libs/.complete"
 }
 
@@ -52,8 +60,10 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 java_opts() { # <node dir> <heap> <gc>: sets JAVA_OPTS_ARR
-  JAVA_OPTS_ARR=("-Xms$2" "-Xmx$2" "$3" -Dkafka.logs.dir="$1/logs"
-    -Dlog4j.configuration="file:$root/scripts/kafka/log4j.properties" -cp "$libs/*")
+  # Kafka 3.x logs through reload4j (log4j 1 configuration), 4.x through log4j2.
+  local logging=-Dlog4j.configuration="file:$root/scripts/kafka/log4j.properties"
+  [ "$kafka_major" -ge 4 ] && logging=-Dlog4j2.configurationFile="file:$root/scripts/kafka/log4j2.properties"
+  JAVA_OPTS_ARR=("-Xms$2" "-Xmx$2" "$3" -Dkafka.logs.dir="$1/logs" "$logging" -cp "$libs/*")
 }
 
 write_props() { # <node dir> <node id> <port> <controller port> <voters> <extra>
@@ -94,7 +104,17 @@ format_once() { # <node dir> <cluster id> [StorageTool format options...]
     java "${JAVA_OPTS_ARR[@]}" kafka.tools.StorageTool format \
       -t "$id" -c "$dir/server.properties" "$@" >"$dir/logs/format.out" 2>&1 \
       || { cat "$dir/logs/format.out" >&2; die "formatting $dir failed"; }
+    echo "$kafka_version" >"$dir/kafka.version"
   fi
+  check_version "$dir"
+}
+
+check_version() { # <node dir>: data formatted by another version is not started with this one
+  local formatted
+  [ -f "$1/kafka.version" ] || return 0 # formatted before versions were recorded: 3.9
+  formatted=$(cat "$1/kafka.version")
+  [ "$formatted" = "$kafka_version" ] \
+    || die "$1 holds Kafka $formatted data; KAFKA_VERSION is $kafka_version: use another KAFKA_HOME_DIR, or remove it"
 }
 
 launch() { # <node dir> <heap> <gc>
@@ -142,6 +162,7 @@ single_cport=${KAFKA_CONTROLLER_PORT:-$((single_port + 1))}
 single_dir=$home/single
 
 start_single() {
+  check_version "$single_dir"
   if pid_alive "$single_dir/broker.pid" && port_open "$single_port"; then
     echo "kafka: already running on 127.0.0.1:$single_port (pid $(cat "$single_dir/broker.pid"))"
     return 0
@@ -191,6 +212,7 @@ transaction.state.log.min.isr=2"
 start_cluster() {
   local all=1 i
   group_delay=${KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS:-3000}
+  for i in 1 2 3; do check_version "${cluster_dirs[$((i - 1))]}"; done
   for i in 1 2 3; do pid_alive "${cluster_dirs[$((i - 1))]}/broker.pid" || all=0; done
   if [ $all -eq 1 ]; then echo "kafka: cluster already running on $(cluster_list)"; return 0; fi
   stop_dirs "${cluster_dirs[@]}"
@@ -218,6 +240,7 @@ node_cmd() { # <start|stop|kill> <node number>
     start)
       if pid_alive "$dir/broker.pid"; then echo "kafka: node $i already running"; return 0; fi
       port_open "$port" && die "port $port is taken by a process this script did not start"
+      check_version "$dir"
       launch "$dir" 384m -XX:+UseSerialGC
       wait_ready "$dir" "$port"
       echo "kafka: node $i ready on 127.0.0.1:$port (pid $(cat "$dir/broker.pid"))"
@@ -258,5 +281,5 @@ case "$cmd:$mode" in
   status:) pid_alive "$single_dir/broker.pid" && port_open "$single_port" ;;
   status:--cluster) for d in "${cluster_dirs[@]}"; do pid_alive "$d/broker.pid" || exit 1; done ;;
   node:start | node:stop | node:kill) node_cmd "$mode" "${3:-}" ;;
-  *) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0" >&2; exit 2 ;;
 esac

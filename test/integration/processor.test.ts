@@ -1,7 +1,7 @@
 // The processor against a real broker and real RocksDB: dedupe across ingest
 // replicas, restore from changelogs (full and from the local checkpoint), and bad
 // records skipped without stopping the partition.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -24,6 +24,8 @@ import { deliveredAt, publishDeliveries, waitForGroup } from '../support/publish
 import { restoreCounts } from '../support/restores.js';
 import { comparable, expectedState, foldChangelogs } from '../support/state.js';
 import { example, retimed, signedRequest } from '../support/webhooks.js';
+
+const ROCKSDB5_STORE = new URL('../fixtures/rocksdb5-store/', import.meta.url).pathname;
 
 function processorConfig(topics: TestTopics, stateDir: string): ProcessorConfig {
   return {
@@ -151,6 +153,47 @@ describe('processor against a real broker and RocksDB', () => {
     ).toBe(stream.length);
     expect(unique).toBeLessThan(stream.length);
     expect(comparable(await foldChangelogs(topics.names))).toEqual(expected);
+  });
+
+  it('restores in full a state directory the rocksdb@5 binding wrote, which this build cannot read', async () => {
+    const stream = generateStream({ seed: 11, runs: 20 });
+    await publishDeliveries(testKafka(), topics.names.deliveries, stream);
+    const first = await startProcessor(processorConfig(topics, stateDir), testLogger);
+    await waitForGroup(testKafka(), `${topics.prefix}processor`, topics.names.deliveries);
+    await first.close();
+    const expected = comparable(expectedState(stream));
+    expect(comparable(await foldChangelogs(topics.names))).toEqual(expected);
+
+    // Every partition's store as the previous release left it: RocksDB 6 with Snappy.
+    const groupDir = join(stateDir, `${topics.prefix}processor`);
+    const partitions = await readdir(groupDir);
+    expect(partitions).toHaveLength(topics.partitions);
+    for (const partition of partitions) {
+      await rm(join(groupDir, partition), { recursive: true, force: true });
+      await cp(ROCKSDB5_STORE, join(groupDir, partition), { recursive: true });
+    }
+
+    const upgraded = await startProcessor(processorConfig(topics, stateDir), testLogger);
+    handles.push(upgraded);
+    await waitForReady(upgraded.port);
+    const restores = await restoreCounts(upgraded.processor.metrics);
+    expect(restores).toMatchObject({ checkpoint: 0, full: topics.partitions });
+    expect(restores.records).toBeGreaterThan(0);
+    // Nothing of the old stores survives (its runs would be extra state), and the restored
+    // state is the state: replaying the input is all duplicates.
+    await publishDeliveries(testKafka(), topics.names.deliveries, stream);
+    await waitForGroup(testKafka(), `${topics.prefix}processor`, topics.names.deliveries);
+    expect(
+      await metricValue(upgraded.port, /runstream_processor_deliveries_total\{result="duplicate"\} (\d+)/),
+    ).toBe(stream.length);
+    expect(comparable(await foldChangelogs(topics.names))).toEqual(expected);
+    await handles.pop()!.close();
+    for (const partition of partitions) {
+      const store = await RocksStore.open(join(groupDir, partition));
+      expect(store.replaced).toBeUndefined();
+      expect(await store.get('r|00000')).toBeUndefined();
+      await store.close();
+    }
   });
 
   it('reads exactly the changelog records written since its checkpoint', async () => {

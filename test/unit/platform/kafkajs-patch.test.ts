@@ -7,7 +7,9 @@
 //   only every 5 minutes), instead of refreshing the metadata and retrying;
 // - a transaction failed outright on answers the broker expects clients to retry:
 //   CONCURRENT_TRANSACTIONS to AddOffsetsToTxn, a coordinator move during
-//   TxnOffsetCommit, any retriable error of EndTxn.
+//   TxnOffsetCommit, any retriable error of EndTxn;
+// - a connection that was never throttled scheduled its queue check with a negative
+//   delay (-Date.now()), which Node 23 and later warn about on stderr.
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 
@@ -253,5 +255,41 @@ describe('patched kafkajs: transactions retry what the broker asks clients to re
     await eos.sendOffsets(offsets);
     await eos.commit();
     expect(calls.filter((c) => c === 'endTxn')).toHaveLength(3);
+  });
+});
+
+const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as new (
+  options: object,
+) => {
+  scheduleCheckPendingRequests(): void;
+  throttleCheckTimeoutId: NodeJS.Timeout | null;
+};
+
+describe('patched kafkajs: a connection that is not throttled', () => {
+  it('schedules its pending-requests check without a negative delay (Node 24 warns about one)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      const queue = new RequestQueue({
+        maxInFlightRequests: 1,
+        requestTimeout: 1000,
+        enforceRequestTimeout: true,
+        clientId: 'test',
+        broker: '127.0.0.1:1',
+        logger: {
+          debug: () => undefined,
+          info: () => undefined,
+          warn: () => undefined,
+          error: () => undefined,
+        },
+      });
+      queue.scheduleCheckPendingRequests(); // throttledUntil is -1: not throttled
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      if (queue.throttleCheckTimeoutId) clearTimeout(queue.throttleCheckTimeoutId);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.startsWith('TimeoutNegativeWarning'))).toEqual([]);
   });
 });

@@ -10,14 +10,17 @@ import { readIngestLimits } from '../ingest/config.js';
 import { createKafka } from '../platform/kafka.js';
 import { topicPlan } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
-import { AttackerProcess, deliverSteadily, type HostileKind, RssSampler } from '../test/support/attack.js';
+import {
+  type AttackerProcess,
+  attackWhileDelivering,
+  type HostileKind,
+  issueAttack,
+} from '../test/support/attack.js';
 import { freePort } from '../test/support/broker.js';
 import { ensureBuilt, startCli, waitForHttp } from '../test/support/cli-process.js';
 import { scrape } from '../test/support/exposition.js';
 import { percentile } from './ingest-load.js';
 import type { BenchContext, Figures } from './types.js';
-
-const MiB = 1024 * 1024;
 
 export async function runIngestAttackBench(ctx: BenchContext): Promise<Figures> {
   const attackMs = Number(process.env.BENCH_ATTACK_SECONDS ?? 90) * 1000;
@@ -47,34 +50,15 @@ export async function runIngestAttackBench(ctx: BenchContext): Promise<Figures> 
   let attacker: AttackerProcess | undefined;
   try {
     await waitForHttp(`http://127.0.0.1:${port}/readyz`, 60_000, () => ingest.log());
-    const rss = new RssSampler(ingest.child.pid!);
-    const before = await rss.read();
-    attacker = new AttackerProcess({
-      plan: {
-        port,
-        stalledBodies: 16,
-        announcedBytes: 24 * MiB,
-        sentBytes: 23 * MiB,
-        slowHeaders: 200,
-        slowByteMs: 5_000,
-        idle: 500,
-        reopenMs: 1_000,
-        eventHeader: 'workflow_job',
-      },
-      attackMs,
-      drainMs: limits.requestTimeoutMs + 5_000,
-    });
-    const started = Date.now();
-    const answered = await deliverSteadily(
-      `http://127.0.0.1:${port}/webhook`,
+    const { before, after, answered, connections } = await attackWhileDelivering({
+      pid: ingest.child.pid!,
       secret,
-      1_000,
-      10_000,
-      () => Date.now() - started > attackMs,
-    );
-    const connections = await attacker.result;
-    rss.stop();
-    const after = await rss.read();
+      run: { plan: issueAttack(port, 'workflow_job'), attackMs, drainMs: limits.requestTimeoutMs + 5_000 },
+      answerTimeoutMs: 10_000,
+      onAttacker: (a) => {
+        attacker = a;
+      },
+    });
     const latencies = answered.map((a) => a.latencyMs).sort((a, b) => a - b);
     const figures: Figures = {
       attack_s: attackMs / 1000,

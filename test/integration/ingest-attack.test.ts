@@ -14,18 +14,17 @@ import { percentile } from '../../bench/ingest-load.js';
 import { readIngestLimits } from '../../ingest/config.js';
 import { codecs } from '../../schemas/codecs.js';
 import {
-  AttackerProcess,
-  deliverSteadily,
+  type AttackerProcess,
+  attackWhileDelivering,
   type HostileConnection,
   type HostileKind,
-  RssSampler,
+  issueAttack,
 } from '../support/attack.js';
 import { freePort } from '../support/broker.js';
 import { type CliProcess, ensureBuilt, startCli, waitForHttp } from '../support/cli-process.js';
 import { parseExposition, scrape } from '../support/exposition.js';
 import { brokers, createTestTopics, readTopic, type TestTopics } from '../support/kafka.js';
 
-const MiB = 1024 * 1024;
 /** The memory limit of the production ingest pod (deploy/kubernetes/overlays/production/ingest.yaml). */
 const POD_LIMIT_MIB = 384;
 /** What the test allows ingest's peak: the pod limit less a quarter for margin. */
@@ -83,37 +82,26 @@ describe('ingest under attack', () => {
   });
 
   it('keeps answering GitHub within 2 s, within its memory, and closes every hostile connection itself', async () => {
-    const pid = ingest!.child.pid!;
-    const rss = new RssSampler(pid);
-    const before = await rss.read();
-    attacker = new AttackerProcess({
-      plan: {
-        port,
-        stalledBodies: 16,
-        announcedBytes: 24 * MiB,
-        sentBytes: 23 * MiB,
-        slowHeaders: 200,
-        slowByteMs: SLOW_BYTE_MS,
-        idle: 500,
-        reopenMs: 1_000,
-        // Long, and trying to close the JSON string of a log line.
-        eventHeader: `workflow_job${'"}\u00e9 '.repeat(1000)}`,
-      },
-      attackMs: ATTACK_MS,
-      // Every connection still open must be closed by the server within its timeout.
-      drainMs: defaults.requestTimeoutMs + CLOSE_SLACK_MS,
-    });
-    const started = Date.now();
-    const answered = await deliverSteadily(
-      `http://127.0.0.1:${port}/webhook`,
+    const {
+      before,
+      after: memory,
+      answered,
+      connections,
+    } = await attackWhileDelivering({
+      pid: ingest!.child.pid!,
       secret,
-      1_000,
-      5_000,
-      () => Date.now() - started > ATTACK_MS,
-    );
-    const connections = await attacker.result;
-    rss.stop();
-    const memory = await rss.read();
+      run: {
+        // Its X-GitHub-Event is long, and tries to close the JSON string of a log line.
+        plan: issueAttack(port, `workflow_job${'"}\u00e9 '.repeat(1000)}`, SLOW_BYTE_MS),
+        attackMs: ATTACK_MS,
+        // Every connection still open must be closed by the server within its timeout.
+        drainMs: defaults.requestTimeoutMs + CLOSE_SLACK_MS,
+      },
+      answerTimeoutMs: 5_000,
+      onAttacker: (a) => {
+        attacker = a;
+      },
+    });
 
     // GitHub's deliveries: each answered 202 within 2 s.
     const latencies = answered.map((a) => a.latencyMs);

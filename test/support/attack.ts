@@ -252,6 +252,69 @@ export class AttackerProcess {
   }
 }
 
+const MiB = 1024 * 1024;
+
+/**
+ * The attack issue 24 measured, on ingest's `port`: 16 connections announcing 24 MiB,
+ * sending 23 MiB and stalling; 200 sending a header byte every `slowByteMs`; 500
+ * sending nothing; each replaced a second after it is closed.
+ */
+export function issueAttack(port: number, eventHeader: string, slowByteMs = 5_000): AttackPlan {
+  return {
+    port,
+    stalledBodies: 16,
+    announcedBytes: 24 * MiB,
+    sentBytes: 23 * MiB,
+    slowHeaders: 200,
+    slowByteMs,
+    idle: 500,
+    reopenMs: 1_000,
+    eventHeader,
+  };
+}
+
+export interface AttackOutcome {
+  /** Ingest's memory before the attack, and at its end (with the high-water mark). */
+  before: { rssMiB: number; peakMiB: number };
+  after: { rssMiB: number; peakMiB: number };
+  answered: ValidDelivery[];
+  connections: HostileConnection[];
+}
+
+/**
+ * Runs `run` from an attacker process while one signed delivery a second goes to the
+ * ingest (`pid`) on the plan's port, each answer awaited at most `answerTimeoutMs`, and
+ * samples its memory throughout. `onAttacker` hears the attacker, for a teardown to stop.
+ */
+export async function attackWhileDelivering(options: {
+  pid: number;
+  secret: string;
+  run: AttackRun;
+  answerTimeoutMs: number;
+  onAttacker(attacker: AttackerProcess): void;
+}): Promise<AttackOutcome> {
+  const { run } = options;
+  const rss = new RssSampler(options.pid);
+  try {
+    const before = await rss.read();
+    const attacker = new AttackerProcess(run);
+    options.onAttacker(attacker);
+    const started = Date.now();
+    const answered = await deliverSteadily(
+      `http://127.0.0.1:${run.plan.port}/webhook`,
+      options.secret,
+      1_000,
+      options.answerTimeoutMs,
+      () => Date.now() - started > run.attackMs,
+    );
+    const connections = await attacker.result;
+    rss.stop();
+    return { before, after: await rss.read(), answered, connections };
+  } finally {
+    rss.stop();
+  }
+}
+
 if (process.argv.includes(ATTACKER_FLAG)) {
   process.once('message', async (run: AttackRun) => {
     const attack = new Attack(run.plan);

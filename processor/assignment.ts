@@ -1,8 +1,8 @@
 // How the processor group shares the input partitions. kafkajs offers round robin,
 // which reshuffles almost every partition at every membership change; with eager
 // rebalancing every moved partition is restored again. This assignment is sticky and
-// state-aware: a member keeps what it owns (up to its fair share), and a partition to
-// place goes first to a member that has its state on disk (a warm restore from the
+// state-aware: a member keeps what it owns (up to its fair share; above it, it gives up
+// first what another member holds state for), and a partition to place goes first to a member that has its state on disk (a warm restore from the
 // checkpoint instead of a full one), then to the member with the most room. Members
 // tell what they own and hold in the join's user data.
 import kafkajs, { type PartitionAssigner } from 'kafkajs';
@@ -41,7 +41,13 @@ export function stickyAssignment(
     const cap = base + (extra > 0 && member.owned.filter((p) => valid.has(p)).length > base ? 1 : 0);
     if (cap > base) extra -= 1;
     capacity.set(member.memberId, cap);
-    for (const p of [...member.owned].sort((a, b) => a - b)) {
+    // A member above its share gives up first what another member holds state for (that
+    // one restores it warm), and keeps what only it holds.
+    const warmElsewhere = (p: number) => sorted.some((o) => o !== member && o.warm.includes(p));
+    const keepOrder = [...member.owned].sort(
+      (a, b) => Number(warmElsewhere(a)) - Number(warmElsewhere(b)) || a - b,
+    );
+    for (const p of keepOrder) {
       const mine = out.get(member.memberId)!;
       if (mine.length >= cap) break;
       if (valid.has(p) && !taken.has(p)) {

@@ -77,4 +77,24 @@ describe('stickyAssignment', () => {
     expect(three.get('c')).toEqual([4, 5, 10, 11]);
     expect(three.get('a')).toEqual([0, 1, 2, 3]);
   });
+
+  it('gives a member restarted on its volume the partitions it held, whichever they are', () => {
+    // b was killed; a took b's partitions over (and restored them, so it is warm for
+    // all twelve); b comes back holding the state of the partitions it owned before.
+    for (const bHeld of [
+      [0, 1, 2, 3, 4, 5],
+      [6, 7, 8, 9, 10, 11],
+      [1, 3, 5, 7, 9, 11],
+    ]) {
+      const out = stickyAssignment(
+        [
+          { memberId: 'a', owned: partitions, warm: partitions },
+          { memberId: 'b', owned: [], warm: bHeld },
+        ],
+        partitions,
+      );
+      expect(out.get('b')).toEqual(bHeld);
+      expect(out.get('a')).toEqual(partitions.filter((p) => !bHeld.includes(p)));
+    }
+  });
 });

@@ -58,14 +58,26 @@ async function promQuery(query: string): Promise<unknown[]> {
   return answer.data?.result ?? [];
 }
 
+/** The processor services of docker-compose.yml, and each one's share of the partitions. */
+async function processorServices(): Promise<{ services: string[]; share: number }> {
+  const file = parse(await readFile(composeFile, 'utf8'), { merge: true }) as {
+    services: Record<string, { environment?: Record<string, string> }>;
+  };
+  const services = Object.keys(file.services).filter((name) => name.startsWith('processor-'));
+  const partitions = Number(file.services[services[0]!]!.environment!.RUNSTREAM_PARTITIONS);
+  return { services, share: partitions / services.length };
+}
+
 describe.skipIf(skipped !== '')('docker compose', () => {
   let command: string[] = [];
+  let processors = { services: [] as string[], share: 0 };
   const run = (args: string[], timeoutMs = 120_000) =>
     compose(command, ['-f', composeFile, ...args], { env, timeoutMs });
   const container = async (service: string) => run(['ps', '-q', service]);
 
   beforeAll(async () => {
     command = await composeCommand();
+    processors = await processorServices();
     const taken: number[] = [];
     for (const port of [...INGEST.map((i) => i.port), ...EXPORTERS, PROMETHEUS]) {
       if (!(await portFree(port))) taken.push(port);
@@ -79,6 +91,20 @@ describe.skipIf(skipped !== '')('docker compose', () => {
       await waitFor(
         `readyz on ${port}`,
         async () => ((await httpGet(`http://127.0.0.1:${port}/readyz`)).status === 200 ? true : undefined),
+        120_000,
+      );
+    }
+    // Each processor owns its share, restored: a processor killed before then has stores
+    // with no checkpoint yet, and restores them in full whatever the assignment.
+    for (const service of processors.services) {
+      const id = await container(service);
+      await waitFor(
+        `${service} to own ${processors.share} partitions, restored`,
+        async () => {
+          const said = await httpGetInside(id, 'http://127.0.0.1:9400/readyz').catch(() => '');
+          const owned = /^ready: owns partitions \[([\d,]*)\]/.exec(said)?.[1];
+          return owned !== undefined && owned.split(',').length === processors.share ? true : undefined;
+        },
         120_000,
       );
     }
@@ -116,12 +142,14 @@ describe.skipIf(skipped !== '')('docker compose', () => {
     await new Promise((r) => setTimeout(r, 5_000));
     await docker(['kill', processor]);
     await new Promise((r) => setTimeout(r, 5_000));
+    const restarted = new Date().toISOString();
     await run(['start', 'processor-1']);
     const report = await sending;
     expect(report.acks).toHaveLength(deliveries.length);
     expect(new Set(report.acks.map((a) => a.ingest)).size, 'both ingest containers took deliveries').toBe(2);
 
-    // The same container, back on its volume: it restored from its local checkpoint.
+    // The same container, back on its volume: it gets back its share of the partitions,
+    // the ones it held, and restores each from its local checkpoint.
     expect(await container('processor-1')).toBe(processor);
     const restores = await waitFor(
       'processor-1 to restore partitions',
@@ -135,12 +163,25 @@ describe.skipIf(skipped !== '')('docker compose', () => {
             )
             .reduce((sum, s) => sum + s.value, 0);
         const counts = { checkpoint: count('checkpoint'), full: count('full') };
-        return counts.checkpoint + counts.full > 0 ? counts : undefined;
+        return counts.checkpoint + counts.full >= processors.share ? counts : undefined;
       },
       120_000,
     );
     console.log(`compose: processor-1 after docker kill and start: restores ${JSON.stringify(restores)}`);
-    expect(restores.checkpoint).toBeGreaterThan(0);
+    // What it was given and how it restored each partition, so a failure explains itself.
+    const said = (await docker(['logs', '--since', restarted, processor])).split('\n').flatMap((line) => {
+      try {
+        const { msg, partition, partitions, mode, reason } = JSON.parse(line) as Record<string, unknown>;
+        return /partitions assigned|restor/.test(String(msg))
+          ? [JSON.stringify({ msg, partition, partitions, mode, reason })]
+          : [];
+      } catch {
+        return [];
+      }
+    });
+    console.log(`compose: processor-1 said:\n${said.join('\n')}`);
+    // Every partition it gets back is one it held: none restored in full.
+    expect(restores).toEqual({ checkpoint: processors.share, full: 0 });
 
     const expected = expectedSeries(truth);
     const diffs: Record<number, string[]> = {};

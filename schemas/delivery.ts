@@ -2,12 +2,14 @@
 // `<prefix>deliveries` (evolve additively only, new fields with defaults, and register
 // each version in registry.ts), how one is built, and how it is keyed and partitioned:
 // by its workflow run id, so every event of a run and of its jobs lands in one
-// partition with one owner. The partition is kafkajs' default (Java-compatible
-// murmur2 of the key), the rule every producer of the topic has used; a changelog
-// record derived from partition p goes to changelog partition p.
-import kafkajs, { type PartitionMetadata } from 'kafkajs';
+// partition with one owner. The partition is the Java producer's rule for a key
+// (partitioner.ts; kafkajs' default is the same), the rule every producer of the
+// topic has used; a changelog record derived from partition p goes to changelog
+// partition p.
 import { type EmbeddedObservation, embeddedObservationSchema, embedObservation } from './observation.js';
 import { isJsonObject, runIdOf } from './payload.js';
+
+export { partitionForKey } from './partitioner.js';
 
 export const deliverySchemaV1 = {
   type: 'record',
@@ -141,26 +143,7 @@ export function buildDelivery(fields: DeliveryFields): KeyedDelivery | { error: 
   };
 }
 
-const partitioner = kafkajs.Partitioners.DefaultPartitioner();
-const layouts = new Map<number, PartitionMetadata[]>();
-
 /** The record key of a run's deliveries: its run id in decimal. */
 export function deliveryKey(runId: number): string {
   return String(runId);
-}
-
-export function partitionForKey(key: string, partitions: number): number {
-  let layout = layouts.get(partitions);
-  if (!layout) {
-    layout = Array.from({ length: partitions }, (_, partitionId) => ({
-      partitionId,
-      leader: 0,
-      partitionErrorCode: 0,
-      replicas: [],
-      isr: [],
-    }));
-    layouts.set(partitions, layout);
-  }
-  // With a key, the partitioner hashes it over all partitions (leaders do not matter).
-  return partitioner({ topic: '', partitionMetadata: layout, message: { key, value: null } });
 }

@@ -149,7 +149,26 @@ export function deliveryKey(runId: number): string {
   return String(runId);
 }
 
+/** Keys recently partitioned, by partition count: a run's events share a key (bounded, cleared when full). */
+const recent = new Map<number, Map<string, number>>();
+const RECENT_KEYS = 10_000;
+
 export function partitionForKey(key: string, partitions: number): number {
+  let known = recent.get(partitions);
+  if (!known) {
+    known = new Map();
+    recent.set(partitions, known);
+  }
+  let partition = known.get(key);
+  if (partition === undefined) {
+    partition = hashToPartition(key, partitions);
+    if (known.size >= RECENT_KEYS) known.clear();
+    known.set(key, partition);
+  }
+  return partition;
+}
+
+function hashToPartition(key: string, partitions: number): number {
   let layout = layouts.get(partitions);
   if (!layout) {
     layout = Array.from({ length: partitions }, (_, partitionId) => ({

@@ -12,7 +12,9 @@
 // deployed, fed at a fixed rate (BENCH_INGEST_RATE, 1,000/s) in an open loop; its CPU
 // time (user + system, from /proc, that process's only: not the senders', not this
 // one's) per accepted delivery, for each of BENCH_INGEST_CPU_ROUNDS rounds after a
-// warm-up, and their median. BENCH_PROFILE_DIR: a V8 CPU profile of that process.
+// warm-up, and their median. BENCH_PROFILE_DIR: a V8 CPU profile of that process;
+// BENCH_INGEST_BIN: another build's bin/runstream.js in its place; BENCH_INGEST_COMPARE_BIN:
+// one beside it, fed alike at the same time, to compare two builds on a noisy machine.
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -164,16 +166,15 @@ async function recordsIn(kafka: ReturnType<typeof createKafka>, topic: string): 
 }
 
 /** `runstream ingest` (the built CLI) in a process of its own; stopped by its handle. */
-async function ingestProcess(env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+async function ingestProcess(
+  bin: string,
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
   const profileDir = process.env.BENCH_PROFILE_DIR;
   const child = spawn(
     process.execPath,
-    [
-      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-      join(import.meta.dirname, '..', 'bin', 'runstream.js'),
-      'ingest',
-    ],
+    [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), bin, 'ingest'],
     {
       env: { ...process.env, ...env, RUNSTREAM_INGEST_PORT: String(port), RUNSTREAM_HOST: '127.0.0.1' },
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -198,7 +199,24 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** The cost case: CPU per delivery of an ingest process at a fixed rate (see the header). */
+/** One ingest process of the cost case: its build, topics, senders and rounds. */
+interface CostTarget {
+  label: string;
+  bin: string;
+  prefix: string;
+  load: LoadGenerator;
+  child?: ChildProcess;
+  url?: string;
+  accepted: number;
+  rounds: Array<{ result: RoundResult; cpuUs: number }>;
+}
+
+/**
+ * The cost case: CPU per delivery of an ingest process at a fixed rate (see the header).
+ * With BENCH_INGEST_COMPARE_BIN, a second build runs beside this one, each with its own
+ * topics and senders at the rate, their rounds at the same time: both see the same machine,
+ * so a comparison holds on a noisy one.
+ */
 async function runCostCase(
   ctx: BenchContext,
   load: LoadGenerator,
@@ -206,74 +224,125 @@ async function runCostCase(
   options: IngestBenchOptions,
 ): Promise<Figures> {
   const logger = ctx.logger.child({ bench: 'ingest', case: 'cost' });
-  const prefix = `bench${randomUUID().slice(0, 8)}.`;
   const kafka = createKafka({ brokers: ctx.brokers, clientId: 'runstream-bench', logger });
-  await ensureTopics(kafka, topicPlan({ prefix, partitions: options.partitions }), -1, logger);
-  let ingest: ChildProcess | undefined;
-  try {
-    const started = await ingestProcess({
-      KAFKA_BROKERS: ctx.brokers.join(','),
-      RUNSTREAM_TOPIC_PREFIX: prefix,
-      RUNSTREAM_PARTITIONS: String(options.partitions),
-      RUNSTREAM_WEBHOOK_SECRET: secret,
-      RUNSTREAM_LOG_LEVEL: process.env.RUNSTREAM_LOG_LEVEL ?? 'info',
+  const newPrefix = () => `bench${randomUUID().slice(0, 8)}.`;
+  const targets: CostTarget[] = [
+    {
+      label: 'cost',
+      bin: process.env.BENCH_INGEST_BIN ?? join(import.meta.dirname, '..', 'bin', 'runstream.js'),
+      prefix: newPrefix(),
+      load,
+      accepted: 0,
+      rounds: [],
+    },
+  ];
+  const compareBin = process.env.BENCH_INGEST_COMPARE_BIN;
+  if (compareBin) {
+    targets.push({
+      label: 'cost_compare',
+      bin: compareBin,
+      prefix: newPrefix(),
+      load: new LoadGenerator(),
+      accepted: 0,
+      rounds: [],
     });
-    ingest = started.child;
-    const url = `http://127.0.0.1:${started.port}/webhook`;
-    const pid = ingest.pid!;
-    // In flight at once, at most: 2 s of deliveries (the rest wait for a socket).
-    const concurrency = Math.max(options.concurrency, Math.min(4096, options.rate * 2));
-    let accepted = 0;
-    if (options.warmupMs > 0) {
-      accepted += (await load.round(url, options.warmupMs, concurrency, options.rate)).accepted;
+  }
+  const at = `at${options.rate}`;
+  try {
+    for (const target of targets) {
+      if (target.load !== load) {
+        const ready = await target.load.ask({
+          type: 'init',
+          secret,
+          targetBytes: options.payloadBytes,
+          variants: 256,
+        });
+        if (ready.type !== 'ready') throw new Error(`load generator answered ${ready.type} to init`);
+      }
+      await ensureTopics(
+        kafka,
+        topicPlan({ prefix: target.prefix, partitions: options.partitions }),
+        -1,
+        logger,
+      );
+      const started = await ingestProcess(target.bin, {
+        KAFKA_BROKERS: ctx.brokers.join(','),
+        RUNSTREAM_TOPIC_PREFIX: target.prefix,
+        RUNSTREAM_PARTITIONS: String(options.partitions),
+        RUNSTREAM_WEBHOOK_SECRET: secret,
+        RUNSTREAM_LOG_LEVEL: process.env.RUNSTREAM_LOG_LEVEL ?? 'info',
+      });
+      target.child = started.child;
+      target.url = `http://127.0.0.1:${started.port}/webhook`;
     }
-    const rounds: Array<{ result: RoundResult; cpuUs: number }> = [];
-    for (let i = 0; i < options.cpuRounds; i += 1) {
-      const before = await cpuSecondsOf(pid);
-      const result = await load.round(url, options.cpuRoundMs, concurrency, options.rate);
-      const cpuSeconds = (await cpuSecondsOf(pid)) - before;
-      const cpuUs = result.accepted > 0 ? (cpuSeconds * 1e6) / result.accepted : Number.NaN;
-      accepted += result.accepted;
-      rounds.push({ result, cpuUs });
-      logger.info(
-        {
-          round: i + 1,
-          rate: round1(result.rate),
-          cpuUsPerDelivery: round1(cpuUs),
-          p50: round2(result.p50Ms),
-        },
-        'cost round',
+    // At most BENCH_INGEST_CONCURRENCY connections (as GitHub's senders would keep): when
+    // ingest falls behind, requests wait in the sender, not in thousands of connections.
+    const round = (target: CostTarget, ms: number) =>
+      target.load.round(target.url!, ms, options.concurrency, options.rate);
+    if (options.warmupMs > 0) {
+      await Promise.all(
+        targets.map(async (t) => {
+          t.accepted += (await round(t, options.warmupMs)).accepted;
+        }),
       );
     }
-    const records = await recordsIn(kafka, topicNames(prefix).deliveries);
-    const failures: Record<string, number> = {};
-    for (const { result } of rounds) {
-      for (const [status, n] of Object.entries(result.failures))
-        failures[status] = (failures[status] ?? 0) + n;
+    for (let i = 0; i < options.cpuRounds; i += 1) {
+      await Promise.all(
+        targets.map(async (t) => {
+          const before = await cpuSecondsOf(t.child!.pid!);
+          const result = await round(t, options.cpuRoundMs);
+          const cpuSeconds = (await cpuSecondsOf(t.child!.pid!)) - before;
+          const cpuUs = result.accepted > 0 ? (cpuSeconds * 1e6) / result.accepted : Number.NaN;
+          t.accepted += result.accepted;
+          t.rounds.push({ result, cpuUs });
+          logger.info(
+            { target: t.label, round: i + 1, rate: round1(result.rate), cpuUsPerDelivery: round1(cpuUs) },
+            'cost round',
+          );
+        }),
+      );
     }
-    const at = `at${options.rate}`;
-    return {
-      [`cost_${at}_rounds`]: `${options.cpuRounds} x ${options.cpuRoundMs / 1000} s (+${options.warmupMs / 1000} s warm-up), ingest in its own process`,
-      [`cost_${at}_cpu_us_per_delivery`]: round1(median(rounds.map((r) => r.cpuUs))),
+    const figures: Figures = {
+      [`cost_${at}_rounds`]: `${options.cpuRounds} x ${options.cpuRoundMs / 1000} s (+${options.warmupMs / 1000} s warm-up), ingest in its own process${compareBin ? `, beside ${compareBin} (cost_compare_*)` : ''}`,
       [`cost_${at}_cpu_us_per_delivery_goal`]: 'at most 150',
-      [`cost_${at}_cpu_us_per_delivery_rounds`]: rounds.map((r) => round1(r.cpuUs)).join(', '),
-      [`cost_${at}_rate_per_s`]: round1(median(rounds.map((r) => r.result.rate))),
-      [`cost_${at}_p50_ms`]: round2(median(rounds.map((r) => r.result.p50Ms))),
-      [`cost_${at}_p99_ms`]: round2(median(rounds.map((r) => r.result.p99Ms))),
-      [`cost_${at}_failures`]:
-        Object.entries(failures)
-          .map(([status, n]) => `${status}x${n}`)
-          .join(' ') || 'none',
-      [`cost_${at}_records_match_202s`]:
-        records === accepted ? 'yes' : `no (${records} records, ${accepted} accepted)`,
     };
+    for (const t of targets) {
+      const records = await recordsIn(kafka, topicNames(t.prefix).deliveries);
+      const failures: Record<string, number> = {};
+      for (const { result } of t.rounds) {
+        for (const [status, n] of Object.entries(result.failures))
+          failures[status] = (failures[status] ?? 0) + n;
+      }
+      const name = `${t.label}_${at}`;
+      Object.assign(figures, {
+        [`${name}_cpu_us_per_delivery`]: round1(median(t.rounds.map((r) => r.cpuUs))),
+        [`${name}_cpu_us_per_delivery_rounds`]: t.rounds.map((r) => round1(r.cpuUs)).join(', '),
+        [`${name}_rate_per_s`]: round1(median(t.rounds.map((r) => r.result.rate))),
+        [`${name}_p50_ms`]: round2(median(t.rounds.map((r) => r.result.p50Ms))),
+        [`${name}_p99_ms`]: round2(median(t.rounds.map((r) => r.result.p99Ms))),
+        [`${name}_failures`]:
+          Object.entries(failures)
+            .map(([status, n]) => `${status}x${n}`)
+            .join(' ') || 'none',
+        [`${name}_records_match_202s`]:
+          records === t.accepted ? 'yes' : `no (${records} records, ${t.accepted} accepted)`,
+      });
+    }
+    return figures;
   } finally {
-    if (ingest) await stopProcess(ingest);
+    for (const t of targets) {
+      if (t.child) await stopProcess(t.child);
+      if (t.load !== load) await t.load.stop();
+    }
     const admin = kafka.admin();
     await admin
       .connect()
-      .then(() => admin.deleteTopics({ topics: topicPlan({ prefix, partitions: 1 }).map((s) => s.name) }))
-      .catch((error: unknown) => logger.warn({ err: error, prefix }, 'could not delete the bench topics'))
+      .then(() =>
+        admin.deleteTopics({
+          topics: targets.flatMap((t) => topicPlan({ prefix: t.prefix, partitions: 1 }).map((s) => s.name)),
+        }),
+      )
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not delete the bench topics'))
       .finally(() => admin.disconnect());
   }
 }

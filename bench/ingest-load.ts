@@ -8,7 +8,7 @@ import { examples, signatureOf } from '../test/support/webhooks.js';
 
 export type LoadCommand =
   | { type: 'init'; secret: string; targetBytes: number; variants: number }
-  | { type: 'run'; url: string; durationMs: number; concurrency: number }
+  | { type: 'run'; url: string; durationMs: number; concurrency: number; ratePerSecond?: number }
   | { type: 'exit' };
 
 export interface RoundResult {
@@ -106,7 +106,17 @@ let variants: Variant[] = [];
 let sequence = 0;
 const agents = new Map<string, Agent>();
 
-async function runRound(url: string, durationMs: number, concurrency: number): Promise<RoundResult> {
+/**
+ * One round against `url`: closed loop (`concurrency` senders, each sending its next
+ * request once answered), or open loop at `ratePerSecond` (requests start on schedule,
+ * whatever the answers; at most `concurrency` at once, the rest wait for a socket).
+ */
+async function runRound(
+  url: string,
+  durationMs: number,
+  concurrency: number,
+  ratePerSecond?: number,
+): Promise<RoundResult> {
   let agent = agents.get(url);
   if (!agent) {
     agent = new Agent({ keepAlive: true, maxSockets: concurrency });
@@ -118,22 +128,37 @@ async function runRound(url: string, durationMs: number, concurrency: number): P
   let accepted = 0;
   const started = performance.now();
   const deadline = started + durationMs;
-  const sender = async (): Promise<void> => {
-    while (performance.now() < deadline) {
-      const variant = variants[sequence++ % variants.length]!;
-      const t0 = performance.now();
-      let status: string;
-      try {
-        status = String(await post(agent, target, variant));
-      } catch (error) {
-        status = `error:${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
-      }
-      latencies.push(performance.now() - t0);
-      if (status === '202') accepted += 1;
-      else failures[status] = (failures[status] ?? 0) + 1;
+  const send = async (): Promise<void> => {
+    const variant = variants[sequence++ % variants.length]!;
+    const t0 = performance.now();
+    let status: string;
+    try {
+      status = String(await post(agent, target, variant));
+    } catch (error) {
+      status = `error:${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
     }
+    latencies.push(performance.now() - t0);
+    if (status === '202') accepted += 1;
+    else failures[status] = (failures[status] ?? 0) + 1;
   };
-  await Promise.all(Array.from({ length: concurrency }, sender));
+  if (ratePerSecond === undefined) {
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < deadline) await send();
+      }),
+    );
+  } else {
+    // Every 5 ms, the requests due by now: the schedule does not drift with the answers.
+    const total = Math.round((ratePerSecond * durationMs) / 1000);
+    const inFlight: Array<Promise<void>> = [];
+    let sent = 0;
+    while (sent < total) {
+      const due = Math.min(total, Math.floor(((performance.now() - started) * ratePerSecond) / 1000) + 1);
+      for (; sent < due; sent += 1) inFlight.push(send());
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await Promise.all(inFlight);
+  }
   const seconds = (performance.now() - started) / 1000;
   const sorted = Float64Array.from(latencies).sort();
   return {
@@ -160,7 +185,10 @@ async function handle(command: LoadCommand): Promise<void> {
       return;
     }
     case 'run':
-      reply({ type: 'result', result: await runRound(command.url, command.durationMs, command.concurrency) });
+      reply({
+        type: 'result',
+        result: await runRound(command.url, command.durationMs, command.concurrency, command.ratePerSecond),
+      });
       return;
     case 'exit':
       for (const agent of agents.values()) agent.destroy();

@@ -7,8 +7,17 @@
 // The machine is small and noisy: rounds of the two targets alternate after a
 // warm-up, and the figures are medians over rounds. The senders run in a forked
 // process (bench/ingest-load.ts), so they do not share an event loop with ingest.
-import { type ChildProcess, fork } from 'node:child_process';
+//
+// Then the cost: the built CLI's `runstream ingest` in a process of its own, as
+// deployed, fed at a fixed rate (BENCH_INGEST_RATE, 1,000/s) in an open loop; its CPU
+// time (user + system, from /proc, that process's only: not the senders', not this
+// one's) per accepted delivery, for each of BENCH_INGEST_CPU_ROUNDS rounds after a
+// warm-up, and their median. BENCH_PROFILE_DIR: a V8 CPU profile of that process;
+// BENCH_INGEST_BIN: another build's bin/runstream.js in its place; BENCH_INGEST_COMPARE_BIN:
+// one beside it, fed alike at the same time, to compare two builds on a noisy machine.
+import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { readIngestLimits } from '../ingest/config.js';
 import { readIngestConfig, startIngest } from '../ingest/main.js';
@@ -22,7 +31,10 @@ import type { RoleHandle } from '../platform/role.js';
 import { topicNames, topicPlan } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
 import { codecs } from '../schemas/codecs.js';
+import { freePort } from '../test/support/broker.js';
 import { LOAD_GENERATOR_FLAG, type LoadCommand, type LoadReply, type RoundResult } from './ingest-load.js';
+import { cpuSecondsOf } from './memory.js';
+import { isReady } from './readiness.js';
 import type { BenchContext, Figures } from './types.js';
 
 export interface IngestBenchOptions {
@@ -33,6 +45,10 @@ export interface IngestBenchOptions {
   warmupMs: number;
   partitions: number;
   payloadBytes: number;
+  /** The cost case: deliveries a second, its rounds (0: skip it) and their length. */
+  rate: number;
+  cpuRounds: number;
+  cpuRoundMs: number;
 }
 
 /** Defaults: 64 senders, 5 x 2 s per target after 2 s of warm-up each (~25 s of load). */
@@ -44,6 +60,9 @@ export function ingestBenchOptions(env: Env = process.env): IngestBenchOptions {
     warmupMs: readInt(env, 'BENCH_INGEST_WARMUP_MS', 2000, 0),
     partitions: readInt(env, 'BENCH_INGEST_PARTITIONS', 12, 1, 10_000),
     payloadBytes: readInt(env, 'BENCH_INGEST_PAYLOAD_BYTES', 8192, 1),
+    rate: readInt(env, 'BENCH_INGEST_RATE', 1000, 1, 100_000),
+    cpuRounds: readInt(env, 'BENCH_INGEST_CPU_ROUNDS', 3, 0, 100),
+    cpuRoundMs: readInt(env, 'BENCH_INGEST_CPU_ROUND_MS', 10_000, 1000),
   };
 }
 
@@ -91,8 +110,14 @@ class LoadGenerator {
     });
   }
 
-  async round(url: string, durationMs: number, concurrency: number): Promise<RoundResult> {
-    const reply = await this.ask({ type: 'run', url, durationMs, concurrency });
+  async round(
+    url: string,
+    durationMs: number,
+    concurrency: number,
+    ratePerSecond?: number,
+  ): Promise<RoundResult> {
+    const command: LoadCommand = { type: 'run', url, durationMs, concurrency };
+    const reply = await this.ask(ratePerSecond === undefined ? command : { ...command, ratePerSecond });
     if (reply.type !== 'result') throw new Error(`load generator answered ${reply.type} to run`);
     return reply.result;
   }
@@ -125,6 +150,201 @@ function summarise(label: string, rounds: readonly RoundResult[]): Figures {
         .map(([status, n]) => `${status}x${n}`)
         .join(' ') || 'none',
   };
+}
+
+/** Records on a topic (every partition's high minus low watermark). */
+async function recordsIn(kafka: ReturnType<typeof createKafka>, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    let records = 0;
+    for (const p of await admin.fetchTopicOffsets(topic)) records += Number(p.high) - Number(p.low);
+    return records;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** `runstream ingest` (the built CLI) in a process of its own; stopped by its handle. */
+async function ingestProcess(
+  bin: string,
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const profileDir = process.env.BENCH_PROFILE_DIR;
+  const child = spawn(
+    process.execPath,
+    [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), bin, 'ingest'],
+    {
+      env: { ...process.env, ...env, RUNSTREAM_INGEST_PORT: String(port), RUNSTREAM_HOST: '127.0.0.1' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  const readyBy = Date.now() + 60_000;
+  while (!(await isReady(port))) {
+    if (child.exitCode !== null) throw new Error(`ingest exited with code ${child.exitCode} before ready`);
+    if (Date.now() > readyBy) throw new Error('ingest not ready within 60 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, port };
+}
+
+/** SIGTERM (a graceful stop writes the CPU profile), SIGKILL after 15 s. */
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** One ingest process of the cost case: its build, topics, senders and rounds. */
+interface CostTarget {
+  label: string;
+  bin: string;
+  prefix: string;
+  load: LoadGenerator;
+  child?: ChildProcess;
+  url?: string;
+  accepted: number;
+  rounds: Array<{ result: RoundResult; cpuUs: number }>;
+}
+
+/**
+ * The cost case: CPU per delivery of an ingest process at a fixed rate (see the header).
+ * With BENCH_INGEST_COMPARE_BIN, a second build runs beside this one, each with its own
+ * topics and senders at the rate, their rounds at the same time: both see the same machine,
+ * so a comparison holds on a noisy one.
+ */
+async function runCostCase(
+  ctx: BenchContext,
+  load: LoadGenerator,
+  secret: string,
+  options: IngestBenchOptions,
+): Promise<Figures> {
+  const logger = ctx.logger.child({ bench: 'ingest', case: 'cost' });
+  const kafka = createKafka({ brokers: ctx.brokers, clientId: 'runstream-bench', logger });
+  const newPrefix = () => `bench${randomUUID().slice(0, 8)}.`;
+  const targets: CostTarget[] = [
+    {
+      label: 'cost',
+      bin: process.env.BENCH_INGEST_BIN ?? join(import.meta.dirname, '..', 'bin', 'runstream.js'),
+      prefix: newPrefix(),
+      load,
+      accepted: 0,
+      rounds: [],
+    },
+  ];
+  const compareBin = process.env.BENCH_INGEST_COMPARE_BIN;
+  if (compareBin) {
+    targets.push({
+      label: 'cost_compare',
+      bin: compareBin,
+      prefix: newPrefix(),
+      load: new LoadGenerator(),
+      accepted: 0,
+      rounds: [],
+    });
+  }
+  const at = `at${options.rate}`;
+  try {
+    for (const target of targets) {
+      if (target.load !== load) {
+        const ready = await target.load.ask({
+          type: 'init',
+          secret,
+          targetBytes: options.payloadBytes,
+          variants: 256,
+        });
+        if (ready.type !== 'ready') throw new Error(`load generator answered ${ready.type} to init`);
+      }
+      await ensureTopics(
+        kafka,
+        topicPlan({ prefix: target.prefix, partitions: options.partitions }),
+        -1,
+        logger,
+      );
+      const started = await ingestProcess(target.bin, {
+        KAFKA_BROKERS: ctx.brokers.join(','),
+        RUNSTREAM_TOPIC_PREFIX: target.prefix,
+        RUNSTREAM_PARTITIONS: String(options.partitions),
+        RUNSTREAM_WEBHOOK_SECRET: secret,
+        RUNSTREAM_LOG_LEVEL: process.env.RUNSTREAM_LOG_LEVEL ?? 'info',
+      });
+      target.child = started.child;
+      target.url = `http://127.0.0.1:${started.port}/webhook`;
+    }
+    // At most BENCH_INGEST_CONCURRENCY connections (as GitHub's senders would keep): when
+    // ingest falls behind, requests wait in the sender, not in thousands of connections.
+    const round = (target: CostTarget, ms: number) =>
+      target.load.round(target.url!, ms, options.concurrency, options.rate);
+    if (options.warmupMs > 0) {
+      await Promise.all(
+        targets.map(async (t) => {
+          t.accepted += (await round(t, options.warmupMs)).accepted;
+        }),
+      );
+    }
+    for (let i = 0; i < options.cpuRounds; i += 1) {
+      await Promise.all(
+        targets.map(async (t) => {
+          const before = await cpuSecondsOf(t.child!.pid!);
+          const result = await round(t, options.cpuRoundMs);
+          const cpuSeconds = (await cpuSecondsOf(t.child!.pid!)) - before;
+          const cpuUs = result.accepted > 0 ? (cpuSeconds * 1e6) / result.accepted : Number.NaN;
+          t.accepted += result.accepted;
+          t.rounds.push({ result, cpuUs });
+          logger.info(
+            { target: t.label, round: i + 1, rate: round1(result.rate), cpuUsPerDelivery: round1(cpuUs) },
+            'cost round',
+          );
+        }),
+      );
+    }
+    const figures: Figures = {
+      [`cost_${at}_rounds`]: `${options.cpuRounds} x ${options.cpuRoundMs / 1000} s (+${options.warmupMs / 1000} s warm-up), ingest in its own process${compareBin ? `, beside ${compareBin} (cost_compare_*)` : ''}`,
+      [`cost_${at}_cpu_us_per_delivery_goal`]: 'at most 150',
+    };
+    for (const t of targets) {
+      const records = await recordsIn(kafka, topicNames(t.prefix).deliveries);
+      const failures: Record<string, number> = {};
+      for (const { result } of t.rounds) {
+        for (const [status, n] of Object.entries(result.failures))
+          failures[status] = (failures[status] ?? 0) + n;
+      }
+      const name = `${t.label}_${at}`;
+      Object.assign(figures, {
+        [`${name}_cpu_us_per_delivery`]: round1(median(t.rounds.map((r) => r.cpuUs))),
+        [`${name}_cpu_us_per_delivery_rounds`]: t.rounds.map((r) => round1(r.cpuUs)).join(', '),
+        [`${name}_rate_per_s`]: round1(median(t.rounds.map((r) => r.result.rate))),
+        [`${name}_p50_ms`]: round2(median(t.rounds.map((r) => r.result.p50Ms))),
+        [`${name}_p99_ms`]: round2(median(t.rounds.map((r) => r.result.p99Ms))),
+        [`${name}_failures`]:
+          Object.entries(failures)
+            .map(([status, n]) => `${status}x${n}`)
+            .join(' ') || 'none',
+        [`${name}_records_match_202s`]:
+          records === t.accepted ? 'yes' : `no (${records} records, ${t.accepted} accepted)`,
+      });
+    }
+    return figures;
+  } finally {
+    for (const t of targets) {
+      if (t.child) await stopProcess(t.child);
+      if (t.load !== load) await t.load.stop();
+    }
+    const admin = kafka.admin();
+    await admin
+      .connect()
+      .then(() =>
+        admin.deleteTopics({
+          topics: targets.flatMap((t) => topicPlan({ prefix: t.prefix, partitions: 1 }).map((s) => s.name)),
+        }),
+      )
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not delete the bench topics'))
+      .finally(() => admin.disconnect());
+  }
 }
 
 export async function runIngestBench(
@@ -207,14 +427,7 @@ export async function runIngestBench(
     }
 
     // Every 202 must be a record in the topic: acks=all, so count what the broker holds.
-    const admin = kafka.admin();
-    await admin.connect();
-    let recordsInTopic = 0;
-    try {
-      for (const p of await admin.fetchTopicOffsets(topic)) recordsInTopic += Number(p.high) - Number(p.low);
-    } finally {
-      await admin.disconnect();
-    }
+    const recordsInTopic = await recordsIn(kafka, topic);
 
     const baselineFigures = summarise('baseline', results.baseline);
     const kafkaFigures = summarise('kafka', results.kafka);
@@ -238,6 +451,7 @@ export async function runIngestBench(
       ),
       kafka_records_in_topic: recordsInTopic,
       kafka_records_match_202s: recordsInTopic === kafkaAccepted ? 'yes' : `no (${kafkaAccepted} accepted)`,
+      ...(options.cpuRounds > 0 ? await runCostCase(ctx, load, secret, options) : {}),
     };
   } finally {
     await load.stop();

@@ -40,6 +40,9 @@ export function createHttpApp(logger: Logger, limits?: ServerLimits): FastifyIns
   const level = logger.isLevelEnabled('warn') ? 'warn' : logger.level;
   const app = Fastify({
     loggerInstance: logger.child({ component: 'http' }, { level }) as FastifyBaseLogger,
+    // No pino child per request (its only binding, fastify's counter reqId, tells an
+    // operator nothing): making one cost ingest about 1/40 of its CPU per delivery.
+    childLoggerFactory: (parent) => parent,
     ...(limits === undefined
       ? {}
       : {

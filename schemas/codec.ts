@@ -6,6 +6,9 @@ import avro from 'avsc';
 
 const MAGIC = 0;
 const HEADER_BYTES = 5;
+/** The scratch buffer encode writes into, shared (encoding is synchronous); larger records get their own. */
+const MAX_SCRATCH_BYTES = 1024 * 1024;
+let scratch = Buffer.allocUnsafe(64 * 1024);
 
 type Resolver = ReturnType<avro.Type['createResolver']>;
 
@@ -123,13 +126,32 @@ export class AvroCodec<T> extends AvroDecoder<T> {
     this.writerId = registry.writerId(subject);
   }
 
+  /**
+   * One pass of the encoder into a scratch buffer kept between calls, then one copy
+   * into a record of the exact size. (avsc's toBuffer writes twice into a zeroed
+   * buffer when a record outgrows its 1 KB scratch: every Delivery does.)
+   */
   encode(value: T): Buffer {
-    const body = this.type.toBuffer(value);
-    const framed = Buffer.allocUnsafe(HEADER_BYTES + body.length);
-    framed.writeUInt8(MAGIC, 0);
-    framed.writeUInt32BE(this.writerId, 1);
-    body.copy(framed, HEADER_BYTES);
-    return framed;
+    let end = this.type.encode(value, scratch, HEADER_BYTES);
+    if (end < 0) {
+      // A negative end is the bytes missing: grow (kept up to a bound) and encode again.
+      const needed = scratch.length - end;
+      if (needed > MAX_SCRATCH_BYTES) {
+        const own = Buffer.allocUnsafe(needed);
+        return this.framed(own, this.type.encode(value, own, HEADER_BYTES));
+      }
+      scratch = Buffer.allocUnsafe(2 ** Math.ceil(Math.log2(needed)));
+      end = this.type.encode(value, scratch, HEADER_BYTES);
+    }
+    const framed = Buffer.allocUnsafe(end);
+    scratch.copy(framed, 0, 0, end);
+    return this.framed(framed, end);
+  }
+
+  private framed(buffer: Buffer, end: number): Buffer {
+    buffer.writeUInt8(MAGIC, 0);
+    buffer.writeUInt32BE(this.writerId, 1);
+    return end === buffer.length ? buffer : buffer.subarray(0, end);
   }
 
   /** A decoder of this subject's records without some fields: skipped, never copied out. */

@@ -203,6 +203,43 @@ describe('DeliveryPublisher', () => {
     await expect(failing).rejects.toBeInstanceOf(PublishIncompleteError);
   });
 
+  it('fails exactly the deliveries a failed send carried: those queued behind it are sent next and acknowledged', async () => {
+    const { kafka, sends } = stalledKafka();
+    const publisher = new DeliveryPublisher({ kafka, topic: 't', logger: testLogger });
+    const outcomes: Record<string, string> = {};
+    const track = (id: string) =>
+      publisher.publish([delivery(id)]).then(
+        ([position]) => {
+          outcomes[id] = `acked at ${position!.partition}/${position!.offset}`;
+        },
+        (error: Error) => {
+          outcomes[id] = `failed: ${error.message}`;
+        },
+      );
+    const a = track('a');
+    await tick();
+    const queued = [track('b'), track('c')];
+    await tick();
+    sends[0]!.ack();
+    await a;
+    await tick();
+    const d = track('d');
+    await tick();
+    sends[1]!.fail(new Error('NOT_ENOUGH_REPLICAS'));
+    await Promise.all(queued);
+    await tick();
+    sends[2]!.ack();
+    await d;
+    expect(sends.map((s) => s.ids)).toEqual([['a'], ['b', 'c'], ['d']]);
+    const acked = `acked at ${sends[0]!.record.messages[0]!.partition}/100`;
+    expect(outcomes).toEqual({
+      a: acked,
+      b: 'failed: NOT_ENOUGH_REPLICAS',
+      c: 'failed: NOT_ENOUGH_REPLICAS',
+      d: acked,
+    });
+  });
+
   it('replaces its producer after a failed send, so no sequence number is reused', async () => {
     const { kafka, sends } = stalledKafka();
     const publisher = new DeliveryPublisher({ kafka, topic: 't', logger: testLogger });

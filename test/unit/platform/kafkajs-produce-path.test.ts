@@ -4,7 +4,10 @@
 // send's messages grouped by partition in linear time. These hold on the unpatched client
 // too: they guard that the faster paths write the same bytes as the protocol defines
 // (checked against a BigInt LEB128 written here), that record batches and produce
-// requests decode as written, and that grouping keeps every message in order. A broker
+// requests decode as written, and that grouping keeps every message in order. The
+// CRC32C of a record batch (eight bytes a step) is checked against one computed a bit
+// at a time from the polynomial, here; encoders sized up front against batches of
+// records of KBs, as ingest writes them. A broker
 // rejects a malformed batch, so the integration suites check the same against Kafka.
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
@@ -211,6 +214,94 @@ describe('patched kafkajs: the encoder', () => {
       expect(record.timestamp).toBe(String(firstTimestamp + message.timestampDelta));
       expect(record.key).toEqual(message.key);
       expect(record.value).toEqual(message.value ?? null);
+    }
+  });
+});
+
+const crc32C = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (buffer: Buffer) => number;
+
+/** The oracle: CRC32C (Castagnoli, reflected polynomial 0x82f63b78) a bit at a time. */
+function crc32cBitwise(bytes: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** Deterministic bytes (xorshift), so a failure names a reproducible input. */
+function bytes(length: number, seed: number): Buffer {
+  const out = Buffer.alloc(length);
+  let x = seed | 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+describe('patched kafkajs: the record batch checksum and sizes', () => {
+  it('sums CRC32C as the polynomial defines it, at every length and alignment', () => {
+    expect(crc32cBitwise(Buffer.from('123456789'))).toBe(0xe3069283); // the oracle's check value
+    expect(crc32C(Buffer.from('123456789'))).toBe(0xe3069283);
+    const data = bytes(20_000, 7);
+    for (let length = 0; length <= 80; length++) {
+      for (const start of [0, 1, 3, 7]) {
+        const slice = data.subarray(start, start + length);
+        expect(crc32C(slice), `${length} bytes at ${start}`).toBe(crc32cBitwise(slice));
+      }
+    }
+    for (const length of [1023, 8192, 8197, 19_999]) {
+      expect(crc32C(data.subarray(1, 1 + length)), `${length} bytes`).toBe(
+        crc32cBitwise(data.subarray(1, 1 + length)),
+      );
+    }
+  });
+
+  it('writes produce requests of records of KBs that decode as written, checksums right', async () => {
+    const messages = (partition: number) =>
+      Array.from({ length: 1 + partition }, (_, i) => ({
+        key: Buffer.from(`run-${partition}-${i}`),
+        value: bytes(7000 + 997 * i + partition, partition * 31 + i),
+        headers: { 'delivery-id': Buffer.from(`d${i}`), event: Buffer.from('workflow_job') },
+      }));
+    const partitions = [0, 1, 4].map((partition) => ({ partition, messages: messages(partition) }));
+    const request = produceRequest({
+      acks: -1,
+      timeout: 1000,
+      topicData: [{ topic: 'deliveries', partitions }],
+    });
+    const { buffer } = await request.encode();
+    const decoder = new Decoder(buffer) as unknown as {
+      readInt16(): number;
+      readInt32(): number;
+      readString(): string;
+      readBytes(length: number): Buffer;
+    };
+    decoder.readInt16();
+    expect(decoder.readInt16()).toBe(-1);
+    expect(decoder.readInt32()).toBe(1000);
+    expect(decoder.readInt32()).toBe(1);
+    expect(decoder.readString()).toBe('deliveries');
+    expect(decoder.readInt32()).toBe(partitions.length);
+    for (const { partition, messages: sent } of partitions) {
+      expect(decoder.readInt32()).toBe(partition);
+      const batch = decoder.readBytes(decoder.readInt32());
+      // Base offset (8), length (4), leader epoch (4), magic (1), then the CRC of the rest.
+      expect(batch.readUInt32BE(17), `partition ${partition}'s CRC`).toBe(crc32cBitwise(batch.subarray(21)));
+      expect(batch.readInt32BE(8)).toBe(batch.length - 12);
+      const decoded = (await decodeRecordBatch(new Decoder(batch))) as unknown as {
+        records: Array<{ key: Buffer; value: Buffer; headers: Record<string, Buffer> }>;
+      };
+      expect(decoded.records).toHaveLength(sent.length);
+      for (const [i, record] of decoded.records.entries()) {
+        expect(record.key.equals(sent[i]!.key)).toBe(true);
+        expect(record.value.equals(sent[i]!.value)).toBe(true);
+        expect(record.headers).toEqual(sent[i]!.headers);
+      }
     }
   });
 });

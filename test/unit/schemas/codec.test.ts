@@ -1,3 +1,4 @@
+import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { AvroCodec, DecodeError } from '../../../schemas/codec.js';
 import { codecs } from '../../../schemas/codecs.js';
@@ -95,5 +96,43 @@ describe('Avro codec with Confluent framing', () => {
     expect(() => codecs.delivery.decode(Buffer.from([0, 0, 0]))).toThrow(/shorter than the header/);
     const marker = codecs.dedupeMarker.encode({ firstSeenAt: 5 });
     expect(() => codecs.delivery.decode(marker)).toThrow(/belongs to dev.runstream.DedupeMarker/);
+  });
+});
+
+describe('AvroCodec.encode', () => {
+  // The oracle: the Confluent frame written by hand around avsc's own toBuffer.
+  const type = avro.Type.forSchema(deliverySchemaV2 as unknown as avro.Schema, { wrapUnions: false });
+  const expected = (value: Delivery) => {
+    const header = Buffer.alloc(5);
+    header.writeUInt32BE(9, 1);
+    return Buffer.concat([header, type.toBuffer(value)]);
+  };
+  const withBody = (bytes: number, fill: number): Delivery => ({
+    ...delivery,
+    body: Buffer.alloc(bytes, fill),
+  });
+
+  it('writes the same bytes as the schema, small or outgrowing its scratch buffer or its bound', () => {
+    for (const value of [
+      delivery,
+      withBody(8000, 1),
+      withBody(200_000, 2),
+      withBody(3_000_000, 3),
+      delivery,
+    ]) {
+      const bytes = codecs.delivery.encode(value);
+      expect(bytes.equals(expected(value))).toBe(true);
+      const back = codecs.delivery.decode(bytes);
+      expect(back.body.equals(value.body)).toBe(true);
+      expect({ ...back, body: null }).toEqual({ ...value, body: null });
+    }
+  });
+
+  it('returns records that later encodes do not overwrite', () => {
+    const first = codecs.delivery.encode(withBody(9000, 7));
+    const copy = Buffer.from(first);
+    codecs.delivery.encode(withBody(9000, 8));
+    codecs.delivery.encode(withBody(500_000, 9));
+    expect(first.equals(copy)).toBe(true);
   });
 });

@@ -2,7 +2,7 @@
 // from GitHub's documented form (8-4-4-4-12 hex digits), not from the rule's regex.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildDelivery, deliveryIdOf } from '../../../schemas/delivery.js';
+import { buildDelivery, deliveryIdOf, deliveryKey, partitionForKey } from '../../../schemas/delivery.js';
 import { example } from '../../support/webhooks.js';
 
 const HEX = '0123456789abcdefABCDEF';
@@ -80,5 +80,54 @@ describe('buildDelivery', () => {
   it('builds every Delivery under the canonical spelling', () => {
     const built = buildDelivery(fields('72D3162E-CC78-11E3-81AB-4C9367DC0958'));
     expect('delivery' in built && built.delivery.id).toBe('72d3162e-cc78-11e3-81ab-4c9367dc0958');
+  });
+});
+
+describe('partitionForKey', () => {
+  // The oracle: Kafka's Java murmur2 (Utils.murmur2), written here from the Java source,
+  // and its partition rule: positive hash modulo the partition count.
+  function murmur2(data: Buffer): number {
+    const m = 0x5bd1e995;
+    let h = 0x9747b28c ^ data.length;
+    const whole = data.length & ~3;
+    for (let i = 0; i < whole; i += 4) {
+      let k = data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
+      k = Math.imul(k, m);
+      k ^= k >>> 24;
+      k = Math.imul(k, m);
+      h = Math.imul(h, m) ^ k;
+    }
+    const rest = data.length & 3;
+    if (rest === 3) h ^= data[whole + 2]! << 16;
+    if (rest >= 2) h ^= data[whole + 1]! << 8;
+    if (rest >= 1) h = Math.imul(h ^ data[whole]!, m);
+    h ^= h >>> 13;
+    h = Math.imul(h, m);
+    h ^= h >>> 15;
+    return h | 0;
+  }
+  const javaPartition = (key: string, partitions: number) =>
+    (murmur2(Buffer.from(key)) & 0x7fffffff) % partitions;
+
+  it('the oracle is Kafka’s murmur2 (its own test vectors)', () => {
+    expect(murmur2(Buffer.from('21'))).toBe(-973932308);
+    expect(murmur2(Buffer.from('foobar'))).toBe(-790332482);
+    expect(murmur2(Buffer.from('a-little-bit-long-string'))).toBe(-985981536);
+    expect(murmur2(Buffer.from('a-little-bit-longer-string'))).toBe(-1486304829);
+    expect(murmur2(Buffer.from('lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8'))).toBe(-58897971);
+    expect(murmur2(Buffer.from('abc'))).toBe(479470107);
+  });
+
+  it('partitions as Java clients do, asked once or again, past its bound of remembered keys', () => {
+    for (const partitions of [1, 3, 12, 64]) {
+      for (let round = 0; round < 2; round += 1) {
+        for (let runId = 30_433_642; runId < 30_433_642 + 12_000; runId += 1) {
+          const key = deliveryKey(runId);
+          if (partitionForKey(key, partitions) !== javaPartition(key, partitions)) {
+            expect.fail(`key ${key} over ${partitions} partitions`);
+          }
+        }
+      }
+    }
   });
 });

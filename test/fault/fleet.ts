@@ -34,6 +34,8 @@ export interface FleetOptions {
   secret: string;
   /** Extra environment for every process. */
   env?: Record<string, string>;
+  /** Extra environment for every process of a role (a scenario's processor settings). */
+  roleEnv?: Partial<Record<Role, Record<string, string>>>;
 }
 
 export class Fleet {
@@ -95,6 +97,7 @@ export class Fleet {
         RUNSTREAM_WEBHOOK_SECRET: this.options.secret,
         RUNSTREAM_LOG_LEVEL: process.env.RUNSTREAM_FAULT_LOG_LEVEL ?? 'info',
         ...this.options.env,
+        ...this.options.roleEnv?.[role],
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

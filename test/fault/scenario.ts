@@ -15,6 +15,7 @@ import type { JarCluster } from '../support/cluster.js';
 import { parseExposition, samplesByKey, scrape } from '../support/exposition.js';
 import { readTopic } from '../support/kafka.js';
 import { expectedSeries, seriesDiff } from '../support/oracle.js';
+import type { RecoveryBounds } from './bounds.js';
 import { Fleet } from './fleet.js';
 import { StallObserver } from './observer.js';
 import { type Ack, type SendReport, sendStream } from './sender.js';
@@ -48,6 +49,10 @@ export interface ScenarioSpec {
   burstsPerSecond: number;
   /** The faults, run while the stream is sent; must leave every broker running. */
   faults(context: FaultContext): Promise<void>;
+  /** What the faults may cost at most, asserted by the suite (test/fault/bounds.ts). */
+  bounds: RecoveryBounds;
+  /** Extra environment of every processor of the scenario. */
+  processorEnv?: Record<string, string>;
 }
 
 export interface ScenarioResult {
@@ -175,6 +180,7 @@ export async function runScenario(
     prefix,
     runDir,
     secret: SECRET,
+    ...(spec.processorEnv ? { roleEnv: { processor: spec.processorEnv } } : {}),
   });
   const groupId = `${prefix}processor`;
   const observer = new StallObserver(kafka, groupId, names.deliveries);

@@ -68,12 +68,17 @@ describe('exact on a three-broker cluster', () => {
       it(`${spec.name} (seed ${seed})`, async () => {
         const result = await runScenario(cluster, spec, seed, runsRoot);
         console.log(summary(result));
-        if (result.missing.length > 0 || Object.values(result.diffs).some((d) => d.length > 0)) {
+        const beyond = boundViolations(result, spec.bounds);
+        if (
+          result.missing.length > 0 ||
+          Object.values(result.diffs).some((d) => d.length > 0) ||
+          beyond.length > 0
+        ) {
           console.log(`faults:\n  ${result.faults.join('\n  ')}`);
         }
         expect(result.missing, 'acknowledged deliveries missing from the topic').toEqual([]);
         expect(result.diffs, 'series different from the oracle').toEqual({ e1: [], e2: [] });
-        expect(boundViolations(result, spec.bounds), 'recovery figures beyond their bounds').toEqual([]);
+        expect(beyond, 'recovery figures beyond their bounds').toEqual([]);
         if (!process.env.RUNSTREAM_FAULT_KEEP_LOGS) await rm(result.runDir, { recursive: true, force: true });
       });
     }

@@ -47,8 +47,12 @@ export class Fleet {
 
   constructor(private readonly options: FleetOptions) {}
 
-  private note(text: string): void {
-    this.events.push(`${((Date.now() - this.started) / 1000).toFixed(1)}s ${text}`);
+  /** Adds an event: seconds since the fleet started, and the clock (to find it in the logs). */
+  note(text: string): void {
+    const now = new Date();
+    this.events.push(
+      `${((now.getTime() - this.started) / 1000).toFixed(1)}s (${now.toISOString().slice(11, 23)}) ${text}`,
+    );
   }
 
   stateDir(name: string): string {

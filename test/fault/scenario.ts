@@ -204,8 +204,11 @@ export async function runScenario(
         const wait = streamStart + ms - Date.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       },
-      note: (text) => fleet.events.push(`${((Date.now() - streamStart) / 1000).toFixed(1)}s ${text}`),
-      mark: (label) => observer.mark(label),
+      note: (text) => fleet.note(text),
+      mark: (label) => {
+        fleet.note(`mark: ${label}`);
+        observer.mark(label);
+      },
     };
     let faultsDoneAt = 0;
     const [send] = await Promise.all([

@@ -41,7 +41,7 @@ export const SCENARIOS: ScenarioSpec[] = [
     ...base,
     name: 'no-faults',
     async faults() {},
-    bounds: { longestStallMs: 10_000, exactAfterMs: 30_000 },
+    bounds: { longestStallMs: 15_000, exactAfterMs: 30_000 },
   },
   {
     ...base,

@@ -1,4 +1,19 @@
 import { defineConfig } from 'vitest/config';
+import type { Vitest } from 'vitest/node';
+
+/**
+ * Snapshots as in CI everywhere: a missing snapshot fails instead of being written (vitest
+ * writes new ones unless CI is set), so a renamed or versioned snapshot file cannot pass by
+ * creating itself. Only `-u` (or UPDATE_SNAPSHOT) writes snapshots.
+ */
+const snapshotsAsInCi = {
+  name: 'runstream:snapshots-as-in-ci',
+  configureVitest({ vitest }: { vitest: Vitest }) {
+    if (vitest.config.snapshotOptions.updateSnapshot !== 'new') return;
+    vitest.config.snapshotOptions.updateSnapshot = 'none';
+    vitest.snapshot.options.updateSnapshot = 'none';
+  },
+};
 
 // Two projects: unit tests hit the pure core and local adapters in microseconds;
 // integration tests run against a real Kafka broker (KAFKA_BROKERS, or one that
@@ -9,6 +24,7 @@ export default defineConfig({
     fileParallelism: false,
     projects: [
       {
+        plugins: [snapshotsAsInCi],
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
@@ -16,6 +32,7 @@ export default defineConfig({
         },
       },
       {
+        plugins: [snapshotsAsInCi],
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
@@ -25,6 +42,7 @@ export default defineConfig({
         },
       },
       {
+        plugins: [snapshotsAsInCi],
         // The secured broker of its own (test/support/secure-broker.ts), started and
         // stopped by the file: TLS, SASL, mTLS, OAUTHBEARER, ACLs enforced.
         test: {
@@ -35,6 +53,7 @@ export default defineConfig({
         },
       },
       {
+        plugins: [snapshotsAsInCi],
         // The image, docker compose and the stand-in images on a container engine
         // (test/containers/global-setup.ts): skipped with a line saying so where none
         // answers, a failure then when CI=true.
@@ -47,6 +66,7 @@ export default defineConfig({
         },
       },
       {
+        plugins: [snapshotsAsInCi],
         // A three-broker cluster of its own (test/support/cluster.ts) per run.
         test: {
           name: 'fault',

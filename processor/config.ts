@@ -54,8 +54,10 @@ export const SESSION_TIMEOUT = durationSetting(
     section: 'processing',
   },
   // The broker's smallest by default (group.min.session.timeout.ms): a dead instance's
-  // partitions move after 6 s, so its metrics are fresh again within 10 s. Heartbeats go
-  // every 500 ms from a loop that never blocks for long; raise it where pauses are longer.
+  // partitions move after 6 s, so its metrics are fresh again within 8 s. Heartbeats go
+  // every 250 ms (processor.ts) from the fetch loop, between batches; raise it where
+  // pauses are longer. 2 s, on brokers lowered to accept it, makes that 5 s
+  // (docs/operations.md, "Failover in seconds").
   6000,
 );
 

@@ -10,6 +10,7 @@ import { Offsets } from '../platform/offsets.js';
 import { type TopicNames, topicNames } from '../platform/topics.js';
 import { stickyAssigner } from './assignment.js';
 import { type ProcessorConfig, SESSION_TIMEOUT } from './config.js';
+import { heartbeatIntervalMs } from './heartbeats.js';
 import type { ProcessorMetrics } from './metrics.js';
 import { ChangelogRestorer } from './restorer.js';
 import { PartitionTask } from './task.js';
@@ -71,9 +72,10 @@ export class Processor {
       sessionTimeout: config.sessionTimeoutMs,
       rebalanceTimeout: 60_000,
       // Frequent heartbeats (kafkajs sends them from its fetch loop, which turns at least
-      // every maxWaitTimeInMs): a member learns of a rebalance (a peer stopped or joined)
-      // within about a quarter of a second, so the group settles quickly.
-      heartbeatInterval: Math.min(250, Math.floor(config.sessionTimeoutMs / 3)),
+      // every maxWaitTimeInMs, and the task manager while a transaction is in flight): a
+      // member learns of a rebalance (a peer stopped or joined) within about a quarter of
+      // a second, so the group settles quickly.
+      heartbeatInterval: heartbeatIntervalMs(config.sessionTimeoutMs),
       // Room for a whole transaction of typical deliveries (8 KB) in one batch.
       maxBytesPerPartition: 4 * 1_048_576,
       // A fetcher whose partitions are all paused (restoring) sleeps this long before it

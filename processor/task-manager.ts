@@ -8,6 +8,7 @@ import type { EachBatchPayload } from 'kafkajs';
 import type { Logger } from '../platform/log.js';
 import type { Offsets } from '../platform/offsets.js';
 import type { ProcessorConfig } from './config.js';
+import { heartbeatIntervalMs, withHeartbeats } from './heartbeats.js';
 import type { ProcessorMetrics } from './metrics.js';
 import { type PartitionTask, type TaskFailure, TaskUnavailableError } from './task.js';
 
@@ -207,7 +208,12 @@ export class TaskManager {
       const chunk = batch.messages.slice(i, i + size);
       let result: Awaited<ReturnType<PartitionTask['process']>>;
       try {
-        result = await task.process(chunk.map((m) => ({ offset: m.offset, value: m.value })));
+        // Heartbeats go on while the transaction is in flight (processor/heartbeats.ts).
+        result = await withHeartbeats(
+          task.process(chunk.map((m) => ({ offset: m.offset, value: m.value }))),
+          heartbeat,
+          heartbeatIntervalMs(this.deps.config.sessionTimeoutMs),
+        );
       } catch (error) {
         if (!(error instanceof TaskUnavailableError)) throw error;
         pause();

@@ -28,7 +28,9 @@
 # certificates; default "admin runstream"; admin is the super user),
 # KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS (how long the first member of an empty group
 # waits for others: 0 on the single and secure nodes, for quick tests; Kafka's own
-# default of 3000 on the cluster, which stands for an operator's platform).
+# default of 3000 on the cluster, which stands for an operator's platform),
+# KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS (the smallest session timeout a group member may ask
+# for; Kafka's default 6000; docs/operations.md's fast failover lowers it).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,6 +38,7 @@ home=${KAFKA_HOME_DIR:-$root/.kafka}
 kafka_version=${KAFKA_VERSION:-3.9.1}
 ready_timeout=${KAFKA_READY_TIMEOUT:-90}
 group_delay=${KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS:-0}
+min_session=${KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS:-6000}
 
 die() { echo "kafka.sh: $*" >&2; exit 1; }
 
@@ -86,6 +89,7 @@ controller.quorum.voters=$3
 log.dirs=$dir/data
 auto.create.topics.enable=false
 group.initial.rebalance.delay.ms=$group_delay
+group.min.session.timeout.ms=$min_session
 log.cleaner.dedupe.buffer.size=2097152
 log.cleaner.backoff.ms=1000
 num.network.threads=2

@@ -3,19 +3,27 @@
 // reordering, ends with every acknowledged delivery on the topic where ingest said it
 // put it, and every series of both exporters equal to the independent oracle.
 //
+// Each scenario's recovery figures (longest stall, time to exact after the last fault,
+// how soon every partition was fresh again after each marked fault) are held to its
+// bounds (scenarios.ts, test/fault/bounds.ts).
+//
 // RUNSTREAM_FAULT_SEEDS (default 1) seeds per scenario, RUNSTREAM_FAULT_SCENARIOS (a
-// comma-separated subset; default all). Logs of a failed scenario stay in .fault-runs/
+// comma-separated subset, by name; default all; an unknown name fails). Logs of a failed scenario stay in .fault-runs/
 // (of every scenario with RUNSTREAM_FAULT_KEEP_LOGS=1), at RUNSTREAM_FAULT_LOG_LEVEL (info).
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type JarCluster, startJarCluster } from '../support/cluster.js';
+import { boundViolations, selectedScenarios } from './bounds.js';
 import { runIngestQuorum } from './ingest-quorum.js';
 import { runScenario, summary } from './scenario.js';
 import { SCENARIOS } from './scenarios.js';
 
 const seeds = Number(process.env.RUNSTREAM_FAULT_SEEDS ?? '1');
-const only = process.env.RUNSTREAM_FAULT_SCENARIOS?.split(',').filter(Boolean);
+const only = selectedScenarios(process.env.RUNSTREAM_FAULT_SCENARIOS, [
+  'ingest-quorum',
+  ...SCENARIOS.map((s) => s.name),
+]);
 const runsRoot = join(
   import.meta.dirname,
   '..',
@@ -60,11 +68,17 @@ describe('exact on a three-broker cluster', () => {
       it(`${spec.name} (seed ${seed})`, async () => {
         const result = await runScenario(cluster, spec, seed, runsRoot);
         console.log(summary(result));
-        if (result.missing.length > 0 || Object.values(result.diffs).some((d) => d.length > 0)) {
+        const beyond = boundViolations(result, spec.bounds);
+        if (
+          result.missing.length > 0 ||
+          Object.values(result.diffs).some((d) => d.length > 0) ||
+          beyond.length > 0
+        ) {
           console.log(`faults:\n  ${result.faults.join('\n  ')}`);
         }
         expect(result.missing, 'acknowledged deliveries missing from the topic').toEqual([]);
         expect(result.diffs, 'series different from the oracle').toEqual({ e1: [], e2: [] });
+        expect(beyond, 'recovery figures beyond their bounds').toEqual([]);
         if (!process.env.RUNSTREAM_FAULT_KEEP_LOGS) await rm(result.runDir, { recursive: true, force: true });
       });
     }

@@ -34,6 +34,8 @@ export interface FleetOptions {
   secret: string;
   /** Extra environment for every process. */
   env?: Record<string, string>;
+  /** Extra environment for every process of a role (a scenario's processor settings). */
+  roleEnv?: Partial<Record<Role, Record<string, string>>>;
 }
 
 export class Fleet {
@@ -45,8 +47,12 @@ export class Fleet {
 
   constructor(private readonly options: FleetOptions) {}
 
-  private note(text: string): void {
-    this.events.push(`${((Date.now() - this.started) / 1000).toFixed(1)}s ${text}`);
+  /** Adds an event: seconds since the fleet started, and the clock (to find it in the logs). */
+  note(text: string): void {
+    const now = new Date();
+    this.events.push(
+      `${((now.getTime() - this.started) / 1000).toFixed(1)}s (${now.toISOString().slice(11, 23)}) ${text}`,
+    );
   }
 
   stateDir(name: string): string {
@@ -95,6 +101,7 @@ export class Fleet {
         RUNSTREAM_WEBHOOK_SECRET: this.options.secret,
         RUNSTREAM_LOG_LEVEL: process.env.RUNSTREAM_FAULT_LOG_LEVEL ?? 'info',
         ...this.options.env,
+        ...this.options.roleEnv?.[role],
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -15,6 +15,7 @@ import type { JarCluster } from '../support/cluster.js';
 import { parseExposition, samplesByKey, scrape } from '../support/exposition.js';
 import { readTopic } from '../support/kafka.js';
 import { expectedSeries, seriesDiff } from '../support/oracle.js';
+import type { RecoveryBounds } from './bounds.js';
 import { Fleet } from './fleet.js';
 import { StallObserver } from './observer.js';
 import { type Ack, type SendReport, sendStream } from './sender.js';
@@ -48,6 +49,10 @@ export interface ScenarioSpec {
   burstsPerSecond: number;
   /** The faults, run while the stream is sent; must leave every broker running. */
   faults(context: FaultContext): Promise<void>;
+  /** What the faults may cost at most, asserted by the suite (test/fault/bounds.ts). */
+  bounds: RecoveryBounds;
+  /** Extra environment of every processor of the scenario. */
+  processorEnv?: Record<string, string>;
 }
 
 export interface ScenarioResult {
@@ -175,6 +180,7 @@ export async function runScenario(
     prefix,
     runDir,
     secret: SECRET,
+    ...(spec.processorEnv ? { roleEnv: { processor: spec.processorEnv } } : {}),
   });
   const groupId = `${prefix}processor`;
   const observer = new StallObserver(kafka, groupId, names.deliveries);
@@ -198,8 +204,11 @@ export async function runScenario(
         const wait = streamStart + ms - Date.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       },
-      note: (text) => fleet.events.push(`${((Date.now() - streamStart) / 1000).toFixed(1)}s ${text}`),
-      mark: (label) => observer.mark(label),
+      note: (text) => fleet.note(text),
+      mark: (label) => {
+        fleet.note(`mark: ${label}`);
+        observer.mark(label);
+      },
     };
     let faultsDoneAt = 0;
     const [send] = await Promise.all([

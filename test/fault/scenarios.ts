@@ -6,6 +6,13 @@ import { type FaultContext, PARTITIONS, type ScenarioSpec } from './scenario.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Up to a second, drawn from the seed and written to the fault log. */
+function seededDelay(c: FaultContext, what: string): number {
+  const ms = Math.floor(c.random() * 1000);
+  c.note(`${what}: ${ms} ms after its moment (seeded)`);
+  return ms;
+}
+
 /** An operator's rolling restart: one broker at a time, waiting for in-sync replicas between. */
 async function rollingRestart(c: FaultContext): Promise<void> {
   for (const node of NODE_IDS) {
@@ -34,6 +41,7 @@ export const SCENARIOS: ScenarioSpec[] = [
     ...base,
     name: 'no-faults',
     async faults() {},
+    bounds: { longestStallMs: 15_000, exactAfterMs: 30_000 },
   },
   {
     ...base,
@@ -42,6 +50,7 @@ export const SCENARIOS: ScenarioSpec[] = [
       await c.at(8000);
       await rollingRestart(c);
     },
+    bounds: { longestStallMs: 25_000, exactAfterMs: 45_000 },
   },
   {
     ...base,
@@ -49,12 +58,13 @@ export const SCENARIOS: ScenarioSpec[] = [
     async faults(c) {
       await c.at(12_000);
       const victim = NODE_IDS[Math.floor(c.random() * 3)]!;
-      c.note(`broker ${victim}: SIGKILL`);
+      c.note(`broker ${victim} (the seed's choice): SIGKILL`);
       await c.cluster.killNode(victim);
       await sleep(20_000);
       await c.cluster.startNode(victim);
       c.note(`broker ${victim}: back`);
     },
+    bounds: { longestStallMs: 35_000, exactAfterMs: 45_000 },
   },
   {
     ...base,
@@ -71,22 +81,41 @@ export const SCENARIOS: ScenarioSpec[] = [
       await c.at(46_000);
       await c.fleet.stop('p3'); // scale in
     },
+    bounds: { longestStallMs: 35_000, exactAfterMs: 45_000 },
   },
   {
-    // A processor lost (SIGKILL) and one stopped for a rolling deploy (SIGTERM): how long
-    // until every partition's numbers move again, at the default session timeout.
+    // A processor lost (SIGKILL), back (a rebalance), and one stopped for a rolling deploy
+    // (SIGTERM): how long until every partition's numbers move again, with the fast
+    // failover of docs/operations.md: brokers that accept a 2 s session timeout
+    // (group.min.session.timeout.ms, test/support/cluster.ts) and processors asking for
+    // it. Each moment moves by up to a second with the seed, so seeds hit the transaction
+    // cycle at other points.
     ...base,
     name: 'failover',
+    processorEnv: { RUNSTREAM_PROCESSOR_SESSION_TIMEOUT: '2s' },
     async faults(c) {
-      await c.at(15_000);
+      await c.at(15_000 + seededDelay(c, 'the SIGKILL of p2'));
       c.mark('a processor SIGKILLed');
       await c.fleet.kill('p2');
-      await c.at(35_000);
+      await c.at(35_000 + seededDelay(c, 'the restart of p2'));
       c.mark('the processor back (a rebalance)');
       await c.fleet.start('p2', 'processor');
-      await c.at(50_000);
+      await c.at(50_000 + seededDelay(c, 'the SIGTERM of p1'));
       c.mark('a processor stopped (SIGTERM)');
       await c.fleet.stop('p1');
+    },
+    bounds: {
+      longestStallMs: 10_000,
+      exactAfterMs: 30_000,
+      freshAgainMs: {
+        // Issue 26.5's goal: the 2 s session, then about 1.1-1.8 s of takeover.
+        'a processor SIGKILLed': 5000,
+        'the processor back (a rebalance)': 5000,
+        // Today 1.1-1.8 s, all of it the takeover (the session plays no part): opening
+        // the moved partitions' tasks. The issue's 1 s needs that path shorter
+        // (docs/operations.md, "Failover in seconds"); until then, this bound.
+        'a processor stopped (SIGTERM)': 3000,
+      },
     },
   },
   {
@@ -108,6 +137,7 @@ export const SCENARIOS: ScenarioSpec[] = [
       await c.cluster.startNode(transactions);
       c.note(`broker ${transactions}: back`);
     },
+    bounds: { longestStallMs: 45_000, exactAfterMs: 60_000 },
   },
   {
     ...base,
@@ -135,5 +165,6 @@ export const SCENARIOS: ScenarioSpec[] = [
         })(),
       ]);
     },
+    bounds: { longestStallMs: 35_000, exactAfterMs: 60_000 },
   },
 ];

@@ -1,17 +1,20 @@
 // Two processor processes share the partitions; one is SIGKILLed at a random moment
 // mid-stream; the survivor takes over. The committed state must equal what the pure
-// core computes from the input: nothing lost, nothing counted twice.
+// core computes from the input: nothing lost, nothing counted twice. The moment is drawn
+// from a seed, printed with it (RUNSTREAM_TEST_SEED=<seed> draws the same moments again).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateStream } from '../../demo/stream.js';
+import { generateStream, seededRandom } from '../../demo/stream.js';
 import { brokers, createTestTopics, testKafka } from '../support/kafka.js';
 import { publishDeliveries, waitForGroup } from '../support/publish.js';
 import { comparable, expectedState, foldChangelogs } from '../support/state.js';
 
 const root = join(import.meta.dirname, '..', '..');
+const seed = Number(process.env.RUNSTREAM_TEST_SEED ?? Date.now() % 1_000_000);
+if (!Number.isSafeInteger(seed)) throw new Error(`RUNSTREAM_TEST_SEED must be an integer, got ${seed}`);
 
 function startProcessorProcess(prefix: string, stateDir: string): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli', 'run.ts'), 'processor'], {
@@ -94,8 +97,12 @@ describe('processor failover under SIGKILL', () => {
       });
       const waves = 6;
       const killAfterWave = iteration % waves;
-      const killDelayMs = Math.floor(Math.random() * 1500);
+      // Its own draw per kill, so one kill reruns alone (-t) with the same moment.
+      const killDelayMs = Math.floor(seededRandom(seed * 10 + iteration)() * 1500);
       const victim = processes[iteration % 2]!;
+      console.log(
+        `kill #${iteration}: processor ${(iteration % 2) + 1} SIGKILLed ${killDelayMs} ms after wave ${killAfterWave + 1} of ${waves} (RUNSTREAM_TEST_SEED=${seed})`,
+      );
       for (let w = 0; w < waves; w++) {
         const slice = stream.slice(
           Math.floor((w * stream.length) / waves),

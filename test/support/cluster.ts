@@ -11,6 +11,9 @@ import { freePort, KAFKA_SCRIPT } from './broker.js';
 
 const run = promisify(execFile);
 
+/** The brokers' group.min.session.timeout.ms in the fault suite (docs/operations.md). */
+export const FAST_FAILOVER_MIN_SESSION_TIMEOUT_MS = 2000;
+
 export type NodeId = 1 | 2 | 3;
 export const NODE_IDS: readonly NodeId[] = [1, 2, 3];
 
@@ -61,6 +64,10 @@ export async function startJarCluster(prefix = 'runstream-cluster-'): Promise<Ja
     ...process.env,
     KAFKA_HOME_DIR: home,
     KAFKA_CLUSTER_PORTS: `${ports[1]},${ports[2]},${ports[3]}`,
+    // Brokers configured for docs/operations.md's fast failover: they accept session
+    // timeouts down to this (Kafka's default floor is 6 s); processors keep 6 s unless a
+    // scenario asks for less.
+    KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS: String(FAST_FAILOVER_MIN_SESSION_TIMEOUT_MS),
   };
   const script = (...args: string[]) => run('bash', [KAFKA_SCRIPT, ...args], { env, timeout: 180_000 });
   const pidFile = (node: NodeId) => join(home, 'cluster', `node${node}`, 'broker.pid');

@@ -124,15 +124,22 @@ export function demandPoolsOf(
   return takers.length === 0 ? ['(unmatched)'] : takers.map((pool) => pool.name);
 }
 
-/** github_actions_pool_queued_jobs in runner-labels mode with these pools: every pool a queued job can go to counts it. */
-export function expectedPoolDemand(truth: readonly AttemptTruth[], pools: readonly OraclePool[]): Series {
+/** A job as the oracle needs it for demand: its labels, its group, and its status now (waiting included). */
+export type DemandJob = Pick<JobTruth, 'labels' | 'runnerGroup'> & { status: string };
+
+/**
+ * github_actions_pool_queued_jobs in runner-labels mode with these pools: every pool a
+ * queued job can go to counts it; a waiting job (an approval) is no demand.
+ */
+export function expectedPoolDemand(
+  truth: readonly AttemptTruth[],
+  pools: readonly OraclePool[],
+  more: readonly DemandJob[] = [],
+): Series {
   const series: Series = new Map();
-  for (const attempt of truth) {
-    for (const job of attempt.jobs) {
-      if (job.status !== 'queued') continue;
-      for (const pool of demandPoolsOf(job, pools))
-        add(series, 'github_actions_pool_queued_jobs', { pool }, 1);
-    }
+  for (const job of [...truth.flatMap((attempt) => attempt.jobs), ...more]) {
+    if (job.status !== 'queued') continue;
+    for (const pool of demandPoolsOf(job, pools)) add(series, 'github_actions_pool_queued_jobs', { pool }, 1);
   }
   return series;
 }

@@ -184,7 +184,7 @@ export const RUNNER_POOLS_MODE = choiceSetting<PoolMode>(
   {
     name: 'RUNSTREAM_RUNNER_POOLS_MODE',
     meaning:
-      "`first-match` (today's rule: a job is in the first pool a glob of which matches any of its labels) or `runner-labels` (GitHub's routing rule: a queued job is demand for every pool whose runners carry all of its labels, case-insensitive)",
+      "`first-match` (the default: a job is in the first pool a glob of which matches any of its labels) or `runner-labels` (GitHub's routing rule: a queued job is demand for every pool whose runners carry all of its labels, case-insensitive)",
     commands: both,
     section: 'metrics',
     reprocess: true,

@@ -8,7 +8,8 @@ import { readScaleSetPollerConfig, SCALE_SET_SETTINGS, type ScaleSetPollerConfig
 export const EXPORTER_PORT = portSetting(
   {
     name: 'RUNSTREAM_EXPORTER_PORT',
-    meaning: 'exporter HTTP port: `/metrics`, `/healthz`, `/readyz`',
+    meaning:
+      'exporter HTTP port: `/metrics`, `/healthz`, `/readyz`, `/demand` (queued jobs per pool as JSON)',
     commands: ['exporter'],
     section: 'roles',
   },

@@ -4,6 +4,7 @@ import compress from '@fastify/compress';
 import type { Logger } from '../platform/log.js';
 import { type RoleHandle, startRole } from '../platform/role.js';
 import type { ExporterConfig } from './config.js';
+import { demandBody, POOL_QUEUED, poolDemandBody } from './demand.js';
 import { ScaleSetPoller } from './scale-sets.js';
 import { ViewReader } from './view-reader.js';
 
@@ -37,6 +38,21 @@ export async function startExporter(
         const view = caughtUp ? reader.view.render() : '';
         const body = view + (await registry.metrics());
         return reply.type('text/plain; version=0.0.4; charset=utf-8').send(body);
+      });
+      // Queued demand per runner pool as JSON (KEDA's metrics-api scaler, deploy/keda/):
+      // `/demand` for every pool, `/demand?pool=<name>` for one. 503 until caught up, so a
+      // scaler counts a restarting exporter as an error (its fallback), not as no demand.
+      app.get<{ Querystring: { pool?: string } }>('/demand', async (request, reply) => {
+        if (!reader.isCaughtUp) {
+          return reply.code(503).send({ error: 'the view is still reading the changelogs' });
+        }
+        const demand = demandBody(reader.view.valuesOf(POOL_QUEUED));
+        const { pool } = request.query;
+        if (typeof pool !== 'string') return reply.send(demand);
+        const body = poolDemandBody(demand, pool);
+        // Neither configured nor ever queued: a misspelt pool is an error, not zero demand.
+        if (!body) return reply.code(404).send({ error: `no pool ${JSON.stringify(pool)}` });
+        return reply.send(body);
       });
       const poller = config.scaleSets && new ScaleSetPoller(config.scaleSets, registry, logger);
       await reader.start();

@@ -1,7 +1,8 @@
 // How one series' values from every processor partition combine into the value every
 // exporter pod serves: counters and histograms add up (each partition holds its own
 // cumulative value), count gauges add up, and the oldest-queued gauge is the oldest
-// (smallest non-zero) of the partitions' values, 0 when none has a queued job.
+// (smallest non-zero) of the partitions' values, 0 when none has a queued job; a latest
+// time (the last delivery received) is the greatest.
 import { familyOf } from '../schemas/metrics.js';
 import type { AggregateValue } from '../schemas/model.js';
 
@@ -28,7 +29,10 @@ function combine(seen: AggregateValue, value: AggregateValue): void {
     seen.count += value.count;
   } else if (seen.kind === 'gauge' && value.kind === 'gauge') {
     seen.members += value.members;
-    if (familyOf(seen.name)?.merge === 'min') {
+    const merge = familyOf(seen.name)?.merge;
+    if (merge === 'max') {
+      seen.value = Math.max(seen.value, value.value);
+    } else if (merge === 'min') {
       if (value.value > 0 && (seen.value === 0 || value.value < seen.value)) seen.value = value.value;
     } else {
       seen.value += value.value;

@@ -4,10 +4,12 @@
 // Records are applied one at a time; every series keeps its rendered lines until it
 // changes, so a scrape joins strings.
 import { decodeAggregate, isAdmissionKey, parseAggregateChangelogKey } from '../schemas/changelog.js';
-import { AGGREGATE_FAMILIES, type MetricCatalogue } from '../schemas/metrics.js';
+import { AGGREGATE_FAMILIES, METRIC_FAMILIES, type MetricCatalogue } from '../schemas/metrics.js';
 import type { AggregateValue } from '../schemas/model.js';
 import { familyHeader, histogramLines, sampleLine } from './exposition.js';
 import { mergeAggregates } from './merge.js';
+
+const POOL_QUEUED = METRIC_FAMILIES.poolQueued.name;
 
 interface Series {
   name: string;
@@ -54,6 +56,39 @@ export class MetricsView {
     return counts;
   }
 
+  /**
+   * The served value of every series of a gauge or counter family, its partitions combined
+   * (with the configured pools' zero series: unservedPools).
+   */
+  valuesOf(name: string): Array<{ labels: Readonly<Record<string, string>>; value: number }> {
+    const out: Array<{ labels: Readonly<Record<string, string>>; value: number }> = [];
+    for (const series of this.series.values()) {
+      if (series.name !== name) continue;
+      const [total] = mergeAggregates(series.perPartition.values());
+      if (total && total.kind !== 'histogram') out.push({ labels: total.labels, value: total.value });
+    }
+    if (name === POOL_QUEUED)
+      for (const pool of this.unservedPools()) out.push({ labels: { pool }, value: 0 });
+    return out;
+  }
+
+  /**
+   * Configured pools (RUNSTREAM_RUNNER_POOLS) with no series in the view: none of their
+   * jobs was queued within the retention window. Served at 0, so a pool that exists is
+   * never absent and an absent pool is a name the scaler got wrong (docs/autoscaling.md).
+   */
+  private unservedPools(): string[] {
+    const pools = this.catalogue.poolNames;
+    if (pools.length === 0) return [];
+    const seen = new Set<string>();
+    for (const series of this.series.values()) {
+      if (series.name !== POOL_QUEUED) continue;
+      const [any] = series.perPartition.values();
+      if (any) seen.add(any.labels.pool ?? '');
+    }
+    return pools.filter((pool) => !seen.has(pool));
+  }
+
   /** The metric families in Prometheus text format; cached until the next change. */
   render(): string {
     if (this.cached !== undefined) return this.cached;
@@ -63,6 +98,11 @@ export class MetricsView {
       const lines = byFamily.get(series.name) ?? [];
       lines.push(series.rendered);
       byFamily.set(series.name, lines);
+    }
+    for (const pool of this.unservedPools()) {
+      const lines = byFamily.get(POOL_QUEUED) ?? [];
+      lines.push(sampleLine(POOL_QUEUED, { pool }, 0));
+      byFamily.set(POOL_QUEUED, lines);
     }
     const parts: string[] = [];
     for (const family of AGGREGATE_FAMILIES) {

@@ -33,6 +33,7 @@ import {
   runGaugeDeltas,
   withOldest,
 } from './core/gauges.js';
+import { applyReceived, LAST_RECEIVED, receivedLabels } from './core/received.js';
 import { applyJob, applyRun, jobKey, runKey } from './core/state.js';
 import type { AggregateDelta, ExpiryReason, LifecycleLimits, Observation } from './core/types.js';
 import type { KeyValueStore, WriteOp } from './store.js';
@@ -364,8 +365,12 @@ export async function applyChunk(
 
   const deltas: AggregateDelta[] = [];
   const results: DeliveryResult[] = [];
+  const received: Array<{ labels: Labels; at: number }> = [];
   for (const [i, d] of decoded.entries()) {
     results.push(await applyDecoded(reader, records[i]!.offset, d, now, limits.dedupeWindowMs, deltas));
+    if (d.ok && d.parsed.ok && !isIgnored(d, pending.catalogue)) {
+      received.push({ labels: await receivedLabelsOf(reader, d.parsed.observation), at: d.receivedAt });
+    }
   }
 
   const { catalogue } = pending;
@@ -376,7 +381,23 @@ export async function applyChunk(
     pending.aggregates.set(key, applyDelta(await reader.aggregate(key), delta, catalogue));
   }
   await foldGauges(reader, now);
+  const receivedKeys = received.map(({ labels }) => catalogue.seriesKey(LAST_RECEIVED, labels));
+  await reader.prefetch(receivedKeys.map((key) => reader.aggregateStoreKey(key)));
+  for (const [i, { labels, at }] of received.entries()) {
+    const key = receivedKeys[i]!;
+    pending.aggregates.set(key, applyReceived(await reader.aggregate(key), labels, at, catalogue));
+  }
   return results;
+}
+
+/** A parsed delivery's series of the last-received gauge, under the caps (core/received.ts). */
+async function receivedLabelsOf(reader: StateReader, o: Observation): Promise<Labels> {
+  const state =
+    o.kind === 'run' ? await reader.run(runKey(o.runId, o.runAttempt)) : await reader.job(jobKey(o.jobId));
+  const overflow = state
+    ? (state.overflow ?? false)
+    : (await reader.admission(admissionKeysOf(o, reader)[0]!)) === undefined;
+  return receivedLabels(o.repository, overflow);
 }
 
 async function applyDecoded(

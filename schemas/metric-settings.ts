@@ -5,6 +5,7 @@
 import {
   boolSetting,
   ConfigError,
+  choiceSetting,
   type Env,
   intSetting,
   type Setting,
@@ -18,8 +19,11 @@ import {
   DEFAULT_MAX_LABEL_SETS,
   DURATION_BUCKETS_SECONDS,
   familyOf,
+  isReservedPoolName,
   MetricCatalogue,
   type MetricOptions,
+  POOL_MODES,
+  type PoolMode,
   type PoolRule,
 } from './metrics.js';
 
@@ -157,8 +161,8 @@ export const RUNNER_POOLS = setting<readonly PoolRule[]>(
   {
     name: 'RUNSTREAM_RUNNER_POOLS',
     meaning:
-      'the `labels` label as a pool name, `<pool>=<glob>,<glob>;<pool>=...` (for example `ubuntu=ubuntu-*;windows=windows-*`): a job takes the first pool one of whose globs matches one of its runs-on labels, else keeps its labels',
-    commands: processor,
+      'runner pools, `<pool>=<label>,<label>;<pool>=...`, read as RUNSTREAM_RUNNER_POOLS_MODE says: `first-match` takes globs (`ubuntu=ubuntu-*;windows=windows-*`) and shows a job\'s `labels` label as the first pool one of whose globs matches one of its runs-on labels (else its labels); `runner-labels` takes the labels each pool\'s runners carry (`linux=self-hosted,linux,x64`) and leaves `labels` as it is. Either way `github_actions_pool_queued_jobs` counts queued jobs per pool (docs/metrics.md, "Runner pools")',
+    commands: both,
     section: 'metrics',
     reprocess: true,
   },
@@ -175,6 +179,38 @@ export const RUNNER_POOLS = setting<readonly PoolRule[]>(
     return [...pools.values()];
   },
 );
+
+export const RUNNER_POOLS_MODE = choiceSetting<PoolMode>(
+  {
+    name: 'RUNSTREAM_RUNNER_POOLS_MODE',
+    meaning:
+      "`first-match` (the default: a job is in the first pool a glob of which matches any of its labels) or `runner-labels` (GitHub's routing rule: a queued job is demand for every pool whose runners carry all of its labels, case-insensitive)",
+    commands: both,
+    section: 'metrics',
+    reprocess: true,
+  },
+  'first-match',
+  POOL_MODES,
+);
+
+/** In runner-labels mode, pools are exact labels under names runstream does not give itself. */
+function checkRunnerLabelPools(pools: readonly PoolRule[]): void {
+  for (const { pool, patterns } of pools) {
+    if (isReservedPoolName(pool)) {
+      throw new ConfigError(
+        RUNNER_POOLS.name,
+        `pool ${pool}: names starting with ( or group: are runstream's own (unlabelled, unmatched and runner-group demand)`,
+      );
+    }
+    const glob = patterns.find((label) => /[*?]/.test(label));
+    if (glob !== undefined) {
+      throw new ConfigError(
+        RUNNER_POOLS.name,
+        `pool ${pool}: ${RUNNER_POOLS_MODE.name}=runner-labels takes the exact labels its runners carry, not globs (${glob})`,
+      );
+    }
+  }
+}
 
 function repositorySetting(doc: Omit<SettingDoc, 'shown' | 'section' | 'commands'>) {
   return setting<readonly string[]>({ ...doc, commands: processor, section: 'metrics' }, [], (raw, name) =>
@@ -231,6 +267,7 @@ export const METRIC_SETTINGS: readonly SettingDoc[] = [
   METRIC_BUCKETS,
   BRANCH_KIND,
   RUNNER_POOLS,
+  RUNNER_POOLS_MODE,
   REPOSITORIES_INCLUDE,
   REPOSITORIES_EXCLUDE,
   LABEL_VALUE_MAX_LENGTH,
@@ -245,10 +282,12 @@ export function readMetricCatalogue(env: Env): MetricCatalogue {
     buckets: METRIC_BUCKETS.read(env),
     branchKind: BRANCH_KIND.read(env),
     pools: RUNNER_POOLS.read(env),
+    poolMode: RUNNER_POOLS_MODE.read(env),
     repositories: { include: REPOSITORIES_INCLUDE.read(env), exclude: REPOSITORIES_EXCLUDE.read(env) },
     labelValueMaxLength: LABEL_VALUE_MAX_LENGTH.read(env),
     maxLabelSets: { run: MAX_RUN_LABEL_SETS.read(env), job: MAX_JOB_LABEL_SETS.read(env) },
   };
+  if (options.poolMode === 'runner-labels') checkRunnerLabelPools(options.pools ?? []);
   const needsBranchKind = Object.entries(options.labels ?? {}).find(([, kept]) =>
     kept.includes('branch_kind'),
   );
@@ -261,8 +300,17 @@ export function readMetricCatalogue(env: Env): MetricCatalogue {
   return new MetricCatalogue(options);
 }
 
-/** The catalogue an exporter serves: only the buckets matter to it. */
+/**
+ * The catalogue an exporter serves: the buckets, and the configured pools (served at 0
+ * while none of their jobs is queued, so that a scaler can tell a pool with no demand
+ * from a pool name it got wrong: docs/autoscaling.md).
+ */
 export function readServedCatalogue(env: Env): MetricCatalogue {
   const buckets = METRIC_BUCKETS.read(env);
-  return Object.keys(buckets).length === 0 ? DEFAULT_CATALOGUE : new MetricCatalogue({ buckets });
+  const pools = RUNNER_POOLS.read(env);
+  const poolMode = RUNNER_POOLS_MODE.read(env);
+  if (poolMode === 'runner-labels') checkRunnerLabelPools(pools);
+  return Object.keys(buckets).length === 0 && pools.length === 0
+    ? DEFAULT_CATALOGUE
+    : new MetricCatalogue({ buckets, pools, poolMode });
 }

@@ -23,8 +23,12 @@ export interface MetricFamily {
   optional?: readonly string[];
   /** Histograms only. */
   buckets?: readonly number[];
-  /** Gauges only: how partitions' values combine (a count adds up; the oldest is the minimum set). */
-  merge?: 'sum' | 'min';
+  /**
+   * Gauges only: how partitions' values combine (a count adds up; the oldest is the minimum
+   * set; a latest time is the maximum). A `max` gauge is a time kept by the processors as
+   * the greatest of what their deliveries say, not a count of the runs and jobs they hold.
+   */
+  merge?: 'sum' | 'min' | 'max';
 }
 
 export const METRIC_FAMILIES = {
@@ -89,6 +93,20 @@ export const METRIC_FAMILIES = {
     optional: BRANCH_KIND,
     buckets: DURATION_BUCKETS_SECONDS,
   },
+  poolQueued: {
+    name: 'github_actions_pool_queued_jobs',
+    type: 'gauge',
+    help: 'Jobs queued now (waiting jobs excluded) that a runner pool could take; a job counts for every pool that can take it (docs/metrics.md, "Runner pools")',
+    labels: ['pool'],
+    merge: 'sum',
+  },
+  lastReceived: {
+    name: 'runstream_delivery_last_received_timestamp_seconds',
+    type: 'gauge',
+    help: 'When ingest received the latest workflow_run or workflow_job delivery of the repository (Unix seconds): the greatest over every delivery processed, duplicates and stale ones included',
+    labels: ['repository'],
+    merge: 'max',
+  },
 } as const satisfies Record<string, MetricFamily>;
 
 type Families = typeof METRIC_FAMILIES;
@@ -122,11 +140,35 @@ export function isHistogramName(name: string): name is HistogramName {
   return byName.get(name)?.type === 'histogram';
 }
 
-/** A runner pool: jobs with any runs-on label matching one of `patterns` (globs) take its name. */
+/**
+ * A runner pool. In `first-match` mode, jobs with any runs-on label matching one of
+ * `patterns` (globs) take its name; in `runner-labels` mode, `patterns` are the labels
+ * the pool's runners carry, and the pool can take a job whose labels are all among them.
+ */
 export interface PoolRule {
   pool: string;
   patterns: readonly string[];
 }
+
+/**
+ * How RUNSTREAM_RUNNER_POOLS reads: `first-match` (a job takes the first pool one of
+ * whose globs matches one of its labels, and the `labels` label shows that pool) or
+ * `runner-labels` (GitHub's routing rule: a pool is the labels its runners carry, a job
+ * is demand for every pool that carries all of its labels, and `labels` stays as it is).
+ */
+export type PoolMode = 'first-match' | 'runner-labels';
+export const POOL_MODES: readonly PoolMode[] = ['first-match', 'runner-labels'];
+
+/** The pool of queued jobs with no runs-on labels (a runner group target) whose group the payload does not name. */
+export const UNLABELLED_POOL = '(unlabelled)';
+/** In `runner-labels` mode, the pool of queued jobs no configured pool can take. */
+export const UNMATCHED_POOL = '(unmatched)';
+/** The pool of queued jobs with no runs-on labels whose runner group the payload names: `group:<name>`. */
+export const GROUP_POOL_PREFIX = 'group:';
+
+/** Whether a pool name is one runstream gives itself (a configured pool may not take it). */
+export const isReservedPoolName = (pool: string): boolean =>
+  pool.startsWith('(') || pool.toLowerCase().startsWith(GROUP_POOL_PREFIX);
 
 /**
  * The value every capped label (repository, workflow, runner_group, labels) takes in the
@@ -162,8 +204,10 @@ export interface MetricOptions {
   buckets?: Readonly<Record<string, readonly number[]>>;
   /** Adds `branch_kind` (`default` / `other`) to the run and job families. */
   branchKind?: boolean;
-  /** The `labels` label as a pool name: the first rule a job's runs-on labels match. */
+  /** Runner pools: the `labels` label as a pool name (first-match), and the pools of demand. */
   pools?: readonly PoolRule[];
+  /** How `pools` reads (PoolMode); `first-match` when absent. */
+  poolMode?: PoolMode;
   /** Repositories (`owner/name` globs) whose deliveries are processed at all. */
   repositories?: { include?: readonly string[]; exclude?: readonly string[] };
   /** Label values longer than this are truncated (DEFAULT_LABEL_VALUE_MAX_LENGTH). */
@@ -193,6 +237,8 @@ export class MetricCatalogue {
   readonly families: readonly MetricFamily[];
   private readonly byName: ReadonlyMap<string, MetricFamily>;
   private readonly pools: ReadonlyArray<{ pool: string; tests: Array<(label: string) => boolean> }>;
+  private readonly runnerPools: ReadonlyArray<{ pool: string; carries: ReadonlySet<string> }>;
+  readonly poolMode: PoolMode;
   private readonly include: Array<(repository: string) => boolean>;
   private readonly exclude: Array<(repository: string) => boolean>;
   private readonly seriesKeys = new Map<string, string>();
@@ -213,9 +259,15 @@ export class MetricCatalogue {
       };
     });
     this.byName = new Map(this.families.map((f) => [f.name, f]));
-    this.pools = (options.pools ?? []).map((rule) => ({
+    this.poolMode = options.poolMode ?? 'first-match';
+    const firstMatch = this.poolMode === 'first-match';
+    this.pools = (firstMatch ? (options.pools ?? []) : []).map((rule) => ({
       pool: rule.pool,
       tests: rule.patterns.map(globTest),
+    }));
+    this.runnerPools = (firstMatch ? [] : (options.pools ?? [])).map((rule) => ({
+      pool: rule.pool,
+      carries: new Set(rule.patterns.map((label) => label.toLowerCase())),
     }));
     this.include = (options.repositories?.include ?? []).map(globTest);
     this.exclude = (options.repositories?.exclude ?? []).map(globTest);
@@ -247,6 +299,36 @@ export class MetricCatalogue {
     if (this.pools.length === 0 || labels === '') return labels;
     const list = labels.split(',');
     return this.pools.find((rule) => rule.tests.some((test) => list.some(test)))?.pool ?? labels;
+  }
+
+  /** The configured pool names, in configuration order. */
+  get poolNames(): string[] {
+    return (this.options.pools ?? []).map((rule) => rule.pool);
+  }
+
+  /**
+   * The pools a queued job is demand for (github_actions_pool_queued_jobs), from its raw
+   * runs-on labels (sorted, comma-joined), runner group and cap decision:
+   * - no labels (`runs-on: {group: X}`): `group:<runner group>` when the payload names the
+   *   group, else UNLABELLED_POOL; never dropped;
+   * - `first-match` mode: the one value its `labels` label shows (its pool, or its labels);
+   * - `runner-labels` mode: every configured pool whose runners carry all of its labels
+   *   (case-insensitive), in configuration order, else UNMATCHED_POOL.
+   * A job whose label set overflowed the caps is `(other)`, except in `runner-labels` mode
+   * for labelled jobs, whose pools are bounded by the configuration.
+   */
+  demandPoolsOf(job: { labels: string; runnerGroup: string; overflow?: boolean }): string[] {
+    const overflow = job.overflow ?? false;
+    if (job.labels === '') {
+      if (overflow) return [OVERFLOW_VALUE];
+      return [job.runnerGroup === '' ? UNLABELLED_POOL : `${GROUP_POOL_PREFIX}${job.runnerGroup}`];
+    }
+    if (this.poolMode === 'first-match') return [overflow ? OVERFLOW_VALUE : this.poolOf(job.labels)];
+    const wanted = job.labels.split(',').map((label) => label.toLowerCase());
+    const pools = this.runnerPools
+      .filter((rule) => wanted.every((label) => rule.carries.has(label)))
+      .map((rule) => rule.pool);
+    return pools.length > 0 ? pools : [UNMATCHED_POOL];
   }
 
   /** A raw value as a series shows it: runs-on labels as their pool, then truncated. */

@@ -10,6 +10,7 @@ import { jobCappedValues, withOverflow } from './caps.js';
 const RUNS = METRIC_FAMILIES.runs.name;
 const JOBS = METRIC_FAMILIES.jobs.name;
 const OLDEST = METRIC_FAMILIES.oldestQueued.name;
+const POOL_QUEUED = METRIC_FAMILIES.poolQueued.name;
 
 /** One entity entering (+1) or leaving (-1) a gauge label set (its raw values; the catalogue makes the series). */
 export interface GaugeDelta {
@@ -43,9 +44,22 @@ function runMemberships(run: RunState | undefined): GaugeDelta[] {
   ];
 }
 
-function jobMemberships(job: JobState | undefined): GaugeDelta[] {
+/**
+ * The pools a job is demand for while it is queued (catalogue.demandPoolsOf): one
+ * membership per pool, so a job several pools can take counts in each. A waiting job
+ * waits for an approval, not for a runner: it is no demand.
+ */
+function demandMemberships(job: JobState, catalogue: MetricCatalogue): GaugeDelta[] {
+  if (job.status !== 'queued') return [];
+  return catalogue
+    .demandPoolsOf(job)
+    .map((pool) => ({ name: POOL_QUEUED, labels: { pool }, change: 1 as const }));
+}
+
+function jobMemberships(job: JobState | undefined, catalogue: MetricCatalogue): GaugeDelta[] {
   if (!job || !isActive(job)) return [];
   return [
+    ...demandMemberships(job, catalogue),
     {
       name: JOBS,
       labels: withOverflow(
@@ -98,7 +112,7 @@ export function jobGaugeDeltas(
   next: JobState | undefined,
   catalogue: MetricCatalogue,
 ): GaugeDelta[] {
-  return diff(jobMemberships(previous), jobMemberships(next), catalogue);
+  return diff(jobMemberships(previous, catalogue), jobMemberships(next, catalogue), catalogue);
 }
 
 /** A queued job's place in its oldest-queued set: the set's series key, then created_at. */

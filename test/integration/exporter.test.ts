@@ -99,6 +99,8 @@ function expectedMetrics(stream: readonly GeneratedDelivery[]): Map<string, numb
         1,
       );
       if (job.status === 'queued') {
+        // Demand per pool, no pools configured: a queued job's labels are its pool.
+        add('github_actions_pool_queued_jobs', { pool: labels }, 1);
         const key = sampleKey('github_actions_job_oldest_queued_timestamp_seconds', {
           runner_group: group,
           labels,

@@ -1,7 +1,10 @@
 // The two sides of every gauge assertion, written from the metric definitions without
 // the processor's or the exporter's code: the gauges a set of runs and jobs implies,
 // and the gauges the partitions' gauge aggregates serve. Series whose label set has no
-// active entity (kept at 0 for a while) are left out of both.
+// active entity (kept at 0 for a while) are left out of both. The last-received time
+// (runstream_delivery_last_received_timestamp_seconds) says when deliveries came, not
+// what the runs and jobs are: it is left out here and checked by
+// oracle.ts's expectedLastReceived.
 import type { AggregateValue, JobState, RunState } from '../../schemas/model.js';
 import { sampleKey } from './exposition.js';
 
@@ -40,6 +43,13 @@ export function gaugesOf(runs: Iterable<RunState>, jobs: Iterable<JobState>): Ma
       runner_group: j.runnerGroup,
       labels: j.labels,
     });
+    // Demand per pool with no pools configured: a queued job's pool is its labels, or, with
+    // none (a runner group target), the group the payload names, else "(unlabelled)".
+    if (j.status === 'queued') {
+      const pool =
+        j.labels !== '' ? j.labels : j.runnerGroup !== '' ? `group:${j.runnerGroup}` : '(unlabelled)';
+      bump(sampleKey('github_actions_pool_queued_jobs', { pool }));
+    }
     const created = j.status === 'queued' && j.createdAt !== null ? Math.floor(j.createdAt / 1000) : 0;
     const seen = oldest.get(key);
     oldest.set(
@@ -55,7 +65,7 @@ export function gaugesOf(runs: Iterable<RunState>, jobs: Iterable<JobState>): Ma
 export function servedGauges(values: Iterable<AggregateValue>): Map<string, number> {
   const series = new Map<string, { value: number; members: number; min: boolean }>();
   for (const v of values) {
-    if (v.kind !== 'gauge') continue;
+    if (v.kind !== 'gauge' || v.name === 'runstream_delivery_last_received_timestamp_seconds') continue;
     const key = sampleKey(v.name, v.labels);
     const min = v.name === 'github_actions_job_oldest_queued_timestamp_seconds';
     const seen = series.get(key) ?? { value: 0, members: 0, min };

@@ -40,6 +40,11 @@ export function parseObjects(yamlText: string): KubeObject[] {
     .filter((o): o is KubeObject => o !== null);
 }
 
+/** Any kustomization directory of the repository (deploy/keda, ...), rendered offline. */
+export function renderDirectory(dir: string): KubeObject[] {
+  return parseObjects(kustomize(dir));
+}
+
 export function render(variant: Variant): KubeObject[] {
   const overlay = join(PACK, 'overlays', variant.overlay);
   if (!variant.components?.length) return parseObjects(kustomize(overlay));

@@ -2,7 +2,7 @@
 // says happened (demo/stream.ts generateScenario), straight from the metric
 // definitions in the design contract. It shares no code with the processor's core or
 // the exporter: it is the independent side of the fault suite's comparisons.
-import type { AttemptTruth } from '../../demo/stream.js';
+import type { AttemptTruth, JobTruth } from '../../demo/stream.js';
 import { sampleKey } from './exposition.js';
 
 const BUCKETS = [1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600];
@@ -58,6 +58,8 @@ export function expectedSeries(truth: readonly AttemptTruth[]): Series {
         add(series, 'github_actions_jobs', { ...jobLabels, status: job.status }, 1);
       }
       if (job.status === 'queued') {
+        // Demand per pool, no pools configured: the job's labels are its pool.
+        add(series, 'github_actions_pool_queued_jobs', { pool: demandPoolsOf(job, [])[0]! }, 1);
         const key = `${runnerGroup}\u0000${labels}`;
         const at = seconds(job.createdAtMs);
         const seen = oldest.get(key);
@@ -92,10 +94,83 @@ export function expectedSeries(truth: readonly AttemptTruth[]): Series {
   return series;
 }
 
+/**
+ * A runner pool as GitHub routes to it: the labels its runners carry. `pools` empty
+ * means none configured (first-match mode with no rules: a job's pool is its labels).
+ */
+export interface OraclePool {
+  name: string;
+  runnerLabels: readonly string[];
+}
+
+/**
+ * The pools a queued job is demand for, from GitHub's documented routing rule, written
+ * here without the catalogue: a runner can take a job when it carries every one of the
+ * job's runs-on labels, compared without case; a job aimed at a runner group alone has
+ * no labels, and is counted as `group:<group>` when its group is known, else
+ * `(unlabelled)`; a labelled job no pool can take is `(unmatched)`.
+ */
+export function demandPoolsOf(
+  job: Pick<JobTruth, 'labels' | 'runnerGroup'>,
+  pools: readonly OraclePool[],
+): string[] {
+  if (job.labels.length === 0) return [job.runnerGroup ? `group:${job.runnerGroup}` : '(unlabelled)'];
+  if (pools.length === 0) return [[...job.labels].sort().join(',')];
+  const takers = pools.filter((pool) =>
+    job.labels.every((label) =>
+      pool.runnerLabels.some((carried) => carried.toUpperCase() === label.toUpperCase()),
+    ),
+  );
+  return takers.length === 0 ? ['(unmatched)'] : takers.map((pool) => pool.name);
+}
+
+/** A job as the oracle needs it for demand: its labels, its group, and its status now (waiting included). */
+export type DemandJob = Pick<JobTruth, 'labels' | 'runnerGroup'> & { status: string };
+
+/**
+ * github_actions_pool_queued_jobs in runner-labels mode with these pools: every pool a
+ * queued job can go to counts it; a waiting job (an approval) is no demand.
+ */
+export function expectedPoolDemand(
+  truth: readonly AttemptTruth[],
+  pools: readonly OraclePool[],
+  more: readonly DemandJob[] = [],
+): Series {
+  const series: Series = new Map();
+  for (const job of [...truth.flatMap((attempt) => attempt.jobs), ...more]) {
+    if (job.status !== 'queued') continue;
+    for (const pool of demandPoolsOf(job, pools)) add(series, 'github_actions_pool_queued_jobs', { pool }, 1);
+  }
+  return series;
+}
+
+/** A delivery as ingest stamped it: its repository and when it was received (epoch ms). */
+export interface ReceivedDelivery {
+  repository: string;
+  receivedAtMs: number;
+}
+
+/**
+ * runstream_delivery_last_received_timestamp_seconds (no caps reached): per repository,
+ * the latest time any of its deliveries was received, duplicates included.
+ */
+export function expectedLastReceived(deliveries: readonly ReceivedDelivery[]): Series {
+  const latest = new Map<string, number>();
+  for (const { repository, receivedAtMs } of deliveries) {
+    latest.set(repository, Math.max(latest.get(repository) ?? -Infinity, receivedAtMs));
+  }
+  const series: Series = new Map();
+  for (const [repository, ms] of latest) {
+    series.set(sampleKey('runstream_delivery_last_received_timestamp_seconds', { repository }), ms / 1000);
+  }
+  return series;
+}
+
 const GAUGES = new Set([
   'github_actions_workflow_runs',
   'github_actions_jobs',
   'github_actions_job_oldest_queued_timestamp_seconds',
+  'github_actions_pool_queued_jobs',
 ]);
 
 /**

@@ -1,11 +1,14 @@
 // Every github_actions_ family's total, from Prometheus samples (`sampleKey` form, as the
 // oracle of test/support/oracle.ts makes them and as an exporter serves them): counters
 // and count gauges add up, histograms add their cumulative buckets, sums and counts, and
-// the oldest-queued gauge is the oldest non-zero. Caps may relabel series, never these.
+// the oldest-queued gauge is the oldest non-zero, the last-received time the latest.
+// Caps may relabel series, never these.
 import { METRIC_FAMILIES } from '../../schemas/metrics.js';
 
 const BUCKETS = METRIC_FAMILIES.jobDuration.buckets;
 const MIN = METRIC_FAMILIES.oldestQueued.name;
+/** The last-received time: the latest of its series, wherever caps put them. */
+const MAX = METRIC_FAMILIES.lastReceived.name;
 const HISTOGRAMS = new Set<string>([
   METRIC_FAMILIES.queueDuration.name,
   METRIC_FAMILIES.jobDuration.name,
@@ -20,6 +23,10 @@ export function addTo(totals: Totals, name: string, numbers: number[]): void {
   if (name === MIN) {
     const [at] = numbers;
     if (at! > 0) totals.set(name, [Math.min(seen?.[0] ?? Infinity, at!)]);
+    return;
+  }
+  if (name === MAX) {
+    totals.set(name, [Math.max(seen?.[0] ?? -Infinity, numbers[0]!)]);
     return;
   }
   totals.set(name, seen ? seen.map((n, i) => n + numbers[i]!) : numbers);
@@ -38,7 +45,7 @@ export function sampleTotals(series: ReadonlyMap<string, number>): Totals {
       if (histogram[2] === 'bucket') numbers[les.indexOf(/[{,]le="([^"]*)"/.exec(key)![1]!)] = value;
       else numbers[histogram[2] === 'sum' ? les.length : les.length + 1] = value;
       addTo(totals, histogram[1]!, numbers);
-    } else if (sample.startsWith('github_actions_')) addTo(totals, sample, [value]);
+    } else if (sample.startsWith('github_actions_') || sample === MAX) addTo(totals, sample, [value]);
   }
   return totals;
 }

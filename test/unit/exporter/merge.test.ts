@@ -50,4 +50,21 @@ describe('mergeAggregates', () => {
     expect(merged.find((v) => v.kind === 'counter')).toMatchObject({ value: 4 });
     expect(merged.find((v) => v.kind === 'histogram')).toMatchObject({ count: 2, sum: 4003 });
   });
+
+  it('takes the latest of the partitions for the last-received time, and the same whatever their order', () => {
+    const at = (seconds: number) =>
+      ({
+        kind: 'gauge',
+        name: 'runstream_delivery_last_received_timestamp_seconds',
+        labels: { repository: 'o/r' },
+        members: 1,
+        value: seconds,
+        emptySince: null,
+      }) as const;
+    const parts = [at(1_700_000_100.5), at(1_700_000_300.25), at(1_700_000_200)];
+    for (const order of [parts, [...parts].reverse(), [parts[1]!, parts[0]!, parts[2]!]]) {
+      const [merged] = mergeAggregates(order);
+      expect(merged).toMatchObject({ value: 1_700_000_300.25 });
+    }
+  });
 });

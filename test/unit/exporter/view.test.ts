@@ -4,6 +4,7 @@
 // with the last one), an emptied gauge is served at 0 until processors drop it, and
 // undecodable records are refused.
 import { describe, expect, it } from 'vitest';
+import { demandBody, poolDemandBody } from '../../../exporter/demand.js';
 import { MetricsView } from '../../../exporter/view.js';
 import { applyDelta } from '../../../processor/core/aggregates.js';
 import { aggregateChangelogKey, encodeAggregate } from '../../../schemas/changelog.js';
@@ -122,5 +123,65 @@ describe('MetricsView', () => {
     expect(samples.get(`${name}_bucket{labels="gpu",le="20"}`)).toBe(1);
     expect(samples.get(`${name}_bucket{labels="gpu",le="+Inf"}`)).toBe(2);
     expect(samples.get(`${name}_count{labels="gpu"}`)).toBe(2);
+  });
+
+  it('serves every configured pool, at 0 while the view has no series of it, and the demand JSON from the same values', () => {
+    const catalogue = new MetricCatalogue({
+      poolMode: 'runner-labels',
+      pools: [
+        { pool: 'linux', patterns: ['self-hosted', 'linux'] },
+        { pool: 'gpu', patterns: ['self-hosted', 'gpu'] },
+      ],
+    });
+    const view = new MetricsView(catalogue);
+    const queued = (pool: string, members: number): AggregateValue => ({
+      kind: 'gauge',
+      name: 'github_actions_pool_queued_jobs',
+      labels: { pool },
+      value: members,
+      members,
+      emptySince: members > 0 ? null : 1,
+    });
+    const key = (pool: string) => `github_actions_pool_queued_jobs{pool="${pool}"}`;
+    expect(served(view)).toEqual(
+      new Map([
+        [key('linux'), 0],
+        [key('gpu'), 0],
+      ]),
+    );
+    apply(view, 0, queued('linux', 2));
+    apply(view, 3, queued('linux', 1));
+    apply(view, 1, queued('(unlabelled)', 1));
+    expect(served(view)).toEqual(
+      new Map([
+        [key('linux'), 3],
+        [key('(unlabelled)'), 1],
+        [key('gpu'), 0],
+      ]),
+    );
+    const demand = demandBody(view.valuesOf('github_actions_pool_queued_jobs'));
+    expect(demand).toEqual({ pools: { linux: 3, '(unlabelled)': 1, gpu: 0 } });
+    expect(poolDemandBody(demand, 'gpu')).toEqual({ pool: 'gpu', queued: 0 });
+    expect(poolDemandBody(demand, 'linux')).toEqual({ pool: 'linux', queued: 3 });
+    // A name neither configured nor queued is not zero demand: the caller answers 404.
+    expect(poolDemandBody(demand, 'lniux')).toBeUndefined();
+  });
+
+  it('serves the last-received time as the latest of the partitions', () => {
+    const view = new MetricsView(DEFAULT_CATALOGUE);
+    const at = (value: number): AggregateValue => ({
+      kind: 'gauge',
+      name: 'runstream_delivery_last_received_timestamp_seconds',
+      labels: { repository: 'o/r' },
+      value,
+      members: 1,
+      emptySince: null,
+    });
+    apply(view, 0, at(1_700_000_500.125));
+    apply(view, 1, at(1_700_000_100));
+    const samples = samplesByKey(parseExposition(view.render()), 'runstream_');
+    expect(samples).toEqual(
+      new Map([['runstream_delivery_last_received_timestamp_seconds{repository="o/r"}', 1_700_000_500.125]]),
+    );
   });
 });

@@ -28,7 +28,9 @@ import { codecs } from '../../../schemas/codecs.js';
 import { buildDelivery, deliveryIdOf } from '../../../schemas/delivery.js';
 import { DEFAULT_CATALOGUE, MetricCatalogue } from '../../../schemas/metrics.js';
 import type { AggregateValue, JobState, RunState } from '../../../schemas/model.js';
+import { sampleKey } from '../../support/exposition.js';
 import { servedGauges } from '../../support/gauges.js';
+import { expectedLastReceived } from '../../support/oracle.js';
 import { toDelivery } from '../../support/publish.js';
 import { comparable, expectedState, type FoldedState } from '../../support/state.js';
 import { useTempDir } from '../../support/temp-dir.js';
@@ -225,6 +227,85 @@ describe('applyChunk over real RocksDB', () => {
       await store.write(storeOpsFor(pending.records(PARTITION), new Map(), NOW, pending.storeOnlyOps()));
       const kept = stream.filter((d) => !left.includes(d));
       expect(comparable(await committedState(store))).toEqual(comparable(expectedState(kept, NOW)));
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('applyChunk and the last-received time', () => {
+  const dir = useTempDir('runstream-chunk-received-');
+  const repositoryOf = (d: (typeof stream)[number]) =>
+    (d.payload.repository as { full_name: string }).full_name;
+  /** Receive times in no order (a redelivery is often received long after the first copy). */
+  const receivedAt = (i: number) => 1_780_000_000_000 + ((i * 7919) % 100_003) * 13;
+
+  async function lastReceived(store: RocksStore): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for await (const [key, bytes] of store.scan(storePrefix('aggregates'))) {
+      if (isAdmissionKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
+      const value = decodeAggregate(bytes);
+      if (value.name === 'runstream_delivery_last_received_timestamp_seconds') {
+        out.set(sampleKey(value.name, value.labels), value.value);
+      }
+    }
+    return out;
+  }
+
+  it('is the latest receive time per repository, duplicates and stale deliveries included, however chunked and repeated', async () => {
+    const records = stream.map((d, i) => recordOf(i, encoded(d, { receivedAt: receivedAt(i) })));
+    // The oracle: the greatest receive time of each repository's records.
+    const want = expectedLastReceived(
+      stream.map((d, i) => ({ repository: repositoryOf(d), receivedAtMs: receivedAt(i) })),
+    );
+    expect(want.size).toBeGreaterThan(2);
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 10 }),
+        fc.boolean(),
+        async (sizes, twice) => {
+          const store = await RocksStore.open(dir(`run-${run++}`));
+          try {
+            // `twice`: the whole input again, as a reprocessing would bring it.
+            const input = twice ? [...records, ...records] : records;
+            for (let at = 0, i = 0; at < input.length; i++) {
+              const chunk = input.slice(at, at + sizes[i % sizes.length]!);
+              at += chunk.length;
+              const pending = new PendingChanges(DEFAULT_CATALOGUE);
+              await applyChunk(store, PARTITION, pending, chunk, NOW, LIMITS);
+              await store.write(
+                storeOpsFor(pending.records(PARTITION), new Map(), NOW, pending.storeOnlyOps()),
+              );
+            }
+            expect(await lastReceived(store)).toEqual(want);
+          } finally {
+            await store.close();
+          }
+        },
+      ),
+      { numRuns: 12 },
+    );
+  });
+
+  it('shows a repository under the caps: (other) for the deliveries of runs and jobs that overflowed', async () => {
+    const store = await RocksStore.open(dir('capped'));
+    try {
+      const catalogue = new MetricCatalogue({ maxLabelSets: { run: 1, job: 1 } });
+      const pending = new PendingChanges(catalogue);
+      const records = stream.map((d, i) => recordOf(i, encoded(d, { receivedAt: receivedAt(i) })));
+      await applyChunk(store, PARTITION, pending, records, NOW, LIMITS);
+      await store.write(storeOpsFor(pending.records(PARTITION), new Map(), NOW, pending.storeOnlyOps()));
+      const got = await lastReceived(store);
+      const other = got.get(
+        sampleKey('runstream_delivery_last_received_timestamp_seconds', { repository: '(other)' }),
+      );
+      expect(other).toBeGreaterThan(0);
+      // At most the repositories of the one admitted run set and the one admitted job set, and (other).
+      expect(got.size).toBeLessThanOrEqual(3);
+      // Nothing lost: the latest of all is still there.
+      const latest = Math.max(...stream.map((_, i) => receivedAt(i))) / 1000;
+      expect(Math.max(...got.values())).toBe(latest);
     } finally {
       await store.close();
     }

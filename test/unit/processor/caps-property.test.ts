@@ -18,7 +18,7 @@ import { codecs } from '../../../schemas/codecs.js';
 import { METRIC_FAMILIES, MetricCatalogue, OVERFLOW_VALUE } from '../../../schemas/metrics.js';
 import type { AggregateValue } from '../../../schemas/model.js';
 import { hostileScenario } from '../../support/hostile.js';
-import { expectedSeries } from '../../support/oracle.js';
+import { expectedLastReceived, expectedSeries } from '../../support/oracle.js';
 import { toDelivery } from '../../support/publish.js';
 import { useTempDir } from '../../support/temp-dir.js';
 import { addTo, sampleTotals, type Totals, totalsDiff } from '../../support/totals.js';
@@ -26,12 +26,14 @@ import { addTo, sampleTotals, type Totals, totalsDiff } from '../../support/tota
 const PARTITION = 1;
 const NOW = 1;
 const MIN = METRIC_FAMILIES.oldestQueued.name;
+const LAST_RECEIVED = METRIC_FAMILIES.lastReceived.name;
 const RUN_FAMILIES = new Set<string>([
   METRIC_FAMILIES.runs.name,
   METRIC_FAMILIES.runsCompleted.name,
   METRIC_FAMILIES.runDuration.name,
 ]);
-const CAPPED = ['repository', 'workflow', 'runner_group', 'labels'];
+// The pool demand family's pool is made of a job's capped labels (first-match mode).
+const CAPPED = ['repository', 'workflow', 'runner_group', 'labels', 'pool'];
 
 function cumulative(counts: readonly number[]): number[] {
   let running = 0;
@@ -44,7 +46,7 @@ function totalsOf(values: readonly AggregateValue[]): Totals {
   for (const v of values) {
     if (v.kind === 'counter') addTo(totals, v.name, [v.value]);
     else if (v.kind === 'histogram') addTo(totals, v.name, [...cumulative(v.bucketCounts), v.sum, v.count]);
-    else addTo(totals, v.name, [v.name === MIN ? v.value : v.members]);
+    else addTo(totals, v.name, [v.name === MIN || v.name === LAST_RECEIVED ? v.value : v.members]);
   }
   return totals;
 }
@@ -105,7 +107,12 @@ describe('caps on label sets', () => {
 
             // Totals: exactly the uncapped oracle's.
             const got = totalsOf(values);
-            const want = sampleTotals(expectedSeries(truth));
+            const received = deliveries.map((d) => ({
+              repository: (d.payload.repository as { full_name: string }).full_name,
+              receivedAtMs: NOW,
+            }));
+            const want = sampleTotals(new Map([...expectedSeries(truth), ...expectedLastReceived(received)]));
+            expect(want.get(LAST_RECEIVED)).toEqual([NOW / 1000]);
             expect(totalsDiff(got, want)).toEqual([]);
             expect(want.size).toBeGreaterThan(4);
 
@@ -124,7 +131,10 @@ describe('caps on label sets', () => {
               }
             }
             for (const [family, seen] of sets) {
-              expect(seen.size).toBeLessThanOrEqual(RUN_FAMILIES.has(family) ? runCap : jobCap);
+              // A delivery's repository is its run's or its job's: admitted by either cap.
+              const cap =
+                family === LAST_RECEIVED ? runCap + jobCap : RUN_FAMILIES.has(family) ? runCap : jobCap;
+              expect(seen.size).toBeLessThanOrEqual(cap);
             }
             // Not vacuous: more distinct runs' label sets than the cap means some went to (other).
             const runSets = new Set(truth.map((a) => `${a.repository}\u0000${a.workflow}`));

@@ -135,13 +135,17 @@ describe('runner pools', () => {
     };
     const all = coreAggregates(stream, new MetricCatalogue());
     const pooled = asServed(coreAggregates(stream, new MetricCatalogue({ pools })));
+    // The pool demand family is named by the same rule (first-match mode).
     const sums = regrouped(all, (v) =>
-      v.labels.labels === undefined
-        ? v.labels
-        : { ...v.labels, labels: named[v.labels.labels] ?? v.labels.labels },
+      v.labels.labels !== undefined
+        ? { ...v.labels, labels: named[v.labels.labels] ?? v.labels.labels }
+        : v.labels.pool !== undefined
+          ? { pool: named[v.labels.pool] ?? v.labels.pool }
+          : v.labels,
     );
     expect(pooled).toEqual(sums);
     expect([...pooled.keys()].some((key) => key.includes('labels="gpu"'))).toBe(true);
+    expect([...pooled.keys()].some((key) => key.includes('pool="gpu"'))).toBe(true);
   });
 });
 

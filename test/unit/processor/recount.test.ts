@@ -32,6 +32,9 @@ import { toDelivery } from '../../support/publish.js';
 import { useTempDir } from '../../support/temp-dir.js';
 
 const PARTITION = 2;
+const LAST_RECEIVED = 'runstream_delivery_last_received_timestamp_seconds';
+const sameSeries = (a: AggregateValue, b: AggregateValue) =>
+  a.name === b.name && JSON.stringify(a.labels) === JSON.stringify(b.labels);
 const NOW = Date.now();
 const stream = generateStream({ seed: 5, runs: 15, unfinishedRate: 0.6, startMs: NOW - 3_600_000 });
 
@@ -89,7 +92,11 @@ describe('recountGauges', () => {
     try {
       const { runs, jobs, gauges } = await contents(store);
       // A series of a family keyed by repository, so the invented one is another series.
-      const victim = gauges.find((g) => g.kind === 'gauge' && g.members > 0 && 'repository' in g.labels)!;
+      const victim = gauges.find(
+        (g) => g.kind === 'gauge' && g.members > 0 && 'repository' in g.labels && g.name !== LAST_RECEIVED,
+      )!;
+      // The last-received time comes from the deliveries, not from states: recount leaves it be.
+      const received = gauges.find((g) => g.name === LAST_RECEIVED)!;
       const invented: AggregateValue = {
         ...victim,
         labels: { ...victim.labels, repository: 'nobody/nothing' },
@@ -102,6 +109,7 @@ describe('recountGauges', () => {
       await store.write([
         { key: key(victim), value: encodeAggregate({ ...victim, value: 99, members: 99 } as AggregateValue) },
         { key: key(invented), value: encodeAggregate(invented) },
+        { key: key(received), value: encodeAggregate({ ...received, value: 12345 } as AggregateValue) },
         { key: `${QUEUE_INDEX_PREFIX}stale|000000000001|1`, value: Buffer.alloc(0) },
       ]);
       const recount = await recountGauges(store, NOW, DEFAULT_CATALOGUE);
@@ -109,6 +117,7 @@ describe('recountGauges', () => {
       await applied(store, recount.pending);
       const after = await contents(store);
       expect(servedGauges(after.gauges)).toEqual(gaugesOf(runs, jobs));
+      expect(after.gauges.find((g) => sameSeries(g, received))).toMatchObject({ value: 12345 });
       expect(after.queue).not.toContain(`${QUEUE_INDEX_PREFIX}stale|000000000001|1`);
     } finally {
       await store.close();
@@ -128,7 +137,9 @@ describe('recountGauges', () => {
       await store.write(ops);
       const recount = await recountGauges(store, NOW, DEFAULT_CATALOGUE);
       expect(recount.hadGauges).toBe(false);
-      expect(recount.corrected).toBe(gauges.filter((g) => g.kind === 'gauge' && g.members > 0).length);
+      expect(recount.corrected).toBe(
+        gauges.filter((g) => g.kind === 'gauge' && g.members > 0 && g.name !== LAST_RECEIVED).length,
+      );
       await applied(store, recount.pending);
       expect(servedGauges((await contents(store)).gauges)).toEqual(gaugesOf(runs, jobs));
     } finally {

@@ -85,6 +85,7 @@ describe('the cardinality settings', () => {
     ['RUNSTREAM_RUNNER_POOLS', 'ubuntu', /expected <name>=<list> entries/],
     ['RUNSTREAM_RUNNER_POOLS', 'ubuntu=', /pool ubuntu has no label globs/],
     ['RUNSTREAM_RUNNER_POOLS', 'a=x;a=y', /a is given twice/],
+    ['RUNSTREAM_RUNNER_POOLS_MODE', 'routing', /expected first-match\|runner-labels/],
     ['RUNSTREAM_REPOSITORIES_INCLUDE', 'octo-org', /owner\/name globs/],
     ['RUNSTREAM_REPOSITORIES_EXCLUDE', 'a/b/c', /owner\/name globs/],
   ])('reject %s=%s in one line naming the variable', (variable, value, problem) => {
@@ -93,6 +94,39 @@ describe('the cardinality settings', () => {
     expect(error.message).toMatch(problem);
     expect(error.message.startsWith(`${variable}: `)).toBe(true);
     expect(error.message).not.toContain('\n');
+  });
+});
+
+describe('the runner pools mode', () => {
+  it('keeps first-match by default and reads runner labels in runner-labels mode, on processors and exporters', () => {
+    const env = { RUNSTREAM_RUNNER_POOLS: 'linux=self-hosted,Linux;gpu=self-hosted,linux,gpu' };
+    expect(readMetricCatalogue(env).poolMode).toBe('first-match');
+    const routed = { ...env, RUNSTREAM_RUNNER_POOLS_MODE: 'runner-labels' };
+    for (const catalogue of [readMetricCatalogue(routed), readServedCatalogue(routed)]) {
+      expect(catalogue.poolMode).toBe('runner-labels');
+      expect(catalogue.poolNames).toEqual(['linux', 'gpu']);
+      expect(catalogue.demandPoolsOf({ labels: 'linux', runnerGroup: '' })).toEqual(['linux', 'gpu']);
+    }
+  });
+
+  it.each([
+    ['linux=self-hosted,linux-*', /not globs \(linux-\*\)/],
+    ['(unlabelled)=linux', /names starting with \( or group:/],
+    ['Group:x=linux', /names starting with \( or group:/],
+  ])('refuses RUNSTREAM_RUNNER_POOLS=%s in runner-labels mode, naming the variable', (pools, problem) => {
+    for (const read of [readMetricCatalogue, readServedCatalogue]) {
+      let error: unknown;
+      try {
+        read({ RUNSTREAM_RUNNER_POOLS: pools, RUNSTREAM_RUNNER_POOLS_MODE: 'runner-labels' });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).variable).toBe('RUNSTREAM_RUNNER_POOLS');
+      expect((error as ConfigError).message).toMatch(problem);
+    }
+    // The same names and globs stay valid in first-match mode, as before.
+    expect(() => readMetricCatalogue({ RUNSTREAM_RUNNER_POOLS: pools })).not.toThrow();
   });
 });
 

@@ -14,6 +14,8 @@ export interface KeyValueStore {
   write(ops: readonly WriteOp[]): Promise<void>;
   /** Entries whose key starts with prefix, in key order. */
   scan(prefix: string): AsyncIterable<[string, Buffer]>;
+  /** Removes every entry whose key starts with prefix (one range deletion). */
+  clearPrefix(prefix: string): Promise<void>;
   /** Removes every entry. */
   clear(): Promise<void>;
   close(): Promise<void>;
@@ -222,6 +224,12 @@ export class RocksStore implements KeyValueStore {
     } finally {
       await this.call('scan-end', () => iterator.close());
     }
+  }
+
+  clearPrefix(prefix: string): Promise<void> {
+    return this.call('clear', () =>
+      this.db.clear({ gte: Buffer.from(prefix), lt: prefixEnd(prefix), keyEncoding: 'buffer' }),
+    );
   }
 
   /** One range deletion over every key. */

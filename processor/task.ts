@@ -305,7 +305,7 @@ export class PartitionTask {
       this.deps.config.catalogue,
     );
     if (corrected === 0) {
-      await this.store!.write([...pending.storeOnlyOps(), recountedOp]);
+      await this.store!.write([recountedOp]);
       return;
     }
     if (hadGauges) {

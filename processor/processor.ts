@@ -11,6 +11,7 @@ import { type TopicNames, topicNames } from '../platform/topics.js';
 import { stickyAssigner } from './assignment.js';
 import { type ProcessorConfig, SESSION_TIMEOUT } from './config.js';
 import type { ProcessorMetrics } from './metrics.js';
+import { RestoreSlots } from './restore-slots.js';
 import { ChangelogRestorer } from './restorer.js';
 import { PartitionTask } from './task.js';
 import { TaskManager } from './task-manager.js';
@@ -40,6 +41,7 @@ export class Processor {
       `${config.groupId}-restore-`,
       config.restoreStallTimeoutMs,
     );
+    const restoreSlots = new RestoreSlots(config.restoreConcurrency);
     this.manager = new TaskManager({
       config,
       deliveriesTopic: this.topics.deliveries,
@@ -57,6 +59,7 @@ export class Processor {
           metrics,
           offsets: this.offsets,
           restorer,
+          restoreSlots,
           now,
           ...(distrust ? { distrust } : {}),
         }),

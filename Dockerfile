@@ -23,6 +23,10 @@ RUN npm run build \
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
+# Two malloc arenas, not glibc's eight per core: RocksDB's threads and libuv's each took
+# one and kept what they had freed, 140 MB more resident memory in a processor's full
+# restore of 1M entities (docs/operations.md, sizing). The benchmark runs with the same.
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 # Code and dependencies stay owned by root: the service user can read, not change them.
 COPY --from=build /app/package.json /app/package-lock.json ./

@@ -73,6 +73,21 @@ export const CONCURRENCY = intSetting(
   64,
 );
 
+// Memory of an instance restoring in full: each restore at once holds a changelog reader,
+// a store taking bulk writes and a recount (processor/restore-slots.ts); small tails never wait.
+export const RESTORE_CONCURRENCY = intSetting(
+  {
+    name: 'RUNSTREAM_RESTORE_CONCURRENCY',
+    meaning:
+      'partitions restored from their changelogs at once per instance (restores of more than 10,000 records; smaller tails never wait)',
+    commands: processor,
+    section: 'processing',
+  },
+  2,
+  1,
+  64,
+);
+
 export const MAX_RECORDS_PER_TRANSACTION = intSetting(
   {
     name: 'RUNSTREAM_MAX_RECORDS_PER_TRANSACTION',
@@ -177,6 +192,7 @@ export const PROCESSOR_SETTINGS: readonly SettingDoc[] = [
   PROCESSOR_GROUP,
   SESSION_TIMEOUT,
   CONCURRENCY,
+  RESTORE_CONCURRENCY,
   MAX_RECORDS_PER_TRANSACTION,
   STORE_CACHE_SIZE,
   STORE_WRITE_BUFFER_SIZE,
@@ -205,6 +221,8 @@ export interface ProcessorConfig extends CommonConfig {
   maxHousekeepingChanges: number;
   /** The broker aborts a transaction open longer than this. */
   transactionTimeoutMs: number;
+  /** Large restores run at once by one instance (processor/restore-slots.ts). */
+  restoreConcurrency: number;
   /** A restore whose reads make no progress for this long fails (and the next restores in full). */
   restoreStallTimeoutMs: number;
   /** How long reading offsets keeps retrying while the cluster settles. */
@@ -237,6 +255,7 @@ export function readProcessorConfig(env: Env): ProcessorConfig {
     sessionTimeoutMs: SESSION_TIMEOUT.read(env),
     maxHousekeepingChanges: 5000,
     transactionTimeoutMs: 60_000,
+    restoreConcurrency: RESTORE_CONCURRENCY.read(env),
     restoreStallTimeoutMs: 60_000,
     offsetsTimeoutMs: 60_000,
     storeCacheBytes: STORE_CACHE_SIZE.read(env),

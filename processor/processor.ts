@@ -12,6 +12,7 @@ import { stickyAssigner } from './assignment.js';
 import { type ProcessorConfig, SESSION_TIMEOUT } from './config.js';
 import { heartbeatIntervalMs } from './heartbeats.js';
 import type { ProcessorMetrics } from './metrics.js';
+import { RestoreSlots } from './restore-slots.js';
 import { ChangelogRestorer } from './restorer.js';
 import { PartitionTask } from './task.js';
 import { TaskManager } from './task-manager.js';
@@ -41,6 +42,7 @@ export class Processor {
       `${config.groupId}-restore-`,
       config.restoreStallTimeoutMs,
     );
+    const restoreSlots = new RestoreSlots(config.restoreConcurrency);
     this.manager = new TaskManager({
       config,
       deliveriesTopic: this.topics.deliveries,
@@ -58,6 +60,7 @@ export class Processor {
           metrics,
           offsets: this.offsets,
           restorer,
+          restoreSlots,
           now,
           ...(distrust ? { distrust } : {}),
         }),

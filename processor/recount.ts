@@ -1,6 +1,8 @@
 // After a full restore (and once for a store never recounted), the gauges of a partition
 // are counted again from the runs and jobs in its store, and the queued-jobs index
-// (derived, in no changelog) is rebuilt.
+// (derived, in no changelog) is rebuilt. Memory does not grow with the store: the index
+// is written as the jobs are scanned, a bounded batch at a time, and what is held is one
+// value per gauge series (bounded by the label caps).
 // Stored gauge aggregates that differ are corrected in the next transaction: the first
 // time (a store written before gauges were kept) that counts them; afterwards a
 // difference means local state and Kafka disagreed, which the caller reports.
@@ -21,24 +23,36 @@ import {
   queuePosition,
   runGaugeDeltas,
 } from './core/gauges.js';
-import type { KeyValueStore } from './store.js';
+import type { KeyValueStore, WriteOp } from './store.js';
 import { changelogKeyOf, QUEUE_INDEX_PREFIX, queueIndexKey, storePrefix } from './store-layout.js';
 
 export interface Recount {
-  /** Corrections to commit (gauge aggregates) and the rebuilt index (store only). */
+  /** Corrections to commit (gauge aggregates); the index is rebuilt in the store already. */
   pending: PendingChanges;
   corrected: number;
   /** Whether the store held gauge aggregates before (if not, this is their first count). */
   hadGauges: boolean;
 }
 
+/** Index entries written per store write while the jobs are scanned. */
+export const INDEX_BATCH = 2000;
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Counts the gauges from the store's runs and jobs and rebuilds its queued-jobs index in
+ * place (removed, then written in batches of indexBatch while the jobs are scanned: a
+ * recount cut short leaves the store unmarked, and the next one starts over).
+ */
 export async function recountGauges(
   store: KeyValueStore,
   now: number,
   catalogue: MetricCatalogue,
+  indexBatch = INDEX_BATCH,
 ): Promise<Recount> {
   const pending = new PendingChanges(catalogue);
-  for await (const [key] of store.scan(QUEUE_INDEX_PREFIX)) pending.queue.set(key, false);
+  await store.clearPrefix(QUEUE_INDEX_PREFIX);
+  let index: WriteOp[] = [];
 
   const expected = new Map<string, AggregateValue>();
   const oldest = new Map<string, number>();
@@ -54,10 +68,15 @@ export async function recountGauges(
     for (const delta of jobGaugeDeltas(undefined, job, catalogue)) count(delta);
     const position = queuePosition(job, catalogue);
     if (position) {
-      pending.queue.set(queueIndexKey(position), true);
+      index.push({ key: queueIndexKey(position), value: EMPTY });
+      if (index.length >= indexBatch) {
+        await store.write(index);
+        index = [];
+      }
       oldest.set(position.set, Math.min(oldest.get(position.set) ?? Infinity, position.createdSeconds));
     }
   }
+  await store.write(index);
   for (const [key, value] of expected) {
     if (value.kind === 'gauge' && familyOf(value.name)?.merge === 'min') {
       expected.set(key, { ...value, value: oldest.get(key) ?? 0 });

@@ -14,6 +14,8 @@ export interface KeyValueStore {
   write(ops: readonly WriteOp[]): Promise<void>;
   /** Entries whose key starts with prefix, in key order. */
   scan(prefix: string): AsyncIterable<[string, Buffer]>;
+  /** Removes every entry whose key starts with prefix (one range deletion). */
+  clearPrefix(prefix: string): Promise<void>;
   /** Removes every entry. */
   clear(): Promise<void>;
   close(): Promise<void>;
@@ -72,6 +74,8 @@ interface RocksIterator {
 /** The binding's open options this adapter sets (binding.cc InitOptions, db_open). */
 export interface RocksOptions {
   createIfMissing: true;
+  /** The binding compresses its write-ahead log with ZSTD by default, on the event loop. */
+  walCompression: false;
   /** Block cache (a HyperClockCache) of this store. */
   cacheSize: number;
   /** Leveled compaction tuned from memtableMemoryBudget: see rocksOptions. */
@@ -95,10 +99,14 @@ const DEFAULT_WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
  * flushed two at a time, at most six (writes stall there); L0 compacted from two files;
  * L1 of the budget's size, files of half a buffer; L0 and L1 uncompressed, deeper levels
  * ZSTD (the binding's build has no Snappy). Bloom filters of 10 bits per key, as before.
+ * The write-ahead log uncompressed: the binding writes synchronously on the event loop,
+ * and ZSTD over every batch's log record cost a restore more than the memtable inserts;
+ * the log is deleted once its memtables are flushed, so its size is a few write buffers.
  */
 export function rocksOptions(memory: { cacheBytes?: number; writeBufferBytes?: number }): RocksOptions {
   return {
     createIfMissing: true,
+    walCompression: false,
     cacheSize: memory.cacheBytes ?? DEFAULT_CACHE_BYTES,
     compaction: 'level',
     memtableMemoryBudget: 4 * (memory.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES),
@@ -222,6 +230,12 @@ export class RocksStore implements KeyValueStore {
     } finally {
       await this.call('scan-end', () => iterator.close());
     }
+  }
+
+  clearPrefix(prefix: string): Promise<void> {
+    return this.call('clear', () =>
+      this.db.clear({ gte: Buffer.from(prefix), lt: prefixEnd(prefix), keyEncoding: 'buffer' }),
+    );
   }
 
   /** One range deletion over every key. */

@@ -30,6 +30,7 @@ import type { ProcessorConfig } from './config.js';
 import { scanForHousekeeping } from './housekeeping.js';
 import type { ProcessorMetrics } from './metrics.js';
 import { recountGauges } from './recount.js';
+import { type RestoreSlots, recordsToRead, SMALL_RESTORE_RECORDS } from './restore-slots.js';
 import { type ChangelogRestorer, RestoreIncompleteError } from './restorer.js';
 import { RocksStore } from './store.js';
 import { readCheckpoint, recountedOp, storeOpsFor, wasRecounted } from './store-layout.js';
@@ -107,6 +108,8 @@ export interface TaskDeps {
   metrics: ProcessorMetrics;
   offsets: Offsets;
   restorer: ChangelogRestorer;
+  /** Shared by the instance's tasks: how many large restores run at once. */
+  restoreSlots: RestoreSlots;
   now: () => number;
   /** Why the previous task's store must not be trusted, if so. */
   distrust?: string;
@@ -236,24 +239,35 @@ export class PartitionTask {
       } else if (verdict.mode === 'full' && checkpoint.offsets.size > 0) {
         this.log.info({ reason: verdict.reason }, 'restoring in full');
       }
-      if (verdict.mode === 'full') await db.clear();
-      const records = await this.deps.restorer.restore({
-        store: db,
-        partition,
-        from: verdict.from,
-        ends,
-        signal,
-        now: this.deps.now,
-        onRecords: (kind, count) => metrics.restoreRecords.inc({ topic: kind }, count),
-        ...(verdict.mode === 'checkpoint' ? { indexQueuedJobs: config.catalogue } : {}),
-      });
+      // A large restore (and its recount) waits for one of the instance's restore slots.
+      const release =
+        recordsToRead(verdict.from, ends) > SMALL_RESTORE_RECORDS
+          ? await this.deps.restoreSlots.acquire(signal)
+          : undefined;
+      step('waitMs');
+      let records: number;
+      try {
+        if (verdict.mode === 'full') await db.clear();
+        records = await this.deps.restorer.restore({
+          store: db,
+          partition,
+          from: verdict.from,
+          ends,
+          signal,
+          now: this.deps.now,
+          onRecords: (kind, count) => metrics.restoreRecords.inc({ topic: kind }, count),
+          ...(verdict.mode === 'checkpoint' ? { indexQueuedJobs: config.catalogue } : {}),
+        });
 
-      step('readMs');
-      // A checkpoint restore kept the gauges and the index in step with what it read; a
-      // full one (or a store that never had gauges) counts them from every run and job.
-      if (verdict.mode === 'full' || !(await wasRecounted(db))) {
-        await this.recount();
-        step('recountMs');
+        step('readMs');
+        // A checkpoint restore kept the gauges and the index in step with what it read; a
+        // full one (or a store that never had gauges) counts them from every run and job.
+        if (verdict.mode === 'full' || !(await wasRecounted(db))) {
+          await this.recount();
+          step('recountMs');
+        }
+      } finally {
+        release?.();
       }
 
       this.next = committed === undefined || committed < input.low ? input.low : committed;
@@ -305,7 +319,7 @@ export class PartitionTask {
       this.deps.config.catalogue,
     );
     if (corrected === 0) {
-      await this.store!.write([...pending.storeOnlyOps(), recountedOp]);
+      await this.store!.write([recountedOp]);
       return;
     }
     if (hadGauges) {

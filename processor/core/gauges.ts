@@ -90,6 +90,9 @@ export function oldestQueuedLabels(job: JobState): Labels {
 
 /** The memberships that change from one state to the next (unchanged series cancel out). */
 function diff(previous: GaugeDelta[], next: GaugeDelta[], catalogue: MetricCatalogue): GaugeDelta[] {
+  // From or to nothing (a new entity, a tombstone, every entity of a recount): no key to compare.
+  if (previous.length === 0) return next;
+  if (next.length === 0) return previous.map((d) => ({ ...d, change: -1 as const }));
   const key = (d: GaugeDelta) => catalogue.seriesKey(d.name, d.labels);
   const kept = new Set(next.map(key));
   const was = new Set(previous.map(key));

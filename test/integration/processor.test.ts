@@ -281,16 +281,16 @@ describe('processor against a real broker and RocksDB', () => {
     expect(restores).toMatchObject({ checkpoint: 3, full: 0 });
     expect(restores.records).toBeGreaterThan(0);
 
-    // The index the tail kept equals the one a recount builds from the restored jobs.
+    // The index the tail kept equals the one a recount builds (in place) from the restored jobs.
     const kept = await indexOf(stateDir);
-    const rebuilt: string[] = [];
     for (let partition = 0; partition < topics.partitions; partition++) {
       const store = await storeOf(stateDir, partition);
-      const { pending } = await recountGauges(store, Date.now(), config.catalogue);
+      await recountGauges(store, Date.now(), config.catalogue);
       await store.close();
-      for (const [key, put] of pending.queue) if (put) rebuilt.push(`${partition}:${key}`);
     }
-    expect(kept).toEqual(rebuilt.sort());
+    const rebuilt = await indexOf(stateDir);
+    expect(rebuilt.length).toBeGreaterThan(0);
+    expect(kept).toEqual(rebuilt);
     // The tail both removed entries of the checkpoint and added new ones.
     expect(atCheckpoint.some((key) => !kept.includes(key))).toBe(true);
     expect(kept.some((key) => !atCheckpoint.includes(key))).toBe(true);

@@ -24,6 +24,7 @@ import {
 import { render, type Variant, variantName } from '../../support/kustomize.js';
 import { allowed, isolated } from '../../support/network-policy.js';
 import { credentialProblems, documentedUsers, kafkaSecretOf } from '../../support/pack-credentials.js';
+import { sizingRows } from '../../support/sizing-doc.js';
 
 const VARIANTS: Variant[] = [
   { overlay: 'single-node' },
@@ -131,12 +132,10 @@ describe('kubernetes pack: production overlay', () => {
     }
   });
 
-  it('sizes resources from the benchmarks (processor 600 MB peak RSS, exporter 297 MB at 100k series)', () => {
+  it('sizes resources from the benchmarks (exporter 297 MB at 100k series; the processor: below)', () => {
     const memory = (w: Workload, which: 'requests' | 'limits') =>
       quantity(containerOf(w).resources?.[which]?.memory)! / 1e6;
-    expect(memory(processor, 'limits')).toBeGreaterThan(600 * 1.3);
     expect(memory(exporter, 'limits')).toBeGreaterThan(297 * 1.3);
-    expect(memory(processor, 'requests')).toBeGreaterThanOrEqual(600);
   });
 
   it('scrapes every role with a PodMonitor and ships the rules as a PrometheusRule', () => {
@@ -154,6 +153,48 @@ describe('kubernetes pack: single-node overlay', () => {
       ['StatefulSet', 1, ['all']],
     ]);
     expect(workloads[0]!.claimTemplates).toEqual(['state']);
+  });
+});
+
+describe("kubernetes pack: memory as docs/operations.md's sizing table gives it", () => {
+  const rows = sizingRows();
+  const podOf = (overlay: string) => {
+    const objects = objectsOf({ overlay: overlay as Variant['overlay'] });
+    const workloads = workloadsOf(objects).filter((w) =>
+      ['processor', 'all'].some(
+        (role) =>
+          w.template.metadata?.labels?.['app.kubernetes.io/component'] === role ||
+          containerOf(w).args?.[0] === role,
+      ),
+    );
+    expect(workloads, `${overlay}: one pod running the processor`).toHaveLength(1);
+    return containerOf(workloads[0]!).resources;
+  };
+
+  it('has a row for each overlay', () => {
+    expect(rows.map((r) => r.overlay).sort()).toEqual(['production', 'single-node']);
+  });
+
+  it.each(['production', 'single-node'])(
+    '%s: requests and limits what the table says, the limit above the measured peak by the stated headroom',
+    (overlay) => {
+      const row = rows.find((r) => r.overlay === overlay)!;
+      const resources = podOf(overlay);
+      expect(quantity(resources?.limits?.memory)).toBe(row.limitBytes);
+      expect(quantity(resources?.requests?.memory)).toBe(row.requestBytes);
+      expect(row.headroom).toBeGreaterThanOrEqual(1.25);
+      expect(row.limitBytes / 1e6).toBeGreaterThanOrEqual(row.peakMb * row.headroom);
+      expect(row.requestBytes).toBeLessThanOrEqual(row.limitBytes);
+    },
+  );
+
+  it('reads the table as written: another limit in the document is another limit', () => {
+    const doc = readRepoFile('docs/operations.md');
+    const edited = sizingRows(doc.replace(/(\| `production` \|[^\n]*)`768Mi` \|/, '$1`1Gi` |'));
+    expect(edited.find((r) => r.overlay === 'production')!.limitBytes).toBe(2 ** 30);
+    expect(() => sizingRows(doc.replace('### Memory per pod', '### Memory'))).toThrow(
+      /no "### Memory per pod"/,
+    );
   });
 });
 

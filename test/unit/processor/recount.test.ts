@@ -7,7 +7,7 @@ import { generateStream } from '../../../demo/stream.js';
 import { applyChunk, PendingChanges } from '../../../processor/batch.js';
 import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
 import { recountGauges } from '../../../processor/recount.js';
-import { RocksStore } from '../../../processor/store.js';
+import { type KeyValueStore, RocksStore } from '../../../processor/store.js';
 import {
   changelogKeyOf,
   QUEUE_INDEX_PREFIX,
@@ -119,6 +119,40 @@ describe('recountGauges', () => {
       expect(servedGauges(after.gauges)).toEqual(gaugesOf(runs, jobs));
       expect(after.gauges.find((g) => sameSeries(g, received))).toMatchObject({ value: 12345 });
       expect(after.queue).not.toContain(`${QUEUE_INDEX_PREFIX}stale|000000000001|1`);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('rebuilds the index in the store itself, a bounded batch per write, nothing of it held', async () => {
+    const store = await filled(dir('batched'));
+    try {
+      const before = await contents(store);
+      expect(before.queue.length).toBeGreaterThan(2);
+      // A stale entry, and the index otherwise gone: the recount alone must bring it back.
+      const stale = `${QUEUE_INDEX_PREFIX}stale|000000000001|1`;
+      await store.write([
+        ...before.queue.map((key) => ({ key, value: null })),
+        { key: stale, value: Buffer.alloc(0) },
+      ]);
+      const writes: number[] = [];
+      const counting: KeyValueStore = {
+        get: (key) => store.get(key),
+        getMany: (keys) => store.getMany(keys),
+        scan: (prefix) => store.scan(prefix),
+        clearPrefix: (prefix) => store.clearPrefix(prefix),
+        clear: () => store.clear(),
+        close: () => store.close(),
+        write: (ops) => {
+          writes.push(ops.length);
+          return store.write(ops);
+        },
+      };
+      const recount = await recountGauges(counting, NOW, DEFAULT_CATALOGUE, 2);
+      expect(recount.pending.queue.size).toBe(0);
+      expect(Math.max(...writes)).toBeLessThanOrEqual(2);
+      expect(writes.reduce((a, b) => a + b, 0)).toBe(before.queue.length);
+      expect((await contents(store)).queue).toEqual(before.queue);
     } finally {
       await store.close();
     }

@@ -6,7 +6,12 @@
 // murmur2 of the key), the rule every producer of the topic has used; a changelog
 // record derived from partition p goes to changelog partition p.
 import kafkajs, { type PartitionMetadata } from 'kafkajs';
-import { type EmbeddedObservation, embeddedObservationSchema, embedObservation } from './observation.js';
+import {
+  type EmbeddedObservation,
+  embeddedObservationSchema,
+  embeddedObservationSchemaV2,
+  embedObservation,
+} from './observation.js';
 import { isJsonObject, runIdOf } from './payload.js';
 
 export const deliverySchemaV1 = {
@@ -45,6 +50,20 @@ export const deliverySchemaV2 = {
     {
       name: 'observation',
       type: ['null', embeddedObservationSchema],
+      default: null,
+      doc: 'parseDelivery of the body by the version it names, or null: parse the body',
+    },
+  ],
+} as const;
+
+/** V3 embeds the observation with the job's name (embeddedObservationSchemaV2). */
+export const deliverySchemaV3 = {
+  ...deliverySchemaV1,
+  fields: [
+    ...deliverySchemaV1.fields,
+    {
+      name: 'observation',
+      type: ['null', embeddedObservationSchemaV2],
       default: null,
       doc: 'parseDelivery of the body by the version it names, or null: parse the body',
     },

@@ -18,6 +18,7 @@ import {
   DEFAULT_MAX_LABEL_SETS,
   DURATION_BUCKETS_SECONDS,
   familyOf,
+  type LabelSetKind,
   MetricCatalogue,
   type MetricOptions,
   type PoolRule,
@@ -209,11 +210,11 @@ export const LABEL_VALUE_MAX_LENGTH = intSetting(
   65_536,
 );
 
-function labelSetCap(kind: 'run' | 'job', labels: string) {
+function labelSetCap(kind: LabelSetKind, labels: string, counted = `${kind}s`) {
   return intSetting(
     {
       name: `RUNSTREAM_METRIC_MAX_${kind.toUpperCase()}_LABEL_SETS`,
-      meaning: `distinct ${labels} a processor partition admits into series, first come first served; ${kind}s of any other are counted under \`(other)\``,
+      meaning: `distinct ${labels} a processor partition admits into series, first come first served; ${counted} of any other are counted under \`(other)\``,
       commands: processor,
       section: 'metrics',
       reprocess: true,
@@ -225,6 +226,11 @@ function labelSetCap(kind: 'run' | 'job', labels: string) {
 
 export const MAX_RUN_LABEL_SETS = labelSetCap('run', '(repository, workflow) of runs');
 export const MAX_JOB_LABEL_SETS = labelSetCap('job', '(repository, workflow, runner_group, labels) of jobs');
+export const MAX_FLAKY_LABEL_SETS = labelSetCap(
+  'flaky',
+  '(repository, workflow, job) of github_actions_jobs_flaky_total',
+  'flaky jobs',
+);
 
 export const METRIC_SETTINGS: readonly SettingDoc[] = [
   METRIC_LABELS,
@@ -236,6 +242,7 @@ export const METRIC_SETTINGS: readonly SettingDoc[] = [
   LABEL_VALUE_MAX_LENGTH,
   MAX_RUN_LABEL_SETS,
   MAX_JOB_LABEL_SETS,
+  MAX_FLAKY_LABEL_SETS,
 ];
 
 /** The catalogue a processor builds its series through. */
@@ -247,7 +254,11 @@ export function readMetricCatalogue(env: Env): MetricCatalogue {
     pools: RUNNER_POOLS.read(env),
     repositories: { include: REPOSITORIES_INCLUDE.read(env), exclude: REPOSITORIES_EXCLUDE.read(env) },
     labelValueMaxLength: LABEL_VALUE_MAX_LENGTH.read(env),
-    maxLabelSets: { run: MAX_RUN_LABEL_SETS.read(env), job: MAX_JOB_LABEL_SETS.read(env) },
+    maxLabelSets: {
+      run: MAX_RUN_LABEL_SETS.read(env),
+      job: MAX_JOB_LABEL_SETS.read(env),
+      flaky: MAX_FLAKY_LABEL_SETS.read(env),
+    },
   };
   const needsBranchKind = Object.entries(options.labels ?? {}).find(([, kept]) =>
     kept.includes('branch_kind'),

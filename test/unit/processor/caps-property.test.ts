@@ -13,7 +13,7 @@ import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
 import { recountGauges } from '../../../processor/recount.js';
 import { RocksStore } from '../../../processor/store.js';
 import { changelogKeyOf, storeOpsFor, storePrefix } from '../../../processor/store-layout.js';
-import { decodeAggregate, isAdmissionKey, parseAggregateChangelogKey } from '../../../schemas/changelog.js';
+import { decodeAggregate, isSeriesKey, parseAggregateChangelogKey } from '../../../schemas/changelog.js';
 import { codecs } from '../../../schemas/codecs.js';
 import { METRIC_FAMILIES, MetricCatalogue, OVERFLOW_VALUE } from '../../../schemas/metrics.js';
 import type { AggregateValue } from '../../../schemas/model.js';
@@ -31,7 +31,8 @@ const RUN_FAMILIES = new Set<string>([
   METRIC_FAMILIES.runsCompleted.name,
   METRIC_FAMILIES.runDuration.name,
 ]);
-const CAPPED = ['repository', 'workflow', 'runner_group', 'labels'];
+const FLAKY = METRIC_FAMILIES.jobsFlaky.name;
+const CAPPED = ['repository', 'workflow', 'runner_group', 'labels', 'job'];
 
 function cumulative(counts: readonly number[]): number[] {
   let running = 0;
@@ -52,7 +53,7 @@ function totalsOf(values: readonly AggregateValue[]): Totals {
 async function committed(store: RocksStore): Promise<AggregateValue[]> {
   const values: AggregateValue[] = [];
   for await (const [key, bytes] of store.scan(storePrefix('aggregates'))) {
-    if (isAdmissionKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
+    if (!isSeriesKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
     values.push(decodeAggregate(bytes));
   }
   return values;
@@ -70,10 +71,11 @@ describe('caps on label sets', () => {
           variety: fc.integer({ min: 1, max: 12 }),
           runCap: fc.integer({ min: 1, max: 8 }),
           jobCap: fc.integer({ min: 1, max: 12 }),
+          flakyCap: fc.integer({ min: 1, max: 4 }),
           maxLength: fc.integer({ min: 16, max: 64 }),
           sizes: fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 8 }),
         }),
-        async ({ seed, variety, runCap, jobCap, maxLength, sizes }) => {
+        async ({ seed, variety, runCap, jobCap, flakyCap, maxLength, sizes }) => {
           const { deliveries, truth } = hostileScenario({
             seed,
             runs: 10,
@@ -87,7 +89,7 @@ describe('caps on label sets', () => {
             value: codecs.delivery.encode(toDelivery(d, NOW).delivery),
           }));
           const catalogue = new MetricCatalogue({
-            maxLabelSets: { run: runCap, job: jobCap },
+            maxLabelSets: { run: runCap, job: jobCap, flaky: flakyCap },
             labelValueMaxLength: maxLength,
           });
           const store = await RocksStore.open(dir(`round-${round++}`));
@@ -124,7 +126,8 @@ describe('caps on label sets', () => {
               }
             }
             for (const [family, seen] of sets) {
-              expect(seen.size).toBeLessThanOrEqual(RUN_FAMILIES.has(family) ? runCap : jobCap);
+              const cap = family === FLAKY ? flakyCap : RUN_FAMILIES.has(family) ? runCap : jobCap;
+              expect(seen.size).toBeLessThanOrEqual(cap);
             }
             // Not vacuous: more distinct runs' label sets than the cap means some went to (other).
             const runSets = new Set(truth.map((a) => `${a.repository}\u0000${a.workflow}`));

@@ -30,7 +30,7 @@ describe('Avro codec with Confluent framing', () => {
   it('round-trips a delivery with the body byte-identical', () => {
     const bytes = codecs.delivery.encode(delivery);
     expect(bytes.readUInt8(0)).toBe(0);
-    expect(bytes.readUInt32BE(1)).toBe(9);
+    expect(bytes.readUInt32BE(1)).toBe(13);
     const back = codecs.delivery.decode(bytes);
     expect(back).toEqual(delivery);
     expect(Buffer.compare(back.body, delivery.body)).toBe(0);

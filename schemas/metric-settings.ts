@@ -228,7 +228,7 @@ export const MAX_RUN_LABEL_SETS = labelSetCap('run', '(repository, workflow) of 
 export const MAX_JOB_LABEL_SETS = labelSetCap('job', '(repository, workflow, runner_group, labels) of jobs');
 export const MAX_FLAKY_LABEL_SETS = labelSetCap(
   'flaky',
-  '(repository, workflow, job) of github_actions_jobs_flaky_total',
+  '(repository, workflow, job_name) of github_actions_jobs_flaky_total',
   'flaky jobs',
 );
 

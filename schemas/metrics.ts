@@ -76,7 +76,7 @@ export const METRIC_FAMILIES = {
     name: 'github_actions_jobs_flaky_total',
     type: 'counter',
     help: 'Jobs (a run and a job name) that concluded success on an attempt after one that failed; once per run and job name',
-    labels: ['repository', 'workflow', 'job'],
+    labels: ['repository', 'workflow', 'job_name'],
     optional: BRANCH_KIND,
   },
   queueDuration: {

@@ -123,7 +123,7 @@ export function flakyCappedValues(
   return {
     repository: obs.repository,
     workflow: obs.workflow,
-    job: obs.name,
+    job_name: obs.name,
     branch_kind: obs.branchKind ?? '',
   };
 }

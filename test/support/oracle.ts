@@ -69,7 +69,7 @@ export function expectedSeries(truth: readonly AttemptTruth[]): Series {
       if (job.status === 'completed') {
         const key = `${attempt.runId}\u0000${job.name}`;
         const seen = attemptsOfJob.get(key) ?? {
-          labels: { repository: attempt.repository, workflow: attempt.workflow, job: job.name },
+          labels: { repository: attempt.repository, workflow: attempt.workflow, job_name: job.name },
           failed: [],
           succeeded: [],
         };

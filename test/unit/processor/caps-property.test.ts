@@ -32,7 +32,7 @@ const RUN_FAMILIES = new Set<string>([
   METRIC_FAMILIES.runDuration.name,
 ]);
 const FLAKY = METRIC_FAMILIES.jobsFlaky.name;
-const CAPPED = ['repository', 'workflow', 'runner_group', 'labels', 'job'];
+const CAPPED = ['repository', 'workflow', 'runner_group', 'labels', 'job_name'];
 
 function cumulative(counts: readonly number[]): number[] {
   let running = 0;

@@ -108,7 +108,7 @@ describe('flaky jobs, per run and job name', () => {
     expect(flakyDelta(o)).toEqual({
       kind: 'counter',
       name: 'github_actions_jobs_flaky_total',
-      labels: { repository: 'a/b', workflow: 'CI', job: 'test (ubuntu, 22)', branch_kind: 'default' },
+      labels: { repository: 'a/b', workflow: 'CI', job_name: 'test (ubuntu, 22)', branch_kind: 'default' },
       increment: 1,
     });
     expect(isFirstCompletion(undefined, { completedSeenAt: 5 })).toBe(true);

@@ -188,6 +188,8 @@ on any other address.${environmentHelp('all')}`,
         // (housekeeping would expire anything dated weeks ago); a run's events span up
         // to about 2.5 h after its start, so all of them lie in the past.
         startMs: Date.now() - 3 * 3_600_000,
+        // Some runs get a "re-run failed jobs" attempt, so the demo shows flaky jobs.
+        rerunFailedRate: 0.3,
       });
       process.stdout.write(
         `sent ${summary.sent} deliveries (${summary.unique} unique) in ${summary.seconds.toFixed(1)} s: ${JSON.stringify(summary.byStatus)}\n`,

@@ -2,8 +2,8 @@
 // kind, the keys, and the codecs of the values (null is a tombstone).
 import type { TopicNames } from '../platform/topics.js';
 import { codecs } from './codecs.js';
-import { isCounterName, isGaugeName, isHistogramName } from './metrics.js';
-import type { AggregateValue, JobState, RunState } from './model.js';
+import { isCounterName, isGaugeName, isHistogramName, type LabelSetKind } from './metrics.js';
+import type { AggregateValue, JobState, RerunState, RunState } from './model.js';
 import type { AggregateRecord } from './state.js';
 
 export type ChangelogKind = 'dedupe' | 'runs' | 'jobs' | 'aggregates';
@@ -44,9 +44,27 @@ export function parseAggregateChangelogKey(key: string): { partition: number; se
  */
 const ADMISSION_PREFIX = '#admitted|';
 
-export type AdmissionKind = 'run' | 'job';
+export type AdmissionKind = LabelSetKind;
 
 export const isAdmissionKey = (seriesKey: string): boolean => seriesKey.startsWith(ADMISSION_PREFIX);
+
+/**
+ * Re-run records (RerunState, processor/core/reruns.ts): what a partition knows of one
+ * job name's attempts in one run, kept in the aggregates changelog like the admission
+ * records (same transaction, same restore), under `#rerun|<run id>|<job name>`.
+ */
+const RERUN_PREFIX = '#rerun|';
+
+export const rerunKey = (runId: number, jobName: string): string => `${RERUN_PREFIX}${runId}|${jobName}`;
+
+export const isRerunKey = (seriesKey: string): boolean => seriesKey.startsWith(RERUN_PREFIX);
+
+/**
+ * Whether an aggregates changelog key holds a series: not an admission or re-run record
+ * (their keys start with `#`, which no family name does). Exporters, recounts,
+ * housekeeping of series and any reader of the series skip the others.
+ */
+export const isSeriesKey = (seriesKey: string): boolean => !seriesKey.startsWith('#');
 
 /** The series key holding how many label sets of this kind the partition admitted. */
 export const admissionCountKey = (kind: AdmissionKind): string => `${ADMISSION_PREFIX}${kind}`;
@@ -126,5 +144,7 @@ export const encodeAggregate = (value: AggregateValue): Buffer =>
   codecs.aggregate.encode(toAggregateRecord(value));
 export const decodeAggregate = (bytes: Buffer): AggregateValue =>
   fromAggregateRecord(codecs.aggregate.decode(bytes));
+export const encodeRerun = (state: RerunState): Buffer => codecs.rerun.encode(state);
+export const decodeRerun = (bytes: Buffer): RerunState => codecs.rerun.decode(bytes);
 export const encodeMarker = (firstSeenAt: number): Buffer => codecs.dedupeMarker.encode({ firstSeenAt });
 export const decodeMarker = (bytes: Buffer): number => codecs.dedupeMarker.decode(bytes).firstSeenAt;

@@ -8,7 +8,7 @@ import {
   decodeJob,
   decodeMarker,
   decodeRun,
-  isAdmissionKey,
+  isReservedKey,
   parseAggregateChangelogKey,
 } from '../schemas/changelog.js';
 import type { MetricCatalogue } from '../schemas/metrics.js';
@@ -101,8 +101,9 @@ async function sweepStore(
   for await (const [key, bytes] of store.scan(storePrefix('aggregates'))) {
     if (pending.size >= budget) return;
     const { seriesKey } = parseAggregateChangelogKey(changelogKeyOf('aggregates', key));
-    // Admission records are never dropped: the caps' decisions must not change (core/caps.ts).
-    if (isAdmissionKey(seriesKey)) continue;
+    // Admission records are never dropped: the caps' decisions must not change (core/caps.ts);
+    // nor the input position (schemas/changelog.ts). Neither is a series.
+    if (isReservedKey(seriesKey)) continue;
     sweepAggregate(pending, seriesKey, decodeAggregate(bytes), now, limits);
   }
   for await (const [key, bytes] of store.scan(storePrefix('dedupe'))) {

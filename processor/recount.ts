@@ -8,7 +8,7 @@ import {
   decodeAggregate,
   decodeJob,
   decodeRun,
-  isAdmissionKey,
+  isReservedKey,
   parseAggregateChangelogKey,
 } from '../schemas/changelog.js';
 import { familyOf, type MetricCatalogue } from '../schemas/metrics.js';
@@ -67,7 +67,7 @@ export async function recountGauges(
   let hadGauges = false;
   for await (const [key, bytes] of store.scan(storePrefix('aggregates'))) {
     const { seriesKey: series } = parseAggregateChangelogKey(changelogKeyOf('aggregates', key));
-    if (isAdmissionKey(series)) continue;
+    if (isReservedKey(series)) continue;
     const stored = decodeAggregate(bytes);
     if (stored.kind !== 'gauge') continue;
     hadGauges = true;

@@ -12,7 +12,7 @@ import {
   decodeAggregate,
   decodeJob,
   decodeRun,
-  isAdmissionKey,
+  isReservedKey,
   parseAggregateChangelogKey,
 } from '../../schemas/changelog.js';
 import { DEFAULT_CATALOGUE, type MetricCatalogue } from '../../schemas/metrics.js';
@@ -67,7 +67,7 @@ export async function foldChangelogs(names: TopicNames): Promise<FoldedState> {
   }
   for (const r of await readTopic(names.aggregatesChangelog)) {
     const key = r.message.key!.toString();
-    if (isAdmissionKey(parseAggregateChangelogKey(key).seriesKey)) continue; // the caps' records
+    if (isReservedKey(parseAggregateChangelogKey(key).seriesKey)) continue; // caps' and position records
     if (r.message.value) aggregates.set(key, decodeAggregate(r.message.value));
     else aggregates.delete(key);
   }

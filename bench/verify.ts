@@ -94,8 +94,11 @@ async function runToExit(
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const sample = async () => {
     try {
-      peakRssMb = Math.max(peakRssMb, (await memoryOf(child.pid!)).peakMb);
-      cpuSeconds = await cpuSecondsOf(child.pid!);
+      // An exited (zombie) process has no memory lines: keep the last figures read.
+      const { peakMb } = await memoryOf(child.pid!);
+      if (Number.isFinite(peakMb)) peakRssMb = Math.max(peakRssMb, peakMb);
+      const cpu = await cpuSecondsOf(child.pid!);
+      if (Number.isFinite(cpu) && cpu > 0) cpuSeconds = cpu;
     } catch {}
   };
   const sampler = setInterval(() => void sample(), 100);

@@ -160,6 +160,8 @@ export async function runVerifyBench(ctx: BenchContext): Promise<Figures> {
       verify_seconds: Number(verify.seconds.toFixed(1)),
       verify_deliveries_per_s: Math.round(verifyRate),
       verify_cpu_seconds: Number(verify.cpuSeconds.toFixed(1)),
+      verify_cut_seconds: Number((report.phasesMs.cut / 1000).toFixed(1)),
+      verify_recompute_seconds: Number((report.phasesMs.recompute / 1000).toFixed(1)),
       verify_vs_processor_rate: Number((verifyRate / processorRate).toFixed(2)),
       verify_peak_rss_mb: verify.peakRssMb,
       processor_peak_rss_mb: processor.peakRssMb,

@@ -43,7 +43,10 @@ export interface VerifyProgress {
 export interface VerifyOptions {
   kafka: Kafka;
   topics: TopicNames;
-  config: Pick<ProcessorConfig, 'catalogue' | 'limits' | 'groupId'>;
+  config: Pick<
+    ProcessorConfig,
+    'catalogue' | 'limits' | 'groupId' | 'storeCacheBytes' | 'storeWriteBufferBytes'
+  >;
   logger: Logger;
   /** Differences listed in the report (all are counted). */
   maxDifferences: number;
@@ -92,6 +95,8 @@ export async function verifyPipeline(options: VerifyOptions): Promise<VerifyRepo
     },
   );
 
+  const cutMs = now() - startedAt;
+
   // 2. Which partitions can be compared, and up to where.
   const truncated: number[] = [];
   const unpositioned: number[] = [];
@@ -120,6 +125,7 @@ export async function verifyPipeline(options: VerifyOptions): Promise<VerifyRepo
           limits: config.limits,
           chunkSize: CHUNK,
           now,
+          memory: { cacheBytes: config.storeCacheBytes, writeBufferBytes: config.storeWriteBufferBytes },
         }),
       );
     }
@@ -143,6 +149,8 @@ export async function verifyPipeline(options: VerifyOptions): Promise<VerifyRepo
         options.onProgress?.({ phase: 'recompute', done, total });
       },
     );
+
+    const recomputeMs = now() - startedAt - cutMs;
 
     // 4. Compare, partition by partition.
     const series = emptyComparison();
@@ -170,6 +178,7 @@ export async function verifyPipeline(options: VerifyOptions): Promise<VerifyRepo
       durationMs,
       deliveries: done,
       deliveriesPerSecond: durationMs > 0 ? (done * 1000) / durationMs : 0,
+      phasesMs: { cut: cutMs, recompute: recomputeMs, compare: durationMs - cutMs - recomputeMs },
       partitions: {
         total: partitions.length,
         compared: targets.size,

@@ -28,6 +28,8 @@ export interface RecomputeOptions {
   /** Deliveries applied per write to the store. */
   chunkSize: number;
   now: () => number;
+  /** RocksDB memory of the store, as a processor's partition store has (RUNSTREAM_STORE_*). */
+  memory: { cacheBytes: number; writeBufferBytes: number };
 }
 
 export class PartitionRecompute {
@@ -40,7 +42,7 @@ export class PartitionRecompute {
 
   static async open(options: RecomputeOptions): Promise<PartitionRecompute> {
     await rm(options.location, { recursive: true, force: true });
-    const store = await RocksStore.open(options.location);
+    const store = await RocksStore.open(options.location, options.memory);
     await store.clear();
     return new PartitionRecompute(store, options);
   }

@@ -14,6 +14,8 @@ export interface VerifyReport {
   /** Deliveries recomputed, and how many per second. */
   deliveries: number;
   deliveriesPerSecond: number;
+  /** Where the time went: reading the live cut, recomputing, comparing (expiry included). */
+  phasesMs: { cut: number; recompute: number; compare: number };
   partitions: {
     total: number;
     compared: number;

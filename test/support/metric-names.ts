@@ -58,6 +58,7 @@ export async function metricNamesServed(): Promise<Set<string>> {
     durationMs: 0,
     deliveries: 0,
     deliveriesPerSecond: 0,
+    phasesMs: { cut: 0, recompute: 0, compare: 0 },
     partitions: { total: 0, compared: 0, truncated: [], unpositioned: [] },
     cut: [],
     series: emptyComparison(),

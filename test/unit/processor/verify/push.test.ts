@@ -10,6 +10,7 @@ const report = (over: Partial<VerifyReport['series']> = {}): VerifyReport => ({
   durationMs: 2500,
   deliveries: 1000,
   deliveriesPerSecond: 400,
+  phasesMs: { cut: 500, recompute: 1900, compare: 100 },
   partitions: { total: 3, compared: 2, truncated: [1], unpositioned: [] },
   cut: [],
   series: { ...emptyComparison(), compared: 10, equal: 8, different: 1, onlyLive: 1, ...over },

@@ -222,7 +222,12 @@ async function readPartitions(
 ): Promise<void> {
   const reading = wanted.filter((w) => w.to > 0n);
   if (reading.length === 0) return;
-  const reader = new PartitionReader(kafka, logger, groupPrefix);
+  // Larger fetches than kafkajs' defaults (10 MB, 1 MB a partition): fewer round trips and
+  // larger chunks per store write; at most this much is buffered.
+  const reader = new PartitionReader(kafka, logger, groupPrefix, {
+    maxBytes: 32 * 1024 * 1024,
+    maxBytesPerPartition: 8 * 1024 * 1024,
+  });
   try {
     await reader.start(
       reading.map((w) => ({ topic, partition: w.partition, from: 'earliest' as const })),

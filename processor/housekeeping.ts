@@ -10,7 +10,7 @@ import {
   decodeRerun,
   decodeRun,
   isRerunKey,
-  isSeriesKey,
+  isReservedKey,
   parseAggregateChangelogKey,
 } from '../schemas/changelog.js';
 import type { MetricCatalogue } from '../schemas/metrics.js';
@@ -119,8 +119,9 @@ async function sweepStore(
       sweepRerun(pending, seriesKey, decodeRerun(bytes), now, limits);
       continue;
     }
-    // Admission records are never dropped: the caps' decisions must not change (core/caps.ts).
-    if (!isSeriesKey(seriesKey)) continue;
+    // Admission records are never dropped: the caps' decisions must not change (core/caps.ts);
+    // nor the input position (schemas/changelog.ts). Neither is a series.
+    if (isReservedKey(seriesKey)) continue;
     sweepAggregate(pending, seriesKey, decodeAggregate(bytes), now, limits);
   }
   for await (const [key, bytes] of store.scan(storePrefix('dedupe'))) {

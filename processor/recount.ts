@@ -8,7 +8,7 @@ import {
   decodeAggregate,
   decodeJob,
   decodeRun,
-  isSeriesKey,
+  isReservedKey,
   parseAggregateChangelogKey,
 } from '../schemas/changelog.js';
 import { familyOf, type MetricCatalogue } from '../schemas/metrics.js';
@@ -67,7 +67,7 @@ export async function recountGauges(
   let hadGauges = false;
   for await (const [key, bytes] of store.scan(storePrefix('aggregates'))) {
     const { seriesKey: series } = parseAggregateChangelogKey(changelogKeyOf('aggregates', key));
-    if (!isSeriesKey(series)) continue;
+    if (isReservedKey(series)) continue;
     const stored = decodeAggregate(bytes);
     // A latest time (core/received.ts) is kept from the deliveries, not counted from states.
     if (stored.kind !== 'gauge' || familyOf(stored.name)?.merge === 'max') continue;

@@ -59,19 +59,41 @@ export const rerunKey = (runId: number, jobName: string): string => `${RERUN_PRE
 
 export const isRerunKey = (seriesKey: string): boolean => seriesKey.startsWith(RERUN_PREFIX);
 
-/**
- * Whether an aggregates changelog key holds a series: not an admission or re-run record
- * (their keys start with `#`, which no family name does). Exporters, recounts,
- * housekeeping of series and any reader of the series skip the others.
- */
-export const isSeriesKey = (seriesKey: string): boolean => !seriesKey.startsWith('#');
-
 /** The series key holding how many label sets of this kind the partition admitted. */
 export const admissionCountKey = (kind: AdmissionKind): string => `${ADMISSION_PREFIX}${kind}`;
 
 /** The series key of one admitted label set (as labelSetKey makes it). */
 export const admissionKey = (kind: AdmissionKind, labelSet: string): string =>
   `${ADMISSION_PREFIX}${kind}|${labelSet}`;
+
+/**
+ * The input position record: in every transaction a processor commits, the last record
+ * it writes to the aggregates changelog partition is `<partition>|#input`, whose value is
+ * the next deliveries offset of that partition the transaction's state reflects (decimal
+ * text). Being in the same partition and the same transaction as the aggregates it
+ * describes, it gives any read_committed reader an exact cut: the partition's aggregates
+ * up to and including a position record are the result of the deliveries before that
+ * offset, with no race against the group's offset commit (`runstream verify` reads it;
+ * docs/verify.md). Like admission records, it is no series: exporters, recounts and
+ * housekeeping skip every key isReservedKey names.
+ */
+export const INPUT_POSITION_KEY = '#input';
+
+export const encodeInputPosition = (nextOffset: bigint): Buffer => Buffer.from(nextOffset.toString());
+
+export function decodeInputPosition(bytes: Buffer): bigint {
+  const text = bytes.toString('utf8');
+  if (!/^\d+$/.test(text))
+    throw new Error(`input position record holds ${JSON.stringify(text)}, not an offset`);
+  return BigInt(text);
+}
+
+/**
+ * Whether an aggregates changelog key holds no series: an admission, re-run or input
+ * position record (their keys start with `#`, which no family name does). Exporters,
+ * recounts, housekeeping of series, verify and any reader of the series skip them.
+ */
+export const isReservedKey = (seriesKey: string): boolean => seriesKey.startsWith('#');
 
 export const encodeAdmission = (ordinal: number): Buffer => codecs.admission.encode({ ordinal });
 export const decodeAdmission = (bytes: Buffer): number => codecs.admission.decode(bytes).ordinal;

@@ -13,7 +13,7 @@ import {
   decodeAggregate,
   decodeJob,
   decodeRun,
-  isSeriesKey,
+  isReservedKey,
   parseAggregateChangelogKey,
 } from '../../schemas/changelog.js';
 import { DEFAULT_CATALOGUE, type MetricCatalogue } from '../../schemas/metrics.js';
@@ -68,7 +68,7 @@ export async function foldChangelogs(names: TopicNames): Promise<FoldedState> {
   }
   for (const r of await readTopic(names.aggregatesChangelog)) {
     const key = r.message.key!.toString();
-    if (!isSeriesKey(parseAggregateChangelogKey(key).seriesKey)) continue; // the caps' and re-runs' records
+    if (isReservedKey(parseAggregateChangelogKey(key).seriesKey)) continue; // caps', re-runs' and position records
     if (r.message.value) aggregates.set(key, decodeAggregate(r.message.value));
     else aggregates.delete(key);
   }

@@ -13,7 +13,7 @@ import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
 import { recountGauges } from '../../../processor/recount.js';
 import { RocksStore } from '../../../processor/store.js';
 import { changelogKeyOf, storeOpsFor, storePrefix } from '../../../processor/store-layout.js';
-import { decodeAggregate, isSeriesKey, parseAggregateChangelogKey } from '../../../schemas/changelog.js';
+import { decodeAggregate, isReservedKey, parseAggregateChangelogKey } from '../../../schemas/changelog.js';
 import { codecs } from '../../../schemas/codecs.js';
 import { METRIC_FAMILIES, MetricCatalogue, OVERFLOW_VALUE } from '../../../schemas/metrics.js';
 import type { AggregateValue } from '../../../schemas/model.js';
@@ -55,7 +55,7 @@ function totalsOf(values: readonly AggregateValue[]): Totals {
 async function committed(store: RocksStore): Promise<AggregateValue[]> {
   const values: AggregateValue[] = [];
   for await (const [key, bytes] of store.scan(storePrefix('aggregates'))) {
-    if (!isSeriesKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
+    if (isReservedKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
     values.push(decodeAggregate(bytes));
   }
   return values;

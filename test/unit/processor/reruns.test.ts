@@ -14,7 +14,7 @@ import { changelogKeyOf, storeOpsFor, storePrefix } from '../../../processor/sto
 import {
   decodeAggregate,
   isRerunKey,
-  isSeriesKey,
+  isReservedKey,
   parseAggregateChangelogKey,
 } from '../../../schemas/changelog.js';
 import { codecs } from '../../../schemas/codecs.js';
@@ -59,7 +59,7 @@ async function served(store: RocksStore): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const gauges = [];
   for await (const [key, bytes] of store.scan(storePrefix('aggregates'))) {
-    if (!isSeriesKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
+    if (isReservedKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
     const value = decodeAggregate(bytes);
     if (value.name === FLAKY && value.kind === 'counter')
       out.set(sampleKey(value.name, value.labels), value.value);

@@ -135,6 +135,7 @@ function entityMessages(from: number, to: number, partitions: number): Map<'runs
           kind: 'job',
           ...common,
           jobId: 90_000_000_000 + i,
+          name: 'build',
           labels: `self-hosted,linux,x64,pool-${i % 40}`,
           runnerGroup: 'Default',
           runnerName: null,

@@ -19,6 +19,7 @@ import { runIngestAttackBench } from './ingest-attack.js';
 import { runProcessorBench } from './processor.js';
 import { runReplayBench } from './replay.js';
 import type { Benchmark, Figures } from './types.js';
+import { runVerifyBench } from './verify.js';
 
 // Registered benchmarks, run in this order. Add yours with one line.
 const benchmarks: Benchmark[] = [
@@ -29,6 +30,7 @@ const benchmarks: Benchmark[] = [
   { name: 'processor', run: runProcessorBench },
   { name: 'exporter', run: runExporterBench },
   { name: 'freshness', run: runFreshnessBench },
+  { name: 'verify', run: runVerifyBench },
 ];
 
 // kafkajs' one-time partitioner notice is noise in a benchmark's output.

@@ -55,8 +55,10 @@ const SECTIONS: ReadonlyArray<{ id: Section; title: string; intro?: string }> = 
 ];
 
 /** The commands whose settings a command reads (`all` runs three roles). */
-export function commandsOf(command: Command | 'all'): readonly Command[] {
-  return command === 'all' ? ['ingest', 'processor', 'exporter'] : [command];
+export function commandsOf(command: Command | 'all' | 'verify'): readonly Command[] {
+  if (command === 'all') return ['ingest', 'processor', 'exporter'];
+  // verify recomputes with the processors' rules: it must read their settings.
+  return command === 'verify' ? ['processor'] : [command];
 }
 
 const REPROCESS = 'changing it takes a reprocess (docs/replay.md)';
@@ -77,7 +79,7 @@ function wrap(words: string, width: number, indent: string): string {
 }
 
 /** The "Environment" block of a command's --help: its settings, their defaults and meanings. */
-export function environmentHelp(command: Command | 'all'): string {
+export function environmentHelp(command: Command | 'all' | 'verify'): string {
   const commands = commandsOf(command);
   const settings = SETTINGS.filter((s) => s.commands.some((c) => commands.includes(c)));
   const width = Math.max(...settings.map((s) => s.name.length)) + 2;

@@ -49,6 +49,8 @@ export function seededRandom(seed: number): () => number {
 /** What really happened to one job, as the stream's events tell it (for oracles). */
 export interface JobTruth {
   jobId: number;
+  /** The job's name: the same in every attempt of it (matrix jobs have one per combination). */
+  name: string;
   /** runs-on labels as the payloads list them. */
   labels: readonly string[];
   /** The runner group, once a runner took the job (null while queued or never taken). */
@@ -95,6 +97,12 @@ export interface StreamOptions {
   startMs?: number;
   /** First run id; ids are consecutive from here. */
   firstRunId?: number;
+  /**
+   * Share of completed runs with a failed job that get one more attempt re-running only
+   * the failed jobs ("Re-run failed jobs": the others keep their attempt), most of which
+   * then succeed. 0 by default, which leaves the streams of every seed as they were.
+   */
+  rerunFailedRate?: number;
 }
 
 const HOUR_MS = 3_600_000;
@@ -150,10 +158,12 @@ export function generateScenario(options: StreamOptions = {}): {
     const repository = pick(random, REPOSITORIES);
     const workflow = pick(random, WORKFLOWS);
     const trigger = pick(random, EVENTS);
-    const attempts = random() < 0.15 ? 2 : 1;
+    let attempts = random() < 0.15 ? 2 : 1;
     const runEvents: GeneratedDelivery[] = [];
     let clock = startMs + Math.floor(random() * 3_600_000);
     const createdAt = clock;
+    /** The jobs a "re-run failed jobs" attempt re-runs (their name, labels and group). */
+    let rerunOnly: Array<{ name: string; labels: string[]; group: string }> | null = null;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const unfinished = attempt === attempts && random() < (options.unfinishedRate ?? 0.15);
       const runStartedAt = clock;
@@ -200,20 +210,29 @@ export function generateScenario(options: StreamOptions = {}): {
         jobs: [],
       };
       truth.push(attemptTruth);
-      const jobs = 1 + Math.floor(random() * (options.maxJobsPerRun ?? 3));
+      const rerun = rerunOnly;
+      rerunOnly = null;
+      const jobs = rerun ? rerun.length : 1 + Math.floor(random() * (options.maxJobsPerRun ?? 3));
+      const failed: Array<{ name: string; labels: string[]; group: string }> = [];
       let runEnd = clock;
       for (let j = 0; j < jobs; j++) {
         jobId += 1;
-        const labels = pick(random, LABEL_SETS);
-        const group = labels.includes('self-hosted')
+        const picked = pick(random, LABEL_SETS);
+        const pickedGroup = picked.includes('self-hosted')
           ? pick(random, RUNNER_GROUPS.slice(0, 2))
           : 'GitHub Actions';
+        // A re-run job keeps its name, labels and runner group.
+        const name = rerun ? rerun[j]!.name : `job-${j}`;
+        const labels = rerun ? rerun[j]!.labels : picked;
+        const group = rerun ? rerun[j]!.group : pickedGroup;
         const jobCreated = clock + Math.floor(random() * 5) * 1000;
         const queueMs = Math.floor(random() ** 2 * 600) * 1000;
         const started = jobCreated + queueMs;
         const durationMs = (5 + Math.floor(random() * 1800)) * 1000;
         const completed = started + durationMs;
-        const conclusion = pick(random, CONCLUSIONS);
+        const drawn = pick(random, CONCLUSIONS);
+        // Re-run failed jobs mostly succeed: the flakiness the counter is about.
+        const conclusion = rerun ? (random() < 0.75 ? 'success' : 'failure') : drawn;
         const neverStarted = conclusion === 'cancelled' && random() < 0.5;
         const runner = `runner-${Math.floor(random() * 50)}`;
         const jobPayload = (action: string, status: string, extra: Json): GeneratedDelivery => ({
@@ -230,7 +249,7 @@ export function generateScenario(options: StreamOptions = {}): {
                 run_id: runId,
                 run_attempt: attempt,
                 workflow_name: workflow,
-                name: `job-${j}`,
+                name,
                 labels,
                 status,
                 conclusion: null,
@@ -251,6 +270,7 @@ export function generateScenario(options: StreamOptions = {}): {
         runEvents.push(jobPayload('queued', 'queued', {}));
         const jobTruth: JobTruth = {
           jobId,
+          name,
           labels,
           runnerGroup: null,
           status: 'queued',
@@ -301,12 +321,18 @@ export function generateScenario(options: StreamOptions = {}): {
           }),
         );
         runEnd = Math.max(runEnd, completed);
+        if (conclusion === 'failure') failed.push({ name, labels, group });
       }
       runEvents.push(runPayload('in_progress', 'in_progress', null, clock + 1000));
       if (!unfinished) {
         const conclusion = pick(random, ['success', 'success', 'failure', 'cancelled']);
         runEvents.push(runPayload('completed', 'completed', conclusion, runEnd));
         Object.assign(attemptTruth, { status: 'completed', conclusion, completedAtMs: runEnd });
+        const rate = options.rerunFailedRate ?? 0;
+        if (attempt === attempts && failed.length > 0 && rate > 0 && random() < rate) {
+          attempts += 1;
+          rerunOnly = failed;
+        }
       }
       clock = runEnd + 60_000;
     }

@@ -3,7 +3,7 @@
 // rendered from them. Memory follows the number of series, not of runs and jobs.
 // Records are applied one at a time; every series keeps its rendered lines until it
 // changes, so a scrape joins strings.
-import { decodeAggregate, isAdmissionKey, parseAggregateChangelogKey } from '../schemas/changelog.js';
+import { decodeAggregate, isReservedKey, parseAggregateChangelogKey } from '../schemas/changelog.js';
 import { AGGREGATE_FAMILIES, METRIC_FAMILIES, type MetricCatalogue } from '../schemas/metrics.js';
 import type { AggregateValue } from '../schemas/model.js';
 import { familyHeader, histogramLines, sampleLine } from './exposition.js';
@@ -29,8 +29,9 @@ export class MetricsView {
   /** Applies one aggregates changelog record (null value = tombstone). Throws on undecodable bytes. */
   apply(changelogKey: string, value: Buffer | null): void {
     const { partition, seriesKey } = parseAggregateChangelogKey(changelogKey);
-    // The processors' admission records under the caps: no series (docs/metrics.md, "Caps").
-    if (isAdmissionKey(seriesKey)) return;
+    // The processors' admission records under the caps (docs/metrics.md, "Caps"), re-run
+    // records (flaky jobs) and input positions (docs/verify.md): no series.
+    if (isReservedKey(seriesKey)) return;
     this.cached = undefined;
     if (!value) {
       const existing = this.series.get(seriesKey);

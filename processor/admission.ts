@@ -6,7 +6,8 @@ import { METRIC_FAMILIES } from '../schemas/metrics.js';
 import type { JobState, Labels, RunState } from '../schemas/model.js';
 import type { StateReader } from './batch.js';
 import { decideAdmission, jobCappedValues, labelSetKey, runCappedValues, withOverflow } from './core/caps.js';
-import type { AggregateDelta, Observation } from './core/types.js';
+import { flakyCappedValues } from './core/reruns.js';
+import type { AggregateDelta, JobObservation, Observation } from './core/types.js';
 
 /** Whether a label set overflows the cap; admits it (staging its records) when there is room. */
 async function overflows(reader: StateReader, kind: AdmissionKind, labelSet: string): Promise<boolean> {
@@ -22,7 +23,7 @@ async function overflows(reader: StateReader, kind: AdmissionKind, labelSet: str
   return decision === 'overflow';
 }
 
-const cappedValues = (kind: AdmissionKind, entity: RunState | JobState | Observation): Labels =>
+const cappedValues = (kind: 'run' | 'job', entity: RunState | JobState | Observation): Labels =>
   kind === 'run' ? runCappedValues(entity as RunState) : jobCappedValues(entity as JobState);
 
 /** The admission keys an observation will read: prefetched with the states of a chunk. */
@@ -38,7 +39,7 @@ export function admissionKeysOf(observation: Observation, reader: StateReader): 
  */
 export async function decideState<S extends RunState | JobState>(
   reader: StateReader,
-  kind: AdmissionKind,
+  kind: 'run' | 'job',
   previous: S | undefined,
   next: S,
 ): Promise<S> {
@@ -78,6 +79,25 @@ export async function decideDeltas(
     return over ? { ...delta, labels: withOverflow(kind, delta.labels, true) } : delta;
   });
   return { deltas: decided, overflow };
+}
+
+/**
+ * A flaky-jobs delta with its label set (repository, workflow, job name) decided under the
+ * flaky cap: admitted once for good, or `(other)` once the cap is full (core/caps.ts). It
+ * is decided only when a job is first counted, so the admitted sets are the first `cap`
+ * distinct ones counted in partition order.
+ */
+export async function decideFlakyDelta(
+  reader: StateReader,
+  observation: JobObservation,
+  delta: AggregateDelta,
+): Promise<{ delta: AggregateDelta; overflow: boolean }> {
+  const labelSet = labelSetKey('flaky', flakyCappedValues(observation), reader.pending.catalogue);
+  const overflow = await overflows(reader, 'flaky', labelSet);
+  return {
+    delta: overflow ? { ...delta, labels: withOverflow('flaky', delta.labels, true) } : delta,
+    overflow,
+  };
 }
 
 /** Whether one of an observation's label values is served truncated. */

@@ -8,18 +8,20 @@ import {
   decodeAdmission,
   decodeAggregate,
   decodeJob,
+  decodeRerun,
   decodeRun,
   encodeAdmission,
   encodeAggregate,
   encodeJob,
   encodeMarker,
+  encodeRerun,
   encodeRun,
 } from '../schemas/changelog.js';
 import { UnknownSchemaError } from '../schemas/codec.js';
 import { codecs } from '../schemas/codecs.js';
 import { badDeliveryIdReason, type DeliveryId, deliveryIdOf } from '../schemas/delivery.js';
 import type { MetricCatalogue } from '../schemas/metrics.js';
-import type { AggregateValue, JobState, Labels, RunState } from '../schemas/model.js';
+import type { AggregateValue, JobState, Labels, RerunState, RunState } from '../schemas/model.js';
 import { embeddedObservationOf, type ParseResult, parseDelivery } from '../schemas/observation.js';
 import { admissionKeysOf, decideDeltas, decideState, hasTruncatedValue } from './admission.js';
 import { applyDelta } from './core/aggregates.js';
@@ -36,6 +38,7 @@ import {
 import { applyReceived, LAST_RECEIVED, receivedLabels } from './core/received.js';
 import { applyJob, applyRun, jobKey, runKey } from './core/state.js';
 import type { AggregateDelta, ExpiryReason, LifecycleLimits, Observation } from './core/types.js';
+import { rerunDeltas, rerunKeyOf } from './reruns.js';
 import type { KeyValueStore, WriteOp } from './store.js';
 import {
   type ChangelogRecord,
@@ -97,13 +100,22 @@ export class PendingChanges {
   readonly queue = new Map<string, boolean>();
   /** Admission records of label sets admitted under the caps (admission.ts): series key -> ordinal. */
   readonly admissions = new Map<string, number>();
+  /** Re-run records of jobs' attempts (reruns.ts): series key -> state (null: tombstone). */
+  readonly reruns = new Map<string, RerunState | null>();
   /** Observations applied whose label values went to `(other)` or were cut, per entity kind. */
   readonly capped: Array<{ kind: 'run' | 'job'; reason: 'overflow' | 'truncated' }> = [];
 
   constructor(readonly catalogue: MetricCatalogue) {}
 
   get size(): number {
-    return this.markers.size + this.runs.size + this.jobs.size + this.aggregates.size + this.admissions.size;
+    return (
+      this.markers.size +
+      this.runs.size +
+      this.jobs.size +
+      this.aggregates.size +
+      this.admissions.size +
+      this.reruns.size
+    );
   }
 
   /**
@@ -167,6 +179,13 @@ export class PendingChanges {
         kind: 'aggregates',
         key: aggregateChangelogKey(partition, admissionKey),
         value: encodeAdmission(ordinal),
+      });
+    }
+    for (const [key, state] of this.reruns) {
+      out.push({
+        kind: 'aggregates',
+        key: aggregateChangelogKey(partition, key),
+        value: state && encodeRerun(state),
       });
     }
     return out;
@@ -236,6 +255,14 @@ export class StateReader {
     if (staged !== undefined) return staged;
     const bytes = await this.read(this.aggregateStoreKey(admissionKey));
     return bytes && decodeAdmission(bytes);
+  }
+
+  /** A re-run record (reruns.ts): staged, else stored. */
+  async rerun(key: string): Promise<RerunState | undefined> {
+    const staged = this.pending.reruns.get(key);
+    if (staged !== undefined) return staged ?? undefined;
+    const bytes = await this.read(this.aggregateStoreKey(key));
+    return bytes && decodeRerun(bytes);
   }
 
   /** The created_at (Unix seconds) of the oldest job queued in a set now, if any. */
@@ -359,6 +386,8 @@ export async function applyChunk(
         storeKey('dedupe', retiredMarkerKey(o.kind, key)),
         ...admissionKeysOf(o, reader).map((k) => reader.aggregateStoreKey(k)),
       );
+      const rerun = o.kind === 'job' ? rerunKeyOf(o) : undefined;
+      if (rerun !== undefined) stateKeys.push(reader.aggregateStoreKey(rerun));
     }
   }
   await reader.prefetch(stateKeys);
@@ -446,6 +475,7 @@ async function applyDecoded(
   const state = await decideState(reader, 'job', current, transition.state);
   pending.setJob(key, current, state);
   deltas.push(...(await decidedDeltas(reader, state, observation, transition.deltas)));
+  deltas.push(...(await rerunDeltas(reader, current, state, observation, now)));
   return 'applied';
 }
 

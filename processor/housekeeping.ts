@@ -7,15 +7,18 @@ import {
   decodeAggregate,
   decodeJob,
   decodeMarker,
+  decodeRerun,
   decodeRun,
-  isAdmissionKey,
+  isRerunKey,
+  isReservedKey,
   parseAggregateChangelogKey,
 } from '../schemas/changelog.js';
 import type { MetricCatalogue } from '../schemas/metrics.js';
-import type { AggregateValue, JobState, RunState } from '../schemas/model.js';
+import type { AggregateValue, JobState, RerunState, RunState } from '../schemas/model.js';
 import { foldGauges, PendingChanges, StateReader } from './batch.js';
 import { isGaugeRetentionOver } from './core/gauges.js';
 import { expireJob, expireRun, isDedupeMarkerExpired, isRetentionOver } from './core/lifecycle.js';
+import { isRerunRetentionOver } from './core/reruns.js';
 import type { LifecycleLimits } from './core/types.js';
 import type { KeyValueStore } from './store.js';
 import { changelogKeyOf, storePrefix } from './store-layout.js';
@@ -76,6 +79,17 @@ export function sweepAggregate(
   if (isGaugeRetentionOver(value, now, limits.completedRetentionMs)) pending.aggregates.set(seriesKey, null);
 }
 
+/** A job's re-run record unchanged for longer than its run can be re-run (core/reruns.ts) goes. */
+export function sweepRerun(
+  pending: PendingChanges,
+  seriesKey: string,
+  state: RerunState,
+  now: number,
+  limits: LifecycleLimits,
+): void {
+  if (isRerunRetentionOver(state, now, limits)) pending.reruns.set(seriesKey, null);
+}
+
 /** The changes housekeeping makes now, about `budget` of them at most (the rest wait for the next pass). */
 export async function scanForHousekeeping(
   store: KeyValueStore,
@@ -101,8 +115,13 @@ async function sweepStore(
   for await (const [key, bytes] of store.scan(storePrefix('aggregates'))) {
     if (pending.size >= budget) return;
     const { seriesKey } = parseAggregateChangelogKey(changelogKeyOf('aggregates', key));
-    // Admission records are never dropped: the caps' decisions must not change (core/caps.ts).
-    if (isAdmissionKey(seriesKey)) continue;
+    if (isRerunKey(seriesKey)) {
+      sweepRerun(pending, seriesKey, decodeRerun(bytes), now, limits);
+      continue;
+    }
+    // Admission records are never dropped: the caps' decisions must not change (core/caps.ts);
+    // nor the input position (schemas/changelog.ts). Neither is a series.
+    if (isReservedKey(seriesKey)) continue;
     sweepAggregate(pending, seriesKey, decodeAggregate(bytes), now, limits);
   }
   for await (const [key, bytes] of store.scan(storePrefix('dedupe'))) {

@@ -10,7 +10,7 @@ import {
   decodeAggregate,
   decodeJob,
   decodeRun,
-  isAdmissionKey,
+  isReservedKey,
   parseAggregateChangelogKey,
 } from '../schemas/changelog.js';
 import { familyOf, type MetricCatalogue } from '../schemas/metrics.js';
@@ -86,7 +86,7 @@ export async function recountGauges(
   let hadGauges = false;
   for await (const [key, bytes] of store.scan(storePrefix('aggregates'))) {
     const { seriesKey: series } = parseAggregateChangelogKey(changelogKeyOf('aggregates', key));
-    if (isAdmissionKey(series)) continue;
+    if (isReservedKey(series)) continue;
     const stored = decodeAggregate(bytes);
     // A latest time (core/received.ts) is kept from the deliveries, not counted from states.
     if (stored.kind !== 'gauge' || familyOf(stored.name)?.merge === 'max') continue;

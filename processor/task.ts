@@ -22,7 +22,14 @@ import type { Kafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
 import type { Offsets, PartitionEnds } from '../platform/offsets.js';
 import type { TopicNames } from '../platform/topics.js';
-import { CHANGELOG_KINDS, type ChangelogKind, changelogTopic } from '../schemas/changelog.js';
+import {
+  aggregateChangelogKey,
+  CHANGELOG_KINDS,
+  type ChangelogKind,
+  changelogTopic,
+  encodeInputPosition,
+  INPUT_POSITION_KEY,
+} from '../schemas/changelog.js';
 import { UnknownSchemaError } from '../schemas/codec.js';
 import { applyChunk, type InputRecord, PendingChanges } from './batch.js';
 import { checkpointVerdict, type RestoreMode } from './checkpoint.js';
@@ -33,7 +40,13 @@ import { recountGauges } from './recount.js';
 import { type RestoreSlots, recordsToRead, SMALL_RESTORE_RECORDS } from './restore-slots.js';
 import { type ChangelogRestorer, RestoreIncompleteError } from './restorer.js';
 import { RocksStore } from './store.js';
-import { readCheckpoint, recountedOp, storeOpsFor, wasRecounted } from './store-layout.js';
+import {
+  type ChangelogRecord,
+  readCheckpoint,
+  recountedOp,
+  storeOpsFor,
+  wasRecounted,
+} from './store-layout.js';
 import {
   type ChangelogBatch,
   PartitionProducer,
@@ -260,6 +273,14 @@ export class PartitionTask {
         });
 
         step('readMs');
+        // Set before a recount commits: every transaction carries the input position.
+        this.next = committed === undefined || committed < input.low ? input.low : committed;
+        if (committed !== undefined && committed < input.low) {
+          this.log.warn(
+            { committed: committed.toString(), earliest: input.low.toString() },
+            'deliveries were deleted by retention before being processed; resuming at the earliest retained one',
+          );
+        }
         // A checkpoint restore kept the gauges and the index in step with what it read; a
         // full one (or a store that never had gauges) counts them from every run and job.
         if (verdict.mode === 'full' || !(await wasRecounted(db))) {
@@ -270,13 +291,6 @@ export class PartitionTask {
         release?.();
       }
 
-      this.next = committed === undefined || committed < input.low ? input.low : committed;
-      if (committed !== undefined && committed < input.low) {
-        this.log.warn(
-          { committed: committed.toString(), earliest: input.low.toString() },
-          'deliveries were deleted by retention before being processed; resuming at the earliest retained one',
-        );
-      }
       this.to('running');
       const stats: RestoreStats = { mode: verdict.mode, records, durationMs: performance.now() - started };
       metrics.restoreDuration.observe({ mode: stats.mode }, stats.durationMs / 1000);
@@ -436,7 +450,17 @@ export class PartitionTask {
     input: Parameters<PartitionProducer['commit']>[1],
   ): Promise<void> {
     const { topics, partition, metrics } = this.deps;
-    const records = pending.records(partition);
+    // Last in the transaction's aggregates records: the input offset the partition's state
+    // now reflects (this chunk's next offset, or the current one for housekeeping and
+    // recounts), the consistent cut `runstream verify` reads (schemas/changelog.ts).
+    const records: ChangelogRecord[] = [
+      ...pending.records(partition),
+      {
+        kind: 'aggregates',
+        key: aggregateChangelogKey(partition, INPUT_POSITION_KEY),
+        value: encodeInputPosition(input?.offset ?? this.next),
+      },
+    ];
     const batch = new Map<string, Array<{ key: string; value: Buffer | null }>>();
     for (const r of records) {
       const topic = changelogTopic(topics, r.kind);

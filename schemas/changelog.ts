@@ -2,8 +2,8 @@
 // kind, the keys, and the codecs of the values (null is a tombstone).
 import type { TopicNames } from '../platform/topics.js';
 import { codecs } from './codecs.js';
-import { isCounterName, isGaugeName, isHistogramName } from './metrics.js';
-import type { AggregateValue, JobState, RunState } from './model.js';
+import { isCounterName, isGaugeName, isHistogramName, type LabelSetKind } from './metrics.js';
+import type { AggregateValue, JobState, RerunState, RunState } from './model.js';
 import type { AggregateRecord } from './state.js';
 
 export type ChangelogKind = 'dedupe' | 'runs' | 'jobs' | 'aggregates';
@@ -44,9 +44,20 @@ export function parseAggregateChangelogKey(key: string): { partition: number; se
  */
 const ADMISSION_PREFIX = '#admitted|';
 
-export type AdmissionKind = 'run' | 'job';
+export type AdmissionKind = LabelSetKind;
 
 export const isAdmissionKey = (seriesKey: string): boolean => seriesKey.startsWith(ADMISSION_PREFIX);
+
+/**
+ * Re-run records (RerunState, processor/core/reruns.ts): what a partition knows of one
+ * job name's attempts in one run, kept in the aggregates changelog like the admission
+ * records (same transaction, same restore), under `#rerun|<run id>|<job name>`.
+ */
+const RERUN_PREFIX = '#rerun|';
+
+export const rerunKey = (runId: number, jobName: string): string => `${RERUN_PREFIX}${runId}|${jobName}`;
+
+export const isRerunKey = (seriesKey: string): boolean => seriesKey.startsWith(RERUN_PREFIX);
 
 /** The series key holding how many label sets of this kind the partition admitted. */
 export const admissionCountKey = (kind: AdmissionKind): string => `${ADMISSION_PREFIX}${kind}`;
@@ -54,6 +65,35 @@ export const admissionCountKey = (kind: AdmissionKind): string => `${ADMISSION_P
 /** The series key of one admitted label set (as labelSetKey makes it). */
 export const admissionKey = (kind: AdmissionKind, labelSet: string): string =>
   `${ADMISSION_PREFIX}${kind}|${labelSet}`;
+
+/**
+ * The input position record: in every transaction a processor commits, the last record
+ * it writes to the aggregates changelog partition is `<partition>|#input`, whose value is
+ * the next deliveries offset of that partition the transaction's state reflects (decimal
+ * text). Being in the same partition and the same transaction as the aggregates it
+ * describes, it gives any read_committed reader an exact cut: the partition's aggregates
+ * up to and including a position record are the result of the deliveries before that
+ * offset, with no race against the group's offset commit (`runstream verify` reads it;
+ * docs/verify.md). Like admission records, it is no series: exporters, recounts and
+ * housekeeping skip every key isReservedKey names.
+ */
+export const INPUT_POSITION_KEY = '#input';
+
+export const encodeInputPosition = (nextOffset: bigint): Buffer => Buffer.from(nextOffset.toString());
+
+export function decodeInputPosition(bytes: Buffer): bigint {
+  const text = bytes.toString('utf8');
+  if (!/^\d+$/.test(text))
+    throw new Error(`input position record holds ${JSON.stringify(text)}, not an offset`);
+  return BigInt(text);
+}
+
+/**
+ * Whether an aggregates changelog key holds no series: an admission, re-run or input
+ * position record (their keys start with `#`, which no family name does). Exporters,
+ * recounts, housekeeping of series, verify and any reader of the series skip them.
+ */
+export const isReservedKey = (seriesKey: string): boolean => seriesKey.startsWith('#');
 
 export const encodeAdmission = (ordinal: number): Buffer => codecs.admission.encode({ ordinal });
 export const decodeAdmission = (bytes: Buffer): number => codecs.admission.decode(bytes).ordinal;
@@ -126,5 +166,7 @@ export const encodeAggregate = (value: AggregateValue): Buffer =>
   codecs.aggregate.encode(toAggregateRecord(value));
 export const decodeAggregate = (bytes: Buffer): AggregateValue =>
   fromAggregateRecord(codecs.aggregate.decode(bytes));
+export const encodeRerun = (state: RerunState): Buffer => codecs.rerun.encode(state);
+export const decodeRerun = (bytes: Buffer): RerunState => codecs.rerun.decode(bytes);
 export const encodeMarker = (firstSeenAt: number): Buffer => codecs.dedupeMarker.encode({ firstSeenAt });
 export const decodeMarker = (bytes: Buffer): number => codecs.dedupeMarker.decode(bytes).firstSeenAt;

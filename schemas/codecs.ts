@@ -1,7 +1,7 @@
 // Codecs for every record runstream writes, over the built-in registry.
 import { AvroCodec } from './codec.js';
 import type { Delivery } from './delivery.js';
-import type { JobState, RunState } from './model.js';
+import type { JobState, RerunState, RunState } from './model.js';
 import { StaticSchemaRegistry, SUBJECTS } from './registry.js';
 import type { Admission, AggregateRecord, DedupeMarker } from './state.js';
 
@@ -18,4 +18,5 @@ export const codecs = {
   aggregate: new AvroCodec<AggregateRecord>(registry, SUBJECTS.aggregate),
   dedupeMarker: new AvroCodec<DedupeMarker>(registry, SUBJECTS.dedupeMarker),
   admission: new AvroCodec<Admission>(registry, SUBJECTS.admission),
+  rerun: new AvroCodec<RerunState>(registry, SUBJECTS.rerun),
 };

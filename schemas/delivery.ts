@@ -6,7 +6,12 @@
 // (partitioner.ts; kafkajs' default is the same), the rule every producer of the
 // topic has used; a changelog record derived from partition p goes to changelog
 // partition p.
-import { type EmbeddedObservation, embeddedObservationSchema, embedObservation } from './observation.js';
+import {
+  type EmbeddedObservation,
+  embeddedObservationSchema,
+  embeddedObservationSchemaV2,
+  embedObservation,
+} from './observation.js';
 import { isJsonObject, runIdOf } from './payload.js';
 
 export { partitionForKey } from './partitioner.js';
@@ -47,6 +52,20 @@ export const deliverySchemaV2 = {
     {
       name: 'observation',
       type: ['null', embeddedObservationSchema],
+      default: null,
+      doc: 'parseDelivery of the body by the version it names, or null: parse the body',
+    },
+  ],
+} as const;
+
+/** V3 embeds the observation with the job's name (embeddedObservationSchemaV2). */
+export const deliverySchemaV3 = {
+  ...deliverySchemaV1,
+  fields: [
+    ...deliverySchemaV1.fields,
+    {
+      name: 'observation',
+      type: ['null', embeddedObservationSchemaV2],
       default: null,
       doc: 'parseDelivery of the body by the version it names, or null: parse the body',
     },

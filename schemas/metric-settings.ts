@@ -20,6 +20,7 @@ import {
   DURATION_BUCKETS_SECONDS,
   familyOf,
   isReservedPoolName,
+  type LabelSetKind,
   MetricCatalogue,
   type MetricOptions,
   POOL_MODES,
@@ -245,11 +246,11 @@ export const LABEL_VALUE_MAX_LENGTH = intSetting(
   65_536,
 );
 
-function labelSetCap(kind: 'run' | 'job', labels: string) {
+function labelSetCap(kind: LabelSetKind, labels: string, counted = `${kind}s`) {
   return intSetting(
     {
       name: `RUNSTREAM_METRIC_MAX_${kind.toUpperCase()}_LABEL_SETS`,
-      meaning: `distinct ${labels} a processor partition admits into series, first come first served; ${kind}s of any other are counted under \`(other)\``,
+      meaning: `distinct ${labels} a processor partition admits into series, first come first served; ${counted} of any other are counted under \`(other)\``,
       commands: processor,
       section: 'metrics',
       reprocess: true,
@@ -261,6 +262,11 @@ function labelSetCap(kind: 'run' | 'job', labels: string) {
 
 export const MAX_RUN_LABEL_SETS = labelSetCap('run', '(repository, workflow) of runs');
 export const MAX_JOB_LABEL_SETS = labelSetCap('job', '(repository, workflow, runner_group, labels) of jobs');
+export const MAX_FLAKY_LABEL_SETS = labelSetCap(
+  'flaky',
+  '(repository, workflow, job_name) of github_actions_jobs_flaky_total',
+  'flaky jobs',
+);
 
 export const METRIC_SETTINGS: readonly SettingDoc[] = [
   METRIC_LABELS,
@@ -273,6 +279,7 @@ export const METRIC_SETTINGS: readonly SettingDoc[] = [
   LABEL_VALUE_MAX_LENGTH,
   MAX_RUN_LABEL_SETS,
   MAX_JOB_LABEL_SETS,
+  MAX_FLAKY_LABEL_SETS,
 ];
 
 /** The catalogue a processor builds its series through. */
@@ -285,7 +292,11 @@ export function readMetricCatalogue(env: Env): MetricCatalogue {
     poolMode: RUNNER_POOLS_MODE.read(env),
     repositories: { include: REPOSITORIES_INCLUDE.read(env), exclude: REPOSITORIES_EXCLUDE.read(env) },
     labelValueMaxLength: LABEL_VALUE_MAX_LENGTH.read(env),
-    maxLabelSets: { run: MAX_RUN_LABEL_SETS.read(env), job: MAX_JOB_LABEL_SETS.read(env) },
+    maxLabelSets: {
+      run: MAX_RUN_LABEL_SETS.read(env),
+      job: MAX_JOB_LABEL_SETS.read(env),
+      flaky: MAX_FLAKY_LABEL_SETS.read(env),
+    },
   };
   if (options.poolMode === 'runner-labels') checkRunnerLabelPools(options.pools ?? []);
   const needsBranchKind = Object.entries(options.labels ?? {}).find(([, kept]) =>

@@ -55,6 +55,13 @@ export const METRIC_FAMILIES = {
     labels: ['runner_group', 'labels'],
     merge: 'min',
   },
+  runnersBusy: {
+    name: 'github_actions_runners_busy',
+    type: 'gauge',
+    help: 'Runners busy now (jobs in progress), per runner group and labels (the pool, when RUNSTREAM_RUNNER_POOLS names one)',
+    labels: ['runner_group', 'labels'],
+    merge: 'sum',
+  },
   runsCompleted: {
     name: 'github_actions_workflow_runs_completed_total',
     type: 'counter',
@@ -67,6 +74,13 @@ export const METRIC_FAMILIES = {
     type: 'counter',
     help: 'Jobs completed, by conclusion',
     labels: ['repository', 'workflow', 'runner_group', 'labels', 'conclusion'],
+    optional: BRANCH_KIND,
+  },
+  jobsFlaky: {
+    name: 'github_actions_jobs_flaky_total',
+    type: 'counter',
+    help: 'Jobs (a run and a job name) that concluded success on an attempt after one that failed; once per run and job name',
+    labels: ['repository', 'workflow', 'job_name'],
     optional: BRANCH_KIND,
   },
   queueDuration: {
@@ -179,8 +193,18 @@ export const OVERFLOW_VALUE = '(other)';
 /** Label values longer than this many characters are truncated (RUNSTREAM_METRIC_LABEL_MAX_LENGTH). */
 export const DEFAULT_LABEL_VALUE_MAX_LENGTH = 1024;
 
-/** Label sets a partition admits per entity kind (RUNSTREAM_METRIC_MAX_{RUN,JOB}_LABEL_SETS). */
-export const DEFAULT_MAX_LABEL_SETS: Readonly<Record<'run' | 'job', number>> = { run: 50_000, job: 100_000 };
+/**
+ * What a cap bounds: the label sets of runs, of jobs, and of flaky jobs (repository,
+ * workflow, job name: github_actions_jobs_flaky_total), each capped on its own.
+ */
+export type LabelSetKind = 'run' | 'job' | 'flaky';
+
+/** Label sets a partition admits per kind (RUNSTREAM_METRIC_MAX_{RUN,JOB,FLAKY}_LABEL_SETS). */
+export const DEFAULT_MAX_LABEL_SETS: Readonly<Record<LabelSetKind, number>> = {
+  run: 50_000,
+  job: 100_000,
+  flaky: 50_000,
+};
 
 /**
  * A label value cut to `max` characters (code points, so no surrogate pair is split),
@@ -213,7 +237,7 @@ export interface MetricOptions {
   /** Label values longer than this are truncated (DEFAULT_LABEL_VALUE_MAX_LENGTH). */
   labelValueMaxLength?: number;
   /** Label sets admitted per partition and entity kind (DEFAULT_MAX_LABEL_SETS). */
-  maxLabelSets?: Partial<Record<'run' | 'job', number>>;
+  maxLabelSets?: Partial<Record<LabelSetKind, number>>;
 }
 
 /** A glob (`*`: any run of characters but `/`, `?`: one) as a case-insensitive test. */
@@ -243,7 +267,7 @@ export class MetricCatalogue {
   private readonly exclude: Array<(repository: string) => boolean>;
   private readonly seriesKeys = new Map<string, string>();
   readonly labelValueMaxLength: number;
-  readonly maxLabelSets: Readonly<Record<'run' | 'job', number>>;
+  readonly maxLabelSets: Readonly<Record<LabelSetKind, number>>;
 
   constructor(readonly options: MetricOptions = {}) {
     this.labelValueMaxLength = options.labelValueMaxLength ?? DEFAULT_LABEL_VALUE_MAX_LENGTH;

@@ -66,6 +66,21 @@ export interface JobState {
   expiredAt: number | null;
 }
 
+/**
+ * One job name's attempts in one run, as far as flakiness goes (processor/core/reruns.ts);
+ * key `#rerun|<runId>|<job name>` in the aggregates changelog.
+ */
+export interface RerunState {
+  /** The lowest attempt whose job of this name concluded failure or timed_out; null: none seen. */
+  firstFailedAttempt: number | null;
+  /** The highest attempt whose job of this name concluded success; null: none seen. */
+  lastSucceededAttempt: number | null;
+  /** Processing time the flaky counter was incremented for it; null: not (yet). */
+  countedAt: number | null;
+  /** Processing time of its last change (the basis of its retention). */
+  updatedAt: number;
+}
+
 /** Label names in a fixed order per family; values are strings. */
 export type Labels = Readonly<Record<string, string>>;
 

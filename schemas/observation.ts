@@ -19,8 +19,9 @@ export type RunObservation = { kind: 'run' } & Omit<
 >;
 
 /** One workflow_job event reduced to the fields runstream keeps: a job state without
- * the processing times. */
-export type JobObservation = { kind: 'job' } & Omit<
+ * the processing times, and the job's name (since OBSERVATION_VERSION 2: what ties a
+ * job's attempts together, processor/core/reruns.ts; '' when absent). */
+export type JobObservation = { kind: 'job'; name: string } & Omit<
   JobState,
   'firstSeenAt' | 'startedSeenAt' | 'completedSeenAt' | 'expiredAt' | 'overflow'
 >;
@@ -127,6 +128,7 @@ function parseJob(payload: Json, repository: string): ParseResult {
     jobId,
     runId,
     runAttempt,
+    name: text(job.name) ?? '',
     repository,
     workflow: text(job.workflow_name) ?? '',
     labels: [...labels].sort().join(','),
@@ -160,7 +162,7 @@ export function parseDelivery(event: string, payload: unknown): ParseResult {
  * test/unit/schemas/observation.test.ts keeps what it makes of the real examples per
  * version, and fails when that moves under the same version.
  */
-export const OBSERVATION_VERSION = 1;
+export const OBSERVATION_VERSION = 2;
 
 /** Fields of a state the processor sets itself, never read from a payload. */
 const PROCESSING_TIMES: ReadonlySet<string> = new Set([
@@ -205,13 +207,37 @@ export const embeddedObservationSchema = {
   ],
 } as const;
 
+/** V2 adds the job's name (OBSERVATION_VERSION 2), carried by deliverySchemaV3. */
+export const embeddedObservationSchemaV2 = {
+  ...embeddedObservationSchema,
+  fields: [
+    embeddedObservationSchema.fields[0],
+    embeddedObservationSchema.fields[1],
+    {
+      name: 'job',
+      type: [
+        'null',
+        {
+          type: 'record',
+          name: 'JobObservation',
+          fields: [
+            ...observationFields(jobStateSchemaV2.fields),
+            { name: 'name', type: 'string', default: '' },
+          ],
+        },
+      ],
+      default: null,
+    },
+  ],
+} as const;
+
 export interface EmbeddedObservation {
   version: number;
   run: Omit<RunObservation, 'kind'> | null;
   job: Omit<JobObservation, 'kind'> | null;
 }
 
-const embeddedType = avro.Type.forSchema(embeddedObservationSchema as unknown as avro.Schema, {
+const embeddedType = avro.Type.forSchema(embeddedObservationSchemaV2 as unknown as avro.Schema, {
   wrapUnions: false,
 });
 

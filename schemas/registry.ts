@@ -3,7 +3,7 @@
 // writer, while records framed with older ids stay readable through Avro resolution.
 
 import type { RegisteredSchema, SchemaRegistry } from './codec.js';
-import { deliverySchemaV1, deliverySchemaV2 } from './delivery.js';
+import { deliverySchemaV1, deliverySchemaV2, deliverySchemaV3 } from './delivery.js';
 import {
   admissionSchemaV1,
   aggregateSchemaV1,
@@ -12,6 +12,7 @@ import {
   jobStateSchemaV1,
   jobStateSchemaV2,
   jobStateSchemaV3,
+  rerunSchemaV1,
   runStateSchemaV1,
   runStateSchemaV2,
   runStateSchemaV3,
@@ -24,6 +25,7 @@ export const SUBJECTS = {
   aggregate: 'dev.runstream.Aggregate',
   dedupeMarker: 'dev.runstream.DedupeMarker',
   admission: 'dev.runstream.Admission',
+  rerun: 'dev.runstream.Rerun',
 } as const;
 
 export const BUILTIN_SCHEMAS: readonly RegisteredSchema[] = [
@@ -39,6 +41,8 @@ export const BUILTIN_SCHEMAS: readonly RegisteredSchema[] = [
   { id: 10, subject: SUBJECTS.runState, schema: runStateSchemaV3 },
   { id: 11, subject: SUBJECTS.jobState, schema: jobStateSchemaV3 },
   { id: 12, subject: SUBJECTS.admission, schema: admissionSchemaV1 },
+  { id: 13, subject: SUBJECTS.delivery, schema: deliverySchemaV3 },
+  { id: 14, subject: SUBJECTS.rerun, schema: rerunSchemaV1 },
 ];
 
 export class StaticSchemaRegistry implements SchemaRegistry {

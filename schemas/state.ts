@@ -143,6 +143,23 @@ export const admissionSchemaV1 = {
   fields: [{ name: 'ordinal', type: 'long' }],
 } as const;
 
+/**
+ * What a partition knows of one job name's attempts in one run (RerunState in model.ts;
+ * processor/core/reruns.ts says why this is enough), in the aggregates changelog under
+ * keys exporters skip (changelog.ts, rerunKey).
+ */
+export const rerunSchemaV1 = {
+  type: 'record',
+  name: 'Rerun',
+  namespace: 'dev.runstream',
+  fields: [
+    { name: 'firstFailedAttempt', type: ['null', 'int'], default: null },
+    { name: 'lastSucceededAttempt', type: ['null', 'int'], default: null },
+    { name: 'countedAt', type: nullableLong, default: null },
+    { name: 'updatedAt', type: 'long' },
+  ],
+} as const;
+
 export interface Admission {
   ordinal: number;
 }

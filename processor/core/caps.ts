@@ -3,8 +3,10 @@
 // Payloads choose repository, workflow, runner group and runs-on labels without limit,
 // so each processor partition admits at most a configured number of distinct label sets
 // per entity kind (run: repository and workflow; job: those and runner group and labels,
-// as served: pooled and truncated); an entity whose label set is refused shows all of
-// them as `(other)` in every series it touches. Why this is exact:
+// as served: pooled and truncated; flaky: repository, workflow and job name, decided when
+// github_actions_jobs_flaky_total first counts one, core/reruns.ts); an entity whose
+// label set is refused shows all of them as `(other)` in every series it touches. Why
+// this is exact:
 //
 // - An entity's decision is made once, when its label set enters it (a new entity, or a
 //   value filling in, such as a job's runner group when it starts), and stored in its
@@ -30,11 +32,13 @@ import type { JobState, Labels, RunState } from '../../schemas/model.js';
 export const CAPPED_LABELS: Readonly<Record<AdmissionKind, readonly string[]>> = {
   run: ['repository', 'workflow'],
   job: ['repository', 'workflow', 'runner_group', 'labels'],
+  flaky: ['repository', 'workflow', 'job_name'],
 };
 
 const OVERFLOWED: Readonly<Record<AdmissionKind, Labels>> = {
   run: Object.fromEntries(CAPPED_LABELS.run.map((label) => [label, OVERFLOW_VALUE])),
   job: Object.fromEntries(CAPPED_LABELS.job.map((label) => [label, OVERFLOW_VALUE])),
+  flaky: Object.fromEntries(CAPPED_LABELS.flaky.map((label) => [label, OVERFLOW_VALUE])),
 };
 
 /** A run's capped label values (raw). */

@@ -11,6 +11,7 @@ const RUNS = METRIC_FAMILIES.runs.name;
 const JOBS = METRIC_FAMILIES.jobs.name;
 const OLDEST = METRIC_FAMILIES.oldestQueued.name;
 const POOL_QUEUED = METRIC_FAMILIES.poolQueued.name;
+const BUSY = METRIC_FAMILIES.runnersBusy.name;
 
 /** One entity entering (+1) or leaving (-1) a gauge label set (its raw values; the catalogue makes the series). */
 export interface GaugeDelta {
@@ -79,6 +80,11 @@ function jobMemberships(job: JobState | undefined, catalogue: MetricCatalogue): 
     // Every active job belongs to its (runner group, labels) set of the oldest-queued
     // gauge; the set's value is its oldest *queued* job (0 when none is queued).
     { name: OLDEST, labels: oldestQueuedLabels(job), change: 1 },
+    // A job in progress holds one runner of its runner group (and pool: the catalogue
+    // serves `labels` as the pool RUNSTREAM_RUNNER_POOLS names) until it completes or expires.
+    ...(job.status === 'in_progress'
+      ? [{ name: BUSY, labels: oldestQueuedLabels(job), change: 1 as const }]
+      : []),
   ];
 }
 

@@ -48,6 +48,11 @@ function expectedMetrics(stream: readonly GeneratedDelivery[]): Map<string, numb
     for (const le of BUCKETS) add(`${name}_bucket`, { ...labels, le: String(le) }, value <= le ? 1 : 0);
     add(`${name}_bucket`, { ...labels, le: '+Inf' }, 1);
   };
+  // Per run and job name, the attempts that failed and that succeeded (flaky jobs).
+  const attempts = new Map<
+    string,
+    { labels: Record<string, string>; failed: number[]; succeeded: number[] }
+  >();
   for (const { d } of latest.values()) {
     const repository = String((d.payload.repository as Json).full_name);
     if (d.event === 'workflow_run') {
@@ -78,8 +83,19 @@ function expectedMetrics(stream: readonly GeneratedDelivery[]): Map<string, numb
         seconds(job.created_at, job.started_at),
       );
     }
+    if (job.status === 'in_progress') add('github_actions_runners_busy', { runner_group: group, labels }, 1);
     if (job.status === 'completed') {
       const conclusion = String(job.conclusion);
+      const key = `${job.run_id}\u0000${job.name}`;
+      const seen = attempts.get(key) ?? {
+        labels: { repository, workflow, job_name: String(job.name) },
+        failed: [],
+        succeeded: [],
+      };
+      const attempt = Number(job.run_attempt ?? 1);
+      if (conclusion === 'failure' || conclusion === 'timed_out') seen.failed.push(attempt);
+      if (conclusion === 'success') seen.succeeded.push(attempt);
+      attempts.set(key, seen);
       add(
         'github_actions_jobs_completed_total',
         { repository, workflow, runner_group: group, labels, conclusion },
@@ -109,6 +125,9 @@ function expectedMetrics(stream: readonly GeneratedDelivery[]): Map<string, numb
         out.set(key, Math.min(out.get(key) ?? Number.POSITIVE_INFINITY, createdAt));
       }
     }
+  }
+  for (const { labels, failed, succeeded } of attempts.values()) {
+    if (failed.some((f) => succeeded.some((s) => s > f))) add('github_actions_jobs_flaky_total', labels, 1);
   }
   return out;
 }
@@ -170,7 +189,7 @@ describe('exporter end to end', () => {
   }
 
   it('serves every family with the values the input implies, identically on two pods, across a restart', async () => {
-    const stream = generateStream({ seed: 2026, runs: 40 });
+    const stream = generateStream({ seed: 2026, runs: 40, rerunFailedRate: 0.5 });
     await send(stream);
     const expected = expectedMetrics(stream);
 
@@ -191,6 +210,8 @@ describe('exporter end to end', () => {
       'github_actions_job_duration_seconds_count',
       'github_actions_workflow_run_duration_seconds_count',
       'github_actions_job_oldest_queued_timestamp_seconds',
+      'github_actions_runners_busy',
+      'github_actions_jobs_flaky_total',
     ]) {
       expect(
         [...served.keys()].some((k) => k.startsWith(`${family}{`)),

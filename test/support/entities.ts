@@ -9,6 +9,7 @@ export function jobObservation(overrides: Partial<JobObservation> = {}): JobObse
     jobId: 1,
     runId: 10,
     runAttempt: 1,
+    name: 'build',
     repository: 'o/r',
     workflow: 'CI',
     labels: 'ubuntu-latest',
@@ -48,7 +49,7 @@ export function runState(overrides: Partial<RunState> = {}): RunState {
 
 /** A job as processors hold it, first seen at 0. */
 export function jobState(overrides: Partial<JobState> = {}): JobState {
-  const { kind: _kind, ...observed } = jobObservation();
+  const { kind: _kind, name: _name, ...observed } = jobObservation();
   return {
     ...observed,
     firstSeenAt: 0,

@@ -11,7 +11,8 @@ import { sampleKey } from './exposition.js';
 const active = (e: { status: string; expiredAt: number | null }) =>
   e.status !== 'completed' && e.expiredAt === null;
 
-/** Active counts per label set and status, and per (runner group, labels) with an active
+/** Active counts per label set and status, busy runners (jobs in progress) per runner
+ * group and labels, and per (runner group, labels) with an active
  * job the created_at (Unix seconds) of its oldest queued job, 0 when none is queued. */
 export function gaugesOf(runs: Iterable<RunState>, jobs: Iterable<JobState>): Map<string, number> {
   const out = new Map<string, number>();
@@ -39,6 +40,10 @@ export function gaugesOf(runs: Iterable<RunState>, jobs: Iterable<JobState>): Ma
         status: j.status,
       }),
     );
+    // A job in progress holds a runner of its group and labels.
+    if (j.status === 'in_progress') {
+      bump(sampleKey('github_actions_runners_busy', { runner_group: j.runnerGroup, labels: j.labels }));
+    }
     const key = sampleKey('github_actions_job_oldest_queued_timestamp_seconds', {
       runner_group: j.runnerGroup,
       labels: j.labels,

@@ -24,7 +24,7 @@ export const REQUIRES_VARIABLES = 'runstream.dev/requires-variables';
 /** runstream exits at the latest this long after SIGTERM (cli/main.ts, runUntilSignal). */
 export const SHUTDOWN_SECONDS = 30;
 
-type WorkloadKind = 'Deployment' | 'StatefulSet' | 'Job';
+type WorkloadKind = 'Deployment' | 'StatefulSet' | 'Job' | 'CronJob';
 
 export interface Workload {
   object: KubeObject;
@@ -37,6 +37,8 @@ export interface Workload {
 
 interface WorkloadSpec {
   replicas?: number;
+  /** A CronJob's: the Job it makes. */
+  jobTemplate?: { spec?: WorkloadSpec };
   template?: IPodTemplateSpec;
   volumeClaimTemplates?: Array<{ metadata?: { name?: string } }>;
 }
@@ -47,14 +49,15 @@ interface Selector {
 
 export function workloadsOf(objects: readonly KubeObject[]): Workload[] {
   return objects
-    .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet' || o.kind === 'Job')
+    .filter((o) => ['Deployment', 'StatefulSet', 'Job', 'CronJob'].includes(o.kind))
     .map((object) => {
-      const spec = (object.spec ?? {}) as WorkloadSpec;
+      const own = (object.spec ?? {}) as WorkloadSpec;
+      const spec = object.kind === 'CronJob' ? (own.jobTemplate?.spec ?? {}) : own;
       return {
         object,
         kind: object.kind as WorkloadKind,
         name: `${object.kind}/${object.metadata.name}`,
-        replicas: object.kind === 'Job' ? 1 : (spec.replicas ?? 1),
+        replicas: object.kind === 'Job' || object.kind === 'CronJob' ? 1 : (spec.replicas ?? 1),
         template: spec.template ?? {},
         claimTemplates: (spec.volumeClaimTemplates ?? []).map((t) => t.metadata?.name ?? ''),
       };
@@ -297,7 +300,7 @@ function podMonitorProblems(object: KubeObject, workloads: readonly Workload[]):
 function scrapeCoverageProblems(objects: readonly KubeObject[], workloads: readonly Workload[]): string[] {
   const monitors = objects.filter((o) => o.kind === 'PodMonitor').map((o) => o.spec as PodMonitorSpec);
   const problems: string[] = [];
-  for (const workload of workloads.filter((w) => w.kind !== 'Job')) {
+  for (const workload of workloads.filter((w) => w.kind !== 'Job' && w.kind !== 'CronJob')) {
     for (const container of runstreamContainers(workload)) {
       const env = environmentOf(container, objects);
       for (const role of rolesOf(container.args ?? [])) {

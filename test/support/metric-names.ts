@@ -11,6 +11,8 @@ import { createKafka } from '../../platform/kafka.js';
 import { createLogger } from '../../platform/log.js';
 import { createRoleRegistry } from '../../platform/metrics.js';
 import { createProcessorMetrics } from '../../processor/metrics.js';
+import { emptyComparison } from '../../processor/verify/compare.js';
+import { verifyMetricsText } from '../../processor/verify/push.js';
 import { METRIC_FAMILIES } from '../../schemas/metrics.js';
 
 /** The sample names of a family of this type, as Prometheus stores them. */
@@ -49,6 +51,20 @@ export async function metricNamesServed(): Promise<Set<string>> {
   })!;
   new ScaleSetPoller(scaleSets, exporter, logger);
   names.push(...(await namesIn(exporter)));
+
+  // What `runstream verify` pushes to a Pushgateway.
+  const pushed = verifyMetricsText({
+    startedAt: new Date(0).toISOString(),
+    durationMs: 0,
+    deliveries: 0,
+    deliveriesPerSecond: 0,
+    phasesMs: { cut: 0, recompute: 0, compare: 0 },
+    partitions: { total: 0, compared: 0, truncated: [], unpositioned: [] },
+    cut: [],
+    series: emptyComparison(),
+    ok: true,
+  });
+  names.push(...[...pushed.matchAll(/^# TYPE (\S+) gauge$/gm)].map((m) => m[1]!));
   return new Set(names);
 }
 

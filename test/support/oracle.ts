@@ -31,6 +31,11 @@ function observe(series: Series, name: string, labels: Record<string, string>, v
 export function expectedSeries(truth: readonly AttemptTruth[]): Series {
   const series: Series = new Map();
   const oldest = new Map<string, { labels: Record<string, string>; at: number }>();
+  // Per run and job name: its attempts' outcomes (the job's own attempt number).
+  const attemptsOfJob = new Map<
+    string,
+    { labels: Record<string, string>; failed: number[]; succeeded: number[] }
+  >();
   for (const attempt of truth) {
     const runLabels = { repository: attempt.repository, workflow: attempt.workflow, event: attempt.event };
     if (attempt.status === 'completed') {
@@ -56,6 +61,21 @@ export function expectedSeries(truth: readonly AttemptTruth[]): Series {
       };
       if (job.status !== 'completed') {
         add(series, 'github_actions_jobs', { ...jobLabels, status: job.status }, 1);
+      }
+      // Every job in progress holds one runner.
+      if (job.status === 'in_progress') {
+        add(series, 'github_actions_runners_busy', { runner_group: runnerGroup, labels }, 1);
+      }
+      if (job.status === 'completed') {
+        const key = `${attempt.runId}\u0000${job.name}`;
+        const seen = attemptsOfJob.get(key) ?? {
+          labels: { repository: attempt.repository, workflow: attempt.workflow, job_name: job.name },
+          failed: [],
+          succeeded: [],
+        };
+        if (job.conclusion === 'failure' || job.conclusion === 'timed_out') seen.failed.push(attempt.attempt);
+        if (job.conclusion === 'success') seen.succeeded.push(attempt.attempt);
+        attemptsOfJob.set(key, seen);
       }
       if (job.status === 'queued') {
         // Demand per pool, no pools configured: the job's labels are its pool.
@@ -86,6 +106,12 @@ export function expectedSeries(truth: readonly AttemptTruth[]): Series {
           );
         }
       }
+    }
+  }
+  // Flaky: some attempt succeeded after an earlier one failed; once per run and job name.
+  for (const { labels, failed, succeeded } of attemptsOfJob.values()) {
+    if (failed.some((f) => succeeded.some((ok) => ok > f))) {
+      add(series, 'github_actions_jobs_flaky_total', labels, 1);
     }
   }
   for (const { labels, at } of oldest.values()) {
@@ -171,6 +197,7 @@ const GAUGES = new Set([
   'github_actions_jobs',
   'github_actions_job_oldest_queued_timestamp_seconds',
   'github_actions_pool_queued_jobs',
+  'github_actions_runners_busy',
 ]);
 
 /**

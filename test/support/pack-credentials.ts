@@ -11,7 +11,8 @@ export const WEBHOOK_SECRET_NAME = 'runstream-webhook';
 
 /**
  * The Kafka user of each workload (by its app.kubernetes.io/component), from the
- * principals docs/kafka-platform.md grants ACLs to: the topics Job runs as the tools.
+ * principals docs/kafka-platform.md grants ACLs to: the topics Job and the verify CronJob
+ * run as the tools.
  */
 export function documentedUsers(): Record<string, string> {
   const doc = readRepoFile('docs/kafka-platform.md');
@@ -27,6 +28,7 @@ export function documentedUsers(): Record<string, string> {
     processor: principal('PROCESSOR'),
     exporter: principal('EXPORTER'),
     topics: principal('TOOLS'),
+    verify: principal('TOOLS'),
     all,
   };
 }

@@ -6,17 +6,18 @@ import type { GeneratedDelivery } from '../../demo/stream.js';
 import { mergeAggregates } from '../../exporter/merge.js';
 import type { TopicNames } from '../../platform/topics.js';
 import { applyDelta } from '../../processor/core/aggregates.js';
+import { applyRerun, flakyDelta, isFirstCompletion } from '../../processor/core/reruns.js';
 import { applyJob, applyRun, jobKey, runKey } from '../../processor/core/state.js';
-import type { AggregateDelta } from '../../processor/core/types.js';
+import type { AggregateDelta, JobObservation } from '../../processor/core/types.js';
 import {
   decodeAggregate,
   decodeJob,
   decodeRun,
-  isAdmissionKey,
+  isReservedKey,
   parseAggregateChangelogKey,
 } from '../../schemas/changelog.js';
 import { DEFAULT_CATALOGUE, type MetricCatalogue } from '../../schemas/metrics.js';
-import type { AggregateValue, JobState, RunState } from '../../schemas/model.js';
+import type { AggregateValue, JobState, RerunState, RunState } from '../../schemas/model.js';
 import { parseDelivery } from '../../schemas/observation.js';
 import { gaugesOf, servedGauges } from './gauges.js';
 import { readTopic } from './kafka.js';
@@ -67,7 +68,7 @@ export async function foldChangelogs(names: TopicNames): Promise<FoldedState> {
   }
   for (const r of await readTopic(names.aggregatesChangelog)) {
     const key = r.message.key!.toString();
-    if (isAdmissionKey(parseAggregateChangelogKey(key).seriesKey)) continue; // the caps' records
+    if (isReservedKey(parseAggregateChangelogKey(key).seriesKey)) continue; // caps', re-runs' and position records
     if (r.message.value) aggregates.set(key, decodeAggregate(r.message.value));
     else aggregates.delete(key);
   }
@@ -78,7 +79,14 @@ export async function foldChangelogs(names: TopicNames): Promise<FoldedState> {
 /** One applied delivery: the entity's state before and after, and the aggregate deltas. */
 export type CoreStep =
   | { kind: 'run'; key: string; previous: RunState | undefined; state: RunState; deltas: AggregateDelta[] }
-  | { kind: 'job'; key: string; previous: JobState | undefined; state: JobState; deltas: AggregateDelta[] };
+  | {
+      kind: 'job';
+      key: string;
+      previous: JobState | undefined;
+      state: JobState;
+      deltas: AggregateDelta[];
+      observation: JobObservation;
+    };
 
 /**
  * The pure core's state machines applied to the input in order, with dedupe by
@@ -109,7 +117,7 @@ export function* coreSteps(
       const previous = jobs.get(key);
       const { state, deltas } = applyJob(previous, o, now);
       jobs.set(key, state);
-      yield { kind: 'job', key, previous, state, deltas };
+      yield { kind: 'job', key, previous, state, deltas, observation: o };
     }
   }
 }
@@ -119,10 +127,22 @@ export function expectedState(deliveries: readonly GeneratedDelivery[], now = 1)
   const runs = new Map<string, RunState>();
   const jobs = new Map<string, JobState>();
   const aggregates = new Map<string, AggregateValue>();
+  const reruns = new Map<string, RerunState>();
   for (const step of coreSteps(deliveries, now)) {
+    const deltas = [...step.deltas];
     if (step.kind === 'run') runs.set(step.key, step.state);
-    else jobs.set(step.key, step.state);
-    for (const delta of step.deltas) {
+    else {
+      jobs.set(step.key, step.state);
+      // Flaky jobs: a job's first completion fed to its run's and name's re-run state.
+      const { observation: o } = step;
+      const key = `${o.runId}|${o.name}`;
+      const rerun = isFirstCompletion(step.previous, step.state)
+        ? applyRerun(reruns.get(key), o, now)
+        : undefined;
+      if (rerun) reruns.set(key, rerun.state);
+      if (rerun?.flaky) deltas.push(flakyDelta(o));
+    }
+    for (const delta of deltas) {
       const key = DEFAULT_CATALOGUE.seriesKey(delta.name, delta.labels);
       aggregates.set(key, applyDelta(aggregates.get(key), delta, DEFAULT_CATALOGUE));
     }

@@ -72,7 +72,12 @@ describe('architecture', () => {
       .filter(({ target }) => folderOf(target) === 'processor');
     for (const { file, target } of into) {
       expect({ file, target, cli: folderOf(file) === 'cli' }).toMatchObject({ cli: true });
-      expect(['processor/main.ts', 'processor/config.ts', 'processor/reprocess.ts']).toContain(target);
+      expect([
+        'processor/main.ts',
+        'processor/config.ts',
+        'processor/reprocess.ts',
+        'processor/verify.ts',
+      ]).toContain(target);
     }
   });
 

@@ -36,6 +36,8 @@ describe('grafana dashboard', () => {
       /by conclusion/i,
       /failed job ratio/i,
       /runs in progress per repository/i,
+      /busy runners per runner pool and runner group/i,
+      /flaky jobs/i,
       /ingest/i,
       /processor: lag/i,
       /processor: restores/i,

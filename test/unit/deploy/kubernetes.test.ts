@@ -199,6 +199,22 @@ describe("kubernetes pack: memory as docs/operations.md's sizing table gives it"
 });
 
 describe('kubernetes pack: components', () => {
+  it('production runs `runstream verify` nightly, one at a time, pushing its result, with room for its store', () => {
+    const cron = ofKind(production, 'CronJob')[0]!;
+    const spec = cron.spec as { schedule: string; concurrencyPolicy: string };
+    expect(spec.concurrencyPolicy).toBe('Forbid');
+    expect(spec.schedule).toMatch(/^\S+ \S+ \* \* \*$/);
+    const verify = workload(production, 'verify');
+    const args = containerOf(verify).args ?? [];
+    expect(args[0]).toBe('verify');
+    const workDir = args.find((a) => a.startsWith('--work-dir='))?.slice('--work-dir='.length);
+    const mount = containerOf(verify).volumeMounts?.find((m) => workDir?.startsWith(`${m.mountPath}/`));
+    expect(verify.template.spec?.volumes?.find((v) => v.name === mount?.name)?.emptyDir).toBeDefined();
+    expect(args.some((a) => /^--pushgateway=http/.test(a))).toBe(true);
+    // The processors' settings (metric settings, limits): the same ConfigMap.
+    expect(containerOf(verify).envFrom).toEqual(containerOf(workload(production, 'processor')).envFrom);
+  });
+
   it('topics-verify runs `topics verify`, which exists now (no requires marker)', () => {
     const topics = workload(objectsOf({ overlay: 'production', components: ['topics-verify'] }), 'topics');
     expect(containerOf(topics).args).toEqual(['topics', 'verify']);
@@ -226,6 +242,7 @@ describe('kubernetes pack: kafka-sasl, one principal and one Secret per role', (
       processor: 'runstream-processor',
       exporter: 'runstream-exporter',
       topics: 'runstream-tools',
+      verify: 'runstream-tools',
       all: 'runstream-all',
     });
     for (const overlay of ['production', 'single-node'] as const) {
@@ -242,6 +259,7 @@ describe('kubernetes pack: kafka-sasl, one principal and one Secret per role', (
       ['Deployment/runstream-exporter', 'runstream-exporter', ['runstream-kafka-exporter']],
       ['Deployment/runstream-ingest', 'runstream-ingest', ['runstream-kafka-ingest', 'runstream-webhook']],
       ['StatefulSet/runstream-processor', 'runstream-processor', ['runstream-kafka-processor']],
+      ['CronJob/runstream-verify', 'runstream-tools', ['runstream-kafka-tools']],
       ['Job/runstream-topics', 'runstream-tools', ['runstream-kafka-tools']],
     ]);
   });

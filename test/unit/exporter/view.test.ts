@@ -7,7 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { demandBody, poolDemandBody } from '../../../exporter/demand.js';
 import { MetricsView } from '../../../exporter/view.js';
 import { applyDelta } from '../../../processor/core/aggregates.js';
-import { aggregateChangelogKey, encodeAggregate } from '../../../schemas/changelog.js';
+import {
+  admissionKey,
+  aggregateChangelogKey,
+  encodeAdmission,
+  encodeAggregate,
+  encodeRerun,
+  rerunKey,
+} from '../../../schemas/changelog.js';
 import { type AggregateName, DEFAULT_CATALOGUE, MetricCatalogue } from '../../../schemas/metrics.js';
 import type { AggregateValue, Labels } from '../../../schemas/model.js';
 import { parseExposition, samplesByKey } from '../../support/exposition.js';
@@ -94,6 +101,17 @@ describe('MetricsView', () => {
     expect(served(view).get(runningKey)).toBe(0);
     apply(view, 0, null, running(0).name, running(0).labels);
     expect(served(view).has(runningKey)).toBe(false);
+  });
+
+  it('skips the processors’ admission and re-run records: no series, no error', () => {
+    const view = new MetricsView(DEFAULT_CATALOGUE);
+    apply(view, 0, completed(3));
+    const before = view.render();
+    view.apply(aggregateChangelogKey(0, admissionKey('flaky', '["o/r","CI","e2e"]')), encodeAdmission(1));
+    const rerun = { firstFailedAttempt: 1, lastSucceededAttempt: 2, countedAt: 5, updatedAt: 5 };
+    view.apply(aggregateChangelogKey(0, rerunKey(42, 'e2e')), encodeRerun(rerun));
+    view.apply(aggregateChangelogKey(0, rerunKey(42, 'e2e')), null);
+    expect(view.render()).toBe(before);
   });
 
   it('refuses an undecodable record and an aggregate key without a partition', () => {

@@ -21,7 +21,7 @@ import {
   decodeJob,
   decodeRun,
   encodeMarker,
-  isAdmissionKey,
+  isReservedKey,
   parseAggregateChangelogKey,
 } from '../../../schemas/changelog.js';
 import { codecs } from '../../../schemas/codecs.js';
@@ -104,7 +104,7 @@ async function committedState(store: RocksStore): Promise<FoldedState> {
     jobs.set(changelogKeyOf('jobs', key), decodeJob(bytes));
   const gauges: AggregateValue[] = [];
   for await (const [key, bytes] of store.scan(storePrefix('aggregates'))) {
-    if (isAdmissionKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
+    if (isReservedKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
     const value = decodeAggregate(bytes);
     if (value.kind === 'gauge') gauges.push(value);
     else aggregates.set(DEFAULT_CATALOGUE.seriesKey(value.name, value.labels), value);
@@ -243,7 +243,7 @@ describe('applyChunk and the last-received time', () => {
   async function lastReceived(store: RocksStore): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     for await (const [key, bytes] of store.scan(storePrefix('aggregates'))) {
-      if (isAdmissionKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
+      if (isReservedKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
       const value = decodeAggregate(bytes);
       if (value.name === 'runstream_delivery_last_received_timestamp_seconds') {
         out.set(sampleKey(value.name, value.labels), value.value);
@@ -415,7 +415,7 @@ function rawRunRecord(offset: number, id: string, runId: number, receivedAt: num
 async function jobTotals(store: RocksStore): Promise<{ completed: number; queued: number; ran: number }> {
   const totals = { completed: 0, queued: 0, ran: 0 };
   for await (const [key, bytes] of store.scan(storePrefix('aggregates'))) {
-    if (isAdmissionKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
+    if (isReservedKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
     const value = decodeAggregate(bytes);
     if (value.name === 'github_actions_jobs_completed_total' && value.kind === 'counter')
       totals.completed += value.value;

@@ -13,7 +13,7 @@ import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
 import { recountGauges } from '../../../processor/recount.js';
 import { RocksStore } from '../../../processor/store.js';
 import { changelogKeyOf, storeOpsFor, storePrefix } from '../../../processor/store-layout.js';
-import { decodeAggregate, isAdmissionKey, parseAggregateChangelogKey } from '../../../schemas/changelog.js';
+import { decodeAggregate, isReservedKey, parseAggregateChangelogKey } from '../../../schemas/changelog.js';
 import { codecs } from '../../../schemas/codecs.js';
 import { METRIC_FAMILIES, MetricCatalogue, OVERFLOW_VALUE } from '../../../schemas/metrics.js';
 import type { AggregateValue } from '../../../schemas/model.js';
@@ -33,7 +33,8 @@ const RUN_FAMILIES = new Set<string>([
   METRIC_FAMILIES.runDuration.name,
 ]);
 // The pool demand family's pool is made of a job's capped labels (first-match mode).
-const CAPPED = ['repository', 'workflow', 'runner_group', 'labels', 'pool'];
+const FLAKY = METRIC_FAMILIES.jobsFlaky.name;
+const CAPPED = ['repository', 'workflow', 'runner_group', 'labels', 'pool', 'job_name'];
 
 function cumulative(counts: readonly number[]): number[] {
   let running = 0;
@@ -54,7 +55,7 @@ function totalsOf(values: readonly AggregateValue[]): Totals {
 async function committed(store: RocksStore): Promise<AggregateValue[]> {
   const values: AggregateValue[] = [];
   for await (const [key, bytes] of store.scan(storePrefix('aggregates'))) {
-    if (isAdmissionKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
+    if (isReservedKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
     values.push(decodeAggregate(bytes));
   }
   return values;
@@ -72,10 +73,11 @@ describe('caps on label sets', () => {
           variety: fc.integer({ min: 1, max: 12 }),
           runCap: fc.integer({ min: 1, max: 8 }),
           jobCap: fc.integer({ min: 1, max: 12 }),
+          flakyCap: fc.integer({ min: 1, max: 4 }),
           maxLength: fc.integer({ min: 16, max: 64 }),
           sizes: fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 8 }),
         }),
-        async ({ seed, variety, runCap, jobCap, maxLength, sizes }) => {
+        async ({ seed, variety, runCap, jobCap, flakyCap, maxLength, sizes }) => {
           const { deliveries, truth } = hostileScenario({
             seed,
             runs: 10,
@@ -89,7 +91,7 @@ describe('caps on label sets', () => {
             value: codecs.delivery.encode(toDelivery(d, NOW).delivery),
           }));
           const catalogue = new MetricCatalogue({
-            maxLabelSets: { run: runCap, job: jobCap },
+            maxLabelSets: { run: runCap, job: jobCap, flaky: flakyCap },
             labelValueMaxLength: maxLength,
           });
           const store = await RocksStore.open(dir(`round-${round++}`));
@@ -133,7 +135,13 @@ describe('caps on label sets', () => {
             for (const [family, seen] of sets) {
               // A delivery's repository is its run's or its job's: admitted by either cap.
               const cap =
-                family === LAST_RECEIVED ? runCap + jobCap : RUN_FAMILIES.has(family) ? runCap : jobCap;
+                family === LAST_RECEIVED
+                  ? runCap + jobCap
+                  : family === FLAKY
+                    ? flakyCap
+                    : RUN_FAMILIES.has(family)
+                      ? runCap
+                      : jobCap;
               expect(seen.size).toBeLessThanOrEqual(cap);
             }
             // Not vacuous: more distinct runs' label sets than the cap means some went to (other).

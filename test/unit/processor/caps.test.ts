@@ -12,7 +12,7 @@ import {
   admissionCountKey,
   decodeAdmission,
   decodeAggregate,
-  isAdmissionKey,
+  isReservedKey,
   parseAggregateChangelogKey,
 } from '../../../schemas/changelog.js';
 import { codecs } from '../../../schemas/codecs.js';
@@ -81,7 +81,7 @@ describe('a label set over the cap', () => {
     for await (const [key, bytes] of store.scan(storePrefix('aggregates'))) {
       const { seriesKey } = parseAggregateChangelogKey(changelogKeyOf('aggregates', key));
       if (seriesKey === admissionCountKey('job')) admitted = decodeAdmission(bytes);
-      if (!isAdmissionKey(seriesKey)) values.push(decodeAggregate(bytes));
+      if (!isReservedKey(seriesKey)) values.push(decodeAggregate(bytes));
     }
     return { values, admitted };
   }

@@ -20,6 +20,7 @@ const jobObservation: fc.Arbitrary<JobObservation> = fc.record({
   jobId: fc.constant(1),
   runId: fc.constant(10),
   runAttempt: fc.constant(1),
+  name: fc.constant('build'),
   repository: fc.constant('o/r'),
   workflow: fc.constantFrom('', 'CI', 'Lint'),
   labels: fc.constantFrom('', 'ubuntu-latest', 'linux,self-hosted'),

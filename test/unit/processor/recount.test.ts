@@ -21,7 +21,7 @@ import {
   decodeJob,
   decodeRun,
   encodeAggregate,
-  isAdmissionKey,
+  isReservedKey,
   parseAggregateChangelogKey,
 } from '../../../schemas/changelog.js';
 import { codecs } from '../../../schemas/codecs.js';
@@ -58,7 +58,7 @@ async function contents(store: RocksStore) {
   for await (const [, b] of store.scan(storePrefix('runs'))) runs.push(decodeRun(b));
   for await (const [, b] of store.scan(storePrefix('jobs'))) jobs.push(decodeJob(b));
   for await (const [key, b] of store.scan(storePrefix('aggregates'))) {
-    if (isAdmissionKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
+    if (isReservedKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
     const v = decodeAggregate(b);
     if (v.kind === 'gauge') gauges.push(v);
   }
@@ -164,7 +164,7 @@ describe('recountGauges', () => {
       const { runs, jobs, gauges } = await contents(store);
       const ops = [];
       for await (const [key, b] of store.scan(storePrefix('aggregates'))) {
-        if (isAdmissionKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
+        if (isReservedKey(parseAggregateChangelogKey(changelogKeyOf('aggregates', key)).seriesKey)) continue;
         if (decodeAggregate(b).kind === 'gauge') ops.push({ key, value: null });
       }
       for await (const [key] of store.scan(QUEUE_INDEX_PREFIX)) ops.push({ key, value: null });

@@ -2,7 +2,7 @@ import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { AvroCodec, DecodeError } from '../../../schemas/codec.js';
 import { codecs } from '../../../schemas/codecs.js';
-import { type Delivery, deliverySchemaV2 } from '../../../schemas/delivery.js';
+import { type Delivery, deliverySchemaV2, deliverySchemaV3 } from '../../../schemas/delivery.js';
 import type { JobState } from '../../../schemas/model.js';
 import { BUILTIN_SCHEMAS, StaticSchemaRegistry, SUBJECTS } from '../../../schemas/registry.js';
 import { jobState, runState } from '../../support/entities.js';
@@ -31,7 +31,7 @@ describe('Avro codec with Confluent framing', () => {
   it('round-trips a delivery with the body byte-identical', () => {
     const bytes = codecs.delivery.encode(delivery);
     expect(bytes.readUInt8(0)).toBe(0);
-    expect(bytes.readUInt32BE(1)).toBe(9);
+    expect(bytes.readUInt32BE(1)).toBe(13);
     const back = codecs.delivery.decode(bytes);
     expect(back).toEqual(delivery);
     expect(Buffer.compare(back.body, delivery.body)).toBe(0);
@@ -100,11 +100,12 @@ describe('Avro codec with Confluent framing', () => {
 });
 
 describe('AvroCodec.encode', () => {
-  // The oracle: the Confluent frame written by hand around avsc's own toBuffer.
-  const type = avro.Type.forSchema(deliverySchemaV2 as unknown as avro.Schema, { wrapUnions: false });
+  // The oracle: the Confluent frame written by hand around avsc's own toBuffer, with the
+  // latest delivery schema (V3, registry id 13).
+  const type = avro.Type.forSchema(deliverySchemaV3 as unknown as avro.Schema, { wrapUnions: false });
   const expected = (value: Delivery) => {
     const header = Buffer.alloc(5);
-    header.writeUInt32BE(9, 1);
+    header.writeUInt32BE(13, 1);
     return Buffer.concat([header, type.toBuffer(value)]);
   };
   const withBody = (bytes: number, fill: number): Delivery => ({

@@ -132,14 +132,15 @@ describe('the runner pools mode', () => {
 
 describe('the caps', () => {
   it('default to values a large organisation does not reach, and read positive integers', () => {
-    expect(readMetricCatalogue({}).maxLabelSets).toEqual({ run: 50_000, job: 100_000 });
+    expect(readMetricCatalogue({}).maxLabelSets).toEqual({ run: 50_000, job: 100_000, flaky: 50_000 });
     expect(readMetricCatalogue({}).labelValueMaxLength).toBe(1024);
     const catalogue = readMetricCatalogue({
       RUNSTREAM_METRIC_MAX_RUN_LABEL_SETS: '7',
       RUNSTREAM_METRIC_MAX_JOB_LABEL_SETS: '9',
+      RUNSTREAM_METRIC_MAX_FLAKY_LABEL_SETS: '5',
       RUNSTREAM_METRIC_LABEL_MAX_LENGTH: '64',
     });
-    expect(catalogue.maxLabelSets).toEqual({ run: 7, job: 9 });
+    expect(catalogue.maxLabelSets).toEqual({ run: 7, job: 9, flaky: 5 });
     expect(catalogue.labelValueMaxLength).toBe(64);
   });
 

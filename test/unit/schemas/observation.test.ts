@@ -60,13 +60,30 @@ describe('the observation in the Delivery envelope', () => {
 
   it('is written under the new schema id, and a V1 record still reads, with none', () => {
     const delivery = throughTheWire('workflow_job', example('workflow_job', 'queued'));
-    expect(codecs.delivery.encode(delivery).readUInt32BE(1)).toBe(9);
+    expect(codecs.delivery.encode(delivery).readUInt32BE(1)).toBe(13);
     const { observation: _, ...v1 } = delivery;
     const v1Bytes = v1Codec.encode(v1);
     expect(v1Bytes.readUInt32BE(1)).toBe(1);
     const read = codecs.delivery.decode(v1Bytes);
     expect(read).toEqual({ ...v1, observation: null });
     expect(embeddedObservationOf(read.event, read.observation)).toBeNull();
+  });
+
+  it('carries the job name since schema id 13; one written under id 9 (no name) is read from its body', () => {
+    const delivery = throughTheWire('workflow_job', example('workflow_job', 'completed'));
+    const name = (example('workflow_job', 'completed').workflow_job as { name: string }).name;
+    expect(name).not.toBe('');
+    expect(embeddedObservationOf(delivery.event, delivery.observation)).toMatchObject({ name });
+    // What an ingest of observation version 1 wrote (schema id 9: no name in it).
+    const v2Codec = new AvroCodec<Delivery>(
+      new StaticSchemaRegistry(BUILTIN_SCHEMAS.filter((s) => s.id <= 12)),
+      SUBJECTS.delivery,
+    );
+    const old = v2Codec.encode({ ...delivery, observation: { ...delivery.observation!, version: 1 } });
+    expect(old.readUInt32BE(1)).toBe(9);
+    const read = codecs.delivery.decode(old);
+    expect(embeddedObservationOf(read.event, read.observation)).toBeNull();
+    expect(ofTheBody(read)).toMatchObject({ ok: true, observation: { name } });
   });
 
   it('is not used when another parser version made it, nor for another event', () => {

@@ -115,9 +115,10 @@ export class Processor {
         );
         return;
       }
-      // A restart rejoins the group and resumes from the committed offsets: worth seeing, not acting on.
+      // A restart rejoins the group and resumes from the committed offsets: worth seeing, not
+      // acting on. With what this instance believed (its tasks outlive the consumer's restart).
       this.logger[payload.restart ? 'warn' : 'error'](
-        { err: payload.error, restart: payload.restart },
+        { err: payload.error, restart: payload.restart, ...this.manager.believed() },
         payload.restart ? 'consumer crashed; kafkajs restarts it' : 'consumer crashed and will not restart',
       );
     });

@@ -6,6 +6,15 @@ import type { Kafka } from '../../platform/kafka.js';
 import { buildDelivery, type KeyedDelivery } from '../../schemas/delivery.js';
 import { testLogger } from './kafka.js';
 
+/**
+ * Where a generated stream sent live starts (demo/stream.ts' startMs): three hours ago,
+ * dated from now, so the events are recent (received now, they start their entities)
+ * and no unfinished entity nears a default max age (6 h for a running hosted job, the
+ * least) while a test runs, however slow the machine; housekeeping at its default
+ * interval then expires nothing.
+ */
+export const recentStartMs = (): number => Date.now() - 3 * 3_600_000;
+
 export function toDelivery(d: GeneratedDelivery, receivedAt = Date.now()): KeyedDelivery {
   const built = buildDelivery({
     id: d.id,

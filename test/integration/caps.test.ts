@@ -3,7 +3,6 @@
 // than the caps): a processor restored in full from the changelogs decides exactly as
 // one that never stopped, and processors and exporter serve on /metrics the totals an
 // oracle computes from the stream's truth without caps, with bounded, well-formed labels.
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +22,7 @@ import {
 } from '../../schemas/changelog.js';
 import { readMetricCatalogue } from '../../schemas/metric-settings.js';
 import { OVERFLOW_VALUE } from '../../schemas/metrics.js';
+import { partitionForKey } from '../../schemas/partitioner.js';
 import { committedSeries } from '../support/committed.js';
 import { parseExposition, samplesByKey, scrape } from '../support/exposition.js';
 import { hostileScenario } from '../support/hostile.js';
@@ -34,7 +34,7 @@ import {
   testKafka,
   testLogger,
 } from '../support/kafka.js';
-import { expectedSeries } from '../support/oracle.js';
+import { expectedAdmissions, expectedSeries, servedLabelValue } from '../support/oracle.js';
 import { publishDeliveries, recentStartMs, waitForGroup } from '../support/publish.js';
 import { comparable, foldChangelogs } from '../support/state.js';
 import { sampleTotals, totalsDiff } from '../support/totals.js';
@@ -59,6 +59,20 @@ function env(topics: TestTopics, stateDir: string, caps = CAPS): Record<string, 
     RUNSTREAM_METRIC_MAX_JOB_LABEL_SETS: String(caps.job),
     RUNSTREAM_METRIC_LABEL_MAX_LENGTH: String(MAX_LENGTH),
   };
+}
+
+/**
+ * The run and job label sets admitted, by `<partition>|<kind>|<label set>`, with their
+ * ordinals, as the oracle's expectedAdmissions names them (flaky ones left out).
+ */
+async function admittedSets(names: TopicNames): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const r of await readTopic(names.aggregatesChangelog)) {
+    const { partition, seriesKey } = parseAggregateChangelogKey(r.message.key!.toString());
+    const set = /^#admitted\|(run|job)\|(.*)$/s.exec(seriesKey);
+    if (set && r.message.value) out.set(`${partition}|${set[1]}|${set[2]}`, decodeAdmission(r.message.value));
+  }
+  return out;
 }
 
 /** The admission records in the aggregates changelog, latest per key. */
@@ -118,6 +132,13 @@ describe('caps on label sets through the real roles', () => {
     const before = await admissions(restored.names);
     expect(before.get(admissionCountKey('run'))).toBe(CAPS.run);
     expect(before.get(admissionCountKey('job'))).toBe(CAPS.job);
+    // Which label sets, and in which order: the oracle's, from the caps' definition.
+    const admitted = expectedAdmissions(first.deliveries, {
+      partitionOf: () => 0,
+      caps: CAPS,
+      maxLength: MAX_LENGTH,
+    });
+    expect(await admittedSets(restored.names)).toEqual(admitted);
     await rm(dir, { recursive: true, force: true });
     await process(restored, dir, second.deliveries);
 
@@ -126,6 +147,7 @@ describe('caps on label sets through the real roles', () => {
     await process(reference, await stateDir(), [...first.deliveries, ...second.deliveries]);
 
     // Full caps never reopen: nothing admitted after the restore, and every decision the same.
+    expect(await admittedSets(restored.names)).toEqual(admitted);
     expect(await admissions(restored.names)).toEqual(before);
     expect(await admissions(reference.names)).toEqual(before);
     const folded = await foldChangelogs(restored.names);
@@ -161,6 +183,13 @@ describe('caps on label sets through the real roles', () => {
     const processor = await startProcessor(readProcessorConfig(settings), testLogger);
     handles.push(processor);
     await waitForGroup(testKafka(), `${topics.prefix}processor`, topics.names.deliveries);
+    // Each partition admitted the first label sets of its deliveries, as the oracle says.
+    const admitted = expectedAdmissions(deliveries, {
+      partitionOf: (runId) => partitionForKey(String(runId), topics.partitions),
+      caps: WIDE,
+      maxLength: MAX_LENGTH,
+    });
+    expect(await admittedSets(topics.names)).toEqual(admitted);
     const exporter = await startExporter(readExporterConfig(settings), testLogger);
     handles.push(exporter);
     await exporter.exporter.waitUntilCaughtUp(60_000);
@@ -174,17 +203,12 @@ describe('caps on label sets through the real roles', () => {
     ).toEqual([]);
 
     // Every served workflow and labels value: (other), a name as sent, or its head cut to
-    // the limit and followed by the SHA-256 of the whole (computed here, not by runstream).
+    // the limit and followed by the SHA-256 of the whole (the oracle's rule, not runstream's code).
     const sent = {
       workflow: new Set(truth.map((a: AttemptTruth) => a.workflow)),
       labels: new Set(truth.flatMap((a) => a.jobs.map((j) => [...j.labels].sort().join(',')))),
     };
-    const asServed = (value: string): string => {
-      const points = Array.from(value);
-      if (points.length <= MAX_LENGTH) return value;
-      const digest = createHash('sha256').update(value).digest('hex').slice(0, 12);
-      return `${points.slice(0, MAX_LENGTH).join('')}…(truncated ${digest})`;
-    };
+    const asServed = (value: string): string => servedLabelValue(value, MAX_LENGTH);
     for (const label of ['workflow', 'labels'] as const) {
       const allowed = new Set([OVERFLOW_VALUE, ...[...sent[label]].map(asServed)]);
       const values = new Set(samples.map((s) => s.labels[label]).filter((v): v is string => v !== undefined));

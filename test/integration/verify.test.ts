@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateStream } from '../../demo/stream.js';
+import { generateScenario } from '../../demo/stream.js';
 import type { RoleHandle } from '../../platform/role.js';
 import { applyDelta } from '../../processor/core/aggregates.js';
 import { applyJob } from '../../processor/core/state.js';
@@ -25,6 +25,7 @@ import { codecs } from '../../schemas/codecs.js';
 import type { AggregateValue } from '../../schemas/model.js';
 import { parseDelivery } from '../../schemas/observation.js';
 import { startCli } from '../support/cli-process.js';
+import { diffFromOracle } from '../support/committed.js';
 import {
   brokers,
   createTestTopics,
@@ -33,7 +34,7 @@ import {
   testKafka,
   testLogger,
 } from '../support/kafka.js';
-import { publishDeliveries, waitForGroup } from '../support/publish.js';
+import { publishDeliveries, recentStartMs, waitForGroup } from '../support/publish.js';
 
 const env = (topics: TestTopics): Record<string, string> => ({
   KAFKA_BROKERS: brokers().join(','),
@@ -118,10 +119,10 @@ describe('runstream verify', () => {
   const handles: RoleHandle[] = [];
   // Recent, as live traffic is: nothing is past its max age, so every gauge is compared too.
   // Some runs re-run their failed jobs, so re-run records and flaky jobs are in the cut.
-  const stream = generateStream({
+  const { deliveries: stream, truth } = generateScenario({
     seed: 28,
     runs: 120,
-    startMs: Date.now() - 3 * 3_600_000,
+    startMs: recentStartMs(),
     rerunFailedRate: 0.5,
   });
 
@@ -160,6 +161,9 @@ describe('runstream verify', () => {
     expect(final.series.equal).toBe(final.series.compared);
     expect(final.series.unsettled).toBe(0);
     expect(during.some((r) => r.deliveries < stream.length)).toBe(true);
+    // verify recomputes with the core, so a counting bug in the core would show on both of
+    // its sides alike: the live series are also the oracle's, from the stream's truth.
+    expect(await diffFromOracle(topics.names, truth)).toEqual([]);
     // Not vacuous: the compared series include flaky jobs counted (from the re-run records),
     // busy runners, the pools' demand and the last-received maximum, each above 0 somewhere.
     const families = new Set<string>();

@@ -2,7 +2,8 @@
 // says happened (demo/stream.ts generateScenario), straight from the metric
 // definitions in the design contract. It shares no code with the processor's core or
 // the exporter: it is the independent side of the fault suite's comparisons.
-import type { AttemptTruth, JobTruth } from '../../demo/stream.js';
+import { createHash } from 'node:crypto';
+import type { AttemptTruth, GeneratedDelivery, JobTruth } from '../../demo/stream.js';
 import { sampleKey } from './exposition.js';
 
 const BUCKETS = [1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600];
@@ -222,4 +223,82 @@ export function seriesDiff(actual: Series, expected: Series, limit = 20): string
 
 function nameOf(key: string): string {
   return key.slice(0, key.indexOf('{'));
+}
+
+/**
+ * A label value as served (docs/metrics.md, "Values"): longer than `maxLength` Unicode
+ * code points, its first `maxLength` followed by `…(truncated <12 hex digits of the
+ * SHA-256 of the whole>)`; else as it is.
+ */
+export function servedLabelValue(value: string, maxLength: number): string {
+  const points = Array.from(value);
+  if (points.length <= maxLength) return value;
+  const digest = createHash('sha256').update(value).digest('hex').slice(0, 12);
+  return `${points.slice(0, maxLength).join('')}…(truncated ${digest})`;
+}
+
+export interface AdmissionOptions {
+  /** The deliveries partition of a run id (the contract's Java-compatible partitioner). */
+  partitionOf: (runId: number) => number;
+  caps: { run: number; job: number };
+  maxLength: number;
+}
+
+/**
+ * The run and job label sets each partition admits under the caps, with their ordinals,
+ * by `<partition>|<kind>|<JSON array of the served values>`, from the definitions in
+ * docs/metrics.md ("Caps") and the deliveries in the order they were published: a
+ * partition admits, first come first served in partition order, the first `cap` distinct
+ * run label sets (repository, workflow) and job label sets (repository, workflow,
+ * runner group, labels); a label set enters an entity when the entity is new (its first
+ * delivery, duplicates dropped) and again when a value fills in (a job's runner group,
+ * once a runner takes it). Flaky label sets (their own cap) are not modelled here.
+ */
+export function expectedAdmissions(
+  deliveries: readonly GeneratedDelivery[],
+  options: AdmissionOptions,
+): Map<string, number> {
+  const { partitionOf, caps, maxLength } = options;
+  const served = (value: string) => servedLabelValue(value, maxLength);
+  const admitted = new Map<string, number>();
+  const counts = new Map<string, number>();
+  const enter = (partition: number, kind: 'run' | 'job', values: string[]) => {
+    const key = `${partition}|${kind}|${JSON.stringify(values.map(served))}`;
+    if (admitted.has(key)) return;
+    const count = counts.get(`${partition}|${kind}`) ?? 0;
+    if (count >= caps[kind]) return;
+    counts.set(`${partition}|${kind}`, count + 1);
+    admitted.set(key, count + 1);
+  };
+  const seen = new Set<string>();
+  const runs = new Set<string>();
+  /** Per job id: its runner group so far ('' until a runner takes it). */
+  const jobs = new Map<number, string>();
+  for (const d of deliveries) {
+    if (seen.has(d.id)) continue;
+    seen.add(d.id);
+    const repository = String((d.payload.repository as { full_name: string }).full_name);
+    if (d.event === 'workflow_run') {
+      const run = d.payload.workflow_run as { id: number; run_attempt: number; name: string | null };
+      const key = `${run.id}:${run.run_attempt}`;
+      if (runs.has(key)) continue;
+      runs.add(key);
+      enter(partitionOf(run.id), 'run', [repository, run.name ?? '']);
+    } else {
+      const job = d.payload.workflow_job as {
+        id: number;
+        run_id: number;
+        workflow_name: string | null;
+        labels: string[];
+        runner_group_name: string | null;
+      };
+      const group = job.runner_group_name ?? '';
+      const known = jobs.get(job.id);
+      if (known !== undefined && (known !== '' || group === '')) continue;
+      jobs.set(job.id, group);
+      const labels = [...job.labels].sort().join(',');
+      enter(partitionOf(job.run_id), 'job', [repository, job.workflow_name ?? '', group, labels]);
+    }
+  }
+  return admitted;
 }

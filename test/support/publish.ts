@@ -11,6 +11,15 @@ import { testLogger } from './kafka.js';
 export const toDelivery = receivedDelivery;
 
 /**
+ * Where a generated stream sent live starts (demo/stream.ts' startMs): three hours ago,
+ * dated from now, so the events are recent (received now, they start their entities)
+ * and no unfinished entity nears a default max age (6 h for a running hosted job, the
+ * least) while a test runs, however slow the machine; housekeeping at its default
+ * interval then expires nothing.
+ */
+export const recentStartMs = (): number => Date.now() - 3 * 3_600_000;
+
+/**
  * When GitHub would have delivered a generated event: a second after the latest time
  * its payload names (read from the payload's text).
  */

@@ -31,11 +31,12 @@ import {
   INPUT_POSITION_KEY,
 } from '../schemas/changelog.js';
 import { UnknownSchemaError } from '../schemas/codec.js';
-import { applyChunk, type InputRecord, PendingChanges } from './batch.js';
+import { applyChunk, type InputRecord } from './batch.js';
 import { checkpointVerdict, type RestoreMode } from './checkpoint.js';
 import type { ProcessorConfig } from './config.js';
 import { scanForHousekeeping } from './housekeeping.js';
 import type { ProcessorMetrics } from './metrics.js';
+import { PendingChanges } from './pending-changes.js';
 import { recountGauges } from './recount.js';
 import { type RestoreSlots, recordsToRead, SMALL_RESTORE_RECORDS } from './restore-slots.js';
 import { type ChangelogRestorer, RestoreIncompleteError } from './restorer.js';

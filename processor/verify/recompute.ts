@@ -13,10 +13,11 @@ import {
 } from '../../schemas/changelog.js';
 import type { MetricCatalogue } from '../../schemas/metrics.js';
 import type { AggregateValue } from '../../schemas/model.js';
-import { applyChunk, foldGauges, type InputRecord, PendingChanges, StateReader } from '../batch.js';
+import { applyChunk, foldGauges, type InputRecord, StateReader } from '../batch.js';
 import { type GaugeDelta, jobGaugeDeltas, runGaugeDeltas } from '../core/gauges.js';
 import { expireJob, expireRun } from '../core/lifecycle.js';
 import type { LifecycleLimits } from '../core/types.js';
+import { PendingChanges } from '../pending-changes.js';
 import { RocksStore } from '../store.js';
 import { changelogKeyOf, storeOpsFor, storePrefix } from '../store-layout.js';
 

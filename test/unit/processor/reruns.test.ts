@@ -6,9 +6,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type GeneratedDelivery, generateScenario } from '../../../demo/stream.js';
-import { applyChunk, type InputRecord, PendingChanges } from '../../../processor/batch.js';
+import { applyChunk, type InputRecord } from '../../../processor/batch.js';
 import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
 import { scanForHousekeeping } from '../../../processor/housekeeping.js';
+import { PendingChanges } from '../../../processor/pending-changes.js';
 import { RocksStore } from '../../../processor/store.js';
 import { changelogKeyOf, storeOpsFor, storePrefix } from '../../../processor/store-layout.js';
 import {

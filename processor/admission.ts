@@ -4,10 +4,10 @@
 import { type AdmissionKind, admissionCountKey, admissionKey } from '../schemas/changelog.js';
 import { METRIC_FAMILIES } from '../schemas/metrics.js';
 import type { JobState, Labels, RunState } from '../schemas/model.js';
-import type { StateReader } from './batch.js';
 import { decideAdmission, jobCappedValues, labelSetKey, runCappedValues, withOverflow } from './core/caps.js';
 import { flakyCappedValues } from './core/reruns.js';
 import type { AggregateDelta, JobObservation, Observation } from './core/types.js';
+import type { StateReader } from './state-reader.js';
 
 /** Whether a label set overflows the cap; admits it (staging its records) when there is room. */
 async function overflows(reader: StateReader, kind: AdmissionKind, labelSet: string): Promise<boolean> {

@@ -3,148 +3,29 @@
 // changes first, then the store; nothing is written here. The caller commits the
 // changes to Kafka, then to RocksDB.
 
-import {
-  aggregateChangelogKey,
-  decodeAdmission,
-  decodeAggregate,
-  decodeJob,
-  decodeRerun,
-  decodeRun,
-} from '../schemas/changelog.js';
 import { UnknownSchemaError } from '../schemas/codec.js';
 import { codecs } from '../schemas/codecs.js';
 import { badDeliveryIdReason, type DeliveryId, deliveryIdOf } from '../schemas/delivery.js';
 import type { MetricCatalogue } from '../schemas/metrics.js';
-import type { AggregateValue, JobState, Labels, RerunState, RunState } from '../schemas/model.js';
+import type { JobState, Labels, RunState } from '../schemas/model.js';
 import { embeddedObservationOf, type ParseResult, parseDelivery } from '../schemas/observation.js';
 import { admissionKeysOf, decideDeltas, decideState, hasTruncatedValue } from './admission.js';
 import { applyDelta } from './core/aggregates.js';
 import { isBeyondDedupeWindow } from './core/freshness.js';
-import { applyGaugeDelta, withOldest } from './core/gauges.js';
 import { applyReceived, LAST_RECEIVED, receivedLabels } from './core/received.js';
 import { applyJob, applyRun, jobKey, runKey } from './core/state.js';
 import type { AggregateDelta, LifecycleLimits, Observation } from './core/types.js';
+import { foldGauges } from './gauges.js';
 import { deliveryMarkerKey, retiredMarkerKey } from './markers.js';
 import type { DeliveryResult, PendingChanges } from './pending-changes.js';
 import { rerunDeltas, rerunKeyOf } from './reruns.js';
+import { StateReader } from './state-reader.js';
 import type { KeyValueStore } from './store.js';
-import { createdSecondsOfQueueKey, queueIndexPrefix, storeKey } from './store-layout.js';
+import { storeKey } from './store-layout.js';
 
 export interface InputRecord {
   offset: string;
   value: Buffer | null;
-}
-
-/**
- * The state of one partition as one transaction reads it: pending changes over the
- * store. Store reads are fetched in bulk (one RocksDB multi-get per phase, not one get
- * per key) and memoised; the store does not change until the transaction commits.
- */
-export class StateReader {
-  private readonly reads = new Map<string, Buffer | undefined>();
-
-  constructor(
-    private readonly store: KeyValueStore,
-    private readonly partition: number,
-    readonly pending: PendingChanges,
-  ) {}
-
-  async prefetch(storeKeys: Iterable<string>): Promise<void> {
-    const missing = [...new Set(storeKeys)].filter((key) => !this.reads.has(key));
-    const values = await this.store.getMany(missing);
-    for (const [i, key] of missing.entries()) this.reads.set(key, values[i]);
-  }
-
-  private async read(storeKey: string): Promise<Buffer | undefined> {
-    if (!this.reads.has(storeKey)) await this.prefetch([storeKey]);
-    return this.reads.get(storeKey);
-  }
-
-  /** Whether a dedupe marker (deliveryMarkerKey or retiredMarkerKey) is live. */
-  async hasMarker(markerKey: string): Promise<boolean> {
-    const staged = this.pending.markers.get(markerKey);
-    if (staged !== undefined) return staged !== null;
-    return (await this.read(storeKey('dedupe', markerKey))) !== undefined;
-  }
-
-  async run(key: string): Promise<RunState | undefined> {
-    const staged = this.pending.runs.get(key);
-    if (staged !== undefined) return staged ?? undefined;
-    const bytes = await this.read(storeKey('runs', key));
-    return bytes && decodeRun(bytes);
-  }
-
-  async job(key: string): Promise<JobState | undefined> {
-    const staged = this.pending.jobs.get(key);
-    if (staged !== undefined) return staged ?? undefined;
-    const bytes = await this.read(storeKey('jobs', key));
-    return bytes && decodeJob(bytes);
-  }
-
-  aggregateStoreKey(metricKey: string): string {
-    return storeKey('aggregates', aggregateChangelogKey(this.partition, metricKey));
-  }
-
-  async aggregate(metricKey: string): Promise<AggregateValue | undefined> {
-    const staged = this.pending.aggregates.get(metricKey);
-    if (staged !== undefined) return staged ?? undefined;
-    const bytes = await this.read(this.aggregateStoreKey(metricKey));
-    return bytes && decodeAggregate(bytes);
-  }
-
-  /** An admission record (admission.ts): staged, else stored. */
-  async admission(admissionKey: string): Promise<number | undefined> {
-    const staged = this.pending.admissions.get(admissionKey);
-    if (staged !== undefined) return staged;
-    const bytes = await this.read(this.aggregateStoreKey(admissionKey));
-    return bytes && decodeAdmission(bytes);
-  }
-
-  /** A re-run record (reruns.ts): staged, else stored. */
-  async rerun(key: string): Promise<RerunState | undefined> {
-    const staged = this.pending.reruns.get(key);
-    if (staged !== undefined) return staged ?? undefined;
-    const bytes = await this.read(this.aggregateStoreKey(key));
-    return bytes && decodeRerun(bytes);
-  }
-
-  /** The created_at (Unix seconds) of the oldest job queued in a set now, if any. */
-  async oldestQueued(set: string): Promise<number | undefined> {
-    const prefix = queueIndexPrefix(set);
-    let oldest: number | undefined;
-    for (const [key, put] of this.pending.queue) {
-      if (put && key.startsWith(prefix)) oldest = Math.min(oldest ?? Infinity, createdSecondsOfQueueKey(key));
-    }
-    // The index is ordered by created_at: the first entry not deleted here is the store's oldest.
-    for await (const [key] of this.store.scan(prefix)) {
-      if (this.pending.queue.get(key) === false) continue;
-      oldest = Math.min(oldest ?? Infinity, createdSecondsOfQueueKey(key));
-      break;
-    }
-    return oldest;
-  }
-}
-
-/** Folds the gauge memberships and queue changes of the pending changes into gauge aggregates. */
-export async function foldGauges(reader: StateReader, now: number): Promise<void> {
-  const { pending } = reader;
-  const { catalogue } = pending;
-  const keys = pending.gauges.map((delta) => catalogue.seriesKey(delta.name, delta.labels));
-  await reader.prefetch(
-    [...keys, ...pending.touchedQueues.keys()].map((key) => reader.aggregateStoreKey(key)),
-  );
-  for (const [i, delta] of pending.gauges.entries()) {
-    const key = keys[i]!;
-    pending.aggregates.set(key, applyGaugeDelta(await reader.aggregate(key), delta, now, catalogue));
-  }
-  pending.gauges.length = 0;
-  for (const [set, labels] of pending.touchedQueues) {
-    pending.aggregates.set(
-      set,
-      withOldest(await reader.aggregate(set), labels, await reader.oldestQueued(set), now, catalogue),
-    );
-  }
-  pending.touchedQueues.clear();
 }
 
 type Decoded =

@@ -31,9 +31,10 @@ import {
   INPUT_POSITION_KEY,
 } from '../schemas/changelog.js';
 import { UnknownSchemaError } from '../schemas/codec.js';
-import { applyChunk, type InputRecord } from './batch.js';
+import { applyChunk } from './apply-chunk.js';
 import { checkpointVerdict, type RestoreMode } from './checkpoint.js';
 import type { ProcessorConfig } from './config.js';
+import type { InputRecord } from './delivery-record.js';
 import { scanForHousekeeping } from './housekeeping.js';
 import type { ProcessorMetrics } from './metrics.js';
 import { PendingChanges } from './pending-changes.js';

@@ -4,8 +4,9 @@
 // transaction the same changes, byte for byte, filters and all.
 import { describe, expect, it } from 'vitest';
 import { generateStream } from '../../../demo/stream.js';
-import { applyChunk, type InputRecord } from '../../../processor/batch.js';
+import { applyChunk } from '../../../processor/apply-chunk.js';
 import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
+import type { InputRecord } from '../../../processor/delivery-record.js';
 import { PendingChanges } from '../../../processor/pending-changes.js';
 import { RocksStore } from '../../../processor/store.js';
 import { AvroCodec } from '../../../schemas/codec.js';

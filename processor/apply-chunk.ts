@@ -1,20 +1,17 @@
 // Applies a chunk of deliveries to one partition's state: dedupe, parse, state
 // machine, aggregates (counters, histograms and gauges). Reads go through the pending
-// changes first, then the store; nothing is written here. The caller commits the
-// changes to Kafka, then to RocksDB.
+// changes first, then the store (state-reader.ts); nothing is written here. The caller
+// commits the changes to Kafka, then to RocksDB.
 
-import { UnknownSchemaError } from '../schemas/codec.js';
-import { codecs } from '../schemas/codecs.js';
-import { badDeliveryIdReason, type DeliveryId, deliveryIdOf } from '../schemas/delivery.js';
 import type { MetricCatalogue } from '../schemas/metrics.js';
 import type { JobState, Labels, RunState } from '../schemas/model.js';
-import { embeddedObservationOf, type ParseResult, parseDelivery } from '../schemas/observation.js';
 import { admissionKeysOf, decideDeltas, decideState, hasTruncatedValue } from './admission.js';
 import { applyDelta } from './core/aggregates.js';
 import { isBeyondDedupeWindow } from './core/freshness.js';
 import { applyReceived, LAST_RECEIVED, receivedLabels } from './core/received.js';
 import { applyJob, applyRun, jobKey, runKey } from './core/state.js';
 import type { AggregateDelta, LifecycleLimits, Observation } from './core/types.js';
+import { type DecodedRecord, decodeRecord, type InputRecord } from './delivery-record.js';
 import { foldGauges } from './gauges.js';
 import { deliveryMarkerKey, retiredMarkerKey } from './markers.js';
 import type { DeliveryResult, PendingChanges } from './pending-changes.js';
@@ -23,63 +20,8 @@ import { StateReader } from './state-reader.js';
 import type { KeyValueStore } from './store.js';
 import { storeKey } from './store-layout.js';
 
-export interface InputRecord {
-  offset: string;
-  value: Buffer | null;
-}
-
-type Decoded =
-  | { ok: false; deliveryId: string | null; reason: string }
-  | { ok: true; deliveryId: DeliveryId; receivedAt: number; parsed: ParseResult };
-
-/**
- * Pure: the record's delivery id and, when it decodes, what its payload says: the
- * observation the envelope carries when this parser version made it, or else the body
- * parsed here (older records, other parser versions, payloads that did not reduce).
- * A record whose id is not a GUID is invalid (an older ingest or another producer may
- * have written one): its id is never a dedupe key.
- */
-function decodeRecord(record: InputRecord): Decoded {
-  if (!record.value) return { ok: false, deliveryId: null, reason: 'record has no value' };
-  // The envelope without its body first (avsc would copy the body out); the body only
-  // when the observation has to come from it.
-  let delivery: ReturnType<typeof codecs.deliveryHead.decode>;
-  let deliveryId: DeliveryId | undefined;
-  let body: Buffer;
-  try {
-    delivery = codecs.deliveryHead.decode(record.value);
-    deliveryId = deliveryIdOf(delivery.id);
-    if (deliveryId === undefined)
-      return { ok: false, deliveryId: null, reason: badDeliveryIdReason(delivery.id) };
-    const embedded = embeddedObservationOf(delivery.event, delivery.observation);
-    if (embedded) {
-      const parsed: ParseResult = { ok: true, observation: embedded };
-      return { ok: true, deliveryId, receivedAt: delivery.receivedAt, parsed };
-    }
-    body = codecs.delivery.decode(record.value).body;
-  } catch (error) {
-    // A newer writer's record is not invalid: skipping it would lose it for good. The
-    // chunk fails, nothing is committed, and the partition waits for this processor's upgrade.
-    if (error instanceof UnknownSchemaError) throw error;
-    return { ok: false, deliveryId: null, reason: (error as Error).message };
-  }
-  let payload: unknown;
-  try {
-    payload = JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    return {
-      ok: true,
-      deliveryId,
-      receivedAt: delivery.receivedAt,
-      parsed: { ok: false, reason: `body is not JSON: ${(error as Error).message}` },
-    };
-  }
-  const parsed = parseDelivery(delivery.event, payload);
-  return { ok: true, deliveryId, receivedAt: delivery.receivedAt, parsed };
-}
-
 /** A delivery of a repository the catalogue does not admit. */
-const isIgnored = (d: Decoded & { ok: true }, catalogue: MetricCatalogue): boolean =>
+const isIgnored = (d: DecodedRecord & { ok: true }, catalogue: MetricCatalogue): boolean =>
   d.parsed.ok && !catalogue.admits(d.parsed.observation.repository);
 
 /**
@@ -156,7 +98,7 @@ async function receivedLabelsOf(reader: StateReader, o: Observation): Promise<La
 async function applyDecoded(
   reader: StateReader,
   offset: string,
-  d: Decoded,
+  d: DecodedRecord,
   now: number,
   dedupeWindowMs: number,
   deltas: AggregateDelta[],

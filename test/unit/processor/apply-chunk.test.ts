@@ -4,8 +4,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { generateStream } from '../../../demo/stream.js';
-import { applyChunk, type InputRecord } from '../../../processor/batch.js';
+import { applyChunk } from '../../../processor/apply-chunk.js';
 import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
+import type { InputRecord } from '../../../processor/delivery-record.js';
 import { scanForHousekeeping } from '../../../processor/housekeeping.js';
 import { retiredMarkerKey } from '../../../processor/markers.js';
 import { type DeliveryResult, PendingChanges } from '../../../processor/pending-changes.js';

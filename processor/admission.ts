@@ -54,10 +54,10 @@ const QUEUE_DURATION = METRIC_FAMILIES.queueDuration.name;
 
 /**
  * A transition's deltas with their label sets decided, and whether the observation went
- * to `(other)` anywhere. The queue duration reads the merged state (core/state.ts), so it
- * takes the state's decision; the others read the event, which takes the state's decision
- * when its label set is the state's (always, from GitHub), else its own (the same answer
- * any later decision of that set gives).
+ * to `(other)` anywhere. The queue duration reads the merged state
+ * (core/state-machine.ts), so it takes the state's decision; the others read the event,
+ * which takes the state's decision when its label set is the state's (always, from
+ * GitHub), else its own (the same answer any later decision of that set gives).
  */
 export async function decideDeltas(
   reader: StateReader,

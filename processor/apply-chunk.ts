@@ -9,7 +9,7 @@ import { admissionKeysOf, decideDeltas, decideState, hasTruncatedValue } from '.
 import { applyDelta } from './core/aggregates.js';
 import { isBeyondDedupeWindow } from './core/freshness.js';
 import { applyReceived, LAST_RECEIVED, receivedLabels } from './core/received.js';
-import { applyJob, applyRun, jobKey, runKey } from './core/state.js';
+import { applyJob, applyRun, jobKey, runKey } from './core/state-machine.js';
 import type { AggregateDelta, LifecycleLimits, Observation } from './core/types.js';
 import { type DecodedRecord, decodeRecord, type InputRecord } from './delivery-record.js';
 import { foldGauges } from './gauges.js';

@@ -1,6 +1,6 @@
 // A record of the deliveries topic as the processor reads it, and what it says: its
 // delivery id, when it was received, and its observation (pure: no state is read).
-import { UnknownSchemaError } from '../schemas/codec.js';
+import { UnknownSchemaError } from '../schemas/avro-codec.js';
 import { codecs } from '../schemas/codecs.js';
 import { badDeliveryIdReason, type DeliveryId, deliveryIdOf } from '../schemas/delivery.js';
 import { embeddedObservationOf, type ParseResult, parseDelivery } from '../schemas/observation.js';

@@ -22,6 +22,7 @@ import type { Kafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
 import type { Offsets, PartitionEnds } from '../platform/offsets.js';
 import type { TopicNames } from '../platform/topics.js';
+import { UnknownSchemaError } from '../schemas/avro-codec.js';
 import {
   aggregateChangelogKey,
   CHANGELOG_KINDS,
@@ -30,7 +31,6 @@ import {
   encodeInputPosition,
   INPUT_POSITION_KEY,
 } from '../schemas/changelog.js';
-import { UnknownSchemaError } from '../schemas/codec.js';
 import { applyChunk } from './apply-chunk.js';
 import { checkpointVerdict, type RestoreMode } from './checkpoint.js';
 import type { ProcessorConfig } from './config.js';

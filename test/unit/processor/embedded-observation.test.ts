@@ -9,7 +9,7 @@ import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
 import type { InputRecord } from '../../../processor/delivery-record.js';
 import { PendingChanges } from '../../../processor/pending-changes.js';
 import { RocksStore } from '../../../processor/store.js';
-import { AvroCodec } from '../../../schemas/codec.js';
+import { AvroCodec } from '../../../schemas/avro-codec.js';
 import { codecs } from '../../../schemas/codecs.js';
 import type { Delivery } from '../../../schemas/delivery.js';
 import { MetricCatalogue } from '../../../schemas/metrics.js';

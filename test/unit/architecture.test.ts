@@ -1,7 +1,9 @@
 // The folders tell the architecture (docs/architecture.md), and these rules keep them
 // honest: the contract (schemas/) and the adapters (platform/) import no role; the
 // roles import neither each other nor the composition root; only the CLI starts the
-// processor, through its entry points; and no module imports itself back in a cycle.
+// processor, through its entry points; restore, housekeeping and recount share the
+// processor's write buffer and state reader but not its delivery path; and no module
+// imports itself back in a cycle.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -39,6 +41,33 @@ function importsOf(file: string, withTypes: boolean): string[] {
 
 const files = SOURCE_FOLDERS.flatMap(sourceFiles);
 const folderOf = (file: string) => file.split('/')[0]!;
+
+/** Every source file a file imports, directly or through others (`import type` included). */
+function reachedFrom(file: string): Set<string> {
+  const reached = new Set<string>();
+  const visit = (from: string) => {
+    for (const next of importsOf(from, true)) {
+      if (!files.includes(next) || reached.has(next)) continue;
+      reached.add(next);
+      visit(next);
+    }
+  };
+  visit(file);
+  return reached;
+}
+
+/** Applying a chunk of deliveries: the processor's delivery path (docs/architecture.md). */
+const DELIVERY_PATH = ['processor/apply-chunk.ts', 'processor/delivery-record.ts'];
+/** What restore, housekeeping and recount are made of, and what they share with the delivery path. */
+const BESIDE_DELIVERY_PATH = [
+  'processor/restorer.ts',
+  'processor/housekeeping.ts',
+  'processor/recount.ts',
+  'processor/pending-changes.ts',
+  'processor/state-reader.ts',
+  'processor/gauges.ts',
+  'processor/markers.ts',
+];
 
 describe('architecture', () => {
   it('reads every source folder', () => {
@@ -79,6 +108,16 @@ describe('architecture', () => {
         'processor/verify.ts',
       ]).toContain(target);
     }
+  });
+
+  it('restore, housekeeping, recount and what they share import nothing of the delivery path', () => {
+    for (const file of [...DELIVERY_PATH, ...BESIDE_DELIVERY_PATH]) expect(files).toContain(file);
+    const into = BESIDE_DELIVERY_PATH.flatMap((file) =>
+      [...reachedFrom(file)]
+        .filter((target) => DELIVERY_PATH.includes(target))
+        .map((target) => ({ file, target })),
+    );
+    expect(into).toEqual([]);
   });
 
   it('has no import cycle (value imports)', () => {

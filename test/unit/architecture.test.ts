@@ -4,7 +4,7 @@
 // processor, through its entry points; restore, housekeeping and recount share the
 // processor's write buffer and state reader but not its delivery path; and no module
 // imports itself back in a cycle.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { root } from '../support/deploy-contract.js';
@@ -118,6 +118,13 @@ describe('architecture', () => {
         .map((target) => ({ file, target })),
     );
     expect(into).toEqual([]);
+  });
+
+  it('every path docs/architecture.md quotes (`folder/file.ts`) exists', () => {
+    const text = readFileSync(join(root, 'docs/architecture.md'), 'utf8');
+    const named = [...text.matchAll(/`([a-z-]+\/[\w./-]+\.ts)`/g)].map((match) => match[1]!);
+    expect(named.length).toBeGreaterThan(30);
+    expect(named.filter((file) => !existsSync(join(root, file)))).toEqual([]);
   });
 
   it('has no import cycle (value imports)', () => {

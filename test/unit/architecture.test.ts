@@ -1,10 +1,8 @@
 // The folders tell the architecture (docs/architecture.md), and these rules keep them
 // honest: the contract (schemas/) and the adapters (platform/) import no role; the
 // roles import neither each other nor the composition root; only the CLI starts the
-// processor, through its entry points; restore, housekeeping and recount share the
-// processor's write buffer and state reader but not its delivery path; and no module
-// imports itself back in a cycle.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+// processor, through its entry points; and no module imports itself back in a cycle.
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { root } from '../support/deploy-contract.js';
@@ -75,6 +73,33 @@ describe('architecture', () => {
     for (const folder of SOURCE_FOLDERS) expect(files.some((f) => folderOf(f) === folder)).toBe(true);
   });
 
+  // Restore, housekeeping and recount share the processor's write buffer and state
+  // reader, not its delivery path.
+  it('restore, housekeeping, recount and what they share import nothing of the delivery path', () => {
+    for (const file of [...DELIVERY_PATH, ...BESIDE_DELIVERY_PATH]) expect(files).toContain(file);
+    const into = BESIDE_DELIVERY_PATH.flatMap((file) =>
+      [...reachedFrom(file)]
+        .filter((target) => DELIVERY_PATH.includes(target))
+        .map((target) => ({ file, target })),
+    );
+    expect(into).toEqual([]);
+  });
+
+  it('every path docs/architecture.md quotes (`folder/file.ts`) exists', () => {
+    const text = readFileSync(join(root, 'docs/architecture.md'), 'utf8');
+    const named = [...text.matchAll(/`([a-z-]+\/[\w./-]+\.ts)`/g)].map((match) => match[1]!);
+    expect(named.length).toBeGreaterThan(30);
+    const exists = (file: string) => {
+      try {
+        readFileSync(join(root, file));
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(named.filter((file) => !exists(file))).toEqual([]);
+  });
+
   it('the contract and the adapters import no role, no CLI and no tool', () => {
     const upward = files
       .filter((file) => ['schemas', 'platform'].includes(folderOf(file)))
@@ -108,23 +133,6 @@ describe('architecture', () => {
         'processor/verify.ts',
       ]).toContain(target);
     }
-  });
-
-  it('restore, housekeeping, recount and what they share import nothing of the delivery path', () => {
-    for (const file of [...DELIVERY_PATH, ...BESIDE_DELIVERY_PATH]) expect(files).toContain(file);
-    const into = BESIDE_DELIVERY_PATH.flatMap((file) =>
-      [...reachedFrom(file)]
-        .filter((target) => DELIVERY_PATH.includes(target))
-        .map((target) => ({ file, target })),
-    );
-    expect(into).toEqual([]);
-  });
-
-  it('every path docs/architecture.md quotes (`folder/file.ts`) exists', () => {
-    const text = readFileSync(join(root, 'docs/architecture.md'), 'utf8');
-    const named = [...text.matchAll(/`([a-z-]+\/[\w./-]+\.ts)`/g)].map((match) => match[1]!);
-    expect(named.length).toBeGreaterThan(30);
-    expect(named.filter((file) => !existsSync(join(root, file)))).toEqual([]);
   });
 
   it('has no import cycle (value imports)', () => {

@@ -24,7 +24,7 @@ import type { Logger } from '../platform/log.js';
 import { endOffsets } from '../platform/partition-reader.js';
 import { topicNames, topicPlan } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
-import { applyJob, applyRun, jobKey, runKey } from '../processor/core/state.js';
+import { applyJob, applyRun, jobKey, runKey } from '../processor/core/state-machine.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
 import { encodeJob, encodeMarker, encodeRun } from '../schemas/changelog.js';
 import { codecs } from '../schemas/codecs.js';

@@ -4,10 +4,10 @@
 import { type AdmissionKind, admissionCountKey, admissionKey } from '../schemas/changelog.js';
 import { METRIC_FAMILIES } from '../schemas/metrics.js';
 import type { JobState, Labels, RunState } from '../schemas/model.js';
-import type { StateReader } from './batch.js';
 import { decideAdmission, jobCappedValues, labelSetKey, runCappedValues, withOverflow } from './core/caps.js';
 import { flakyCappedValues } from './core/reruns.js';
 import type { AggregateDelta, JobObservation, Observation } from './core/types.js';
+import type { StateReader } from './state-reader.js';
 
 /** Whether a label set overflows the cap; admits it (staging its records) when there is room. */
 async function overflows(reader: StateReader, kind: AdmissionKind, labelSet: string): Promise<boolean> {
@@ -54,10 +54,10 @@ const QUEUE_DURATION = METRIC_FAMILIES.queueDuration.name;
 
 /**
  * A transition's deltas with their label sets decided, and whether the observation went
- * to `(other)` anywhere. The queue duration reads the merged state (core/state.ts), so it
- * takes the state's decision; the others read the event, which takes the state's decision
- * when its label set is the state's (always, from GitHub), else its own (the same answer
- * any later decision of that set gives).
+ * to `(other)` anywhere. The queue duration reads the merged state
+ * (core/state-machine.ts), so it takes the state's decision; the others read the event,
+ * which takes the state's decision when its label set is the state's (always, from
+ * GitHub), else its own (the same answer any later decision of that set gives).
  */
 export async function decideDeltas(
   reader: StateReader,

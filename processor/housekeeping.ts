@@ -15,11 +15,13 @@ import {
 } from '../schemas/changelog.js';
 import type { MetricCatalogue } from '../schemas/metrics.js';
 import type { AggregateValue, JobState, RerunState, RunState } from '../schemas/model.js';
-import { foldGauges, PendingChanges, StateReader } from './batch.js';
 import { isGaugeRetentionOver } from './core/gauges.js';
 import { expireJob, expireRun, isDedupeMarkerExpired, isRetentionOver } from './core/lifecycle.js';
 import { isRerunRetentionOver } from './core/reruns.js';
 import type { LifecycleLimits } from './core/types.js';
+import { foldGauges } from './gauges.js';
+import { PendingChanges } from './pending-changes.js';
+import { StateReader } from './state-reader.js';
 import type { KeyValueStore } from './store.js';
 import { changelogKeyOf, storePrefix } from './store-layout.js';
 

@@ -15,7 +15,6 @@ import {
 } from '../schemas/changelog.js';
 import { familyOf, type MetricCatalogue } from '../schemas/metrics.js';
 import type { AggregateValue } from '../schemas/model.js';
-import { PendingChanges } from './batch.js';
 import {
   applyGaugeDelta,
   type GaugeDelta,
@@ -23,6 +22,7 @@ import {
   queuePosition,
   runGaugeDeltas,
 } from './core/gauges.js';
+import { PendingChanges } from './pending-changes.js';
 import type { KeyValueStore, WriteOp } from './store.js';
 import { changelogKeyOf, QUEUE_INDEX_PREFIX, queueIndexKey, storePrefix } from './store-layout.js';
 

@@ -4,9 +4,9 @@
 import { rerunKey } from '../schemas/changelog.js';
 import type { JobState } from '../schemas/model.js';
 import { decideFlakyDelta } from './admission.js';
-import type { StateReader } from './batch.js';
 import { applyRerun, flakyDelta, isFirstCompletion, mattersForReruns } from './core/reruns.js';
 import type { AggregateDelta, JobObservation } from './core/types.js';
+import type { StateReader } from './state-reader.js';
 
 /** The RerunState key an observation will read, if its job's completion can matter (prefetched). */
 export function rerunKeyOf(observation: JobObservation): string | undefined {

@@ -14,8 +14,8 @@ import type { TopicNames } from '../platform/topics.js';
 import { CHANGELOG_KINDS, type ChangelogKind, changelogTopic, decodeJob } from '../schemas/changelog.js';
 import type { MetricCatalogue } from '../schemas/metrics.js';
 import type { JobState } from '../schemas/model.js';
-import { PendingChanges } from './batch.js';
 import type { ChangelogEnds } from './checkpoint.js';
+import { PendingChanges } from './pending-changes.js';
 import type { KeyValueStore, WriteOp } from './store.js';
 import { storeKey, storeOpsFor } from './store-layout.js';
 

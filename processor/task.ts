@@ -22,6 +22,7 @@ import type { Kafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/log.js';
 import type { Offsets, PartitionEnds } from '../platform/offsets.js';
 import type { TopicNames } from '../platform/topics.js';
+import { UnknownSchemaError } from '../schemas/avro-codec.js';
 import {
   aggregateChangelogKey,
   CHANGELOG_KINDS,
@@ -30,12 +31,13 @@ import {
   encodeInputPosition,
   INPUT_POSITION_KEY,
 } from '../schemas/changelog.js';
-import { UnknownSchemaError } from '../schemas/codec.js';
-import { applyChunk, type InputRecord, PendingChanges } from './batch.js';
+import { applyChunk } from './apply-chunk.js';
 import { checkpointVerdict, type RestoreMode } from './checkpoint.js';
 import type { ProcessorConfig } from './config.js';
+import type { InputRecord } from './delivery-record.js';
 import { scanForHousekeeping } from './housekeeping.js';
 import type { ProcessorMetrics } from './metrics.js';
+import { PendingChanges } from './pending-changes.js';
 import { recountGauges } from './recount.js';
 import { type RestoreSlots, recordsToRead, SMALL_RESTORE_RECORDS } from './restore-slots.js';
 import { type ChangelogRestorer, RestoreIncompleteError } from './restorer.js';

@@ -1,5 +1,5 @@
-// Codecs for every record runstream writes, over the built-in registry.
-import { AvroCodec } from './codec.js';
+// The codec of every record runstream writes (avro-codec.ts), over the built-in registry.
+import { AvroCodec } from './avro-codec.js';
 import type { Delivery } from './delivery.js';
 import type { JobState, RerunState, RunState } from './model.js';
 import { StaticSchemaRegistry, SUBJECTS } from './registry.js';

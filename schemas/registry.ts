@@ -2,7 +2,7 @@
 // Ids are never reused; a new version of a subject appends a row and becomes the
 // writer, while records framed with older ids stay readable through Avro resolution.
 
-import type { RegisteredSchema, SchemaRegistry } from './codec.js';
+import type { RegisteredSchema, SchemaRegistry } from './avro-codec.js';
 import { deliverySchemaV1, deliverySchemaV2, deliverySchemaV3 } from './delivery.js';
 import {
   admissionSchemaV1,

@@ -10,9 +10,9 @@
 // partition, which keeps one RerunState per (run id, job name) that can still matter.
 //
 // The state is a join: the lowest failed attempt (min) and the highest succeeded one
-// (max), fed only by a job's first completion (core/state.ts: once per job id, so a
-// duplicate, a redelivery or a resend of a retired job feeds nothing; feeding one twice
-// would change nothing either). The job is flaky when lowest failed < highest succeeded:
+// (max), fed only by a job's first completion (core/state-machine.ts: once per job id,
+// so a duplicate, a redelivery or a resend of a retired job feeds nothing; feeding one
+// twice would change nothing either). The job is flaky when lowest failed < highest succeeded:
 // some failed attempt precedes some succeeded one. That is monotone in the join, so it
 // turns true at exactly one event, whatever the order of the attempts' completions (an
 // attempt 2 success before the attempt 1 failure included), and `countedAt` makes it

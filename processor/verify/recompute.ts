@@ -13,10 +13,14 @@ import {
 } from '../../schemas/changelog.js';
 import type { MetricCatalogue } from '../../schemas/metrics.js';
 import type { AggregateValue } from '../../schemas/model.js';
-import { applyChunk, foldGauges, type InputRecord, PendingChanges, StateReader } from '../batch.js';
+import { applyChunk } from '../apply-chunk.js';
 import { type GaugeDelta, jobGaugeDeltas, runGaugeDeltas } from '../core/gauges.js';
 import { expireJob, expireRun } from '../core/lifecycle.js';
 import type { LifecycleLimits } from '../core/types.js';
+import type { InputRecord } from '../delivery-record.js';
+import { foldGauges } from '../gauges.js';
+import { PendingChanges } from '../pending-changes.js';
+import { StateReader } from '../state-reader.js';
 import { RocksStore } from '../store.js';
 import { changelogKeyOf, storeOpsFor, storePrefix } from '../store-layout.js';
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateScenario } from '../../demo/stream.js';
 import type { RoleHandle } from '../../platform/role.js';
 import { applyDelta } from '../../processor/core/aggregates.js';
-import { applyJob } from '../../processor/core/state.js';
+import { applyJob } from '../../processor/core/state-machine.js';
 import { type ProcessorConfig, readProcessorConfig, startProcessor } from '../../processor/main.js';
 import { type VerifyReport, verifyPipeline } from '../../processor/verify.js';
 import {

@@ -11,7 +11,7 @@ import { mergeAggregates } from '../../exporter/merge.js';
 import type { TopicNames } from '../../platform/topics.js';
 import { applyDelta } from '../../processor/core/aggregates.js';
 import { applyRerun, flakyDelta, isFirstCompletion } from '../../processor/core/reruns.js';
-import { applyJob, applyRun, jobKey, runKey } from '../../processor/core/state.js';
+import { applyJob, applyRun, jobKey, runKey } from '../../processor/core/state-machine.js';
 import type { AggregateDelta, JobObservation } from '../../processor/core/types.js';
 import {
   decodeAggregate,

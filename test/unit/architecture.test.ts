@@ -40,10 +40,64 @@ function importsOf(file: string, withTypes: boolean): string[] {
 const files = SOURCE_FOLDERS.flatMap(sourceFiles);
 const folderOf = (file: string) => file.split('/')[0]!;
 
+/** Every source file a file imports, directly or through others (`import type` included). */
+function reachedFrom(file: string): Set<string> {
+  const reached = new Set<string>();
+  const visit = (from: string) => {
+    for (const next of importsOf(from, true)) {
+      if (!files.includes(next) || reached.has(next)) continue;
+      reached.add(next);
+      visit(next);
+    }
+  };
+  visit(file);
+  return reached;
+}
+
+/** Applying a chunk of deliveries: the processor's delivery path (docs/architecture.md). */
+const DELIVERY_PATH = ['processor/apply-chunk.ts', 'processor/delivery-record.ts'];
+/** What restore, housekeeping and recount are made of, and what they share with the delivery path. */
+const BESIDE_DELIVERY_PATH = [
+  'processor/restorer.ts',
+  'processor/housekeeping.ts',
+  'processor/recount.ts',
+  'processor/pending-changes.ts',
+  'processor/state-reader.ts',
+  'processor/gauges.ts',
+  'processor/markers.ts',
+];
+
 describe('architecture', () => {
   it('reads every source folder', () => {
     expect(files.length).toBeGreaterThan(50);
     for (const folder of SOURCE_FOLDERS) expect(files.some((f) => folderOf(f) === folder)).toBe(true);
+  });
+
+  // Restore, housekeeping and recount share the processor's write buffer and state
+  // reader, not its delivery path.
+  it('restore, housekeeping, recount and what they share import nothing of the delivery path', () => {
+    for (const file of [...DELIVERY_PATH, ...BESIDE_DELIVERY_PATH]) expect(files).toContain(file);
+    const into = BESIDE_DELIVERY_PATH.flatMap((file) =>
+      [...reachedFrom(file)]
+        .filter((target) => DELIVERY_PATH.includes(target))
+        .map((target) => ({ file, target })),
+    );
+    expect(into).toEqual([]);
+  });
+
+  it('every path docs/architecture.md quotes (`folder/file.ts`) exists', () => {
+    const text = readFileSync(join(root, 'docs/architecture.md'), 'utf8');
+    const named = [...text.matchAll(/`([a-z-]+\/[\w./-]+\.ts)`/g)].map((match) => match[1]!);
+    expect(named.length).toBeGreaterThan(30);
+    const exists = (file: string) => {
+      try {
+        readFileSync(join(root, file));
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(named.filter((file) => !exists(file))).toEqual([]);
   });
 
   it('the contract and the adapters import no role, no CLI and no tool', () => {

@@ -8,8 +8,10 @@
 // than the limit allows, and the gauges equal a recount of the states.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyChunk, type InputRecord, PendingChanges } from '../../../processor/batch.js';
+import { applyChunk } from '../../../processor/apply-chunk.js';
 import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
+import type { InputRecord } from '../../../processor/delivery-record.js';
+import { PendingChanges } from '../../../processor/pending-changes.js';
 import { recountGauges } from '../../../processor/recount.js';
 import { RocksStore } from '../../../processor/store.js';
 import { changelogKeyOf, storeOpsFor, storePrefix } from '../../../processor/store-layout.js';

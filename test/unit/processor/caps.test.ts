@@ -3,9 +3,10 @@
 // to 0 when it completes, and the room its neighbours' deleted series leave is never
 // given again (the admitted sets only grow), so no decrement misses its increment.
 import { describe, expect, it } from 'vitest';
-import { applyChunk, PendingChanges } from '../../../processor/batch.js';
+import { applyChunk } from '../../../processor/apply-chunk.js';
 import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
 import { scanForHousekeeping } from '../../../processor/housekeeping.js';
+import { PendingChanges } from '../../../processor/pending-changes.js';
 import { RocksStore } from '../../../processor/store.js';
 import { changelogKeyOf, storeOpsFor, storePrefix } from '../../../processor/store-layout.js';
 import {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyDelta, bucketIndex } from '../../../processor/core/aggregates.js';
 import { expireJob, expireRun, isHosted, isRetentionOver } from '../../../processor/core/lifecycle.js';
-import { applyJob, applyRun } from '../../../processor/core/state.js';
+import { applyJob, applyRun } from '../../../processor/core/state-machine.js';
 import {
   DEFAULT_LIFECYCLE_LIMITS,
   type JobObservation,

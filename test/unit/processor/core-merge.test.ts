@@ -3,7 +3,7 @@
 // The lifecycle property test covers realistic streams; these cover the anomalies.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyJob, applyRun } from '../../../processor/core/state.js';
+import { applyJob, applyRun } from '../../../processor/core/state-machine.js';
 import type { AggregateDelta, JobObservation, RunObservation } from '../../../processor/core/types.js';
 import type { JobState, RunState } from '../../../schemas/model.js';
 import { parseDelivery } from '../../../schemas/observation.js';

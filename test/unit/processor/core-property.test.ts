@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyDelta } from '../../../processor/core/aggregates.js';
-import { applyJob, applyRun, jobKey, runKey } from '../../../processor/core/state.js';
+import { applyJob, applyRun, jobKey, runKey } from '../../../processor/core/state-machine.js';
 import type { AggregateDelta } from '../../../processor/core/types.js';
 import { DEFAULT_CATALOGUE } from '../../../schemas/metrics.js';
 import type { AggregateValue, JobState, JobStatus, RunState } from '../../../schemas/model.js';

@@ -6,7 +6,7 @@ import {
   isDedupeMarkerExpired,
   isRetentionOver,
 } from '../../../processor/core/lifecycle.js';
-import { applyJob, applyRun } from '../../../processor/core/state.js';
+import { applyJob, applyRun } from '../../../processor/core/state-machine.js';
 import {
   DEFAULT_LIFECYCLE_LIMITS,
   type JobObservation,

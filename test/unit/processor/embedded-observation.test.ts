@@ -4,10 +4,12 @@
 // transaction the same changes, byte for byte, filters and all.
 import { describe, expect, it } from 'vitest';
 import { generateStream } from '../../../demo/stream.js';
-import { applyChunk, type InputRecord, PendingChanges } from '../../../processor/batch.js';
+import { applyChunk } from '../../../processor/apply-chunk.js';
 import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
+import type { InputRecord } from '../../../processor/delivery-record.js';
+import { PendingChanges } from '../../../processor/pending-changes.js';
 import { RocksStore } from '../../../processor/store.js';
-import { AvroCodec } from '../../../schemas/codec.js';
+import { AvroCodec } from '../../../schemas/avro-codec.js';
 import { codecs } from '../../../schemas/codecs.js';
 import type { Delivery } from '../../../schemas/delivery.js';
 import { MetricCatalogue } from '../../../schemas/metrics.js';

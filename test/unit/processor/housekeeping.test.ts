@@ -2,9 +2,10 @@
 // (counted by reason), completed ones past retention are tombstoned and leave a
 // retired marker, expired ones leave none, and anything fresh is left alone.
 import { describe, expect, it } from 'vitest';
-import { PendingChanges, retiredMarkerKey } from '../../../processor/batch.js';
 import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
 import { sweepJob, sweepMarker, sweepRun } from '../../../processor/housekeeping.js';
+import { retiredMarkerKey } from '../../../processor/markers.js';
+import { PendingChanges } from '../../../processor/pending-changes.js';
 import { DEFAULT_CATALOGUE } from '../../../schemas/metrics.js';
 import { jobState, runState } from '../../support/entities.js';
 

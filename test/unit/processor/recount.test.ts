@@ -4,8 +4,9 @@
 // rebuilt either way.
 import { describe, expect, it } from 'vitest';
 import { generateStream } from '../../../demo/stream.js';
-import { applyChunk, PendingChanges } from '../../../processor/batch.js';
+import { applyChunk } from '../../../processor/apply-chunk.js';
 import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
+import { PendingChanges } from '../../../processor/pending-changes.js';
 import { recountGauges } from '../../../processor/recount.js';
 import { type KeyValueStore, RocksStore } from '../../../processor/store.js';
 import {

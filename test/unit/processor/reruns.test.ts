@@ -6,9 +6,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type GeneratedDelivery, generateScenario } from '../../../demo/stream.js';
-import { applyChunk, type InputRecord, PendingChanges } from '../../../processor/batch.js';
+import { applyChunk } from '../../../processor/apply-chunk.js';
 import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
+import type { InputRecord } from '../../../processor/delivery-record.js';
 import { scanForHousekeeping } from '../../../processor/housekeeping.js';
+import { PendingChanges } from '../../../processor/pending-changes.js';
 import { RocksStore } from '../../../processor/store.js';
 import { changelogKeyOf, storeOpsFor, storePrefix } from '../../../processor/store-layout.js';
 import {

@@ -2,7 +2,7 @@
 // read back through the Avro envelope, it is what parsing the body gives, for every
 // real payload; older records and payloads that do not reduce carry none.
 import { describe, expect, it } from 'vitest';
-import { AvroCodec } from '../../../schemas/codec.js';
+import { AvroCodec } from '../../../schemas/avro-codec.js';
 import { codecs } from '../../../schemas/codecs.js';
 import { buildDelivery, type Delivery } from '../../../schemas/delivery.js';
 import {

@@ -1,6 +1,6 @@
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { AvroCodec, DecodeError } from '../../../schemas/codec.js';
+import { AvroCodec, DecodeError } from '../../../schemas/avro-codec.js';
 import { codecs } from '../../../schemas/codecs.js';
 import { type Delivery, deliverySchemaV2, deliverySchemaV3 } from '../../../schemas/delivery.js';
 import type { JobState } from '../../../schemas/model.js';

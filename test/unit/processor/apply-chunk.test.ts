@@ -4,18 +4,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { generateStream } from '../../../demo/stream.js';
-import {
-  applyChunk,
-  type DeliveryResult,
-  deliveryMarkerKey,
-  type InputRecord,
-  PendingChanges,
-  retiredMarkerKey,
-} from '../../../processor/batch.js';
+import { applyChunk } from '../../../processor/apply-chunk.js';
 import { DEFAULT_LIFECYCLE_LIMITS } from '../../../processor/core/types.js';
+import type { InputRecord } from '../../../processor/delivery-record.js';
 import { scanForHousekeeping } from '../../../processor/housekeeping.js';
+import { retiredMarkerKey } from '../../../processor/markers.js';
+import { type DeliveryResult, PendingChanges } from '../../../processor/pending-changes.js';
 import { RocksStore } from '../../../processor/store.js';
-import { changelogKeyOf, storeKey, storeOpsFor, storePrefix } from '../../../processor/store-layout.js';
+import { changelogKeyOf, storeOpsFor, storePrefix } from '../../../processor/store-layout.js';
 import {
   decodeAggregate,
   decodeJob,
@@ -25,7 +21,7 @@ import {
   parseAggregateChangelogKey,
 } from '../../../schemas/changelog.js';
 import { codecs } from '../../../schemas/codecs.js';
-import { buildDelivery, deliveryIdOf } from '../../../schemas/delivery.js';
+import { buildDelivery } from '../../../schemas/delivery.js';
 import { DEFAULT_CATALOGUE, MetricCatalogue } from '../../../schemas/metrics.js';
 import type { AggregateValue, JobState, RunState } from '../../../schemas/model.js';
 import { sampleKey } from '../../support/exposition.js';
@@ -451,34 +447,6 @@ async function dedupeKeys(store: RocksStore): Promise<string[]> {
 
 describe('delivery ids and retired markers', () => {
   const dir = useTempDir('runstream-ids-');
-
-  it('keeps delivery markers and retired markers in disjoint key spaces', () => {
-    const kinds = fc.constantFrom('run' as const, 'job' as const);
-    fc.assert(
-      fc.property(
-        fc.oneof(
-          fc.uuid(),
-          fc.string(),
-          fc.uuid().map((u) => u.toUpperCase()),
-        ),
-        kinds,
-        fc.string(),
-        (raw, kind, key) => {
-          const marker = retiredMarkerKey(kind, key);
-          // No id, however spelled, is a retired marker, in the changelog or in the store.
-          expect(deliveryIdOf(marker)).toBeUndefined();
-          const id = deliveryIdOf(raw);
-          if (id === undefined) return;
-          expect(deliveryMarkerKey(id)).not.toBe(marker);
-          expect(storeKey('dedupe', deliveryMarkerKey(id))).not.toBe(storeKey('dedupe', marker));
-          // Why: a delivery key is hex digits and dashes only; a retired marker has a ':'.
-          expect(deliveryMarkerKey(id)).toMatch(/^[0-9a-f-]{36}$/);
-          expect(marker).toContain(':');
-        },
-      ),
-      { numRuns: 2000 },
-    );
-  });
 
   it('treats a record whose id is not a GUID as invalid: no marker, and the run it names is untouched', async () => {
     const store = await RocksStore.open(dir('forged'));

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { receivedDelivery } from '../demo/delivery.js';
 import { type GeneratedDelivery, generateStream } from '../demo/stream.js';
 import { DeliveryPublisher } from '../ingest/publisher.js';
 import { createKafka } from '../platform/kafka/index.js';
@@ -15,7 +16,6 @@ import type { Logger } from '../platform/log.js';
 import { topicNames, topicPlan } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
 import type { VerifyReport } from '../processor/verify.js';
-import { buildDelivery } from '../schemas/delivery.js';
 import { cpuSecondsOf, memoryOf } from './memory.js';
 import { removeBenchTopics } from './topics.js';
 import type { BenchContext, Figures } from './types.js';
@@ -32,23 +32,7 @@ async function publish(
   const publisher = new DeliveryPublisher({ kafka, topic, logger, sendTimeoutMs: 60_000 });
   try {
     for (let i = 0; i < deliveries.length; i += 1000) {
-      await publisher.publish(
-        deliveries.slice(i, i + 1000).map((d) => {
-          const built = buildDelivery({
-            id: d.id,
-            event: d.event,
-            body: Buffer.from(JSON.stringify(d.payload)),
-            payload: d.payload,
-            receivedAt: Date.now(),
-            source: 'webhook',
-            hookId: '1',
-            installationTargetType: 'repository',
-            installationTargetId: '1',
-          });
-          if ('error' in built) throw new Error(`generated ${d.event} ${d.id}: ${built.error}`);
-          return built;
-        }),
-      );
+      await publisher.publish(deliveries.slice(i, i + 1000).map((d) => receivedDelivery(d)));
     }
   } finally {
     await publisher.close();

@@ -15,7 +15,11 @@
 // errors carrying Kafka's own error name in `type` (PRODUCER_FENCED,
 // INVALID_PRODUCER_EPOCH, CONCURRENT_TRANSACTIONS, NOT_COORDINATOR, REQUEST_TIMED_OUT...)
 // and `retriable` as Kafka defines it; a lost connection or a request timeout without a
-// broker's answer is `retriable: true` with no `type`.
+// broker's answer is `retriable: true` with no `type`. A transaction request that may
+// still reach the broker (a timeout, or a connection lost with it out) is named, in
+// `name`, KafkaJSUncertainRequestError, KafkaJSRequestTimeoutError or
+// KafkaJSConnection(Closed)Error: processor/transactions.ts then sends nothing more with
+// that producer epoch (not even an abort).
 
 /** What runstream reads of an error a port implementation raises (each level of its `cause` chain). */
 export interface KafkaErrorFacts {

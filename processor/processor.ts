@@ -101,9 +101,10 @@ export class Processor {
         );
         return;
       }
-      // A restart rejoins the group and resumes from the committed offsets: worth seeing, not acting on.
+      // A restart rejoins the group and resumes from the committed offsets: worth seeing, not
+      // acting on. With what this instance believed (its tasks outlive the consumer's restart).
       this.logger[restart ? 'warn' : 'error'](
-        { err: error, restart },
+        { err: error, restart, ...this.manager.believed() },
         restart ? 'consumer crashed; kafkajs restarts it' : 'consumer crashed and will not restart',
       );
     });

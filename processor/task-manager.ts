@@ -82,6 +82,14 @@ export interface TaskManagerDeps {
   now: () => number;
 }
 
+/** A partition's task in a log line: `running@<next offset>`, `failed(<reason>)`, its state, or `none`. */
+function taskLabel(task: PartitionTask | undefined, failed: FailureRecord | undefined): string {
+  if (!task) return failed ? `none, ${failed.failures} failed (${failed.failure.reason})` : 'none';
+  if (task.state === 'running') return `running@${task.nextOffset}`;
+  if (task.state === 'failed') return `failed(${task.failure?.reason ?? 'unknown'})`;
+  return task.state;
+}
+
 export class TaskManager {
   private readonly tasks = new Map<number, PartitionTask>();
   private readonly failures = new Map<number, FailureRecord>();
@@ -115,8 +123,32 @@ export class TaskManager {
     for (const partition of this.failures.keys()) {
       if (!this.assigned.includes(partition)) this.failures.delete(partition);
     }
-    this.deps.logger.info({ partitions: this.assigned, generation: this.generation }, 'partitions assigned');
+    // What it had for them when the group gave them: after a consumer restart (same
+    // partitions, a new member id) the tasks run on, at the offsets they committed.
+    this.deps.logger.info(
+      { partitions: this.assigned, ...this.believed(), paused: this.paused() },
+      'partitions assigned',
+    );
     this.reconcile();
+  }
+
+  /**
+   * What this instance believes now, for the lines an operator reads after a fault: its
+   * group membership, and per assigned partition its task (`running@305`: running, next
+   * offset to process 305; `restoring`; `failed(transaction)`), or `none`, with the
+   * partition's consecutive failures when it waits to be reopened.
+   */
+  believed(): { memberId: string | undefined; generation: number; tasks: Record<string, string> } {
+    const tasks: Record<string, string> = {};
+    for (const partition of new Set([...this.assigned, ...this.tasks.keys()])) {
+      tasks[partition] = taskLabel(this.tasks.get(partition), this.failures.get(partition));
+    }
+    return { memberId: this.memberId, generation: this.generation, tasks };
+  }
+
+  /** Assigned partitions the consumer does not fetch now (kafkajs forgets them when it restarts). */
+  private paused(): number[] {
+    return this.assigned.filter((p) => this.consumer?.isPaused(p));
   }
 
   /** Brings every assigned partition toward a running task; run on events and every second. */

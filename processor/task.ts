@@ -477,13 +477,17 @@ export class PartitionTask {
       if (error instanceof ProducerFencedError) {
         await this.fail('fenced', error, false);
       } else {
-        if (unknown) {
-          // The next owner's fencing settles it, and its restore reads what committed:
-          // the checkpoint predates this transaction, so its tail decides.
-          metrics.inconsistencies.inc({ kind: 'transaction_outcome_unknown' });
-          this.log.error(
-            { err: error, nextOffset: input?.offset.toString() },
-            'transaction outcome unknown; reopening the partition to learn it from Kafka',
+        if (error instanceof TransactionFailedError) {
+          // The producer is spent. The next task's producer bumps the epoch, which fences a
+          // request of this one still in flight and ends its transaction, and its restore
+          // reads what committed: the checkpoint predates this transaction, so the
+          // changelogs' tail and the committed input offset decide, for either outcome.
+          if (unknown) metrics.inconsistencies.inc({ kind: 'transaction_outcome_unknown' });
+          this.log.warn(
+            { ...error.belief, outcome: error.outcome, nextOffset: input?.offset.toString() },
+            unknown
+              ? 'transaction outcome unknown; reopening the partition to learn it from Kafka'
+              : 'transaction aborted; reopening the partition to restore from Kafka',
           );
         }
         await this.fail('transaction', error, false);

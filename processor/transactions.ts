@@ -23,6 +23,16 @@ export class ProducerFencedError extends Error {
   }
 }
 
+/** The request of a transaction that failed, as far as this producer knows. */
+export type TransactionRequest =
+  | 'InitProducerId'
+  | 'AddPartitionsToTxn or Produce'
+  | 'AddOffsetsToTxn'
+  | 'TxnOffsetCommit'
+  | 'AddOffsetsToTxn or TxnOffsetCommit'
+  | 'EndTxn (commit)'
+  | 'EndTxn (abort)';
+
 /**
  * A transaction that failed. `aborted`: it never reached its commit request, so it
  * did not commit. `unknown`: its commit request failed, so it may or may not have
@@ -32,11 +42,28 @@ export class TransactionFailedError extends Error {
   constructor(
     readonly outcome: 'aborted' | 'unknown',
     message: string,
+    readonly belief: TransactionBelief,
     options?: ErrorOptions,
   ) {
     super(message, options);
     this.name = 'TransactionFailedError';
   }
+}
+
+/** What the producer believed when a transaction failed: for the warn line and the test. */
+export interface TransactionBelief {
+  transactionalId: string;
+  /** Which request failed (the patched kafkajs names it when its outcome is uncertain). */
+  request: TransactionRequest;
+  /** The producer epoch the failed request carried, when kafkajs reports it. */
+  producerEpoch?: number;
+  /**
+   * A request may still reach the broker (a timeout, or a connection lost with it out),
+   * so nothing more was sent with this producer epoch, not even an abort: the next
+   * producer's InitProducerId bumps the epoch, which fences that request and aborts the
+   * transaction if it is still open.
+   */
+  uncertain: boolean;
 }
 
 /** Records for the changelog partitions of this input partition, per topic. */
@@ -80,7 +107,7 @@ export class PartitionProducer {
       await this.producer.init();
     } catch (error) {
       this.spent = true;
-      throw this.classify(error, 'aborted', 'taking the transactional id');
+      throw this.classify(error, 'aborted', 'InitProducerId');
     }
   }
 
@@ -97,8 +124,9 @@ export class PartitionProducer {
       transaction = await this.producer.begin();
     } catch (error) {
       this.spent = true;
-      throw this.classify(error, 'aborted', 'beginning a transaction');
+      throw this.classify(error, 'aborted', 'InitProducerId');
     }
+    let sentBatch = false;
     try {
       if (batch.size > 0) {
         const acks = await transaction.send(
@@ -115,29 +143,45 @@ export class PartitionProducer {
           }
           next.set(topic, base + BigInt(messages.length));
         }
+        sentBatch = true;
       }
       if (input) {
         await transaction.sendOffsets(input);
       }
     } catch (error) {
       this.spent = true;
-      await transaction.abort().catch(() => undefined);
-      throw this.classify(error, 'aborted', 'writing the transaction');
+      // An abort with this epoch would end the transaction before a delayed request of it
+      // lands, which then opens a transaction nobody ends; the next producer's epoch bump
+      // aborts it instead, and fences the delayed request.
+      if (!isUncertain(error)) await transaction.abort().catch(() => undefined);
+      throw this.classify(
+        error,
+        'aborted',
+        batch.size > 0 && !sentBatch ? 'AddPartitionsToTxn or Produce' : 'AddOffsetsToTxn or TxnOffsetCommit',
+      );
     }
     try {
       await transaction.commit();
     } catch (error) {
       this.spent = true;
-      throw this.classify(error, 'unknown', 'committing');
+      throw this.classify(error, 'unknown', 'EndTxn (commit)');
     }
     return next;
   }
 
-  private classify(error: unknown, outcome: 'aborted' | 'unknown', doing: string): Error {
+  private classify(error: unknown, outcome: 'aborted' | 'unknown', request: TransactionRequest): Error {
     if (isProducerFenced(error)) return new ProducerFencedError(this.transactionalId, { cause: error });
+    const reported = uncertainRequestOf(error);
+    const belief: TransactionBelief = {
+      transactionalId: this.transactionalId,
+      request: reported?.request ?? request,
+      ...(reported?.producerEpoch !== undefined ? { producerEpoch: reported.producerEpoch } : {}),
+      uncertain: isUncertain(error),
+    };
     return new TransactionFailedError(
       outcome,
-      `transaction of ${this.transactionalId} failed ${doing}: ${(error as Error).message}`,
+      `transaction of ${this.transactionalId} failed (${belief.request}, outcome ${outcome}): ${(error as Error).message}`,
+      belief,
       { cause: error },
     );
   }
@@ -150,4 +194,36 @@ export class PartitionProducer {
 
 function baseOffsetOf(acks: readonly PartitionAck[], topic: string, partition: number): bigint | undefined {
   return acks.find((a) => a.topic === topic && a.partition === partition)?.baseOffset;
+}
+
+/** The errors after which a request may still reach the broker (kafkajs' names). */
+const UNCERTAIN = new Set([
+  'KafkaJSUncertainRequestError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSConnectionError',
+]);
+
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e = error; e && chain.length < 10; e = (e as { cause?: unknown }).cause) chain.push(e);
+  return chain;
+}
+
+function isUncertain(error: unknown): boolean {
+  return causes(error).some((e) => UNCERTAIN.has((e as { name?: string }).name ?? ''));
+}
+
+/** The patched kafkajs' report of a transaction request whose outcome it does not know. */
+function uncertainRequestOf(
+  error: unknown,
+): { request: TransactionRequest; producerEpoch?: number } | undefined {
+  const found = causes(error).find((e) => (e as { name?: string }).name === 'KafkaJSUncertainRequestError') as
+    | { request?: TransactionRequest; producerEpoch?: number }
+    | undefined;
+  if (!found?.request) return undefined;
+  return {
+    request: found.request,
+    ...(typeof found.producerEpoch === 'number' ? { producerEpoch: found.producerEpoch } : {}),
+  };
 }

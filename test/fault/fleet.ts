@@ -7,8 +7,11 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from '../support/broker.js';
+import { sourceTree, treeChange } from './source-tree.js';
 
 const root = join(import.meta.dirname, '..', '..');
+/** The sources as the suite loaded them, with its oracle and stream (source-tree.ts). */
+const loadedTree = sourceTree(root);
 
 export type Role = 'ingest' | 'processor' | 'exporter';
 
@@ -80,6 +83,13 @@ export class Fleet {
     const existing = this.processes.get(name);
     if (existing && existing.child.exitCode === null && existing.child.signalCode === null) {
       throw new Error(`${name} is already running`);
+    }
+    const change = treeChange(loadedTree, sourceTree(root));
+    if (change) {
+      throw new Error(
+        `${name} not started: the source tree at ${root} changed since the suite loaded its oracle: ${change}; ` +
+          'a role started now would run other code than the suite judges it by. Run the suite on a tree nobody changes meanwhile (a worktree of its own)',
+      );
     }
     await mkdir(this.options.runDir, { recursive: true });
     const port = existing?.port ?? (await freePort());

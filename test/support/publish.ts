@@ -1,26 +1,14 @@
 // Puts generated deliveries on the deliveries topic the way ingest does (same
 // envelope, same key, same producer), and waits for a consumer group to finish them.
+
+import { receivedDelivery } from '../../demo/delivery.js';
 import type { GeneratedDelivery } from '../../demo/stream.js';
 import { DeliveryPublisher } from '../../ingest/publisher.js';
 import type { KafkaPort } from '../../platform/kafka-port.js';
-import { buildDelivery, type KeyedDelivery } from '../../schemas/delivery.js';
 import { testLogger } from './kafka.js';
 
-export function toDelivery(d: GeneratedDelivery, receivedAt = Date.now()): KeyedDelivery {
-  const built = buildDelivery({
-    id: d.id,
-    event: d.event,
-    body: Buffer.from(JSON.stringify(d.payload)),
-    payload: d.payload,
-    receivedAt,
-    source: 'webhook',
-    hookId: '1',
-    installationTargetType: 'repository',
-    installationTargetId: '1',
-  });
-  if ('error' in built) throw new Error(`generated ${d.event} ${d.id}: ${built.error}`);
-  return built;
-}
+/** The Delivery ingest builds for a generated event (demo/delivery.ts). */
+export const toDelivery = receivedDelivery;
 
 /**
  * When GitHub would have delivered a generated event: a second after the latest time

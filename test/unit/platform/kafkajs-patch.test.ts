@@ -3,11 +3,16 @@
 // scripts. Each test fails on the unpatched client:
 // - a send spanning brokers lost the records of a partition whose leadership moved to
 //   a broker that had already answered (answers were kept per broker across retries);
+// - a send resolved without the records of a partition its cached metadata did not list
+//   (kafkajs left it out of every request); now it refreshes the metadata and retries;
 // - an admin's offsets failed at once after a leader move (its metadata is refreshed
 //   only every 5 minutes), instead of refreshing the metadata and retrying;
 // - a transaction failed outright on answers the broker expects clients to retry:
 //   CONCURRENT_TRANSACTIONS to AddOffsetsToTxn, a coordinator move during
-//   TxnOffsetCommit, any retriable error of EndTxn;
+//   TxnOffsetCommit, a definite rejection of EndTxn;
+// - a transaction request that timed out or lost its connection with the request out
+//   (EndTxn, AddOffsetsToTxn, TxnOffsetCommit) must surface, sent once, as uncertain:
+//   resent with the same epoch, a late commit can land on the next transaction;
 // - a connection that was never throttled scheduled its queue check with a negative
 //   delay (-Date.now()), which Node 23 and later warn about on stderr.
 import { createRequire } from 'node:module';
@@ -28,15 +33,19 @@ const InstrumentationEventEmitter = require('kafkajs/src/instrumentation/emitter
 const { createErrorFromCode } = require('kafkajs/src/protocol/error.js') as {
   createErrorFromCode(code: number): Error;
 };
-const { KafkaJSConnectionError } = require('kafkajs/src/errors.js') as {
-  KafkaJSConnectionError: new (message: string) => Error;
-};
+const { KafkaJSConnectionError, KafkaJSConnectionClosedError, KafkaJSRequestTimeoutError } =
+  require('kafkajs/src/errors.js') as {
+    KafkaJSConnectionError: new (message: string, options?: { code?: string }) => Error;
+    KafkaJSConnectionClosedError: new (message: string, options: { host: string; port: number }) => Error;
+    KafkaJSRequestTimeoutError: new (message: string) => Error;
+  };
 
 interface EosManager {
   initProducerId(): Promise<void>;
   beginTransaction(): void;
   sendOffsets(request: object): Promise<void>;
   commit(): Promise<void>;
+  abort(): Promise<void>;
 }
 
 const NOT_LEADER = 6;
@@ -136,6 +145,88 @@ describe('patched kafkajs: a send across brokers', () => {
   });
 });
 
+/** One broker leading every partition the (scripted) metadata lists. */
+function oneBrokerCluster(listed: number[], onRefresh: () => void) {
+  const produced: number[][] = [];
+  let refreshes = 0;
+  const broker = {
+    nodeId: 1,
+    async produce({ topicData }: ProduceRequest) {
+      produced.push(topicData[0]!.partitions.map((p) => p.partition));
+      return {
+        topics: topicData.map((t) => ({
+          topicName: t.topic,
+          partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode: 0, baseOffset: '0' })),
+        })),
+      };
+    },
+  };
+  const cluster = {
+    retry,
+    refreshMetadataIfNecessary: async () => undefined,
+    refreshMetadata: async () => {
+      refreshes += 1;
+      onRefresh();
+    },
+    addMultipleTargetTopics: async () => undefined,
+    isConnected: () => true,
+    removeBroker: () => undefined,
+    findTopicPartitionMetadata: () => listed.map((partitionId) => ({ partitionId, leader: 1 })),
+    findLeaderForPartitions: (_topic: string, partitions: Array<string | number>) => {
+      const led = partitions.map(Number).filter((p) => listed.includes(p));
+      return led.length > 0 ? { 1: led } : {};
+    },
+    findBroker: async () => broker,
+  };
+  const send = createSendMessages({
+    logger: silent,
+    cluster,
+    partitioner: ({ message }: { message: { partition: number } }) => message.partition,
+    eosManager: createEosManager({ logger: silent, cluster, transactional: false }),
+    retrier: createRetry(retry),
+  });
+  const request = {
+    acks: -1,
+    timeout: 1000,
+    topicMessages: [
+      {
+        topic: 't',
+        messages: [
+          { key: 'a', value: 'a', partition: 0 },
+          { key: 'b', value: 'b', partition: 1 },
+        ],
+      },
+    ],
+  };
+  return { send: () => send(request), produced, refreshes: () => refreshes };
+}
+
+describe('patched kafkajs: a send to a partition the metadata does not list', () => {
+  it('refreshes the metadata and sends it once listed (a topic that grew), instead of resolving without it', async () => {
+    const listed = [0];
+    const { send, produced, refreshes } = oneBrokerCluster(listed, () => {
+      if (!listed.includes(1)) listed.push(1);
+    });
+    const answers = await send();
+    expect(answers.map((a) => a.partition).sort()).toEqual([0, 1]);
+    expect(refreshes()).toBe(1);
+    // Nothing was sent by the attempt that found the gap: partition 0 went once, with 1.
+    expect(produced).toEqual([[0, 1]]);
+  });
+
+  it('fails, naming the partition, once the retries are spent', async () => {
+    const { send, produced, refreshes } = oneBrokerCluster([0], () => undefined);
+    const error = await send().then(
+      () => expect.unreachable('the send must fail'),
+      (e: unknown) => e as Error & { cause?: Error },
+    );
+    expect(error.name).toBe('KafkaJSNumberOfRetriesExceeded');
+    expect(error.cause?.message).toMatch(/t partition\(s\) 1, which the metadata does not list/);
+    expect(refreshes()).toBe(retry.retries + 1);
+    expect(produced).toEqual([]);
+  });
+});
+
 describe('patched kafkajs: an admin across a leader move', () => {
   it('refreshes its metadata and retries offsets answered NOT_LEADER_FOR_PARTITION or OFFSET_NOT_AVAILABLE', async () => {
     let leader = 1;
@@ -175,6 +266,8 @@ describe('patched kafkajs: an admin across a leader move', () => {
 /** A transaction coordinator (and group coordinator) whose first answer per call the test scripts. */
 function transactionCluster(failures: Partial<Record<string, Error[]>>) {
   const calls: string[] = [];
+  /** The producer epoch of each EndTxn. */
+  const epochs: number[] = [];
   let lookups = 0;
   const answer = (name: string, value: object = {}) => {
     calls.push(name);
@@ -184,11 +277,14 @@ function transactionCluster(failures: Partial<Record<string, Error[]>>) {
   };
   const coordinator = {
     nodeId: 1,
-    initProducerId: async () => answer('initProducerId', { producerId: 7, producerEpoch: 0 }),
+    initProducerId: async () => answer('initProducerId', { producerId: 7, producerEpoch: 3 }),
     addPartitionsToTxn: async () => answer('addPartitionsToTxn'),
     addOffsetsToTxn: async () => answer('addOffsetsToTxn'),
     txnOffsetCommit: async () => answer('txnOffsetCommit'),
-    endTxn: async () => answer('endTxn'),
+    endTxn: async ({ producerEpoch }: { producerEpoch: number }) => {
+      epochs.push(producerEpoch);
+      return answer('endTxn');
+    },
   };
   const cluster = {
     retry,
@@ -198,7 +294,7 @@ function transactionCluster(failures: Partial<Record<string, Error[]>>) {
       return coordinator;
     },
   };
-  return { cluster, calls, lookups: () => lookups };
+  return { cluster, calls, epochs, lookups: () => lookups };
 }
 
 async function openTransaction(cluster: object): Promise<EosManager> {
@@ -247,14 +343,104 @@ describe('patched kafkajs: transactions retry what the broker asks clients to re
     expect(lookups() - before).toBeGreaterThanOrEqual(3); // transaction, group, group again
   });
 
-  it('retries EndTxn after a retriable error, so a commit is not left half done', async () => {
+  it('retries EndTxn after a definite rejection or a request never sent, so a commit is not left half done', async () => {
     const { cluster, calls } = transactionCluster({
-      endTxn: [new KafkaJSConnectionError('Connection closed'), createErrorFromCode(CONCURRENT_TRANSACTIONS)],
+      endTxn: [
+        new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9092', {
+          code: 'ECONNREFUSED',
+        }),
+        createErrorFromCode(CONCURRENT_TRANSACTIONS),
+        createErrorFromCode(NOT_COORDINATOR),
+      ],
     });
     const eos = await openTransaction(cluster);
     await eos.sendOffsets(offsets);
     await eos.commit();
-    expect(calls.filter((c) => c === 'endTxn')).toHaveLength(3);
+    expect(calls.filter((c) => c === 'endTxn')).toHaveLength(4);
+  });
+});
+
+/** The error a transaction request ended with, and the requests the coordinators got. */
+async function failedRequest(
+  failures: Partial<Record<string, Error[]>>,
+  step: (eos: EosManager) => Promise<void>,
+): Promise<{ error: UncertainError; calls: string[]; epochs: number[] }> {
+  const { cluster, calls, epochs } = transactionCluster(failures);
+  const eos = await openTransaction(cluster);
+  const error = await step(eos).then(
+    () => expect.unreachable('the request must fail'),
+    (e: unknown) => e as UncertainError,
+  );
+  return { error, calls, epochs };
+}
+
+interface UncertainError extends Error {
+  request: string;
+  transactionalId: string;
+  producerEpoch: number;
+  retriable: boolean;
+  cause: Error;
+}
+
+describe('patched kafkajs: a transaction request whose outcome is unknown is never resent', () => {
+  // Before KIP-890, a commit or abort resent with the same epoch after a timeout can be
+  // answered, and the first one land later on the producer's next transaction.
+  it('surfaces an EndTxn (commit) that timed out, sent once, naming the request and the epoch', async () => {
+    const { error, calls, epochs } = await failedRequest(
+      { endTxn: [new KafkaJSRequestTimeoutError('Request EndTxn(key: 26, version: 1) timed out')] },
+      async (eos) => {
+        await eos.sendOffsets(offsets);
+        await eos.commit();
+      },
+    );
+    expect(calls.filter((c) => c === 'endTxn')).toHaveLength(1);
+    expect(epochs).toEqual([3]);
+    expect(error.name).toBe('KafkaJSUncertainRequestError');
+    expect(error.retriable).toBe(false);
+    expect(error).toMatchObject({ request: 'EndTxn (commit)', transactionalId: 'tx', producerEpoch: 3 });
+    expect(error.cause.name).toBe('KafkaJSRequestTimeoutError');
+  });
+
+  it('surfaces an EndTxn (abort) whose connection closed with the request out', async () => {
+    const { error, calls } = await failedRequest(
+      { endTxn: [new KafkaJSConnectionClosedError('Closed connection', { host: 'b', port: 1 })] },
+      async (eos) => {
+        await eos.sendOffsets(offsets);
+        await eos.abort();
+      },
+    );
+    expect(calls.filter((c) => c === 'endTxn')).toHaveLength(1);
+    expect(error).toMatchObject({ name: 'KafkaJSUncertainRequestError', request: 'EndTxn (abort)' });
+  });
+
+  it('surfaces an AddOffsetsToTxn that timed out, and sends no TxnOffsetCommit', async () => {
+    const { error, calls } = await failedRequest(
+      { addOffsetsToTxn: [new KafkaJSRequestTimeoutError('Request AddOffsetsToTxn timed out')] },
+      (eos) => eos.sendOffsets(offsets),
+    );
+    expect(calls).toEqual(['initProducerId', 'addOffsetsToTxn']);
+    expect(error).toMatchObject({ name: 'KafkaJSUncertainRequestError', request: 'AddOffsetsToTxn' });
+  });
+
+  it('surfaces a TxnOffsetCommit whose connection was lost with the request out', async () => {
+    const { error, calls } = await failedRequest(
+      {
+        txnOffsetCommit: [
+          new KafkaJSConnectionError('Connection error: read ECONNRESET', { code: 'ECONNRESET' }),
+        ],
+      },
+      (eos) => eos.sendOffsets(offsets),
+    );
+    expect(calls.filter((c) => c === 'txnOffsetCommit')).toHaveLength(1);
+    expect(error).toMatchObject({ name: 'KafkaJSUncertainRequestError', request: 'TxnOffsetCommit' });
+  });
+
+  it('still retries InitProducerId after a timeout: each one fences the previous epoch', async () => {
+    const { cluster, calls } = transactionCluster({
+      initProducerId: [new KafkaJSRequestTimeoutError('Request InitProducerId timed out')],
+    });
+    await openTransaction(cluster);
+    expect(calls).toEqual(['initProducerId', 'initProducerId']);
   });
 });
 

@@ -14,6 +14,7 @@ import {
   TransactionFailedError,
   transactionalIdFor,
 } from '../../../processor/transactions.js';
+import { kafkajsTimeout } from '../../support/kafkajs.js';
 
 interface Script {
   send?: (sends: readonly TopicRecords[]) => PartitionAck[];
@@ -135,5 +136,51 @@ describe('PartitionProducer', () => {
       await producer.init();
       await expect(producer.commit(batch, input)).rejects.toBeInstanceOf(ProducerFencedError);
     }
+  });
+
+  it('after a commit request timed out: outcome unknown, sent once, no abort, and spent', async () => {
+    const { error: timeout, sent } = await kafkajsTimeout('endTxn');
+    expect(sent).toBe(1); // not retried with the same epoch
+    const { kafka, calls } = scriptedKafka({
+      commit: () => {
+        throw timeout;
+      },
+    });
+    const producer = new PartitionProducer(kafka, 'tx', 3, 60_000);
+    await producer.init();
+    const error = await producer.commit(batch, input).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransactionFailedError);
+    expect((error as TransactionFailedError).outcome).toBe('unknown');
+    expect((error as TransactionFailedError).belief).toEqual({
+      transactionalId: 'tx',
+      request: 'EndTxn (commit)',
+      producerEpoch: 4,
+      uncertain: true,
+    });
+    expect(calls).toEqual(['init', 'send', 'sendOffsets', 'commit']);
+    await expect(producer.commit(batch, input)).rejects.toThrow(/spent/);
+    expect(calls).toHaveLength(4);
+  });
+
+  it('after AddOffsetsToTxn timed out: outcome aborted, and no abort with the same epoch', async () => {
+    const { error: timeout, sent } = await kafkajsTimeout('addOffsetsToTxn');
+    expect(sent).toBe(1);
+    const { kafka, calls } = scriptedKafka({
+      sendOffsets: () => {
+        throw timeout;
+      },
+    });
+    const producer = new PartitionProducer(kafka, 'tx', 3, 60_000);
+    await producer.init();
+    const error = await producer.commit(batch, input).catch((e: unknown) => e);
+    expect((error as TransactionFailedError).outcome).toBe('aborted');
+    expect((error as TransactionFailedError).belief).toMatchObject({
+      request: 'AddOffsetsToTxn',
+      producerEpoch: 4,
+      uncertain: true,
+    });
+    // The next producer's InitProducerId aborts it with a bumped epoch, fencing the late request.
+    expect(calls).toEqual(['init', 'send', 'sendOffsets']);
+    await expect(producer.commit(batch, input)).rejects.toThrow(/spent/);
   });
 });

@@ -3,6 +3,7 @@
 // or transactional id that is not allowed surfaces as KafkaJSGroupCoordinatorNotFound,
 // the broker's real answer only in its own error log (docs/kafkajs-notes.md).
 import { TokenUnavailableError } from './kafka-oauth.js';
+import type { KafkaErrorFacts } from './kafka-port.js';
 
 /** Kafka refused this client (login, certificate, authorization): retrying will not help. */
 export class KafkaAccessError extends Error {
@@ -32,11 +33,10 @@ const UNTRUSTED_CERTIFICATE = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
-function* chain(
-  error: unknown,
-): Generator<{ name?: string; type?: string; code?: string; message?: string }> {
-  for (let e = error, depth = 0; e && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
-    yield e as { name?: string; type?: string; code?: string; message?: string };
+/** An error and its causes, as the port's error contract describes them (platform/kafka-port.ts). */
+function* chain(error: unknown): Generator<KafkaErrorFacts> {
+  for (let e = error, depth = 0; e && depth < 10; e = (e as KafkaErrorFacts).cause, depth++) {
+    yield e as KafkaErrorFacts;
   }
 }
 
@@ -90,4 +90,12 @@ export function explainConnectFailure(error: unknown, identity: string): string 
     }
   }
   return undefined;
+}
+
+/** A newer producer took this transactional id (or the broker expired our transaction). */
+export function isProducerFenced(error: unknown): boolean {
+  for (const e of chain(error)) {
+    if (e.type === 'INVALID_PRODUCER_EPOCH' || e.type === 'PRODUCER_FENCED') return true;
+  }
+  return false;
 }

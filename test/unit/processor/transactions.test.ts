@@ -1,18 +1,23 @@
-// The partition producer over a scripted kafkajs transaction: what it returns when a
-// transaction commits, and the typed error it throws otherwise, saying whether the
-// transaction certainly did not commit. A failed producer is spent.
-import { createRequire } from 'node:module';
-import type { Kafka, RecordMetadata } from 'kafkajs';
+// The partition producer over a scripted transactional producer of the Kafka port:
+// what it returns when a transaction commits, and the typed error it throws otherwise,
+// saying whether the transaction certainly did not commit. A failed producer is spent.
 import { describe, expect, it } from 'vitest';
+import type {
+  KafkaPort,
+  PartitionAck,
+  TopicRecords,
+  TransactionalProducer,
+} from '../../../platform/kafka-port.js';
 import {
   PartitionProducer,
   ProducerFencedError,
   TransactionFailedError,
   transactionalIdFor,
 } from '../../../processor/transactions.js';
+import { kafkajsTimeout } from '../../support/kafkajs.js';
 
 interface Script {
-  sendBatch?: (topics: Array<{ topic: string; messages: unknown[] }>) => RecordMetadata[];
+  send?: (sends: readonly TopicRecords[]) => PartitionAck[];
   sendOffsets?: () => void;
   commit?: () => void;
 }
@@ -20,15 +25,11 @@ interface Script {
 function scriptedKafka(script: Script) {
   const calls: string[] = [];
   const transaction = {
-    sendBatch: async ({
-      topicMessages,
-    }: {
-      topicMessages: Array<{ topic: string; messages: unknown[] }>;
-    }) => {
-      calls.push('sendBatch');
-      return script.sendBatch
-        ? script.sendBatch(topicMessages)
-        : topicMessages.map((t) => ({ topicName: t.topic, partition: 3, errorCode: 0, baseOffset: '10' }));
+    send: async (sends: readonly TopicRecords[]) => {
+      calls.push('send');
+      return script.send
+        ? script.send(sends)
+        : sends.map((t) => ({ topic: t.topic, partition: 3, baseOffset: 10n }));
     },
     sendOffsets: async () => {
       calls.push('sendOffsets');
@@ -42,12 +43,16 @@ function scriptedKafka(script: Script) {
       calls.push('abort');
     },
   };
-  const producer = {
-    connect: async () => undefined,
+  const producer: TransactionalProducer = {
+    transactionalId: 'tx',
+    init: async () => {
+      calls.push('init');
+    },
+    begin: async () => transaction,
     disconnect: async () => undefined,
-    transaction: async () => transaction,
   };
-  return { kafka: { producer: () => producer } as unknown as Kafka, calls };
+  // Only the transactional producer is used by the partition producer.
+  return { kafka: { transactionalProducer: () => producer } as unknown as KafkaPort, calls };
 }
 
 const batch = new Map([
@@ -61,63 +66,6 @@ const batch = new Map([
   ['jobs', [{ key: 'c', value: Buffer.from('2') }]],
 ]);
 const input = { groupId: 'g', topic: 'deliveries', partition: 3, offset: 99n };
-
-const require = createRequire(import.meta.url);
-const createEosManager = require('kafkajs/src/producer/eosManager/index.js') as (deps: object) => {
-  initProducerId(): Promise<void>;
-  beginTransaction(): void;
-  sendOffsets(request: object): Promise<void>;
-  commit(): Promise<void>;
-};
-const { KafkaJSRequestTimeoutError } = require('kafkajs/src/errors.js') as {
-  KafkaJSRequestTimeoutError: new (message: string) => Error;
-};
-
-/**
- * The error the patched kafkajs gives when a transaction request times out: its own
- * transaction manager, over a coordinator (producer epoch 4) whose `timedOut` request
- * never answers in time. Also counts the requests sent, to show nothing was resent.
- */
-async function kafkajsTimeout(
-  timedOut: 'endTxn' | 'addOffsetsToTxn',
-): Promise<{ error: Error; sent: number }> {
-  let sent = 0;
-  const answer = (name: string) => async () => {
-    if (name !== timedOut) return {};
-    sent += 1;
-    throw new KafkaJSRequestTimeoutError(`Request ${name} timed out`);
-  };
-  const coordinator = {
-    initProducerId: async () => ({ producerId: 9, producerEpoch: 4 }),
-    addOffsetsToTxn: answer('addOffsetsToTxn'),
-    txnOffsetCommit: answer('txnOffsetCommit'),
-    endTxn: answer('endTxn'),
-  };
-  const silent = { namespace: () => silent, debug() {}, info() {}, warn() {}, error() {} };
-  const eos = createEosManager({
-    logger: silent,
-    cluster: {
-      retry: { retries: 5, initialRetryTime: 1, maxRetryTime: 5 },
-      refreshMetadataIfNecessary: async () => undefined,
-      findGroupCoordinator: async () => coordinator,
-    },
-    transactional: true,
-    transactionalId: 'tx',
-  });
-  await eos.initProducerId();
-  eos.beginTransaction();
-  const error = await (async () => {
-    await eos.sendOffsets({
-      consumerGroupId: 'g',
-      topics: [{ topic: 'in', partitions: [{ partition: 3, offset: '99' }] }],
-    });
-    await eos.commit();
-  })().then(
-    () => expect.unreachable(`${timedOut} must fail`),
-    (e: unknown) => e as Error,
-  );
-  return { error, sent };
-}
 
 function fenced(): Error {
   return Object.assign(new Error('fenced'), { type: 'INVALID_PRODUCER_EPOCH' });
@@ -141,19 +89,19 @@ describe('PartitionProducer', () => {
         ['jobs', 11n],
       ]),
     );
-    expect(calls).toEqual(['abort', 'sendBatch', 'sendOffsets', 'commit']);
+    expect(calls).toEqual(['init', 'send', 'sendOffsets', 'commit']);
   });
 
   it('aborts, and never commits, when Kafka did not acknowledge a changelog partition', async () => {
     const { kafka, calls } = scriptedKafka({
-      sendBatch: (topics) => [{ topicName: topics[0]!.topic, partition: 3, errorCode: 0, baseOffset: '10' }],
+      send: (sends) => [{ topic: sends[0]!.topic, partition: 3, baseOffset: 10n }],
     });
     const producer = new PartitionProducer(kafka, 'tx', 3, 60_000);
     await producer.init();
     const error = await producer.commit(batch, input).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransactionFailedError);
     expect((error as TransactionFailedError).outcome).toBe('aborted');
-    expect(calls).toEqual(['abort', 'sendBatch', 'abort']);
+    expect(calls).toEqual(['init', 'send', 'abort']);
     await expect(producer.commit(batch, input)).rejects.toThrow(/spent/);
   });
 
@@ -209,7 +157,7 @@ describe('PartitionProducer', () => {
       producerEpoch: 4,
       uncertain: true,
     });
-    expect(calls).toEqual(['abort', 'sendBatch', 'sendOffsets', 'commit']);
+    expect(calls).toEqual(['init', 'send', 'sendOffsets', 'commit']);
     await expect(producer.commit(batch, input)).rejects.toThrow(/spent/);
     expect(calls).toHaveLength(4);
   });
@@ -232,7 +180,7 @@ describe('PartitionProducer', () => {
       uncertain: true,
     });
     // The next producer's InitProducerId aborts it with a bumped epoch, fencing the late request.
-    expect(calls).toEqual(['abort', 'sendBatch', 'sendOffsets']);
+    expect(calls).toEqual(['init', 'send', 'sendOffsets']);
     await expect(producer.commit(batch, input)).rejects.toThrow(/spent/);
   });
 });

@@ -22,6 +22,7 @@ export class FakeAdmin implements KafkaAdminPort {
   }
 
   async disconnect(): Promise<void> {
+    if (this.connected) this.cluster.journal.push('admin disconnected');
     this.connected = false;
   }
 

@@ -21,6 +21,8 @@ export class FakeCluster {
   private readonly members = new Map<string, Set<GroupMemberView>>();
   readonly coordinator: TransactionCoordinator;
   readonly faults = new FaultScript();
+  /** What the clients did that a test may check the order of (connects, disconnects). */
+  readonly journal: string[] = [];
   /** Fired when records, markers or offsets change. */
   readonly changed = new Signal();
 
@@ -111,6 +113,9 @@ export class FakeCluster {
         throw notCoordinatorError(`${op} of ${subject}`);
       case 'partialSend':
         return apply(fault);
+      case 'before':
+        fault.run();
+        return apply();
       case 'late':
         this.faults.hold({ op, subject, apply: () => void apply() });
         throw timeoutError(`${op} of ${subject}`);

@@ -7,6 +7,8 @@
 //   partialSend       one partition of a send is neither written nor acknowledged
 //   late              the client gets a timeout, but the broker holds the request and applies
 //                     it when the test calls deliverLate() (a delayed EndTxn, say)
+//   before            runs the test's callback just before the request is applied (a late
+//                     answer delivered while another request is in flight, say)
 //   stall             (fetch) the partition's records stop arriving until the fault is cleared
 export type Operation =
   | 'init'
@@ -24,7 +26,8 @@ export type Fault =
   | { kind: 'timeout' }
   | { kind: 'coordinatorMoved' }
   | { kind: 'partialSend'; topic: string; partition?: number }
-  | { kind: 'late' };
+  | { kind: 'late' }
+  | { kind: 'before'; run: () => void };
 
 interface Rule {
   op: Operation;

@@ -100,6 +100,7 @@ export class FakeGroupConsumer implements GroupConsumer, GroupMemberView {
     await this.loop;
     this.cluster.leave(this.options.groupId, this);
     this.disconnected = true;
+    this.cluster.journal.push(`group consumer ${this.options.groupId} disconnected`);
   }
 
   private startOf(partition: number): bigint {

@@ -61,6 +61,7 @@ export class FakePartitionConsumer implements PartitionConsumer {
     this.running = false;
     this.wake.fire();
     await this.loop;
+    this.cluster.journal.push(`partition consumer ${this.options.name} disconnected`);
   }
 
   private async fetchLoop(handler: (batch: PartitionBatch) => Promise<void>): Promise<void> {

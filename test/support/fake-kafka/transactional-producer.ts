@@ -49,6 +49,8 @@ export class FakeTransactionalProducer implements TransactionalProducer {
   }
 
   async disconnect(): Promise<void> {
+    if (!this.disconnected)
+      this.cluster.journal.push(`transactional producer ${this.transactionalId} disconnected`);
     this.disconnected = true;
   }
 

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { MetricsView } from '../exporter/view.js';
-import { createKafka } from '../platform/kafka.js';
+import { createKafka } from '../platform/kafka/index.js';
 import { topicNames, topicPlan } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
 import { applyDelta } from '../processor/core/aggregates.js';
@@ -131,11 +131,11 @@ async function catchUp(ctx: BenchContext, entities: number): Promise<Figures> {
   const plan = topicPlan({ prefix, partitions: 12 });
   await ensureTopics(kafka, plan, 1, ctx.logger);
   const names = topicNames(prefix);
-  const producer = kafka.producer();
+  const producer = kafka.recordProducer();
   await producer.connect();
   const send = async (topic: string, messages: Array<{ key: string; value: Buffer; partition: number }>) => {
     for (let i = 0; i < messages.length; i += 2000) {
-      await producer.send({ topic, acks: 1, messages: messages.slice(i, i + 2000) });
+      await producer.send([{ topic, records: messages.slice(i, i + 2000) }], 'leader');
     }
   };
   const series = 10_000;
@@ -240,7 +240,7 @@ async function catchUp(ctx: BenchContext, entities: number): Promise<Figures> {
     await new Promise((r) => child.once('exit', r));
     const admin = kafka.admin();
     await admin.connect();
-    await admin.deleteTopics({ topics: plan.map((t) => t.name) }).catch(() => undefined);
+    await admin.deleteTopics(plan.map((t) => t.name)).catch(() => undefined);
     await admin.disconnect();
   }
 }

@@ -23,7 +23,7 @@ import { signedHeaders } from '../demo/send.js';
 import { generateStream } from '../demo/stream.js';
 import { readExporterConfig, startExporter } from '../exporter/main.js';
 import { readIngestConfig, startIngest } from '../ingest/main.js';
-import { createKafka } from '../platform/kafka.js';
+import { createKafka } from '../platform/kafka/index.js';
 import { topicPlan } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';

@@ -7,7 +7,7 @@
 // connections (how many, how long they lived, from the client side).
 import { randomUUID } from 'node:crypto';
 import { readIngestLimits } from '../ingest/config.js';
-import { createKafka } from '../platform/kafka.js';
+import { createKafka } from '../platform/kafka/index.js';
 import { topicPlan } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
 import {

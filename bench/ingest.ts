@@ -25,7 +25,7 @@ import { createIngestMetrics } from '../ingest/metrics.js';
 import { registerWebhookRoute } from '../ingest/server.js';
 import { type Env, readInt } from '../platform/config.js';
 import { createHttpApp } from '../platform/http.js';
-import { createKafka } from '../platform/kafka.js';
+import { createKafka } from '../platform/kafka/index.js';
 import { createRoleRegistry } from '../platform/metrics.js';
 import type { RoleHandle } from '../platform/role.js';
 import { topicNames, topicPlan } from '../platform/topics.js';
@@ -158,7 +158,7 @@ async function recordsIn(kafka: ReturnType<typeof createKafka>, topic: string): 
   await admin.connect();
   try {
     let records = 0;
-    for (const p of await admin.fetchTopicOffsets(topic)) records += Number(p.high) - Number(p.low);
+    for (const p of await admin.partitionOffsets(topic)) records += Number(p.high - p.low);
     return records;
   } finally {
     await admin.disconnect();
@@ -338,9 +338,9 @@ async function runCostCase(
     await admin
       .connect()
       .then(() =>
-        admin.deleteTopics({
-          topics: targets.flatMap((t) => topicPlan({ prefix: t.prefix, partitions: 1 }).map((s) => s.name)),
-        }),
+        admin.deleteTopics(
+          targets.flatMap((t) => topicPlan({ prefix: t.prefix, partitions: 1 }).map((s) => s.name)),
+        ),
       )
       .catch((error: unknown) => logger.warn({ err: error }, 'could not delete the bench topics'))
       .finally(() => admin.disconnect());
@@ -461,7 +461,7 @@ export async function runIngestBench(
     const admin = kafka.admin();
     await admin
       .connect()
-      .then(() => admin.deleteTopics({ topics: topicPlan({ prefix, partitions: 1 }).map((s) => s.name) }))
+      .then(() => admin.deleteTopics(topicPlan({ prefix, partitions: 1 }).map((s) => s.name)))
       .catch((error: unknown) => logger.warn({ err: error, prefix }, 'could not delete the bench topics'))
       .finally(() => admin.disconnect());
   }

@@ -14,21 +14,22 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Message } from 'kafkajs';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import { parseAllDocuments } from 'yaml';
 import { generateScenario } from '../demo/stream.js';
 import { readInt } from '../platform/config.js';
-import { createKafka, type Kafka } from '../platform/kafka.js';
+import { createKafka } from '../platform/kafka/index.js';
+import type { KafkaPort, OutgoingRecord } from '../platform/kafka-port.js';
 import type { Logger } from '../platform/log.js';
 import { endOffsets } from '../platform/partition-reader.js';
 import { topicNames, topicPlan } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
+import { stickyAssignor } from '../processor/assignment.js';
 import { applyJob, applyRun, jobKey, runKey } from '../processor/core/state.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
 import { encodeJob, encodeMarker, encodeRun } from '../schemas/changelog.js';
 import { codecs } from '../schemas/codecs.js';
-import { buildDelivery } from '../schemas/delivery.js';
+import { buildDelivery, partitionForKey } from '../schemas/delivery.js';
 import { freePort } from '../test/support/broker.js';
 import { quantity } from '../test/support/kubernetes-pack.js';
 import { restoreCounts } from '../test/support/restores.js';
@@ -65,11 +66,11 @@ async function waitForCommitted(
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const [ends, committed] = await Promise.all([
-        admin.fetchTopicOffsets(topic),
-        admin.fetchOffsets({ groupId, topics: [topic] }),
+        admin.partitionOffsets(topic),
+        admin.committedOffsets(groupId, topic),
       ]);
-      const at = new Map(committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? []);
-      if (ends.every((e) => (at.get(e.partition) ?? -1n) >= BigInt(e.high))) return;
+      const at = new Map(committed.map((p) => [p.partition, p.offset]));
+      if (ends.every((e) => (at.get(e.partition) ?? -1n) >= e.high)) return;
       if (Date.now() > deadline) throw new Error(`processor did not finish within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -105,9 +106,13 @@ async function timeRestore(
 }
 
 /** Run and job states as the core builds them, one run per four jobs, spread over partitions. */
-function entityMessages(from: number, to: number, partitions: number): Map<'runs' | 'jobs', Message[]> {
-  const runs: Message[] = [];
-  const jobs: Message[] = [];
+function entityMessages(
+  from: number,
+  to: number,
+  partitions: number,
+): Map<'runs' | 'jobs', OutgoingRecord[]> {
+  const runs: OutgoingRecord[] = [];
+  const jobs: OutgoingRecord[] = [];
   for (let i = from; i < to; i++) {
     const runId = 9_000_000_000 + Math.floor(i / 5);
     const partition = Math.floor(i / 5) % partitions;
@@ -157,8 +162,8 @@ function entityMessages(from: number, to: number, partitions: number): Map<'runs
 }
 
 /** Delivery ids as the dedupe changelog holds them (canonical GUIDs), spread over partitions. */
-function dedupeMessages(from: number, to: number, partitions: number): Message[] {
-  const messages: Message[] = [];
+function dedupeMessages(from: number, to: number, partitions: number): OutgoingRecord[] {
+  const messages: OutgoingRecord[] = [];
   const firstSeenAt = encodeMarker(1_790_000_000_000);
   for (let i = from; i < to; i++) {
     const hex = i.toString(16).padStart(12, '0');
@@ -172,31 +177,31 @@ function dedupeMessages(from: number, to: number, partitions: number): Message[]
  * records straight from the encoders, uncompressed, four requests in flight.
  */
 async function seedChangelogs(
-  kafka: Kafka,
+  kafka: KafkaPort,
   names: ReturnType<typeof topicNames>,
   entities: { from: number; to: number },
   dedupeIds: number,
 ): Promise<void> {
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = kafka.recordProducer();
   await producer.connect();
   try {
     const pending: Promise<unknown>[] = [];
-    const send = async (topicMessages: Array<{ topic: string; messages: Message[] }>) => {
-      pending.push(producer.sendBatch({ acks: 1, topicMessages }));
+    const send = async (topicMessages: Array<{ topic: string; records: OutgoingRecord[] }>) => {
+      pending.push(producer.send(topicMessages, 'leader'));
       if (pending.length >= 4) await pending.shift();
     };
     for (let i = entities.from; i < entities.to; i += 10_000) {
       const batch = entityMessages(i, Math.min(entities.to, i + 10_000), RESTORE_PARTITIONS);
       await send([
-        { topic: names.runsChangelog, messages: batch.get('runs')! },
-        { topic: names.jobsChangelog, messages: batch.get('jobs')! },
+        { topic: names.runsChangelog, records: batch.get('runs')! },
+        { topic: names.jobsChangelog, records: batch.get('jobs')! },
       ]);
     }
     for (let i = 0; i < dedupeIds; i += 10_000) {
       await send([
         {
           topic: names.dedupeChangelog,
-          messages: dedupeMessages(i, Math.min(dedupeIds, i + 10_000), RESTORE_PARTITIONS),
+          records: dedupeMessages(i, Math.min(dedupeIds, i + 10_000), RESTORE_PARTITIONS),
         },
       ]);
     }
@@ -440,9 +445,18 @@ async function rawBaseline(
   round: number,
 ): Promise<{ seconds: number; firstBatchSeconds: number }> {
   const kafka = createKafka({ brokers: ctx.brokers, clientId: 'bench-baseline', logger: ctx.logger });
-  const consumer = kafka.consumer({ groupId: `${topic}-baseline-${round}`, maxBytesPerPartition: 1_048_576 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
+  // kafkajs' consumer defaults, in the port's terms; one member, so it gets every partition.
+  const consumer = kafka.groupConsumer({
+    groupId: `${topic}-baseline-${round}`,
+    topic,
+    sessionTimeoutMs: 30_000,
+    rebalanceTimeoutMs: 60_000,
+    heartbeatIntervalMs: 3000,
+    maxBytesPerPartition: 1_048_576,
+    maxWaitTimeMs: 5000,
+    assignor: stickyAssignor(() => ({ owned: [], warm: [] })),
+    retries: 5,
+  });
   let seen = 0;
   let done: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => {
@@ -450,17 +464,16 @@ async function rawBaseline(
   });
   const started = performance.now();
   let firstBatchAt: number | undefined;
-  await consumer.run({
-    partitionsConsumedConcurrently: 2,
-    eachBatch: async ({ batch }) => {
-      firstBatchAt ??= performance.now();
-      for (const message of batch.messages) {
-        JSON.parse(codecs.delivery.decode(message.value!).body.toString('utf8'));
-      }
-      seen += batch.messages.length;
-      if (seen >= count) done();
-    },
-  });
+  await consumer.run(async ({ records, resolveOffset }) => {
+    firstBatchAt ??= performance.now();
+    for (const record of records) {
+      JSON.parse(codecs.delivery.decode(record.value!).body.toString('utf8'));
+    }
+    seen += records.length;
+    const last = records.at(-1);
+    if (last) resolveOffset(last.offset);
+    if (seen >= count) done();
+  }, 2);
   await finished;
   const seconds = (performance.now() - started) / 1000;
   await consumer.disconnect();
@@ -543,7 +556,7 @@ async function processAll(
 
 /** Between rounds: the changelogs deleted and made anew, and the state directory emptied. */
 async function emptyChangelogs(
-  kafka: Kafka,
+  kafka: KafkaPort,
   prefix: string,
   stateDir: string,
   logger: Logger,
@@ -553,7 +566,7 @@ async function emptyChangelogs(
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.deleteTopics({ topics: changelogs });
+    await admin.deleteTopics(changelogs);
     const deadline = Date.now() + 60_000;
     while ((await admin.listTopics()).some((name) => changelogs.includes(name))) {
       if (Date.now() > deadline) throw new Error('changelogs still listed 60 s after their deletion');
@@ -604,13 +617,13 @@ async function deliveriesBench(ctx: BenchContext, count: number, roundCount: num
       .flatMap((a) => a.jobs)
       .filter((j) => j.status !== 'completed').length;
     const activeJobs = Math.floor((count / templates.length) * activePerCopy);
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    const producer = kafka.recordProducer();
     await producer.connect();
     const produceStarted = performance.now();
     let bytes = 0;
     const pending: Promise<unknown>[] = [];
     for (let i = 0; i < count; i += 500) {
-      const messages: Message[] = [];
+      const messages: OutgoingRecord[] = [];
       for (let j = i; j < Math.min(count, i + 500); j++) {
         const t = templates[j % templates.length]!;
         const copy = Math.floor(j / templates.length);
@@ -627,9 +640,9 @@ async function deliveriesBench(ctx: BenchContext, count: number, roundCount: num
         if ('error' in built) throw new Error(built.error);
         const value = codecs.delivery.encode(built.delivery);
         bytes += value.length;
-        messages.push({ key: built.key, value });
+        messages.push({ key: built.key, value, partition: partitionForKey(built.key, 12) });
       }
-      pending.push(producer.send({ topic: names.deliveries, acks: 1, messages }));
+      pending.push(producer.send([{ topic: names.deliveries, records: messages }], 'leader'));
       if (pending.length >= 4) await pending.shift();
     }
     await Promise.all(pending);

@@ -8,7 +8,7 @@ import { TokenAuth } from '../github/auth.js';
 import { HttpClient } from '../github/http.js';
 import { GitHubRestClient } from '../github/rest.js';
 import { DeliveryPublisher } from '../ingest/publisher.js';
-import { createKafka } from '../platform/kafka.js';
+import { createKafka } from '../platform/kafka/index.js';
 import { topicNames, topicPlan } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
 import type { ArchiveLine } from '../replay/archive.js';

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type GeneratedDelivery, generateStream } from '../demo/stream.js';
 import { DeliveryPublisher } from '../ingest/publisher.js';
-import { createKafka, type Kafka } from '../platform/kafka.js';
+import { createKafka } from '../platform/kafka/index.js';
+import type { KafkaPort } from '../platform/kafka-port.js';
 import type { Logger } from '../platform/log.js';
 import { topicNames, topicPlan } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
@@ -23,7 +24,7 @@ const BIN = join(import.meta.dirname, '..', 'bin', 'runstream.js');
 
 /** Publishes generated deliveries as ingest does (the same envelope, key and producer). */
 async function publish(
-  kafka: Kafka,
+  kafka: KafkaPort,
   topic: string,
   logger: Logger,
   deliveries: readonly GeneratedDelivery[],
@@ -55,17 +56,22 @@ async function publish(
 }
 
 /** Resolves once the group committed the end of every partition of the topic. */
-async function waitForGroup(kafka: Kafka, groupId: string, topic: string, timeoutMs: number): Promise<void> {
+async function waitForGroup(
+  kafka: KafkaPort,
+  groupId: string,
+  topic: string,
+  timeoutMs: number,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
       const [ends, committed] = await Promise.all([
-        admin.fetchTopicOffsets(topic),
-        admin.fetchOffsets({ groupId, topics: [topic] }),
+        admin.partitionOffsets(topic),
+        admin.committedOffsets(groupId, topic),
       ]);
-      const at = new Map(committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? []);
-      if (ends.every((e) => BigInt(e.high) === 0n || (at.get(e.partition) ?? -1n) >= BigInt(e.high))) return;
+      const at = new Map(committed.map((p) => [p.partition, p.offset]));
+      if (ends.every((e) => e.high === 0n || (at.get(e.partition) ?? -1n) >= e.high)) return;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`group ${groupId} did not finish ${topic} within ${timeoutMs} ms`);

@@ -10,7 +10,7 @@ import {
   WEBHOOK_SECRET_FILE,
 } from '../platform/config.js';
 import { DEV_SECRET } from '../platform/dev-secret.js';
-import { createKafka } from '../platform/kafka.js';
+import { createKafka } from '../platform/kafka/index.js';
 import { kafkaEndpoint } from '../platform/kafka-security.js';
 import type { Logger } from '../platform/log.js';
 import type { RoleHandle } from '../platform/role.js';

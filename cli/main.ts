@@ -8,7 +8,7 @@ import { readIngestConfig, startIngest } from '../ingest/main.js';
 import { DeliveryPublisher } from '../ingest/publisher.js';
 import { ConfigError, readCommonConfig, WEBHOOK_SECRET } from '../platform/config.js';
 import { DEV_SECRET } from '../platform/dev-secret.js';
-import { createKafka } from '../platform/kafka.js';
+import { createKafka } from '../platform/kafka/index.js';
 import { checkKafka, kafkaPreflight } from '../platform/kafka-preflight.js';
 import { kafkaEndpoint } from '../platform/kafka-security.js';
 import { createLogger, type Logger } from '../platform/log.js';

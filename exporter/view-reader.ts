@@ -3,7 +3,7 @@
 // end offsets seen at start.
 import type { Registry } from 'prom-client';
 import type { Readiness } from '../platform/http.js';
-import type { Kafka } from '../platform/kafka.js';
+import type { KafkaPort } from '../platform/kafka-port.js';
 import type { Logger } from '../platform/log.js';
 import { Offsets } from '../platform/offsets.js';
 import { PartitionReader } from '../platform/partition-reader.js';
@@ -36,7 +36,7 @@ export class ViewReader implements RoleRuntime {
   private readonly offsets: Offsets;
 
   constructor(
-    private readonly kafka: Kafka,
+    private readonly kafka: KafkaPort,
     config: ExporterConfig,
     private readonly logger: Logger,
     registry: Registry,

@@ -15,13 +15,10 @@
 // batch's sequence, and the broker would take them for a duplicate of it: answered
 // with the old batch's offset, never written. A new producer has a new producer id,
 // so no sequence can collide (Java's client bumps the epoch instead, KIP-360).
-import kafkajs, { type Message, type Producer, type RecordMetadata } from 'kafkajs';
-import type { Kafka } from '../platform/kafka.js';
+import type { KafkaPort, OutgoingRecord, PartitionAck, RecordProducer } from '../platform/kafka-port.js';
 import type { Logger } from '../platform/log.js';
 import { codecs } from '../schemas/codecs.js';
 import { type Delivery, partitionForKey } from '../schemas/delivery.js';
-
-const { Partitioners } = kafkajs;
 
 const MAX_COALESCED_BYTES = 900_000;
 /** Bytes waiting for a send; beyond it a publish fails at once instead of queueing
@@ -46,7 +43,7 @@ export class PublishQueueFullError extends Error {
 }
 
 export interface DeliveryPublisherOptions {
-  kafka: Kafka;
+  kafka: KafkaPort;
   topic: string;
   logger: Logger;
   sendTimeoutMs?: number;
@@ -67,7 +64,7 @@ export interface Position {
 }
 
 interface Pending {
-  messages: Array<Message & { partition: number }>;
+  messages: OutgoingRecord[];
   bytes: number;
   resolve: (positions: Position[]) => void;
   reject: (error: Error) => void;
@@ -77,8 +74,8 @@ interface Pending {
 const MAX_SEND_ROUNDS = 5;
 
 export class DeliveryPublisher {
-  private producer: Producer | undefined;
-  private connected: Promise<Producer> | undefined;
+  private producer: RecordProducer | undefined;
+  private connected: Promise<RecordProducer> | undefined;
   private partitions: Promise<number> | undefined;
   private sending = false;
   private waiting: Pending[] = [];
@@ -92,18 +89,14 @@ export class DeliveryPublisher {
   }
 
   /** Connects a producer once; a failed connect is retried by the next call. */
-  connect(): Promise<Producer> {
+  connect(): Promise<RecordProducer> {
     if (!this.connected) {
-      const producer = this.options.kafka.producer({
+      const producer = this.options.kafka.recordProducer({
         idempotent: true,
-        // Records carry their partition; this only names the rule (and quiets kafkajs).
-        createPartitioner: Partitioners.DefaultPartitioner,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
         // About 6 s of retries, within the send timeout: a leader election fits.
-        retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 1000 },
+        retry: { retries: 8, initialRetryTimeMs: 100, maxRetryTimeMs: 1000 },
       });
-      producer.on('producer.disconnect', () => {
+      producer.onDisconnect(() => {
         if (this.producer === producer) this.connected = undefined;
       });
       this.producer = producer;
@@ -132,7 +125,7 @@ export class DeliveryPublisher {
       const admin = this.options.kafka.admin();
       await admin.connect();
       try {
-        const { topics } = await admin.fetchTopicMetadata({ topics: [this.options.topic] });
+        const topics = await admin.topicMetadata([this.options.topic]);
         const count = topics[0]?.partitions.length ?? 0;
         if (count === 0) throw new Error(`topic ${this.options.topic} has no partitions`);
         return count;
@@ -232,28 +225,19 @@ export class DeliveryPublisher {
 
   /**
    * Sends the messages until every partition they target has answered without error,
-   * and returns each message's position. kafkajs writes a partition's messages of one
-   * send as one batch, in order, so the i-th of a partition is at its base offset + i.
+   * and returns each message's position. A partition's messages of one send are one
+   * batch, in order (the port's PartitionAck), so the i-th is at its base offset + i.
    */
-  private async sendAll(
-    first: Producer,
-    messages: ReadonlyArray<Message & { partition: number }>,
-  ): Promise<Position[]> {
+  private async sendAll(first: RecordProducer, messages: readonly OutgoingRecord[]): Promise<Position[]> {
     let producer = first;
     const positions: Array<Position | undefined> = new Array(messages.length);
     let unsent = messages.map((_, i) => i);
     for (let round = 1; unsent.length > 0; round++) {
-      const metadata = await producer.send({
-        topic: this.options.topic,
-        acks: -1,
-        messages: unsent.map((i) => messages[i]!),
-      });
-      const answered = new Map<number, RecordMetadata>();
-      for (const m of metadata) {
-        if (m.topicName === this.options.topic && m.errorCode === 0 && m.baseOffset !== undefined) {
-          answered.set(m.partition, m);
-        }
-      }
+      const acks = await producer.send([
+        { topic: this.options.topic, records: unsent.map((i) => messages[i]!) },
+      ]);
+      const answered = new Map<number, PartitionAck>();
+      for (const ack of acks) if (ack.topic === this.options.topic) answered.set(ack.partition, ack);
       const seen = new Map<number, number>();
       const missing: number[] = [];
       for (const i of unsent) {
@@ -265,7 +249,7 @@ export class DeliveryPublisher {
         }
         const index = seen.get(partition) ?? 0;
         seen.set(partition, index + 1);
-        positions[i] = { partition, offset: (BigInt(answer.baseOffset!) + BigInt(index)).toString() };
+        positions[i] = { partition, offset: (answer.baseOffset + BigInt(index)).toString() };
       }
       if (missing.length > 0) {
         const lacking = [...new Set(missing.map((i) => messages[i]!.partition))].sort((a, b) => a - b);

@@ -91,3 +91,11 @@ export function explainConnectFailure(error: unknown, identity: string): string 
   }
   return undefined;
 }
+
+/** A newer producer took this transactional id (or the broker expired our transaction). */
+export function isProducerFenced(error: unknown): boolean {
+  for (const e of chain(error)) {
+    if (e.type === 'INVALID_PRODUCER_EPOCH' || e.type === 'PRODUCER_FENCED') return true;
+  }
+  return false;
+}

@@ -41,6 +41,8 @@ export interface ConsumedRecord {
   key: Buffer | null;
   /** Null for a tombstone. */
   value: Buffer | null;
+  /** What the producer attached (ingest: the delivery id and event); read by tests' oracles. */
+  headers?: Readonly<Record<string, Buffer | string | Array<Buffer | string> | undefined>>;
 }
 
 /** A record to write, to the partition it names (every runstream producer chooses it). */
@@ -269,6 +271,8 @@ export interface PartitionMetadata {
   /** The leader's broker id; negative while the partition has none. */
   leader: number;
   replicas: readonly number[];
+  /** The replicas in sync with the leader. */
+  isr: readonly number[];
 }
 
 export interface TopicMetadata {

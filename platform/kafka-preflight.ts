@@ -5,23 +5,22 @@
 // (a violation that would corrupt state refuses the start). A cluster that does not
 // answer is left to the role's own retries: that is an outage, not a misconfiguration.
 import { Writable } from 'node:stream';
-import kafkajs from 'kafkajs';
 import { pino } from 'pino';
 import type { CommonConfig } from './config.js';
-import { createKafka, type Kafka, type KafkaAdmin, withTimeout } from './kafka.js';
+import { createKafka } from './kafka/index.js';
 import {
   explainConnectFailure,
   isAuthorizationFailure,
   isCoordinatorSettling,
   KafkaAccessError,
 } from './kafka-errors.js';
+import type { KafkaAdminPort, KafkaPort } from './kafka-port.js';
+import { withTimeout } from './kafka-reachability.js';
 import { warnOnce } from './kafka-security.js';
 import type { Logger } from './log.js';
 import { type TopicSpec, topicNames, topicPlanFor } from './topics.js';
 import { inspectTopics } from './topics-inspect.js';
 import { formatProblem, type TopicProblem, verifyTopics } from './topics-verify.js';
-
-const { ConfigResourceTypes } = kafkajs;
 
 export type PreflightRole = 'ingest' | 'processor' | 'exporter' | 'export' | 'replay' | 'topics';
 
@@ -37,7 +36,7 @@ interface Need {
   operation: 'Describe' | 'DescribeConfigs' | 'Write';
   resource: 'Topic' | 'Group' | 'TransactionalId';
   name: string;
-  probe(admin: KafkaAdmin, kafka: Kafka): Promise<unknown>;
+  probe(admin: KafkaAdminPort, kafka: KafkaPort): Promise<unknown>;
 }
 
 /** A group or transactional id name under the role's ACL prefix; nothing is joined or written. */
@@ -48,7 +47,7 @@ function describeTopic(name: string): Need {
     operation: 'Describe',
     resource: 'Topic',
     name,
-    probe: (admin) => admin.fetchTopicMetadata({ topics: [name] }),
+    probe: (admin) => admin.topicMetadata([name]),
   };
 }
 
@@ -57,16 +56,12 @@ function describeConfigs(name: string): Need {
     operation: 'DescribeConfigs',
     resource: 'Topic',
     name,
-    probe: (admin) =>
-      admin.describeConfigs({
-        includeSynonyms: false,
-        resources: [{ type: ConfigResourceTypes.TOPIC, name, configNames: ['cleanup.policy'] }],
-      }),
+    probe: (admin) => admin.topicConfigs([{ name, configNames: ['cleanup.policy'] }]),
   };
 }
 
 function describeGroup(name: string): Need {
-  return { operation: 'Describe', resource: 'Group', name, probe: (admin) => admin.describeGroups([name]) };
+  return { operation: 'Describe', resource: 'Group', name, probe: (admin) => admin.describeGroup(name) };
 }
 
 /** An idempotent producer's first request needs Write on a topic (Kafka 3: or IdempotentWrite on the cluster). */
@@ -76,7 +71,7 @@ function writeTopics(names: string[]): Need {
     resource: 'Topic',
     name: names.join(', '),
     async probe(_admin, kafka) {
-      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      const producer = kafka.recordProducer({ idempotent: true });
       try {
         await producer.connect();
       } finally {
@@ -92,10 +87,9 @@ function writeTransactionalId(name: string): Need {
     resource: 'TransactionalId',
     name,
     async probe(_admin, kafka) {
-      const producer = kafka.producer({ transactionalId: name, idempotent: true, maxInFlightRequests: 1 });
+      const producer = kafka.transactionalProducer({ transactionalId: name });
       try {
-        await producer.connect();
-        await (await producer.transaction()).abort();
+        await producer.init();
       } finally {
         await producer.disconnect().catch(() => undefined);
       }
@@ -141,7 +135,7 @@ function verifiedTopics(role: PreflightRole, config: CommonConfig): TopicSpec[] 
   return [];
 }
 
-/** The `error` field of one line of kafkajs' log (pino JSON). */
+/** The `error` field of one line of the client's log (pino JSON). */
 function errorOf(line: string): unknown {
   try {
     return (JSON.parse(line) as { error?: unknown }).error;
@@ -150,7 +144,7 @@ function errorOf(line: string): unknown {
   }
 }
 
-/** A client whose kafkajs log is read for the broker's refusals, which kafkajs does not raise. */
+/** A client whose log is read for the broker's refusals, which kafkajs does not raise. */
 function watchedClient(config: CommonConfig, role: PreflightRole) {
   const refusals: string[] = [];
   const sink = new Writable({
@@ -186,8 +180,8 @@ const SETTLE_MS = 12_000;
 /** A probe, tried again while the group coordinator settles (never on a refusal) until `until`. */
 async function settledProbe(
   need: Need,
-  admin: KafkaAdmin,
-  kafka: Kafka,
+  admin: KafkaAdminPort,
+  kafka: KafkaPort,
   refused: () => boolean,
   until: number,
 ): Promise<void> {

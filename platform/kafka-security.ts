@@ -1,12 +1,11 @@
 // TLS and SASL to the brokers (DESIGN.md "Interfaces"): the one place that reads the
-// KAFKA_SSL_ and KAFKA_SASL_ variables, checks them at start (one line naming the
-// variable) and builds kafkajs' `ssl` and `sasl` options from them. Secrets stay in
-// Secret values; files are read once at start, except an OAuth token file, which is
-// re-read on every login.
+// KAFKA_SSL_ and KAFKA_SASL_ variables and checks them at start (one line naming the
+// variable); platform/kafka/security.ts turns them into the client's options. Secrets
+// stay in Secret values; files are read once at start, except an OAuth token file,
+// which is re-read on every login.
 
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { clientCredentialsProvider, type TokenProvider, tokenFileProvider } from './kafka-oauth.js';
 import type { Logger } from './log.js';
 import { isLoopbackHost } from './loopback.js';
@@ -313,24 +312,4 @@ export function kafkaEndpoint(config: { brokers: string[]; security: KafkaSecuri
   security: KafkaSecurity;
 } {
   return { brokers: config.brokers, security: config.security };
-}
-
-/** kafkajs' `ssl` and `sasl` options: a fresh `sasl` object per client (kafkajs keeps state on it). */
-export function kafkaClientSecurity(security: KafkaSecurity): Pick<KafkaConfig, 'ssl' | 'sasl'> {
-  const { tls, sasl } = security;
-  const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
-  if (tls) {
-    out.ssl = {
-      rejectUnauthorized: tls.rejectUnauthorized,
-      ...(tls.ca ? { ca: [tls.ca] } : {}),
-      ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key.reveal() } : {}),
-    };
-  }
-  if (sasl) out.sasl = saslOptions(sasl);
-  return out;
-}
-
-function saslOptions(sasl: KafkaSasl): SASLOptions {
-  if (sasl.mechanism === 'oauthbearer') return { mechanism: 'oauthbearer', oauthBearerProvider: sasl.token };
-  return { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password.reveal() };
 }

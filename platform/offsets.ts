@@ -2,10 +2,7 @@
 // committed offsets of groups. Every call is retried while the cluster settles (a
 // leader or coordinator moving, a broker restarting), up to a deadline, and any other
 // error surfaces at once.
-import kafkajs from 'kafkajs';
-import type { Kafka, KafkaAdmin } from './kafka.js';
-
-const { AssignerProtocol } = kafkajs;
+import type { KafkaAdminPort, KafkaPort } from './kafka-port.js';
 
 /** How offsets of a partition are keyed in the maps callers get: topic, NUL, partition. */
 export const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
@@ -17,6 +14,7 @@ export interface PartitionEnds {
   high: bigint;
 }
 
+/** The client's names of a lost connection, a request without an answer, a coordinator or broker not found. */
 const CONNECTION_ERRORS = new Set([
   'KafkaJSConnectionError',
   'KafkaJSConnectionClosedError',
@@ -43,12 +41,12 @@ interface Waiter {
 
 interface Call {
   what: string;
-  work(admin: KafkaAdmin): Promise<unknown>;
+  work(admin: KafkaAdminPort): Promise<unknown>;
   waiters: Waiter[];
 }
 
 export class Offsets {
-  private admin: Promise<KafkaAdmin> | undefined;
+  private admin: Promise<KafkaAdminPort> | undefined;
   /**
    * Calls wait here, keyed by what they ask, until the calls in flight are done; then
    * all of them go, one request per key shared by every caller of that key. A caller
@@ -61,12 +59,12 @@ export class Offsets {
   private running = false;
 
   constructor(
-    private readonly kafka: Kafka,
+    private readonly kafka: KafkaPort,
     /** How long a call keeps retrying transient errors. */
     private readonly timeoutMs = 60_000,
   ) {}
 
-  private client(): Promise<KafkaAdmin> {
+  private client(): Promise<KafkaAdminPort> {
     this.admin ??= (async () => {
       const admin = this.kafka.admin();
       await admin.connect();
@@ -78,7 +76,7 @@ export class Offsets {
     return this.admin;
   }
 
-  private retrying<T>(what: string, work: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
+  private retrying<T>(what: string, work: (admin: KafkaAdminPort) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const call = this.next.get(what) ?? { what, work, waiters: [] };
       call.waiters.push({ resolve: resolve as (value: unknown) => void, reject });
@@ -109,7 +107,7 @@ export class Offsets {
     }
   }
 
-  private async attempts<T>(what: string, work: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
+  private async attempts<T>(what: string, work: (admin: KafkaAdminPort) => Promise<T>): Promise<T> {
     const deadline = Date.now() + this.timeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -126,8 +124,8 @@ export class Offsets {
   /** Low and high offsets of every partition of a topic. */
   ends(topic: string): Promise<Map<number, PartitionEnds>> {
     return this.retrying(`offsets of ${topic}`, async (admin) => {
-      const offsets = await admin.fetchTopicOffsets(topic);
-      return new Map(offsets.map((o) => [o.partition, { low: BigInt(o.low), high: BigInt(o.high) }]));
+      const offsets = await admin.partitionOffsets(topic);
+      return new Map(offsets.map((o) => [o.partition, { low: o.low, high: o.high }]));
     });
   }
 
@@ -144,11 +142,9 @@ export class Offsets {
   /** The group's committed offset per partition of a topic (absent: none committed). */
   committed(groupId: string, topic: string): Promise<Map<number, bigint>> {
     return this.retrying(`committed offsets of ${groupId} on ${topic}`, async (admin) => {
-      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
       const out = new Map<number, bigint>();
-      for (const p of offsets?.partitions ?? []) {
-        const offset = BigInt(p.offset);
-        if (offset >= 0n) out.set(p.partition, offset);
+      for (const { partition, offset } of await admin.committedOffsets(groupId, topic)) {
+        if (offset >= 0n) out.set(partition, offset);
       }
       return out;
     });
@@ -157,10 +153,8 @@ export class Offsets {
   /** The partitions of a topic the group's coordinator assigns to a member now. */
   assignedTo(groupId: string, memberId: string, topic: string): Promise<number[]> {
     return this.retrying(`partitions of ${topic} that ${groupId} assigns to ${memberId}`, async (admin) => {
-      const { groups } = await admin.describeGroups([groupId]);
-      const member = groups[0]?.members.find((m) => m.memberId === memberId);
-      if (!member || member.memberAssignment.length === 0) return [];
-      return AssignerProtocol.MemberAssignment.decode(member.memberAssignment)?.assignment[topic] ?? [];
+      const { members } = await admin.describeGroup(groupId);
+      return [...(members.find((m) => m.memberId === memberId)?.assignment[topic] ?? [])];
     });
   }
 

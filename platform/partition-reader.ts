@@ -1,12 +1,12 @@
-// Reads chosen partitions from chosen offsets. kafkajs has no manual assign(); our patch
-// gives its consumer a static assignment read without any group (no JoinGroup, no
-// coordinator, nothing committed), then each partition is seeked (docs/kafkajs-notes.md).
-// A group per reader cost every restore Kafka's group.initial.rebalance.delay.ms (3 s
-// by default) before its first fetch. Used for changelog restores, the exporter's view
-// and tests. Reads committed data only.
+// Reads chosen partitions from chosen offsets (Kafka Streams' StoreChangelogReader
+// reads this way) over the port's partition consumer: a static assignment read without
+// any group (no JoinGroup, no coordinator, nothing committed), then each partition is
+// seeked (docs/kafkajs-notes.md). A group per reader cost every restore Kafka's
+// group.initial.rebalance.delay.ms (3 s by default) before its first fetch. Used for
+// changelog restores, the exporter's view and tests. Reads committed data only; tells
+// how far each partition was read, and when a read stalls.
 import { randomUUID } from 'node:crypto';
-import type { Consumer, KafkaMessage } from 'kafkajs';
-import type { Kafka } from './kafka.js';
+import type { ConsumedRecord, KafkaPort, PartitionConsumer } from './kafka-port.js';
 import type { Logger } from './log.js';
 import { Offsets, partitionKey } from './offsets.js';
 
@@ -20,7 +20,7 @@ export interface PartitionStart {
 export type BatchHandler = (
   topic: string,
   partition: number,
-  messages: KafkaMessage[],
+  messages: readonly ConsumedRecord[],
 ) => Promise<void> | void;
 
 /** A read made no progress toward its targets for the allowed time. */
@@ -31,21 +31,21 @@ export class ReadStalledError extends Error {
   }
 }
 
-/** How much one fetch may return (kafkajs' defaults: 10 MB, 1 MB per partition). */
+/** How much one fetch may return (the client's defaults: 10 MB, 1 MB per partition). */
 export interface FetchLimits {
   maxBytes: number;
   maxBytesPerPartition: number;
 }
 
 export class PartitionReader {
-  private consumer: Consumer | undefined;
+  private consumer: PartitionConsumer | undefined;
   /** Next offset to read per partition, as far as this reader has seen. */
   private readonly positions = new Map<string, bigint>();
   private waiters: Array<() => void> = [];
   private stopped = false;
 
   constructor(
-    private readonly kafka: Kafka,
+    private readonly kafka: KafkaPort,
     private readonly logger: Logger,
     private readonly groupPrefix: string,
     private readonly fetch?: FetchLimits,
@@ -58,44 +58,32 @@ export class PartitionReader {
   async start(starts: PartitionStart[], onBatch: BatchHandler): Promise<void> {
     const wanted = new Map<string, number[]>();
     for (const s of starts) wanted.set(s.topic, [...(wanted.get(s.topic) ?? []), s.partition]);
-    const consumer = this.kafka.consumer({
-      // Never joined (static assignment); kafkajs still wants a name, used in its logs.
-      groupId: `${this.groupPrefix}reader-${randomUUID()}`,
-      staticAssignment: Object.fromEntries(wanted),
-      readUncommitted: false,
-      maxWaitTimeInMs: 200,
-      ...this.fetch,
-      retry: { retries: 10 },
+    const consumer = this.kafka.partitionConsumer({
+      name: `${this.groupPrefix}reader-${randomUUID()}`,
+      partitions: wanted,
+      maxWaitTimeMs: 200,
+      ...(this.fetch ? { fetch: this.fetch } : {}),
+      retries: 10,
     });
     this.consumer = consumer;
-    // Batches that only hold transaction markers never reach eachBatch; this event
-    // still tells how far the fetch position moved.
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      this.advance(payload.topic, payload.partition, BigInt(payload.lastOffset) + 1n);
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [...wanted.keys()], fromBeginning: true });
-    await consumer.run({
-      // Resolving is what moves kafkajs' fetch position (nothing is committed).
-      autoCommit: false,
-      eachBatchAutoResolve: true,
-      eachBatch: async ({ batch, heartbeat }) => {
-        if (!wanted.get(batch.topic)?.includes(batch.partition)) {
-          // Only without our kafkajs patch (a group's assignment instead of the static one).
-          this.logger.error(
-            { topic: batch.topic, partition: batch.partition },
-            'partition reader got a partition it did not ask for; ignored (is patches/kafkajs applied? run npm ci)',
-          );
-          return;
-        }
-        if (batch.messages.length > 0) await onBatch(batch.topic, batch.partition, batch.messages);
-        this.advance(batch.topic, batch.partition, BigInt(batch.lastOffset()) + 1n);
-        await heartbeat();
-      },
+    // Batches that only hold transaction markers never reach the handler; this still
+    // tells how far the fetch position moved.
+    consumer.onPosition((topic, partition, next) => this.advance(topic, partition, next));
+    await consumer.run(async ({ topic, partition, records, nextOffset, heartbeat }) => {
+      if (!wanted.get(topic)?.includes(partition)) {
+        // Only without our kafkajs patch (a group's assignment instead of the static one).
+        this.logger.error(
+          { topic, partition },
+          'partition reader got a partition it did not ask for; ignored (is patches/kafkajs applied? run npm ci)',
+        );
+        return;
+      }
+      if (records.length > 0) await onBatch(topic, partition, records);
+      this.advance(topic, partition, nextOffset);
+      await heartbeat();
     });
     for (const s of starts) {
-      if (s.from !== 'earliest')
-        consumer.seek({ topic: s.topic, partition: s.partition, offset: s.from.toString() });
+      if (s.from !== 'earliest') consumer.seek(s.topic, s.partition, s.from);
     }
   }
 
@@ -173,7 +161,7 @@ export class PartitionReader {
 }
 
 /** End offsets (high watermarks) of every partition of the given topics, for one-off readers. */
-export async function endOffsets(kafka: Kafka, topics: string[]): Promise<Map<string, bigint>> {
+export async function endOffsets(kafka: KafkaPort, topics: string[]): Promise<Map<string, bigint>> {
   const offsets = new Offsets(kafka);
   try {
     return await offsets.highWatermarks(topics);

@@ -7,8 +7,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { type CommonConfig, ConfigError } from './config.js';
 import { createHttpApp, type Readiness, registerOpsRoutes, type ServerLimits } from './http.js';
-import { createKafka, type Kafka, KafkaReachability } from './kafka.js';
+import { createKafka } from './kafka/index.js';
+import type { KafkaPort } from './kafka-port.js';
 import { kafkaPreflight } from './kafka-preflight.js';
+import { KafkaReachability } from './kafka-reachability.js';
 import { kafkaEndpoint } from './kafka-security.js';
 import type { Logger } from './log.js';
 import { createRoleRegistry } from './metrics.js';
@@ -31,7 +33,7 @@ export interface RoleRuntime {
 }
 
 export interface RoleParts {
-  kafka: Kafka;
+  kafka: KafkaPort;
   registry: Registry;
   app: FastifyInstance;
   logger: Logger;

@@ -1,6 +1,5 @@
 // The Kafka side of `runstream topics create`: idempotent creation from a plan.
-import kafkajs from 'kafkajs';
-import type { Kafka, KafkaAdmin } from './kafka.js';
+import type { KafkaAdminPort, KafkaPort } from './kafka-port.js';
 import type { Logger } from './log.js';
 import { isTransientKafkaError, Offsets } from './offsets.js';
 import {
@@ -11,15 +10,13 @@ import {
   type TopicSpec,
 } from './topics.js';
 
-const { ConfigResourceTypes } = kafkajs;
-
 /**
  * Polls until every partition of the plan has a leader that answers for it (metadata
  * names a leader a moment before the leader serves offsets); a new topic takes a moment.
  */
 async function waitForLeaders(
-  kafka: Kafka,
-  admin: KafkaAdmin,
+  kafka: KafkaPort,
+  admin: KafkaAdminPort,
   plan: TopicSpec[],
   timeoutMs: number,
 ): Promise<void> {
@@ -27,9 +24,9 @@ async function waitForLeaders(
   let last = 'no metadata yet';
   for (;;) {
     try {
-      const { topics } = await admin.fetchTopicMetadata({ topics: plan.map((s) => s.name) });
+      const topics = await admin.topicMetadata(plan.map((s) => s.name));
       const leaderless = topics.flatMap((t) =>
-        t.partitions.filter((p) => p.leader < 0).map((p) => `${t.name}/${p.partitionId}`),
+        t.partitions.filter((p) => p.leader < 0).map((p) => `${t.name}/${p.partition}`),
       );
       if (leaderless.length === 0) {
         const offsets = new Offsets(kafka, Math.max(0, deadline - Date.now()));
@@ -53,26 +50,20 @@ async function waitForLeaders(
 }
 
 /** Fills in what existing topics have of the planned settings, to report the differences. */
-async function compareExistingConfigs(admin: KafkaAdmin, actions: TopicAction[]): Promise<void> {
+async function compareExistingConfigs(admin: KafkaAdminPort, actions: TopicAction[]): Promise<void> {
   const existing = actions.filter((a) => a.kind === 'exists');
   if (existing.length === 0) return;
-  const { resources } = await admin.describeConfigs({
-    includeSynonyms: false,
-    resources: existing.map((a) => ({
-      type: ConfigResourceTypes.TOPIC,
-      name: a.spec.name,
-      configNames: Object.keys(a.spec.config),
-    })),
-  });
+  const configs = await admin.topicConfigs(
+    existing.map((a) => ({ name: a.spec.name, configNames: Object.keys(a.spec.config) })),
+  );
   for (const action of existing) {
-    const resource = resources.find((r) => r.resourceName === action.spec.name);
-    const actual = new Map(resource?.configEntries.map((e) => [e.configName, e.configValue]) ?? []);
+    const actual = configs.get(action.spec.name) ?? new Map<string, string>();
     action.differences = configDifferences(action.spec.config, actual);
   }
 }
 
 export async function ensureTopics(
-  kafka: Kafka,
+  kafka: KafkaPort,
   plan: TopicSpec[],
   replicationFactor: number,
   logger: Logger,
@@ -83,24 +74,22 @@ export async function ensureTopics(
   try {
     const names = new Set(await admin.listTopics());
     const present = plan.filter((s) => names.has(s.name)).map((s) => s.name);
-    const metadata =
-      present.length > 0 ? await admin.fetchTopicMetadata({ topics: present }) : { topics: [] };
+    const metadata = present.length > 0 ? await admin.topicMetadata(present) : [];
     const actions = reconcileTopics(
       plan,
-      metadata.topics.map((t) => ({ name: t.name, partitions: t.partitions.length })),
+      metadata.map((t) => ({ name: t.name, partitions: t.partitions.length })),
     );
     const toCreate = actions.filter((a) => a.kind === 'create').map((a) => a.spec);
     if (toCreate.length > 0) {
-      await admin.createTopics({
-        // kafkajs' own wait throws on UNKNOWN_TOPIC_OR_PARTITION while metadata settles.
-        waitForLeaders: false,
-        topics: toCreate.map((spec) => ({
-          topic: spec.name,
-          numPartitions: spec.partitions,
+      // Without waiting for leaders (the client's own wait fails while metadata settles).
+      await admin.createTopics(
+        toCreate.map((spec) => ({
+          name: spec.name,
+          partitions: spec.partitions,
           replicationFactor,
-          configEntries: Object.entries(spec.config).map(([name, value]) => ({ name, value })),
+          config: spec.config,
         })),
-      });
+      );
     }
     await waitForLeaders(kafka, admin, plan, leaderTimeoutMs);
     await compareExistingConfigs(admin, actions);

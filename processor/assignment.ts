@@ -4,18 +4,11 @@
 // state-aware: a member keeps what it owns (up to its fair share; above it, it gives up
 // first what another member holds state for), and a partition to place goes first to a member that has its state on disk (a warm restore from the
 // checkpoint instead of a full one), then to the member with the most room. Members
-// tell what they own and hold in the join's user data.
-import kafkajs, { type PartitionAssigner } from 'kafkajs';
+// tell what they own and hold in the join's user data (the port carries it).
+import type { GroupAssignor, GroupMember } from '../platform/kafka-port.js';
 
-const { AssignerProtocol } = kafkajs;
-
-export interface MemberState {
-  memberId: string;
-  /** Partitions it owns now (empty after a restart). */
-  owned: readonly number[];
-  /** Partitions it has local state for. */
-  warm: readonly number[];
-}
+/** What a member owns and holds, as it told the group. */
+export type MemberState = GroupMember;
 
 /**
  * Pure: every partition to exactly one member, each member floor(P/M) or one more,
@@ -77,51 +70,10 @@ export function stickyAssignment(
   return out;
 }
 
-interface UserData {
-  owned: number[];
-  warm: number[];
-}
-
-/** The kafkajs assigner over stickyAssignment; `describe` tells this member's state at each join. */
-export function stickyAssigner(topic: string, describe: () => UserData): PartitionAssigner {
-  const name = 'RunstreamStickyAssigner';
-  return ({ cluster }) => ({
-    name,
-    version: 1,
-    async assign({ members, topics }) {
-      await cluster.refreshMetadataIfNecessary();
-      const partitions = topics.includes(topic)
-        ? cluster.findTopicPartitionMetadata(topic).map((p) => p.partitionId)
-        : [];
-      const states = members.map((member): MemberState => {
-        const data = AssignerProtocol.MemberMetadata.decode(member.memberMetadata)?.userData;
-        let parsed: UserData = { owned: [], warm: [] };
-        try {
-          if (data && data.length > 0) parsed = JSON.parse(data.toString('utf8')) as UserData;
-        } catch {
-          // A member of another version: it owns and holds nothing we know of.
-        }
-        return { memberId: member.memberId, owned: parsed.owned ?? [], warm: parsed.warm ?? [] };
-      });
-      const assignment = stickyAssignment(states, partitions);
-      return members.map((member) => ({
-        memberId: member.memberId,
-        memberAssignment: AssignerProtocol.MemberAssignment.encode({
-          version: 1,
-          assignment: { [topic]: assignment.get(member.memberId) ?? [] },
-          userData: Buffer.alloc(0),
-        }),
-      }));
-    },
-    protocol({ topics }) {
-      return {
-        name,
-        metadata: AssignerProtocol.MemberMetadata.encode({
-          version: 1,
-          topics,
-          userData: Buffer.from(JSON.stringify(describe())),
-        }),
-      };
-    },
-  });
+/**
+ * The group's assignor: stickyAssignment under its protocol name (kept, so members of
+ * every version agree); `describe` tells this member's state at each join.
+ */
+export function stickyAssignor(describe: () => { owned: number[]; warm: number[] }): GroupAssignor {
+  return { name: 'RunstreamStickyAssigner', describe, assign: stickyAssignment };
 }

@@ -2,13 +2,12 @@
 // its tasks, the role's admin client for offsets, housekeeping and lag timers.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import kafkajs, { type Consumer } from 'kafkajs';
-import type { Kafka } from '../platform/kafka.js';
 import { isSessionTimeoutRefused } from '../platform/kafka-errors.js';
+import type { GroupConsumer, KafkaPort } from '../platform/kafka-port.js';
 import type { Logger } from '../platform/log.js';
 import { Offsets } from '../platform/offsets.js';
 import { type TopicNames, topicNames } from '../platform/topics.js';
-import { stickyAssigner } from './assignment.js';
+import { stickyAssignor } from './assignment.js';
 import { type ProcessorConfig, SESSION_TIMEOUT } from './config.js';
 import { heartbeatIntervalMs } from './heartbeats.js';
 import type { ProcessorMetrics } from './metrics.js';
@@ -18,10 +17,8 @@ import { RocksStore } from './store.js';
 import { PartitionTask } from './task.js';
 import { TaskManager } from './task-manager.js';
 
-const { PartitionAssigners } = kafkajs;
-
 export class Processor {
-  private consumer: Consumer | undefined;
+  private consumer: GroupConsumer | undefined;
   private timers: NodeJS.Timeout[] = [];
   private readonly offsets: Offsets;
   private readonly manager: TaskManager;
@@ -29,7 +26,7 @@ export class Processor {
 
   constructor(
     private readonly config: ProcessorConfig,
-    private readonly kafka: Kafka,
+    private readonly kafka: KafkaPort,
     private readonly logger: Logger,
     readonly metrics: ProcessorMetrics,
     private readonly now: () => number = Date.now,
@@ -75,67 +72,49 @@ export class Processor {
 
   async start(): Promise<void> {
     const { config, topics } = this;
-    const consumer = this.kafka.consumer({
+    const topic = topics.deliveries;
+    const consumer = this.kafka.groupConsumer({
       groupId: config.groupId,
-      readUncommitted: false,
-      sessionTimeout: config.sessionTimeoutMs,
-      rebalanceTimeout: 60_000,
+      topic,
+      sessionTimeoutMs: config.sessionTimeoutMs,
+      rebalanceTimeoutMs: 60_000,
       // Frequent heartbeats (kafkajs sends them from its fetch loop, which turns at least
-      // every maxWaitTimeInMs, and the task manager while a transaction is in flight): a
+      // every maxWaitTimeMs, and the task manager while a transaction is in flight): a
       // member learns of a rebalance (a peer stopped or joined) within about a quarter of
       // a second, so the group settles quickly.
-      heartbeatInterval: heartbeatIntervalMs(config.sessionTimeoutMs),
+      heartbeatIntervalMs: heartbeatIntervalMs(config.sessionTimeoutMs),
       // Room for a whole transaction of typical deliveries (8 KB) in one batch.
       maxBytesPerPartition: 4 * 1_048_576,
       // A fetcher whose partitions are all paused (restoring) sleeps this long before it
       // looks again, and a partition resumed during a fetch waits for that fetch to end:
       // this bounds how soon a restored partition is read again (default 5 s).
-      maxWaitTimeInMs: 200,
-      // Sticky and state-aware (processor/assignment.ts); round robin stays listed so a
-      // group of mixed versions can still agree during a rolling upgrade.
-      partitionAssigners: [
-        stickyAssigner(topics.deliveries, () => ({
-          owned: [...this.manager.ownedPartitions],
-          warm: this.partitionsWithState(),
-        })),
-        PartitionAssigners.roundRobin,
-      ],
-      retry: { retries: 10 },
+      maxWaitTimeMs: 200,
+      // Sticky and state-aware (processor/assignment.ts).
+      assignor: stickyAssignor(() => ({
+        owned: [...this.manager.ownedPartitions],
+        warm: this.partitionsWithState(),
+      })),
+      retries: 10,
     });
     this.consumer = consumer;
-    const topic = topics.deliveries;
-    this.manager.attach({
-      resume: (partition) => consumer.resume([{ topic, partitions: [partition] }]),
-      isPaused: (partition) =>
-        consumer.paused().some((p) => p.topic === topic && p.partitions.includes(partition)),
-      seek: (partition, offset) => consumer.seek({ topic, partition, offset: offset.toString() }),
-    });
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      this.manager.onAssignment(payload.memberId, payload.memberAssignment[topic] ?? []);
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (isSessionTimeoutRefused(payload.error)) {
+    this.manager.attach(consumer);
+    consumer.onAssignment((memberId, partitions) => this.manager.onAssignment(memberId, partitions));
+    consumer.onCrash(({ error, restart }) => {
+      if (isSessionTimeoutRefused(error)) {
         this.logger.error(
-          { err: payload.error, sessionTimeoutMs: config.sessionTimeoutMs },
+          { err: error, sessionTimeoutMs: config.sessionTimeoutMs },
           `the brokers refuse ${SESSION_TIMEOUT.name}=${config.sessionTimeoutMs}ms: set it within their group.min.session.timeout.ms and group.max.session.timeout.ms`,
         );
         return;
       }
       // A restart rejoins the group and resumes from the committed offsets: worth seeing, not acting on.
-      this.logger[payload.restart ? 'warn' : 'error'](
-        { err: payload.error, restart: payload.restart },
-        payload.restart ? 'consumer crashed; kafkajs restarts it' : 'consumer crashed and will not restart',
+      this.logger[restart ? 'warn' : 'error'](
+        { err: error, restart },
+        restart ? 'consumer crashed; kafkajs restarts it' : 'consumer crashed and will not restart',
       );
     });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      // Offsets are resolved by the task manager once a chunk's transaction committed.
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: config.concurrency,
-      eachBatch: (payload) => this.manager.handleBatch(payload),
-    });
+    // Offsets are resolved by the task manager once a chunk's transaction committed.
+    await consumer.run((batch) => this.manager.handleBatch(batch), config.concurrency);
     this.timers.push(
       setInterval(() => this.manager.reconcile(), 1000),
       setInterval(() => void this.housekeep(), config.housekeepingIntervalMs),

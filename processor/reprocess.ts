@@ -6,7 +6,7 @@
 // and recomputes everything; exporters follow the tombstones and the new values.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Kafka } from '../platform/kafka.js';
+import type { KafkaPort } from '../platform/kafka-port.js';
 import type { Logger } from '../platform/log.js';
 import { partitionKey } from '../platform/offsets.js';
 import { endOffsets, PartitionReader } from '../platform/partition-reader.js';
@@ -15,7 +15,7 @@ import { CHANGELOG_KINDS, changelogTopic } from '../schemas/changelog.js';
 import { transactionalIdFor } from './transactions.js';
 
 export interface ReprocessOptions {
-  kafka: Kafka;
+  kafka: KafkaPort;
   topics: TopicNames;
   groupId: string;
   stateDir: string;
@@ -42,8 +42,7 @@ export async function resetProcessorState(options: ReprocessOptions): Promise<Re
   await admin.connect();
   let summary: ReprocessSummary = { partitions: 0, tombstones: 0 };
   try {
-    const { groups } = await admin.describeGroups([groupId]);
-    const members = groups[0]?.members.length ?? 0;
+    const members = (await admin.describeGroup(groupId)).members.length;
     if (members > 0) throw new GroupNotEmptyError(groupId, members);
 
     const changelogs = CHANGELOG_KINDS.map((kind) => changelogTopic(topics, kind));
@@ -69,29 +68,26 @@ export async function resetProcessorState(options: ReprocessOptions): Promise<Re
       await reader.stop();
     }
 
-    const partitions =
-      (await admin.fetchTopicMetadata({ topics: [topics.deliveries] })).topics[0]?.partitions ?? [];
-    for (const { partitionId: partition } of partitions) {
-      const producer = kafka.producer({
+    const partitions = (await admin.topicMetadata([topics.deliveries]))[0]?.partitions ?? [];
+    for (const { partition } of partitions) {
+      const producer = kafka.transactionalProducer({
         transactionalId: transactionalIdFor(groupId, topics.deliveries, partition),
-        idempotent: true,
-        maxInFlightRequests: 1,
       });
-      await producer.connect();
+      await producer.init();
       try {
         const topicMessages = changelogs.map((topic) => ({
           topic,
-          messages: [...(live.get(partitionKey(topic, partition)) ?? new Map<string, boolean>())]
+          records: [...(live.get(partitionKey(topic, partition)) ?? new Map<string, boolean>())]
             .filter(([, isLive]) => isLive)
             .map(([key]) => ({ key, value: null, partition })),
         }));
-        const count = topicMessages.reduce((n, t) => n + t.messages.length, 0);
-        const transaction = await producer.transaction();
+        const count = topicMessages.reduce((n, t) => n + t.records.length, 0);
+        const transaction = await producer.begin();
         try {
           // Chunked: one record batch per partition must stay under the broker's size limit.
-          for (const { topic, messages } of topicMessages) {
-            for (let i = 0; i < messages.length; i += 5000) {
-              await transaction.send({ topic, acks: -1, messages: messages.slice(i, i + 5000) });
+          for (const { topic, records } of topicMessages) {
+            for (let i = 0; i < records.length; i += 5000) {
+              await transaction.send([{ topic, records: records.slice(i, i + 5000) }]);
             }
           }
           await transaction.commit();
@@ -104,7 +100,7 @@ export async function resetProcessorState(options: ReprocessOptions): Promise<Re
         await producer.disconnect();
       }
     }
-    await admin.resetOffsets({ groupId, topic: topics.deliveries, earliest: true });
+    await admin.resetOffsetsToEarliest(groupId, topics.deliveries);
     await rm(join(options.stateDir, groupId), { recursive: true, force: true });
     logger.info(
       { groupId, ...summary },

@@ -6,7 +6,7 @@
 // a read that stops moving fails the restore instead of waiting forever. On request
 // (a checkpoint restore) the queued-jobs index follows the jobs it copies, so a store
 // restored from its checkpoint needs no recount.
-import type { Kafka } from '../platform/kafka.js';
+import type { KafkaPort } from '../platform/kafka-port.js';
 import type { Logger } from '../platform/log.js';
 import { partitionKey } from '../platform/offsets.js';
 import { PartitionReader } from '../platform/partition-reader.js';
@@ -73,7 +73,7 @@ async function queueIndexOps(
 
 export class ChangelogRestorer {
   constructor(
-    private readonly kafka: Kafka,
+    private readonly kafka: KafkaPort,
     private readonly topics: TopicNames,
     private readonly logger: Logger,
     /** Reader groups are named from this, so ACLs can grant them by prefix. */

@@ -4,7 +4,7 @@
 // not running is paused, so the consumer never blocks on a restore (other partitions
 // of the same broker keep flowing) and never waits without noticing a rebalance; it is
 // resumed, from its last processed offset, once a running task owns it.
-import type { EachBatchPayload } from 'kafkajs';
+import type { GroupBatch } from '../platform/kafka-port.js';
 import type { Logger } from '../platform/log.js';
 import type { Offsets } from '../platform/offsets.js';
 import type { ProcessorConfig } from './config.js';
@@ -189,9 +189,8 @@ export class TaskManager {
   }
 
   /** One fetched batch of an assigned partition: processed in transactions of bounded size. */
-  async handleBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload;
-    const partition = batch.partition;
+  async handleBatch(batch: GroupBatch): Promise<void> {
+    const { partition, records, resolveOffset, heartbeat, isRunning, isStale, pause } = batch;
     const task = this.tasks.get(partition);
     if (task?.state !== 'running' || !this.assigned.includes(partition)) {
       // Not ready yet (restoring, or failed and waiting): stop fetching it until it is.
@@ -203,9 +202,9 @@ export class TaskManager {
       return;
     }
     const size = this.deps.config.maxRecordsPerTransaction;
-    for (let i = 0; i < batch.messages.length; i += size) {
+    for (let i = 0; i < records.length; i += size) {
       if (!isRunning() || isStale()) return;
-      const chunk = batch.messages.slice(i, i + size);
+      const chunk = records.slice(i, i + size);
       let result: Awaited<ReturnType<PartitionTask['process']>>;
       try {
         // Heartbeats go on while the transaction is in flight (processor/heartbeats.ts).

@@ -18,7 +18,7 @@
 // crash between the two leaves RocksDB behind its checkpoint, never ahead of Kafka,
 // and the next restore reads the tail.
 import { join } from 'node:path';
-import type { Kafka } from '../platform/kafka.js';
+import type { KafkaPort } from '../platform/kafka-port.js';
 import type { Logger } from '../platform/log.js';
 import type { Offsets, PartitionEnds } from '../platform/offsets.js';
 import type { TopicNames } from '../platform/topics.js';
@@ -110,7 +110,7 @@ export interface TaskStore extends KeyValueStore {
 export type OpenStore = (location: string) => Promise<TaskStore>;
 
 export interface TaskDeps {
-  kafka: Kafka;
+  kafka: KafkaPort;
   topics: TopicNames;
   partition: number;
   config: Pick<

@@ -7,8 +7,8 @@
 // reliably (it stays COMMITTING, and after an aborted send its sequence numbers may
 // repeat ones the broker has seen), so the owner opens a new producer, which fences
 // this one and lets the coordinator finish whatever it left.
-import type { Producer, RecordMetadata } from 'kafkajs';
-import { isProducerFenced, type Kafka } from '../platform/kafka.js';
+import { isProducerFenced } from '../platform/kafka-errors.js';
+import type { KafkaPort, PartitionAck, Transaction, TransactionalProducer } from '../platform/kafka-port.js';
 
 /** The transactional id of an input partition: `<group>-<deliveries topic>-<partition>`. */
 export function transactionalIdFor(groupId: string, deliveriesTopic: string, partition: number): string {
@@ -51,37 +51,33 @@ export interface InputOffset {
 }
 
 export class PartitionProducer {
-  private readonly producer: Producer;
+  private readonly producer: TransactionalProducer;
   private spent = false;
 
   constructor(
-    kafka: Kafka,
+    kafka: KafkaPort,
     readonly transactionalId: string,
     private readonly partition: number,
     transactionTimeoutMs: number,
   ) {
-    this.producer = kafka.producer({
+    this.producer = kafka.transactionalProducer({
       transactionalId,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionTimeout: transactionTimeoutMs,
+      transactionTimeoutMs,
       // The broker answers CONCURRENT_TRANSACTIONS to the next transaction's first
       // request until the last one's markers are written, a few ms: retry quickly, as
       // Java's client does (20 ms), and long enough to ride out a leader election.
-      retry: { retries: 15, initialRetryTime: 5, maxRetryTime: 2000 },
+      retry: { retries: 15, initialRetryTimeMs: 5, maxRetryTimeMs: 2000 },
     });
   }
 
   /**
-   * Connects and takes the transactional id: kafkajs registers it on the first
-   * transaction(), not on connect(), and an empty abort sends nothing. Once this
-   * resolves, the previous owner is fenced and the coordinator has finished its open
-   * transaction (committed if its commit was under way, aborted otherwise).
+   * Connects and takes the transactional id. Once this resolves, the previous owner is
+   * fenced and the coordinator has finished its open transaction (committed if its
+   * commit was under way, aborted otherwise).
    */
   async init(): Promise<void> {
     try {
-      await this.producer.connect();
-      await (await this.producer.transaction()).abort();
+      await this.producer.init();
     } catch (error) {
       this.spent = true;
       throw this.classify(error, 'aborted', 'taking the transactional id');
@@ -96,24 +92,23 @@ export class PartitionProducer {
   async commit(batch: ChangelogBatch, input: InputOffset | undefined): Promise<Map<string, bigint>> {
     if (this.spent) throw new Error(`producer ${this.transactionalId} is spent; open a new one`);
     const next = new Map<string, bigint>();
-    let transaction: Awaited<ReturnType<Producer['transaction']>>;
+    let transaction: Transaction;
     try {
-      transaction = await this.producer.transaction();
+      transaction = await this.producer.begin();
     } catch (error) {
       this.spent = true;
       throw this.classify(error, 'aborted', 'beginning a transaction');
     }
     try {
       if (batch.size > 0) {
-        const metadata = await transaction.sendBatch({
-          acks: -1,
-          topicMessages: [...batch].map(([topic, messages]) => ({
+        const acks = await transaction.send(
+          [...batch].map(([topic, messages]) => ({
             topic,
-            messages: messages.map((m) => ({ key: m.key, value: m.value, partition: this.partition })),
+            records: messages.map((m) => ({ key: m.key, value: m.value, partition: this.partition })),
           })),
-        });
+        );
         for (const [topic, messages] of batch) {
-          const base = baseOffsetOf(metadata, topic, this.partition);
+          const base = baseOffsetOf(acks, topic, this.partition);
           if (base === undefined) {
             // Never commit without records Kafka did not acknowledge.
             throw new Error(`Kafka did not acknowledge ${topic}/${this.partition} in the transaction`);
@@ -122,15 +117,7 @@ export class PartitionProducer {
         }
       }
       if (input) {
-        await transaction.sendOffsets({
-          consumerGroupId: input.groupId,
-          topics: [
-            {
-              topic: input.topic,
-              partitions: [{ partition: input.partition, offset: input.offset.toString() }],
-            },
-          ],
-        });
+        await transaction.sendOffsets(input);
       }
     } catch (error) {
       this.spent = true;
@@ -161,13 +148,6 @@ export class PartitionProducer {
   }
 }
 
-function baseOffsetOf(
-  metadata: readonly RecordMetadata[],
-  topic: string,
-  partition: number,
-): bigint | undefined {
-  const answer = metadata.find((m) => m.topicName === topic && m.partition === partition);
-  return answer && answer.errorCode === 0 && answer.baseOffset !== undefined
-    ? BigInt(answer.baseOffset)
-    : undefined;
+function baseOffsetOf(acks: readonly PartitionAck[], topic: string, partition: number): bigint | undefined {
+  return acks.find((a) => a.topic === topic && a.partition === partition)?.baseOffset;
 }

@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Kafka } from '../platform/kafka.js';
+import type { KafkaPort } from '../platform/kafka-port.js';
 import type { Logger } from '../platform/log.js';
 import { Offsets, partitionKey } from '../platform/offsets.js';
 import { PartitionReader } from '../platform/partition-reader.js';
@@ -41,7 +41,7 @@ export interface VerifyProgress {
 }
 
 export interface VerifyOptions {
-  kafka: Kafka;
+  kafka: KafkaPort;
   topics: TopicNames;
   config: Pick<
     ProcessorConfig,
@@ -209,7 +209,7 @@ function liveSeries(cut: AggregatesCut): Map<string, AggregateValue> {
 
 /** Reads partitions of a topic from the earliest retained record up to (excluding) `to`. */
 async function readPartitions(
-  kafka: Kafka,
+  kafka: KafkaPort,
   logger: Logger,
   groupPrefix: string,
   wanted: ReadonlyArray<{ partition: number; to: bigint }>,
@@ -217,7 +217,7 @@ async function readPartitions(
   stallMs: number,
   onBatch: (
     partition: number,
-    messages: Array<{ offset: string; key: Buffer | null; value: Buffer | null }>,
+    messages: ReadonlyArray<{ offset: string; key: Buffer | null; value: Buffer | null }>,
   ) => Promise<void> | void,
 ): Promise<void> {
   const reading = wanted.filter((w) => w.to > 0n);

@@ -5,14 +5,14 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import type { Kafka } from '../platform/kafka.js';
+import type { KafkaPort } from '../platform/kafka-port.js';
 import type { Logger } from '../platform/log.js';
 import { endOffsets, PartitionReader } from '../platform/partition-reader.js';
 import { codecs } from '../schemas/codecs.js';
 import { toArchiveLine } from './archive.js';
 
 export interface ExportOptions {
-  kafka: Kafka;
+  kafka: KafkaPort;
   topic: string;
   logger: Logger;
   /** '-' for standard output; a path ending in .gz is gzip-compressed. */
@@ -42,8 +42,8 @@ export async function exportDeliveries(options: ExportOptions): Promise<ExportSu
     const admin = kafka.admin();
     await admin.connect();
     try {
-      for (const p of await admin.fetchTopicOffsetsByTimestamp(topic, options.sinceMs)) {
-        if (BigInt(p.offset) >= 0n) starts.set(p.partition, BigInt(p.offset));
+      for (const p of await admin.offsetsAtTime(topic, options.sinceMs)) {
+        if (p.offset >= 0n) starts.set(p.partition, p.offset);
       }
     } finally {
       await admin.disconnect();

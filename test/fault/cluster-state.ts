@@ -1,7 +1,7 @@
 // What the fault scripts ask the cluster: are all replicas back in sync (an operator
 // waits for that between two broker restarts), and which broker coordinates a group
 // or a transactional id (Kafka places both by the Java hash of the id).
-import type { Kafka } from 'kafkajs';
+import type { KafkaAdminPort, KafkaPort } from '../../platform/kafka-port.js';
 import type { NodeId } from '../support/cluster.js';
 
 /** Java's String.hashCode, as Kafka uses it to place coordinators. */
@@ -17,10 +17,7 @@ export function coordinatorPartition(id: string, partitions: number): number {
   return (hash === -2147483648 ? 0 : Math.abs(hash)) % partitions;
 }
 
-async function withAdmin<T>(
-  kafka: Kafka,
-  work: (admin: ReturnType<Kafka['admin']>) => Promise<T>,
-): Promise<T> {
+async function withAdmin<T>(kafka: KafkaPort, work: (admin: KafkaAdminPort) => Promise<T>): Promise<T> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -31,7 +28,7 @@ async function withAdmin<T>(
 }
 
 /** Until every replica of the given topics (and of Kafka's internal ones) is in sync. */
-export async function waitForFullIsr(kafka: Kafka, topics: string[], timeoutMs = 90_000): Promise<void> {
+export async function waitForFullIsr(kafka: KafkaPort, topics: string[], timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let detail = '';
   while (Date.now() < deadline) {
@@ -40,11 +37,9 @@ export async function waitForFullIsr(kafka: Kafka, topics: string[], timeoutMs =
         // Kafka's internal topics exist once a group or a transaction first needed them.
         const existing = new Set(await admin.listTopics());
         const internal = ['__consumer_offsets', '__transaction_state'].filter((t) => existing.has(t));
-        const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [...topics, ...internal] });
+        const metadata = await admin.topicMetadata([...topics, ...internal]);
         const short = metadata.flatMap((t) =>
-          t.partitions
-            .filter((p) => p.isr.length < p.replicas.length)
-            .map((p) => `${t.name}/${p.partitionId}`),
+          t.partitions.filter((p) => p.isr.length < p.replicas.length).map((p) => `${t.name}/${p.partition}`),
         );
         return short.length === 0
           ? ''
@@ -59,31 +54,31 @@ export async function waitForFullIsr(kafka: Kafka, topics: string[], timeoutMs =
   throw new Error(`replicas not back in sync within ${timeoutMs} ms: ${detail}`);
 }
 
-async function leaderOf(kafka: Kafka, topic: string, partition: number): Promise<NodeId> {
+async function leaderOf(kafka: KafkaPort, topic: string, partition: number): Promise<NodeId> {
   return withAdmin(kafka, async (admin) => {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-    const leader = topics[0]?.partitions.find((p) => p.partitionId === partition)?.leader;
+    const topics = await admin.topicMetadata([topic]);
+    const leader = topics[0]?.partitions.find((p) => p.partition === partition)?.leader;
     if (leader !== 1 && leader !== 2 && leader !== 3) throw new Error(`${topic}/${partition} has no leader`);
     return leader;
   });
 }
 
-async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
+async function partitionCount(kafka: KafkaPort, topic: string): Promise<number> {
   return withAdmin(kafka, async (admin) => {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    const topics = await admin.topicMetadata([topic]);
     return topics[0]?.partitions.length ?? 0;
   });
 }
 
 /** The broker that coordinates the consumer group now. */
-export async function groupCoordinator(kafka: Kafka, groupId: string): Promise<NodeId> {
+export async function groupCoordinator(kafka: KafkaPort, groupId: string): Promise<NodeId> {
   const partitions = await partitionCount(kafka, '__consumer_offsets');
   return leaderOf(kafka, '__consumer_offsets', coordinatorPartition(groupId, partitions));
 }
 
 /** The broker that coordinates the most of the given transactional ids now. */
 export async function busiestTransactionCoordinator(
-  kafka: Kafka,
+  kafka: KafkaPort,
   transactionalIds: string[],
 ): Promise<NodeId> {
   const partitions = await partitionCount(kafka, '__transaction_state');

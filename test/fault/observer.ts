@@ -2,7 +2,7 @@
 // committed offset against the end offset. A partition stalls while it has input left
 // and its committed offset does not move; the longest such stretch is what an
 // operator's dashboard would have shown as frozen numbers.
-import type { Kafka } from 'kafkajs';
+import type { KafkaAdminPort, KafkaPort } from '../../platform/kafka-port.js';
 
 export interface StallReport {
   /** Longest stall of any partition (ms), and which. */
@@ -35,13 +35,13 @@ export class StallObserver {
   private failedSamples = 0;
   private timer: NodeJS.Timeout | undefined;
   private sampling: Promise<void> | undefined;
-  private admin: ReturnType<Kafka['admin']> | undefined;
+  private admin: KafkaAdminPort | undefined;
   /** Every stall that ended: a partition with input waiting whose offset did not move. */
   private readonly stalls: Array<{ partition: number; start: number; end: number }> = [];
   private readonly marks = new Map<string, number>();
 
   constructor(
-    private readonly kafka: Kafka,
+    private readonly kafka: KafkaPort,
     private readonly groupId: string,
     private readonly topic: string,
   ) {}
@@ -57,20 +57,20 @@ export class StallObserver {
   private async sample(): Promise<void> {
     try {
       if (!this.admin) {
-        this.admin = this.kafka.admin({ retry: { retries: 1 } });
+        this.admin = this.kafka.admin({ retries: 1 });
         await this.admin.connect();
       }
       const [ends, offsets] = await Promise.all([
-        this.admin.fetchTopicOffsets(this.topic),
-        this.admin.fetchOffsets({ groupId: this.groupId, topics: [this.topic] }),
+        this.admin.partitionOffsets(this.topic),
+        this.admin.committedOffsets(this.groupId, this.topic),
       ]);
       const now = Date.now();
-      const at = new Map(offsets[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? []);
+      const at = new Map(offsets.map((p) => [p.partition, p.offset]));
       for (const end of ends) {
         const committed = at.get(end.partition) ?? -1n;
         const moved = committed !== this.committed.get(end.partition);
         this.committed.set(end.partition, committed);
-        const lagging = committed < BigInt(end.high) && BigInt(end.high) > BigInt(end.low);
+        const lagging = committed < end.high && end.high > end.low;
         if (!lagging || moved) {
           const start = this.stuckSince.get(end.partition);
           if (start !== undefined) this.stalls.push({ partition: end.partition, start, end: now });

@@ -5,9 +5,9 @@
 // series both exporters serve equals the oracle's.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Kafka } from 'kafkajs';
 import { type GeneratedDelivery, generateScenario, seededRandom } from '../../demo/stream.js';
-import { createKafka } from '../../platform/kafka.js';
+import { createKafka } from '../../platform/kafka/index.js';
+import type { KafkaPort } from '../../platform/kafka-port.js';
 import { createLogger } from '../../platform/log.js';
 import { topicNames, topicPlan } from '../../platform/topics.js';
 import { ensureTopics } from '../../platform/topics-admin.js';
@@ -26,7 +26,7 @@ export const PARTITIONS = 12;
 export interface FaultContext {
   cluster: JarCluster;
   fleet: Fleet;
-  kafka: Kafka;
+  kafka: KafkaPort;
   prefix: string;
   groupId: string;
   topics: string[];
@@ -115,7 +115,7 @@ async function exporterDiffs(fleet: Fleet, expected: Map<string, number>): Promi
 }
 
 export async function missingAcks(
-  kafka: Kafka,
+  kafka: KafkaPort,
   topic: string,
   acks: readonly Ack[],
   ids: Set<string>,

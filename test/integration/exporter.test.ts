@@ -295,12 +295,14 @@ describe('exporter end to end', () => {
     const exporter = await startExporter(readExporterConfig(env), testLogger);
     handles.push(exporter);
     await exporter.exporter.waitUntilCaughtUp(60_000);
-    const producer = testKafka().producer();
+    const producer = testKafka().recordProducer();
     await producer.connect();
-    await producer.send({
-      topic: topics.names.aggregatesChangelog,
-      messages: [{ key: '0|github_actions_jobs["x"]', value: Buffer.from('not avro at all'), partition: 0 }],
-    });
+    await producer.send([
+      {
+        topic: topics.names.aggregatesChangelog,
+        records: [{ key: '0|github_actions_jobs["x"]', value: Buffer.from('not avro at all'), partition: 0 }],
+      },
+    ]);
     await producer.disconnect();
     const count = await waitFor('invalid record counted', async () => {
       const samples = parseExposition(await scrape(exporter.port));
@@ -320,17 +322,19 @@ describe('exporter end to end', () => {
   it('serves no github_actions_ series until its view has caught up', async () => {
     // Tombstones for keys the view never held give it a long changelog to read without
     // changing any value, so scrapes can land while it is still reading.
-    const producer = testKafka().producer();
+    const producer = testKafka().recordProducer();
     await producer.connect();
     for (let chunk = 0; chunk < 20; chunk++) {
-      await producer.send({
-        topic: topics.names.aggregatesChangelog,
-        messages: Array.from({ length: 5000 }, (_, i) => ({
-          key: `1|never-held-${chunk}-${i}`,
-          value: null,
-          partition: 1,
-        })),
-      });
+      await producer.send([
+        {
+          topic: topics.names.aggregatesChangelog,
+          records: Array.from({ length: 5000 }, (_, i) => ({
+            key: `1|never-held-${chunk}-${i}`,
+            value: null,
+            partition: 1,
+          })),
+        },
+      ]);
     }
     await producer.disconnect();
 

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type IngestConfig, readIngestConfig, startIngest } from '../../ingest/main.js';
-import { createKafka } from '../../platform/kafka.js';
+import { createKafka } from '../../platform/kafka/index.js';
 import type { RoleHandle } from '../../platform/role.js';
 import { topicPlan } from '../../platform/topics.js';
 import { ensureTopics } from '../../platform/topics-admin.js';

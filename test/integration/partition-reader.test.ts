@@ -4,25 +4,32 @@
 // first fetch. Fails without the static assignment of patches/kafkajs+2.2.4.patch.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Kafka } from '../../platform/kafka.js';
+import type { KafkaPort } from '../../platform/kafka-port.js';
 import { partitionKey } from '../../platform/offsets.js';
 import { PartitionReader } from '../../platform/partition-reader.js';
-import { createTestTopics, type TestTopics, testKafka, testLogger } from '../support/kafka.js';
+import { brokers, createTestTopics, type TestTopics, testKafka, testLogger } from '../support/kafka.js';
+import { plumbingKafka } from '../support/kafkajs.js';
 
 describe('partition reader', () => {
-  let kafka: Kafka;
+  let kafka: KafkaPort;
   let topics: TestTopics;
 
   beforeAll(async () => {
     kafka = testKafka('partition-reader-test');
     topics = await createTestTopics(3);
-    const producer = kafka.producer();
+    const producer = kafka.recordProducer();
     await producer.connect();
     for (const partition of [0, 1, 2]) {
-      await producer.send({
-        topic: topics.names.deliveries,
-        messages: Array.from({ length: 10 }, (_, i) => ({ partition, value: `p${partition}-${i}` })),
-      });
+      await producer.send([
+        {
+          topic: topics.names.deliveries,
+          records: Array.from({ length: 10 }, (_, i) => ({
+            key: null,
+            partition,
+            value: `p${partition}-${i}`,
+          })),
+        },
+      ]);
     }
     await producer.disconnect();
   });
@@ -30,7 +37,7 @@ describe('partition reader', () => {
   afterAll(async () => {
     const admin = kafka.admin();
     await admin.connect();
-    await admin.deleteTopics({ topics: [topics.names.deliveries] }).catch(() => undefined);
+    await admin.deleteTopics([topics.names.deliveries]).catch(() => undefined);
     await admin.disconnect();
   });
 
@@ -64,7 +71,8 @@ describe('partition reader', () => {
       ...Array.from({ length: 6 }, (_, i) => `1@${i + 4}:p1-${i + 4}`),
       ...Array.from({ length: 10 }, (_, i) => `2@${i}:p2-${i}`),
     ]);
-    const admin = kafka.admin();
+    // Listing groups is broker plumbing the port does not offer.
+    const admin = plumbingKafka({ brokers: brokers(), clientId: 'partition-reader-test' }).admin();
     await admin.connect();
     try {
       const { groups } = await admin.listGroups();

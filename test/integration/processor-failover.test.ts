@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateStream, seededRandom } from '../../demo/stream.js';
 import { brokers, createTestTopics, testKafka } from '../support/kafka.js';
+import { plumbingKafka } from '../support/kafkajs.js';
 import { publishDeliveries, waitForGroup } from '../support/publish.js';
 import { comparable, expectedState, foldChangelogs } from '../support/state.js';
 
@@ -39,7 +40,8 @@ function startProcessorProcess(prefix: string, stateDir: string): ChildProcess {
 
 /** Both processors joined and own partitions, so the kill hits a working owner. */
 async function waitForMembers(groupId: string, members: number, timeoutMs = 60_000): Promise<void> {
-  const admin = testKafka().admin();
+  // A group's state is broker plumbing the port does not offer.
+  const admin = plumbingKafka({ brokers: brokers(), clientId: 'failover-test' }).admin();
   await admin.connect();
   try {
     const deadline = Date.now() + timeoutMs;

@@ -12,6 +12,7 @@ import { type ProcessorConfig, readProcessorConfig, startProcessor } from '../..
 import { recountGauges } from '../../processor/recount.js';
 import { RocksStore } from '../../processor/store.js';
 import { QUEUE_INDEX_PREFIX, readCheckpoint, storeOpsFor } from '../../processor/store-layout.js';
+import { partitionForKey } from '../../schemas/delivery.js';
 import {
   brokers,
   createTestTopics,
@@ -323,18 +324,18 @@ describe('processor against a real broker and RocksDB', () => {
     const kafka = testKafka();
     const config = processorConfig(topics, stateDir);
     // A previous owner of partition 0, paused in the middle of a transaction.
-    const zombie = kafka.producer({
+    const zombie = kafka.transactionalProducer({
       transactionalId: `${config.groupId}-${topics.names.deliveries}-0`,
-      idempotent: true,
-      maxInFlightRequests: 1,
     });
-    await zombie.connect();
+    await zombie.init();
     try {
-      const transaction = await zombie.transaction();
-      await transaction.send({
-        topic: topics.names.dedupeChangelog,
-        messages: [{ key: 'zombie-delivery', value: Buffer.from('x'), partition: 0 }],
-      });
+      const transaction = await zombie.begin();
+      await transaction.send([
+        {
+          topic: topics.names.dedupeChangelog,
+          records: [{ key: 'zombie-delivery', value: Buffer.from('x'), partition: 0 }],
+        },
+      ]);
       const processor = await startProcessor(config, testLogger);
       handles.push(processor);
       await waitForReady(processor.port);
@@ -362,14 +363,11 @@ describe('processor against a real broker and RocksDB', () => {
     // new tasks take the ids back at once instead of waiting for a rebalance.
     const fencers = [];
     for (let partition = 0; partition < topics.partitions; partition++) {
-      const fencer = kafka.producer({
+      const fencer = kafka.transactionalProducer({
         transactionalId: `${config.groupId}-${topics.names.deliveries}-${partition}`,
-        idempotent: true,
-        maxInFlightRequests: 1,
       });
-      await fencer.connect();
-      // kafkajs registers the transactional id (and so fences) on the first transaction.
-      await (await fencer.transaction()).abort();
+      // Taking the transactional id fences its producer of an older epoch.
+      await fencer.init();
       fencers.push(fencer);
     }
     try {
@@ -393,17 +391,20 @@ describe('processor against a real broker and RocksDB', () => {
 
   it('skips and counts a garbage record, and applies the records after it', async () => {
     const kafka = testKafka();
-    const producer = kafka.producer();
+    const producer = kafka.recordProducer();
     await producer.connect();
     const stream = generateStream({ seed: 11, runs: 3, duplicateRate: 0 });
     const runId = '7000000000';
-    await producer.send({
-      topic: topics.names.deliveries,
-      messages: [
-        { key: runId, value: Buffer.from('definitely not avro') },
-        { key: runId, value: Buffer.from([0, 0, 0, 0, 1, 0x02]) },
-      ],
-    });
+    const partition = partitionForKey(runId, topics.partitions);
+    await producer.send([
+      {
+        topic: topics.names.deliveries,
+        records: [
+          { key: runId, value: Buffer.from('definitely not avro'), partition },
+          { key: runId, value: Buffer.from([0, 0, 0, 0, 1, 0x02]), partition },
+        ],
+      },
+    ]);
     await producer.disconnect();
     await publishDeliveries(kafka, topics.names.deliveries, stream);
     const processor = await startProcessor(processorConfig(topics, stateDir), testLogger);

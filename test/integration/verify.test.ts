@@ -87,25 +87,26 @@ async function writeAggregates(
   position: bigint,
   records: ReadonlyArray<{ seriesKey: string; value: AggregateValue | null }>,
 ): Promise<void> {
-  const producer = testKafka().producer();
+  const producer = testKafka().recordProducer();
   await producer.connect();
   try {
-    await producer.send({
-      topic: topics.names.aggregatesChangelog,
-      acks: -1,
-      messages: [
-        ...records.map((r) => ({
-          key: aggregateChangelogKey(partition, r.seriesKey),
-          value: r.value && encodeAggregate(r.value),
-          partition,
-        })),
-        {
-          key: aggregateChangelogKey(partition, INPUT_POSITION_KEY),
-          value: Buffer.from(position.toString()),
-          partition,
-        },
-      ],
-    });
+    await producer.send([
+      {
+        topic: topics.names.aggregatesChangelog,
+        records: [
+          ...records.map((r) => ({
+            key: aggregateChangelogKey(partition, r.seriesKey),
+            value: r.value && encodeAggregate(r.value),
+            partition,
+          })),
+          {
+            key: aggregateChangelogKey(partition, INPUT_POSITION_KEY),
+            value: Buffer.from(position.toString()),
+            partition,
+          },
+        ],
+      },
+    ]);
   } finally {
     await producer.disconnect();
   }

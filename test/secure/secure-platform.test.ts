@@ -11,9 +11,9 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka } from '../../platform/kafka.js';
+import { createKafka } from '../../platform/kafka/index.js';
+import type { KafkaPort } from '../../platform/kafka-port.js';
 import { readKafkaSecurity } from '../../platform/kafka-security.js';
 import { topicPlan } from '../../platform/topics.js';
 import { ensureTopics } from '../../platform/topics-admin.js';
@@ -25,6 +25,7 @@ import { freePort } from '../support/broker.js';
 import { startCli } from '../support/cli-process.js';
 import { parseExposition, samplesByKey, scrape } from '../support/exposition.js';
 import { testLogger } from '../support/kafka.js';
+import { type PlumbingKafka, plumbingKafka } from '../support/kafkajs.js';
 import { expectedSeries, seriesDiff } from '../support/oracle.js';
 import { type SecureBroker, startSecureBroker, unsignedJwt } from '../support/secure-broker.js';
 
@@ -37,7 +38,9 @@ const PARTITIONS = 4;
 
 describe('on a secured Kafka platform', () => {
   let broker: SecureBroker;
-  let admin: Kafka;
+  let admin: KafkaPort;
+  /** The same identity for what the port does not offer (ACLs, topic configs). */
+  let plumbing: PlumbingKafka;
   let acls: DocAcl[];
   let work: string;
   /** Every secret the suite hands out: none may appear in any output. */
@@ -46,10 +49,14 @@ describe('on a secured Kafka platform', () => {
   beforeAll(async () => {
     broker = await startSecureBroker(USERS);
     work = await mkdtemp(join(tmpdir(), 'runstream-secure-suite-'));
-    admin = createKafka({
+    const adminEndpoint = {
       brokers: [broker.address.scram],
       security: readKafkaSecurity(broker.envFor('scram', 'admin')),
       clientId: 'secure-suite-admin',
+    };
+    plumbing = plumbingKafka(adminEndpoint);
+    admin = createKafka({
+      ...adminEndpoint,
       logger: testLogger,
     });
     acls = await documentedAcls();
@@ -78,7 +85,7 @@ describe('on a secured Kafka platform', () => {
       TOOLS: 'User:tools',
       ...principals,
     };
-    const kafkaAdmin = admin.admin();
+    const kafkaAdmin = plumbing.admin();
     await kafkaAdmin.connect();
     try {
       await grant(
@@ -152,7 +159,7 @@ describe('on a secured Kafka platform', () => {
 
   /** Until the processor group has committed every delivery on the topic. */
   async function processedToEnd(groupId: string, topic: string): Promise<void> {
-    const kafkaAdmin = admin.admin();
+    const kafkaAdmin = plumbing.admin();
     await kafkaAdmin.connect();
     try {
       const deadline = Date.now() + 60_000;
@@ -412,7 +419,7 @@ describe('on a secured Kafka platform', () => {
 
   it('topics verify: a changelog with cleanup.policy=delete and mismatched partitions, one line each; processors refuse', async () => {
     const prefix = `sverify${randomUUID().slice(0, 6)}.`;
-    const kafkaAdmin = admin.admin();
+    const kafkaAdmin = plumbing.admin();
     await kafkaAdmin.connect();
     const entries = (config: Record<string, string>) =>
       Object.entries(config).map(([name, value]) => ({ name, value }));

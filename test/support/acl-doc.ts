@@ -4,8 +4,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import kafkajs, { type AclEntry } from 'kafkajs';
-import type { KafkaAdmin } from '../../platform/kafka.js';
 import { root } from './deploy-contract.js';
+import type { PlumbingKafka } from './kafkajs.js';
 
 const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
 
@@ -83,6 +83,6 @@ export function aclEntries(acls: readonly DocAcl[], vars: Record<string, string>
   );
 }
 
-export async function grant(admin: KafkaAdmin, entries: AclEntry[]): Promise<void> {
+export async function grant(admin: ReturnType<PlumbingKafka['admin']>, entries: AclEntry[]): Promise<void> {
   await admin.createAcls({ acl: entries });
 }

@@ -1,9 +1,9 @@
 // Broker access for integration tests: a unique topic prefix per test, topic creation
 // through the product's own code, and reading a topic back to its end.
 import { randomUUID } from 'node:crypto';
-import type { KafkaMessage } from 'kafkajs';
 import { inject } from 'vitest';
-import { createKafka, type Kafka } from '../../platform/kafka.js';
+import { createKafka } from '../../platform/kafka/index.js';
+import type { ConsumedRecord, KafkaPort } from '../../platform/kafka-port.js';
 import { createLogger, type Logger } from '../../platform/log.js';
 import { partitionKey } from '../../platform/offsets.js';
 import { endOffsets, PartitionReader } from '../../platform/partition-reader.js';
@@ -16,7 +16,7 @@ export function brokers(): string[] {
   return inject('kafkaBrokers').split(',');
 }
 
-export function testKafka(clientId = 'runstream-test'): Kafka {
+export function testKafka(clientId = 'runstream-test'): KafkaPort {
   return createKafka({ brokers: brokers(), clientId, logger: testLogger });
 }
 
@@ -34,14 +34,14 @@ export async function createTestTopics(partitions = 3): Promise<TestTopics> {
 
 export interface ReadRecord {
   partition: number;
-  message: KafkaMessage;
+  message: ConsumedRecord;
 }
 
 /** Every committed record of a topic up to its end offsets at the time of the call. */
 export async function readTopic(
   topic: string,
   timeoutMs = 30_000,
-  kafka: Kafka = testKafka(),
+  kafka: KafkaPort = testKafka(),
 ): Promise<ReadRecord[]> {
   const ends = await endOffsets(kafka, [topic]);
   const records: ReadRecord[] = [];

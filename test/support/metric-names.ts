@@ -7,7 +7,7 @@ import { readExporterConfig } from '../../exporter/main.js';
 import { readScaleSetPollerConfig, ScaleSetPoller } from '../../exporter/scale-sets.js';
 import { ViewReader } from '../../exporter/view-reader.js';
 import { createIngestMetrics } from '../../ingest/metrics.js';
-import { createKafka } from '../../platform/kafka.js';
+import { createKafka } from '../../platform/kafka/index.js';
 import { createLogger } from '../../platform/log.js';
 import { createRoleRegistry } from '../../platform/metrics.js';
 import { createProcessorMetrics } from '../../processor/metrics.js';

@@ -2,7 +2,7 @@
 // envelope, same key, same producer), and waits for a consumer group to finish them.
 import type { GeneratedDelivery } from '../../demo/stream.js';
 import { DeliveryPublisher } from '../../ingest/publisher.js';
-import type { Kafka } from '../../platform/kafka.js';
+import type { KafkaPort } from '../../platform/kafka-port.js';
 import { buildDelivery, type KeyedDelivery } from '../../schemas/delivery.js';
 import { testLogger } from './kafka.js';
 
@@ -40,7 +40,7 @@ export function deliveredAt(d: GeneratedDelivery): number {
  * received when GitHub would have sent them, as a replay of an archive keeps them.
  */
 export async function publishDeliveries(
-  kafka: Kafka,
+  kafka: KafkaPort,
   topic: string,
   deliveries: readonly GeneratedDelivery[],
   chunk = 200,
@@ -58,7 +58,7 @@ export async function publishDeliveries(
 
 /** Resolves when the group's committed offsets reach the end of every partition. */
 export async function waitForGroup(
-  kafka: Kafka,
+  kafka: KafkaPort,
   groupId: string,
   topic: string,
   timeoutMs = 90_000,
@@ -70,13 +70,11 @@ export async function waitForGroup(
     let behind = '';
     while (Date.now() < deadline) {
       const [ends, committed] = await Promise.all([
-        admin.fetchTopicOffsets(topic),
-        admin.fetchOffsets({ groupId, topics: [topic] }),
+        admin.partitionOffsets(topic),
+        admin.committedOffsets(groupId, topic),
       ]);
-      const at = new Map(committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? []);
-      const lagging = ends.filter(
-        (e) => BigInt(e.high) > BigInt(e.low) && (at.get(e.partition) ?? -1n) < BigInt(e.high),
-      );
+      const at = new Map(committed.map((p) => [p.partition, p.offset]));
+      const lagging = ends.filter((e) => e.high > e.low && (at.get(e.partition) ?? -1n) < e.high);
       if (lagging.length === 0) return;
       behind = lagging.map((e) => `${e.partition}: ${at.get(e.partition) ?? 'none'}/${e.high}`).join(', ');
       await new Promise((r) => setTimeout(r, 250));

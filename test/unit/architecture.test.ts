@@ -1,7 +1,9 @@
 // The folders tell the architecture (docs/architecture.md), and these rules keep them
 // honest: the contract (schemas/) and the adapters (platform/) import no role; the
 // roles import neither each other nor the composition root; only the CLI starts the
-// processor, through its entry points; and no module imports itself back in a cycle.
+// processor, through its entry points; kafkajs stays behind the Kafka port, in
+// platform/kafka/, reached only through its entry point; and no module imports itself
+// back in a cycle.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -19,6 +21,10 @@ const SOURCE_FOLDERS = [
   'schemas',
 ];
 const ROLES = ['ingest', 'processor', 'exporter'];
+/** Where the Kafka client may be imported: the port's one adapter. */
+const KAFKA_ADAPTER = 'platform/kafka/';
+/** The adapter's one entry point: createKafka, for a role's start and the tools. */
+const KAFKA_ENTRY = 'platform/kafka/index.ts';
 
 function sourceFiles(folder: string): string[] {
   return readdirSync(join(root, folder), { recursive: true, encoding: 'utf8' })
@@ -37,7 +43,27 @@ function importsOf(file: string, withTypes: boolean): string[] {
   return found;
 }
 
+/**
+ * Every module a file names: static imports and re-exports (also `import type`), side-
+ * effect imports, dynamic imports and requires (also createRequire(...)('x')).
+ */
+function specifiersOf(file: string): string[] {
+  const text = readFileSync(join(root, file), 'utf8');
+  const pattern =
+    /(?:^\s*(?:import|export)\s[^;]*?\sfrom\s*|^\s*import\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|\)\s*\(\s*)'([^']+)'/gms;
+  return [...text.matchAll(pattern)].map((match) => match[1]!);
+}
+
+/** A specifier as a source path when it is relative, else as written (a package). */
+function resolved(file: string, specifier: string): string {
+  return specifier.startsWith('.')
+    ? normalize(join(dirname(file), specifier)).replace(/\.js$/, '.ts')
+    : specifier;
+}
+
 const files = SOURCE_FOLDERS.flatMap(sourceFiles);
+/** What the Kafka rules cover: the production folders and the benchmarks. */
+const kafkaRuleFiles = [...files, ...sourceFiles('bench')];
 const folderOf = (file: string) => file.split('/')[0]!;
 
 describe('architecture', () => {
@@ -79,6 +105,27 @@ describe('architecture', () => {
         'processor/verify.ts',
       ]).toContain(target);
     }
+  });
+
+  it('imports kafkajs only in platform/kafka/, the adapter of the Kafka port', () => {
+    expect(kafkaRuleFiles.some((file) => file.startsWith(KAFKA_ADAPTER))).toBe(true);
+    const outside = kafkaRuleFiles
+      .filter((file) => !file.startsWith(KAFKA_ADAPTER))
+      .flatMap((file) => specifiersOf(file).map((specifier) => ({ file, specifier })))
+      .filter(({ specifier }) => specifier === 'kafkajs' || specifier.startsWith('kafkajs/'));
+    expect(outside).toEqual([]);
+  });
+
+  it('reaches platform/kafka/ from outside only through its entry point', () => {
+    const into = kafkaRuleFiles
+      .filter((file) => !file.startsWith(KAFKA_ADAPTER))
+      .flatMap((file) => specifiersOf(file).map((specifier) => ({ file, target: resolved(file, specifier) })))
+      .filter(({ target }) => target.startsWith(KAFKA_ADAPTER) && target !== KAFKA_ENTRY);
+    expect(into).toEqual([]);
+    // The rule sees the entry point's users (else it could not fail).
+    expect(
+      kafkaRuleFiles.some((file) => specifiersOf(file).some((s) => resolved(file, s) === KAFKA_ENTRY)),
+    ).toBe(true);
   });
 
   it('has no import cycle (value imports)', () => {

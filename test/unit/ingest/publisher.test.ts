@@ -2,7 +2,6 @@
 // while queued is never sent, a full queue refuses at once, every delivery learns its
 // position, and a partition missing from Kafka's answer is sent again. (The real
 // broker path, including an outage, is in test/integration/ingest.test.ts.)
-import type { Kafka, ProducerRecord, RecordMetadata } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import {
   DeliveryPublisher,
@@ -10,6 +9,7 @@ import {
   PublishQueueFullError,
   PublishTimeoutError,
 } from '../../../ingest/publisher.js';
+import type { KafkaPort, OutgoingRecord, PartitionAck, TopicRecords } from '../../../platform/kafka-port.js';
 import type { Delivery } from '../../../schemas/delivery.js';
 import { partitionForKey } from '../../../schemas/delivery.js';
 import { testLogger } from '../../support/kafka.js';
@@ -35,25 +35,26 @@ function delivery(id: string, bodyBytes = 100, key = '1'): { key: string; delive
 
 const PARTITIONS = 6;
 
+/** One send of the publisher: its one topic's records. */
+interface SentRecords {
+  topic: string;
+  messages: readonly OutgoingRecord[];
+}
+
 /** What a broker answers for a send: every targeted partition, from offset 100. */
-function answerAll(record: ProducerRecord): RecordMetadata[] {
-  const partitions = [...new Set(record.messages.map((m) => m.partition!))];
-  return partitions.map((partition) => ({
-    topicName: record.topic,
-    partition,
-    errorCode: 0,
-    baseOffset: '100',
-  }));
+function answerAll(record: SentRecords): PartitionAck[] {
+  const partitions = [...new Set(record.messages.map((m) => m.partition))];
+  return partitions.map((partition) => ({ topic: record.topic, partition, baseOffset: 100n }));
 }
 
 /** Producers whose sends stay unanswered until the test answers them. */
 function stalledKafka() {
   const sends: Array<{
     ids: string[];
-    record: ProducerRecord;
+    record: SentRecords;
     /** Which producer (in creation order) sent it. */
     producer: number;
-    answer: (metadata: RecordMetadata[]) => void;
+    answer: (acks: PartitionAck[]) => void;
     fail: (error: Error) => void;
     ack: () => void;
   }> = [];
@@ -61,11 +62,13 @@ function stalledKafka() {
   const producer = () => {
     const id = ++producers;
     return {
-      on: () => undefined,
+      onDisconnect: () => undefined,
       connect: async () => undefined,
       disconnect: async () => undefined,
-      send: (record: ProducerRecord) =>
-        new Promise<RecordMetadata[]>((resolve, reject) => {
+      send: (topics: readonly TopicRecords[]) =>
+        new Promise<PartitionAck[]>((resolve, reject) => {
+          expect(topics).toHaveLength(1);
+          const record = { topic: topics[0]!.topic, messages: topics[0]!.records };
           sends.push({
             ids: record.messages.map((m) => String(m.headers?.['delivery-id'])),
             record,
@@ -80,15 +83,14 @@ function stalledKafka() {
   const admin = {
     connect: async () => undefined,
     disconnect: async () => undefined,
-    fetchTopicMetadata: async ({ topics }: { topics: string[] }) => ({
-      topics: topics.map((name) => ({
+    topicMetadata: async (topics: readonly string[]) =>
+      topics.map((name) => ({
         name,
-        partitions: Array.from({ length: PARTITIONS }, (_, partitionId) => ({ partitionId })),
+        partitions: Array.from({ length: PARTITIONS }, (_, partition) => ({ partition })),
       })),
-    }),
   };
-  // Only producer() and admin() are used by the publisher.
-  const kafka = { producer, admin: () => admin } as unknown as Kafka;
+  // Only recordProducer() and admin() are used by the publisher.
+  const kafka = { recordProducer: producer, admin: () => admin } as unknown as KafkaPort;
   return { kafka, sends };
 }
 

@@ -1,20 +1,24 @@
 // A group coordinator still loading or moving is worth asking again, wrapped or not;
 // a refusal or any other error is not. A refused session timeout is told apart.
-import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { isCoordinatorSettling, isSessionTimeoutRefused } from '../../../platform/kafka-errors.js';
+import {
+  isCoordinatorSettling,
+  isProducerFenced,
+  isSessionTimeoutRefused,
+} from '../../../platform/kafka-errors.js';
+import { clientErrors } from '../../support/kafkajs.js';
 
 const protocolError = (type: string) =>
-  Object.assign(new kafkajs.KafkaJSProtocolError(`broker said ${type}`), { type });
+  Object.assign(new clientErrors.ProtocolError(`broker said ${type}`), { type });
 
 describe('isCoordinatorSettling', () => {
   it('knows a coordinator loading or moving, also behind the retries kafkajs gave up on', () => {
     for (const type of ['NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE', 'COORDINATOR_LOAD_IN_PROGRESS']) {
       const cause = protocolError(type);
       expect(isCoordinatorSettling(cause)).toBe(true);
-      expect(
-        isCoordinatorSettling(Object.assign(new kafkajs.KafkaJSNonRetriableError(cause), { cause })),
-      ).toBe(true);
+      expect(isCoordinatorSettling(Object.assign(new clientErrors.NonRetriableError(cause), { cause }))).toBe(
+        true,
+      );
     }
   });
 
@@ -34,10 +38,24 @@ describe('isSessionTimeoutRefused', () => {
   it('finds the broker refusing the session timeout, also wrapped, and nothing else', () => {
     const cause = protocolError('INVALID_SESSION_TIMEOUT');
     expect(isSessionTimeoutRefused(cause)).toBe(true);
-    expect(
-      isSessionTimeoutRefused(Object.assign(new kafkajs.KafkaJSNonRetriableError(cause), { cause })),
-    ).toBe(true);
+    expect(isSessionTimeoutRefused(Object.assign(new clientErrors.NonRetriableError(cause), { cause }))).toBe(
+      true,
+    );
     expect(isSessionTimeoutRefused(protocolError('REBALANCE_IN_PROGRESS'))).toBe(false);
     expect(isSessionTimeoutRefused(new Error('INVALID_SESSION_TIMEOUT'))).toBe(false);
+  });
+});
+
+describe('isProducerFenced', () => {
+  it('knows a newer producer of the transactional id, also behind the retries the client gave up on', () => {
+    for (const type of ['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH']) {
+      expect(isProducerFenced(protocolError(type))).toBe(true);
+      const cause = protocolError(type);
+      expect(isProducerFenced(Object.assign(new clientErrors.NonRetriableError(cause), { cause }))).toBe(
+        true,
+      );
+    }
+    expect(isProducerFenced(protocolError('CONCURRENT_TRANSACTIONS'))).toBe(false);
+    expect(isProducerFenced(new Error('Connection closed'))).toBe(false);
   });
 });

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../platform/config.js';
-import { kafkaClientSecurity, readKafkaSecurity } from '../../../platform/kafka-security.js';
+import { kafkaClientSecurity } from '../../../platform/kafka/security.js';
+import { readKafkaSecurity } from '../../../platform/kafka-security.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'runstream-kafka-security-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,12 +1,13 @@
 // The role's admin client for offsets retries while the cluster settles (a leader or
 // coordinator moving, a broker restarting), and only then: any other error surfaces at
 // once, and a call gives up after its deadline, naming what it asked.
-import kafkajs, { type Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import type { KafkaPort } from '../../../platform/kafka-port.js';
 import { isTransientKafkaError, Offsets } from '../../../platform/offsets.js';
+import { clientErrors } from '../../support/kafkajs.js';
 
 const protocolError = (type: string, retriable: boolean) => {
-  const error = new kafkajs.KafkaJSProtocolError(`broker said ${type}`);
+  const error = new clientErrors.ProtocolError(`broker said ${type}`);
   Object.assign(error, { type, retriable });
   return error;
 };
@@ -16,20 +17,21 @@ function kafkaAnswering(...answers: Array<Error | Array<{ partition: number; hig
   const admin = {
     connect: async () => undefined,
     disconnect: async () => undefined,
-    fetchTopicOffsets: async () => {
+    partitionOffsets: async () => {
       const answer = answers[Math.min(calls++, answers.length - 1)]!;
       if (answer instanceof Error) throw answer;
-      return answer.map((a) => ({ ...a, offset: a.high, low: '0' }));
+      return answer.map((a) => ({ partition: a.partition, low: 0n, high: BigInt(a.high) }));
     },
   };
-  return { kafka: { admin: () => admin } as unknown as Kafka, calls: () => calls };
+  // Only the admin's partition offsets are asked.
+  return { kafka: { admin: () => admin } as unknown as KafkaPort, calls: () => calls };
 }
 
 describe('Offsets', () => {
   it('retries what the client calls retriable (leadership moving, a lost connection) until it answers', async () => {
     const { kafka, calls } = kafkaAnswering(
       protocolError('NOT_LEADER_FOR_PARTITION', true),
-      new kafkajs.KafkaJSConnectionError('Connection closed'),
+      new clientErrors.ConnectionError('Connection closed'),
       protocolError('UNKNOWN_TOPIC_OR_PARTITION', true),
       [{ partition: 0, high: '42' }],
     );
@@ -54,7 +56,7 @@ describe('Offsets', () => {
   it('sees retriable causes through the client\u2019s wrappers', () => {
     // As kafkajs' retrier wraps an error it bails on.
     const cause = protocolError('GROUP_COORDINATOR_NOT_AVAILABLE', true);
-    const wrapped = Object.assign(new kafkajs.KafkaJSNonRetriableError(cause), { cause });
+    const wrapped = Object.assign(new clientErrors.NonRetriableError(cause), { cause });
     expect(isTransientKafkaError(wrapped)).toBe(true);
     expect(isTransientKafkaError(new Error('plain'))).toBe(false);
   });
@@ -65,15 +67,15 @@ describe('Offsets', () => {
     const admin = {
       connect: async () => undefined,
       disconnect: async () => undefined,
-      fetchTopicOffsets: async () => {
+      partitionOffsets: async () => {
         const call = ++calls;
         await new Promise<void>((r) => {
           release = r;
         });
-        return [{ partition: 0, offset: String(call), high: String(call), low: '0' }];
+        return [{ partition: 0, high: BigInt(call), low: 0n }];
       },
     };
-    const offsets = new Offsets({ admin: () => admin } as unknown as Kafka, 5000);
+    const offsets = new Offsets({ admin: () => admin } as unknown as KafkaPort, 5000);
     const first = offsets.ends('t');
     const second = offsets.ends('t');
     await new Promise((r) => setTimeout(r, 10));

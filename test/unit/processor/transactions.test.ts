@@ -1,8 +1,13 @@
-// The partition producer over a scripted kafkajs transaction: what it returns when a
-// transaction commits, and the typed error it throws otherwise, saying whether the
-// transaction certainly did not commit. A failed producer is spent.
-import type { Kafka, RecordMetadata } from 'kafkajs';
+// The partition producer over a scripted transactional producer of the Kafka port:
+// what it returns when a transaction commits, and the typed error it throws otherwise,
+// saying whether the transaction certainly did not commit. A failed producer is spent.
 import { describe, expect, it } from 'vitest';
+import type {
+  KafkaPort,
+  PartitionAck,
+  TopicRecords,
+  TransactionalProducer,
+} from '../../../platform/kafka-port.js';
 import {
   PartitionProducer,
   ProducerFencedError,
@@ -11,7 +16,7 @@ import {
 } from '../../../processor/transactions.js';
 
 interface Script {
-  sendBatch?: (topics: Array<{ topic: string; messages: unknown[] }>) => RecordMetadata[];
+  send?: (sends: readonly TopicRecords[]) => PartitionAck[];
   sendOffsets?: () => void;
   commit?: () => void;
 }
@@ -19,15 +24,11 @@ interface Script {
 function scriptedKafka(script: Script) {
   const calls: string[] = [];
   const transaction = {
-    sendBatch: async ({
-      topicMessages,
-    }: {
-      topicMessages: Array<{ topic: string; messages: unknown[] }>;
-    }) => {
-      calls.push('sendBatch');
-      return script.sendBatch
-        ? script.sendBatch(topicMessages)
-        : topicMessages.map((t) => ({ topicName: t.topic, partition: 3, errorCode: 0, baseOffset: '10' }));
+    send: async (sends: readonly TopicRecords[]) => {
+      calls.push('send');
+      return script.send
+        ? script.send(sends)
+        : sends.map((t) => ({ topic: t.topic, partition: 3, baseOffset: 10n }));
     },
     sendOffsets: async () => {
       calls.push('sendOffsets');
@@ -41,12 +42,16 @@ function scriptedKafka(script: Script) {
       calls.push('abort');
     },
   };
-  const producer = {
-    connect: async () => undefined,
+  const producer: TransactionalProducer = {
+    transactionalId: 'tx',
+    init: async () => {
+      calls.push('init');
+    },
+    begin: async () => transaction,
     disconnect: async () => undefined,
-    transaction: async () => transaction,
   };
-  return { kafka: { producer: () => producer } as unknown as Kafka, calls };
+  // Only the transactional producer is used by the partition producer.
+  return { kafka: { transactionalProducer: () => producer } as unknown as KafkaPort, calls };
 }
 
 const batch = new Map([
@@ -83,19 +88,19 @@ describe('PartitionProducer', () => {
         ['jobs', 11n],
       ]),
     );
-    expect(calls).toEqual(['abort', 'sendBatch', 'sendOffsets', 'commit']);
+    expect(calls).toEqual(['init', 'send', 'sendOffsets', 'commit']);
   });
 
   it('aborts, and never commits, when Kafka did not acknowledge a changelog partition', async () => {
     const { kafka, calls } = scriptedKafka({
-      sendBatch: (topics) => [{ topicName: topics[0]!.topic, partition: 3, errorCode: 0, baseOffset: '10' }],
+      send: (sends) => [{ topic: sends[0]!.topic, partition: 3, baseOffset: 10n }],
     });
     const producer = new PartitionProducer(kafka, 'tx', 3, 60_000);
     await producer.init();
     const error = await producer.commit(batch, input).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransactionFailedError);
     expect((error as TransactionFailedError).outcome).toBe('aborted');
-    expect(calls).toEqual(['abort', 'sendBatch', 'abort']);
+    expect(calls).toEqual(['init', 'send', 'abort']);
     await expect(producer.commit(batch, input)).rejects.toThrow(/spent/);
   });
 

@@ -3,9 +3,9 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createKafka } from '../../../platform/kafka.js';
-import { EOS_NOTE, EOS_WARNING, operatorLevel } from '../../../platform/kafka-log.js';
-import type { Logger } from '../../../platform/log.js';
+import { createKafka } from '../../../../platform/kafka/index.js';
+import { EOS_NOTE, EOS_WARNING, operatorLevel } from '../../../../platform/kafka/log.js';
+import type { Logger } from '../../../../platform/log.js';
 
 const ERROR = 1;
 const WARN = 2;
@@ -65,19 +65,9 @@ describe('createKafka', () => {
     const { logger, lines } = capture();
     const kafka = createKafka({ brokers: ['127.0.0.1:9'], clientId: 'log-test', logger });
     // Built like ingest's publisher and a processor task's producer: no broker is needed.
-    kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 8 } });
-    kafka.producer({
-      transactionalId: 't-0',
-      idempotent: true,
-      maxInFlightRequests: 1,
-      retry: { retries: 15 },
-    });
-    kafka.producer({
-      transactionalId: 't-1',
-      idempotent: true,
-      maxInFlightRequests: 1,
-      retry: { retries: 15 },
-    });
+    kafka.recordProducer({ idempotent: true, retry: { retries: 8 } });
+    kafka.transactionalProducer({ transactionalId: 't-0', retry: { retries: 15 } });
+    kafka.transactionalProducer({ transactionalId: 't-1', retry: { retries: 15 } });
     await new Promise((resolve) => setImmediate(resolve));
     const seen = lines();
     expect(seen.filter((l) => (l.level as number) >= 40)).toEqual([]);

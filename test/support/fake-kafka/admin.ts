@@ -39,7 +39,7 @@ export class FakeAdmin implements KafkaAdminPort {
       name,
       partitions: this.cluster
         .partitions(name)
-        .map((p) => ({ partition: p.partition, leader: 0, replicas: [0] })),
+        .map((p) => ({ partition: p.partition, leader: 0, replicas: [0], isr: [0] })),
     }));
   }
 

@@ -13,6 +13,7 @@ interface Entry {
   offset: bigint;
   key: Buffer | null;
   value: Buffer | null;
+  headers?: Readonly<Record<string, string>>;
   txn?: TxnOutcome;
   control?: true;
 }
@@ -20,6 +21,7 @@ interface Entry {
 export interface IncomingRecord {
   key: string | Buffer | null;
   value: string | Buffer | null;
+  headers?: Readonly<Record<string, string>>;
 }
 
 const bytes = (v: string | Buffer | null): Buffer | null => (typeof v === 'string' ? Buffer.from(v) : v);
@@ -47,6 +49,7 @@ export class PartitionLog {
         offset: this.end,
         key: bytes(r.key),
         value: bytes(r.value),
+        ...(r.headers ? { headers: r.headers } : {}),
         ...(txn ? { txn } : {}),
       });
     }
@@ -84,7 +87,12 @@ export class PartitionLog {
       const entry = this.entries[Number(at - this.low)]!;
       at += 1n;
       if (entry.control || entry.txn?.state === 'aborted') continue;
-      records.push({ offset: entry.offset.toString(), key: entry.key, value: entry.value });
+      records.push({
+        offset: entry.offset.toString(),
+        key: entry.key,
+        value: entry.value,
+        ...(entry.headers ? { headers: entry.headers } : {}),
+      });
     }
     return { records, next: at };
   }

@@ -110,6 +110,45 @@ describe('PartitionTask', () => {
     await distrusted.close();
   });
 
+  it('restores in full, counting an inconsistency, when its checkpoint is ahead of the changelogs', async () => {
+    const { s, records } = withInput();
+    const home = freshDir();
+    const first = task(s, 0, { config: { ...s.config, stateDir: home } });
+    await first.ready;
+    await first.process(records);
+    await first.close();
+    // The same store against a cluster whose changelogs are empty (recreated topics, say).
+    const other = shell(freshDir());
+    const again = publishStream(other, { runs: 8 });
+    const back = task(other, 0, { config: { ...other.config, stateDir: home } });
+    expect(await back.ready).toMatchObject({ mode: 'full', records: 0 });
+    expect(await other.registry.getSingleMetricAsString('runstream_processor_inconsistencies_total')).toMatch(
+      /kind="checkpoint_ahead"} 1/,
+    );
+    expect(back.nextOffset).toBe(0n);
+    // The store was emptied: the same deliveries again are new to it, not duplicates.
+    await back.process(inputRecords(other, 0));
+    expect(committedKeys(other, 'dedupe', 0)).toEqual(idsOf(again, 0));
+    await back.close();
+  });
+
+  it('resumes at the earliest retained input when retention deleted records it never processed', async () => {
+    const { s, records, ids } = withInput();
+    const t = task(s, 0);
+    await t.ready;
+    await t.process(records.slice(0, 2));
+    await t.close();
+    s.kafka.cluster.partition(s.topics.deliveries, 0).truncateBefore(4n);
+    const next = task(s, 0);
+    await next.ready;
+    expect(next.nextOffset).toBe(4n);
+    expect(s.lines.some((l) => l.level === WARN && /deleted by retention/.test(l.msg))).toBe(true);
+    await next.process(inputRecords(s, 0));
+    expect(committedKeys(s, 'dedupe', 0)).toEqual([...ids.slice(0, 2), ...ids.slice(4)]);
+    expect(committedInput(s, 0)).toBe(BigInt(records.length));
+    await next.close();
+  });
+
   it('fails as fenced when a newer producer took the id, and trusts its checkpoint still', async () => {
     const { s, records } = withInput();
     const t = task(s, 0);

@@ -13,6 +13,7 @@ import { heartbeatIntervalMs } from './heartbeats.js';
 import type { ProcessorMetrics } from './metrics.js';
 import { RestoreSlots } from './restore-slots.js';
 import { ChangelogRestorer } from './restorer.js';
+import { RocksStore } from './store.js';
 import { PartitionTask } from './task.js';
 import { TaskManager } from './task-manager.js';
 
@@ -58,6 +59,11 @@ export class Processor {
           offsets: this.offsets,
           restorer,
           restoreSlots,
+          openStore: (location) =>
+            RocksStore.open(location, {
+              cacheBytes: config.storeCacheBytes,
+              writeBufferBytes: config.storeWriteBufferBytes,
+            }),
           now,
           ...(distrust ? { distrust } : {}),
         }),

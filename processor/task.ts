@@ -41,7 +41,7 @@ import { PendingChanges } from './pending-changes.js';
 import { recountGauges } from './recount.js';
 import { type RestoreSlots, recordsToRead, SMALL_RESTORE_RECORDS } from './restore-slots.js';
 import { type ChangelogRestorer, RestoreIncompleteError } from './restorer.js';
-import { RocksStore } from './store.js';
+import type { KeyValueStore } from './store.js';
 import {
   type ChangelogRecord,
   readCheckpoint,
@@ -104,21 +104,23 @@ export interface InputGap {
   got: bigint;
 }
 
+/** A task's store; `replaced` says why an unreadable previous store was removed, if it was. */
+export interface TaskStore extends KeyValueStore {
+  readonly replaced?: string | undefined;
+}
+
+export type OpenStore = (location: string) => Promise<TaskStore>;
+
 export interface TaskDeps {
   kafka: KafkaPort;
   topics: TopicNames;
   partition: number;
   config: Pick<
     ProcessorConfig,
-    | 'groupId'
-    | 'stateDir'
-    | 'limits'
-    | 'maxHousekeepingChanges'
-    | 'transactionTimeoutMs'
-    | 'storeCacheBytes'
-    | 'storeWriteBufferBytes'
-    | 'catalogue'
+    'groupId' | 'stateDir' | 'limits' | 'maxHousekeepingChanges' | 'transactionTimeoutMs' | 'catalogue'
   >;
+  /** Opens (creating) the task's store in its directory: RocksDB in production (processor/store.ts). */
+  openStore: OpenStore;
   logger: Logger;
   metrics: ProcessorMetrics;
   offsets: Offsets;
@@ -133,7 +135,7 @@ export interface TaskDeps {
 export class PartitionTask {
   private current: TaskState = 'opening';
   private failed: TaskFailure | undefined;
-  private store: RocksStore | undefined;
+  private store: TaskStore | undefined;
   private producer: PartitionProducer | undefined;
   /** The next input offset to process; everything before it is committed. */
   private next = 0n;
@@ -351,16 +353,13 @@ export class PartitionTask {
     await this.store!.write([recountedOp]);
   }
 
-  private async openStore(signal: AbortSignal): Promise<RocksStore> {
+  private async openStore(signal: AbortSignal): Promise<TaskStore> {
     // The previous task of this partition in this process may still be releasing the
     // same directory after a quick revoke-and-reassign; RocksDB's lock says so.
     for (let attempt = 0; ; attempt++) {
       signal.throwIfAborted();
       try {
-        return await RocksStore.open(this.location, {
-          cacheBytes: this.deps.config.storeCacheBytes,
-          writeBufferBytes: this.deps.config.storeWriteBufferBytes,
-        });
+        return await this.deps.openStore(this.location);
       } catch (error) {
         if (attempt >= 40 || !/lock/i.test(String(error))) throw error;
         await new Promise((resolve) => setTimeout(resolve, 250));

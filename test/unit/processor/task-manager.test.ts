@@ -3,10 +3,14 @@
 // left waiting; other failures back off, more with each consecutive one.
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import type { GroupBatch } from '../../../platform/kafka-port.js';
 import { createProcessorMetrics } from '../../../processor/metrics.js';
 import type { PartitionTask, TaskFailure, TaskState } from '../../../processor/task.js';
 import { type ReplacementInput, replacementDecision, TaskManager } from '../../../processor/task-manager.js';
+import { transactionalIdFor } from '../../../processor/transactions.js';
+import { inputRecords, publishStream, shell, task } from '../../support/shell.js';
+import { useTempDir } from '../../support/temp-dir.js';
 
 const AT = 1_000_000;
 const SESSION = 10_000;
@@ -147,5 +151,172 @@ describe('TaskManager, what it believed', () => {
     });
     m.reconcile(); // the failure is recorded; the backoff (250 ms) keeps the partition without a task
     expect(m.believed().tasks).toEqual({ 7: 'none, 1 failed (transaction)' });
+  });
+});
+
+// The TaskManager class over real partition tasks (the fake Kafka port, RocksDB in a
+// temporary directory), fed batches as the group consumer hands them (Kafka Streams'
+// TaskManagerTest): assignment, pause and resume, chunks resolved only once committed,
+// a stale batch left alone, an input gap sought back, and replacement after failures.
+describe('TaskManager', () => {
+  const dir = useTempDir('runstream-task-manager-');
+  let dirs = 0;
+
+  function setup(options: { maxRecordsPerTransaction?: number } = {}) {
+    const s = shell(dir(`s-${dirs++}`));
+    publishStream(s, { runs: 8 });
+    let clock = 1_000_000;
+    const created: Array<{ partition: number; distrust: string | undefined; task: PartitionTask }> = [];
+    const paused = new Set<number>();
+    const seeks: Array<[number, bigint]> = [];
+    const manager = new TaskManager({
+      config: { ...s.config, ...options },
+      deliveriesTopic: s.topics.deliveries,
+      createTask: (partition, distrust) => {
+        const t = task(s, partition, { now: () => clock, ...(distrust ? { distrust } : {}) });
+        created.push({ partition, distrust, task: t });
+        return t;
+      },
+      offsets: s.offsets,
+      logger: s.logger,
+      metrics: s.metrics,
+      now: () => clock,
+    });
+    manager.attach({
+      resume: (p) => paused.delete(p),
+      isPaused: (p) => paused.has(p),
+      seek: (p, offset) => seeks.push([p, offset]),
+    });
+    const batch = (partition: number, records = inputRecords(s, partition), stale = false) => {
+      const resolved: string[] = [];
+      return {
+        resolved,
+        batch: {
+          partition,
+          records: records.map((r) => ({ ...r, key: null })),
+          resolveOffset: (offset: string) => resolved.push(offset),
+          heartbeat: async () => {},
+          isRunning: () => true,
+          isStale: () => stale,
+          pause: () => paused.add(partition),
+        } satisfies GroupBatch,
+      };
+    };
+    return {
+      s,
+      manager,
+      created,
+      paused,
+      seeks,
+      batch,
+      advance: (ms: number) => {
+        clock += ms;
+      },
+      running: () => Promise.all(created.map((c) => c.task.ready.catch(() => undefined))),
+    };
+  }
+
+  it('opens a task per assigned partition, is ready once all run, and closes what a new assignment revokes', async () => {
+    const { s, manager, created, running } = setup();
+    expect(manager.readiness()).toEqual({ ready: false, detail: 'joining the consumer group' });
+    manager.onAssignment('m1', [1, 0]);
+    expect(created.map((c) => c.partition)).toEqual([0, 1]);
+    expect(manager.readiness()).toEqual({ ready: false, detail: 'restoring partitions 0,1' });
+    await running();
+    expect(manager.readiness()).toEqual({ ready: true, detail: 'owns partitions [0,1]' });
+    manager.onAssignment('m1', [0]);
+    await created[1]!.task.ready;
+    await vi.waitFor(() => expect(created[1]!.task.state).toBe('closed'));
+    expect(created[0]!.task.state).toBe('running');
+    expect(manager.ownedPartitions).toEqual([0]);
+    expect(s.kafka.cluster.journal).toContain(
+      `transactional producer ${transactionalIdFor(s.config.groupId, s.topics.deliveries, 1)} disconnected`,
+    );
+    await manager.close();
+    expect(created[0]!.task.state).toBe('closed');
+  });
+
+  it('pauses a partition whose task is not running yet, and resumes it once it runs', async () => {
+    const { manager, created, paused, batch, running } = setup();
+    manager.onAssignment('m1', [0]);
+    const { batch: early, resolved } = batch(0);
+    await manager.handleBatch(early);
+    expect(paused.has(0)).toBe(true);
+    expect(resolved).toEqual([]);
+    await running();
+    manager.reconcile();
+    expect(paused.has(0)).toBe(false);
+    expect(created[0]!.task.state).toBe('running');
+    await manager.close();
+  });
+
+  it('processes a batch in transactions of the configured size, resolving each chunk once committed', async () => {
+    const { s, manager, batch, running } = setup({ maxRecordsPerTransaction: 3 });
+    manager.onAssignment('m1', [0]);
+    await running();
+    const records = inputRecords(s, 0);
+    const { batch: all, resolved } = batch(0, records);
+    await manager.handleBatch(all);
+    const lasts = records.filter((_, i) => i % 3 === 2 || i === records.length - 1).map((r) => r.offset);
+    expect(resolved).toEqual(lasts);
+    expect(s.kafka.cluster.committedOffset(s.config.groupId, s.topics.deliveries, 0)).toBe(
+      BigInt(records.length),
+    );
+    expect(
+      s.kafka.cluster.coordinator.endTxns.filter((e) => e.result === 'committed').length,
+    ).toBeGreaterThanOrEqual(Math.ceil(records.length / 3));
+    await manager.close();
+  });
+
+  it('leaves a stale batch alone, and seeks back to the next offset on a gap', async () => {
+    const { s, manager, seeks, batch, running } = setup();
+    manager.onAssignment('m1', [0]);
+    await running();
+    const records = inputRecords(s, 0);
+    const stale = batch(0, records, true);
+    await manager.handleBatch(stale.batch);
+    expect(stale.resolved).toEqual([]);
+    expect(s.kafka.cluster.committedOffset(s.config.groupId, s.topics.deliveries, 0)).toBeUndefined();
+    const gap = batch(0, records.slice(2));
+    await manager.handleBatch(gap.batch);
+    expect(gap.resolved).toEqual([]);
+    expect(seeks).toEqual([[0, 0n]]);
+    expect(await s.registry.getSingleMetricAsString('runstream_processor_inconsistencies_total')).toMatch(
+      /kind="input_gap"} 1/,
+    );
+    await manager.close();
+  });
+
+  it('replaces a task whose transaction failed after its backoff, and a fenced one only after a new assignment', async () => {
+    const { s, manager, created, paused, batch, running, advance } = setup();
+    manager.onAssignment('m1', [0]);
+    await running();
+    s.kafka.cluster.faults.inject('sendOffsets', { kind: 'timeout' });
+    await manager.handleBatch(batch(0).batch);
+    expect(paused.has(0)).toBe(true);
+    expect(created[0]!.task.failure?.reason).toBe('transaction');
+    advance(249);
+    manager.reconcile();
+    expect(created).toHaveLength(1);
+    advance(1);
+    manager.reconcile();
+    expect(created).toHaveLength(2);
+    await running();
+
+    s.kafka.cluster.faults.inject('commit', { kind: 'fence' });
+    await manager.handleBatch(batch(0).batch);
+    expect(created[1]!.task.failure?.reason).toBe('fenced');
+    // The group (the fake knows no member m1) does not assign the partition to us: wait.
+    advance(10_000);
+    for (let i = 0; i < 5; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      manager.reconcile();
+    }
+    expect(created).toHaveLength(2);
+    manager.onAssignment('m1', [0]);
+    expect(created).toHaveLength(3);
+    await running();
+    expect(created[2]!.task.state).toBe('running');
+    await manager.close();
   });
 });

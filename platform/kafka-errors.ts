@@ -52,6 +52,21 @@ export function isCoordinatorSettling(error: unknown): boolean {
   return false;
 }
 
+/**
+ * A transaction request whose outcome is unknown (it may still reach the broker), with
+ * what the client reported of it; undefined when the error is a definite answer.
+ */
+export function uncertainRequestOf(error: unknown): { request?: string; producerEpoch?: number } | undefined {
+  for (const e of chain(error)) {
+    if (e.uncertain !== true) continue;
+    return {
+      ...(typeof e.request === 'string' ? { request: e.request } : {}),
+      ...(typeof e.producerEpoch === 'number' ? { producerEpoch: e.producerEpoch } : {}),
+    };
+  }
+  return undefined;
+}
+
 /** Whether the brokers refused a consumer's session timeout (outside group.min/max.session.timeout.ms). */
 export function isSessionTimeoutRefused(error: unknown): boolean {
   for (const e of chain(error)) if (e.type === 'INVALID_SESSION_TIMEOUT') return true;

@@ -16,10 +16,10 @@
 // INVALID_PRODUCER_EPOCH, CONCURRENT_TRANSACTIONS, NOT_COORDINATOR, REQUEST_TIMED_OUT...)
 // and `retriable` as Kafka defines it; a lost connection or a request timeout without a
 // broker's answer is `retriable: true` with no `type`. A transaction request that may
-// still reach the broker (a timeout, or a connection lost with it out) is named, in
-// `name`, KafkaJSUncertainRequestError, KafkaJSRequestTimeoutError or
-// KafkaJSConnection(Closed)Error: processor/transactions.ts then sends nothing more with
-// that producer epoch (not even an abort).
+// still reach the broker (a timeout, or a connection lost with it out) is marked
+// `uncertain`, with the request's name and the producer epoch it carried where known:
+// processor/transactions.ts then sends nothing more with that producer epoch (not even
+// an abort).
 
 /** What runstream reads of an error a port implementation raises (each level of its `cause` chain). */
 export interface KafkaErrorFacts {
@@ -33,6 +33,12 @@ export interface KafkaErrorFacts {
   code?: string;
   message?: string;
   cause?: unknown;
+  /** A transaction request that may still reach the broker: its outcome is unknown. */
+  uncertain?: boolean;
+  /** For an uncertain one: the request (EndTxn (commit), AddOffsetsToTxn, TxnOffsetCommit...). */
+  request?: string;
+  /** For an uncertain one: the producer epoch it carried. */
+  producerEpoch?: number;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ import {
   INPUT_POSITION_KEY,
 } from '../schemas/changelog.js';
 import { applyChunk } from './apply-chunk.js';
+import type { ChangelogBatch } from './changelog-sends.js';
 import { checkpointVerdict, type RestoreMode } from './checkpoint.js';
 import type { ProcessorConfig } from './config.js';
 import type { InputRecord } from './delivery-record.js';
@@ -50,7 +51,6 @@ import {
   wasRecounted,
 } from './store-layout.js';
 import {
-  type ChangelogBatch,
   PartitionProducer,
   ProducerFencedError,
   TransactionFailedError,

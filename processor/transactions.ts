@@ -7,8 +7,9 @@
 // reliably (it stays COMMITTING, and after an aborted send its sequence numbers may
 // repeat ones the broker has seen), so the owner opens a new producer, which fences
 // this one and lets the coordinator finish whatever it left.
-import { isProducerFenced } from '../platform/kafka-errors.js';
+import { isProducerFenced, uncertainRequestOf } from '../platform/kafka-errors.js';
 import type { KafkaPort, PartitionAck, Transaction, TransactionalProducer } from '../platform/kafka-port.js';
+import { type ChangelogBatch, sendsWithin } from './changelog-sends.js';
 
 /** The transactional id of an input partition: `<group>-<deliveries topic>-<partition>`. */
 export function transactionalIdFor(groupId: string, deliveriesTopic: string, partition: number): string {
@@ -24,14 +25,21 @@ export class ProducerFencedError extends Error {
 }
 
 /** The request of a transaction that failed, as far as this producer knows. */
-export type TransactionRequest =
-  | 'InitProducerId'
-  | 'AddPartitionsToTxn or Produce'
-  | 'AddOffsetsToTxn'
-  | 'TxnOffsetCommit'
-  | 'AddOffsetsToTxn or TxnOffsetCommit'
-  | 'EndTxn (commit)'
-  | 'EndTxn (abort)';
+const TRANSACTION_REQUESTS = [
+  'InitProducerId',
+  'AddPartitionsToTxn or Produce',
+  'AddOffsetsToTxn',
+  'TxnOffsetCommit',
+  'AddOffsetsToTxn or TxnOffsetCommit',
+  'EndTxn (commit)',
+  'EndTxn (abort)',
+] as const;
+
+export type TransactionRequest = (typeof TRANSACTION_REQUESTS)[number];
+
+function isTransactionRequest(name: string | undefined): name is TransactionRequest {
+  return (TRANSACTION_REQUESTS as readonly string[]).includes(name ?? '');
+}
 
 /**
  * A transaction that failed. `aborted`: it never reached its commit request, so it
@@ -65,9 +73,6 @@ export interface TransactionBelief {
    */
   uncertain: boolean;
 }
-
-/** Records for the changelog partitions of this input partition, per topic. */
-export type ChangelogBatch = ReadonlyMap<string, ReadonlyArray<{ key: string; value: Buffer | null }>>;
 
 export interface InputOffset {
   groupId: string;
@@ -128,20 +133,22 @@ export class PartitionProducer {
     }
     let sentBatch = false;
     try {
-      if (batch.size > 0) {
+      // In sends within a byte budget (processor/changelog-sends.ts): one record batch
+      // past the topic's max.message.bytes would be refused on every retry.
+      for (const send of sendsWithin(batch)) {
         const acks = await transaction.send(
-          [...batch].map(([topic, messages]) => ({
+          [...send].map(([topic, records]) => ({
             topic,
-            records: messages.map((m) => ({ key: m.key, value: m.value, partition: this.partition })),
+            records: records.map((m) => ({ key: m.key, value: m.value, partition: this.partition })),
           })),
         );
-        for (const [topic, messages] of batch) {
+        for (const [topic, records] of send) {
           const base = baseOffsetOf(acks, topic, this.partition);
           if (base === undefined) {
             // Never commit without records Kafka did not acknowledge.
             throw new Error(`Kafka did not acknowledge ${topic}/${this.partition} in the transaction`);
           }
-          next.set(topic, base + BigInt(messages.length));
+          next.set(topic, base + BigInt(records.length));
         }
         sentBatch = true;
       }
@@ -153,7 +160,7 @@ export class PartitionProducer {
       // An abort with this epoch would end the transaction before a delayed request of it
       // lands, which then opens a transaction nobody ends; the next producer's epoch bump
       // aborts it instead, and fences the delayed request.
-      if (!isUncertain(error)) await transaction.abort().catch(() => undefined);
+      if (!uncertainRequestOf(error)) await transaction.abort().catch(() => undefined);
       throw this.classify(
         error,
         'aborted',
@@ -174,9 +181,9 @@ export class PartitionProducer {
     const reported = uncertainRequestOf(error);
     const belief: TransactionBelief = {
       transactionalId: this.transactionalId,
-      request: reported?.request ?? request,
+      request: isTransactionRequest(reported?.request) ? reported.request : request,
       ...(reported?.producerEpoch !== undefined ? { producerEpoch: reported.producerEpoch } : {}),
-      uncertain: isUncertain(error),
+      uncertain: reported !== undefined,
     };
     return new TransactionFailedError(
       outcome,
@@ -194,36 +201,4 @@ export class PartitionProducer {
 
 function baseOffsetOf(acks: readonly PartitionAck[], topic: string, partition: number): bigint | undefined {
   return acks.find((a) => a.topic === topic && a.partition === partition)?.baseOffset;
-}
-
-/** The errors after which a request may still reach the broker (kafkajs' names). */
-const UNCERTAIN = new Set([
-  'KafkaJSUncertainRequestError',
-  'KafkaJSRequestTimeoutError',
-  'KafkaJSConnectionClosedError',
-  'KafkaJSConnectionError',
-]);
-
-function causes(error: unknown): unknown[] {
-  const chain: unknown[] = [];
-  for (let e = error; e && chain.length < 10; e = (e as { cause?: unknown }).cause) chain.push(e);
-  return chain;
-}
-
-function isUncertain(error: unknown): boolean {
-  return causes(error).some((e) => UNCERTAIN.has((e as { name?: string }).name ?? ''));
-}
-
-/** The patched kafkajs' report of a transaction request whose outcome it does not know. */
-function uncertainRequestOf(
-  error: unknown,
-): { request: TransactionRequest; producerEpoch?: number } | undefined {
-  const found = causes(error).find((e) => (e as { name?: string }).name === 'KafkaJSUncertainRequestError') as
-    | { request?: TransactionRequest; producerEpoch?: number }
-    | undefined;
-  if (!found?.request) return undefined;
-  return {
-    request: found.request,
-    ...(typeof found.producerEpoch === 'number' ? { producerEpoch: found.producerEpoch } : {}),
-  };
 }

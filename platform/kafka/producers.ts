@@ -9,6 +9,7 @@ import type {
   RetryOptions,
 } from 'kafkajs';
 import type {
+  KafkaErrorFacts,
   PartitionAck,
   RecordProducer,
   RecordProducerOptions,
@@ -87,31 +88,70 @@ export class KafkajsRecordProducer implements RecordProducer {
   }
 }
 
+/** kafkajs' errors after which a transaction request may still reach the broker (the patch's and its own). */
+const UNCERTAIN = new Set([
+  'KafkaJSUncertainRequestError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSConnectionError',
+]);
+
+/**
+ * Marks an error of a transaction request the port's way (KafkaErrorFacts.uncertain)
+ * when kafkajs says the request may still reach the broker, with the request and epoch
+ * the patch reports.
+ */
+export async function markingUncertain<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    for (
+      let e = error as KafkaErrorFacts | undefined, depth = 0;
+      e && depth < 10;
+      e = e.cause as KafkaErrorFacts, depth++
+    ) {
+      if (!UNCERTAIN.has(e.name ?? '')) continue;
+      const found = e as KafkaErrorFacts & { request?: unknown; producerEpoch?: unknown };
+      Object.assign(error as object, {
+        uncertain: true,
+        ...(typeof found.request === 'string' ? { request: found.request } : {}),
+        ...(typeof found.producerEpoch === 'number' ? { producerEpoch: found.producerEpoch } : {}),
+      });
+      break;
+    }
+    throw error;
+  }
+}
+
 class KafkajsTransactionHandle implements Transaction {
   constructor(private readonly transaction: KafkajsTransaction) {}
 
   async send(sends: readonly TopicRecords[]): Promise<PartitionAck[]> {
-    return acksOf(await this.transaction.sendBatch({ acks: -1, topicMessages: topicMessagesOf(sends) }));
+    return acksOf(
+      await markingUncertain(this.transaction.sendBatch({ acks: -1, topicMessages: topicMessagesOf(sends) })),
+    );
   }
 
   async sendOffsets(offsets: TransactionOffsets): Promise<void> {
-    await this.transaction.sendOffsets({
-      consumerGroupId: offsets.groupId,
-      topics: [
-        {
-          topic: offsets.topic,
-          partitions: [{ partition: offsets.partition, offset: offsets.offset.toString() }],
-        },
-      ],
-    });
+    await markingUncertain(
+      this.transaction.sendOffsets({
+        consumerGroupId: offsets.groupId,
+        topics: [
+          {
+            topic: offsets.topic,
+            partitions: [{ partition: offsets.partition, offset: offsets.offset.toString() }],
+          },
+        ],
+      }),
+    );
   }
 
   async commit(): Promise<void> {
-    await this.transaction.commit();
+    await markingUncertain(this.transaction.commit());
   }
 
   async abort(): Promise<void> {
-    await this.transaction.abort();
+    await markingUncertain(this.transaction.abort());
   }
 }
 

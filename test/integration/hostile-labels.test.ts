@@ -41,10 +41,10 @@ describe('hostile label values end to end', () => {
       RUNSTREAM_PROCESSOR_SESSION_TIMEOUT: '6s',
       // The 10 kB names are served whole (the default limit would cut them, as caps.test.ts checks).
       RUNSTREAM_METRIC_LABEL_MAX_LENGTH: '65536',
-      // Transactions are bounded by deliveries only: at the default 500, this stream's
-      // changelog batch with whole 10 kB names passes the broker's 1 MB message limit, the
-      // produce is refused and the partition retries it for ever (reported, not fixed here).
-      RUNSTREAM_MAX_RECORDS_PER_TRANSACTION: '50',
+      // At the default 500 deliveries a transaction, this stream's changelog records with
+      // whole 10 kB names are several times the broker's 1 MB record batch limit: they go
+      // in several sends (processor/changelog-sends.ts), or the partition would retry a
+      // refused produce for ever.
     };
     const { deliveries, truth } = hostileScenario({
       seed: 4711,

@@ -7,6 +7,8 @@ export class FakeKafkaError extends Error {
     message: string,
     readonly type: string | undefined,
     readonly retriable: boolean,
+    /** The request may still be applied (a timeout): its outcome is unknown. */
+    readonly uncertain?: boolean,
   ) {
     super(message);
     this.name = 'FakeKafkaError';
@@ -23,7 +25,7 @@ export const fencedError = (transactionalId: string, epoch: number, current: num
 
 /** The client gave up waiting: the broker may or may not have applied the request. */
 export const timeoutError = (what: string): FakeKafkaError =>
-  new FakeKafkaError(`request timed out: ${what}`, undefined, true);
+  new FakeKafkaError(`request timed out: ${what}`, undefined, true, true);
 
 /** A definite rejection: the coordinator moved, nothing was applied. */
 export const notCoordinatorError = (what: string): FakeKafkaError =>

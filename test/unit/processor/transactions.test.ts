@@ -2,6 +2,7 @@
 // what it returns when a transaction commits, and the typed error it throws otherwise,
 // saying whether the transaction certainly did not commit. A failed producer is spent.
 import { describe, expect, it } from 'vitest';
+import { markingUncertain } from '../../../platform/kafka/producers.js';
 import type {
   KafkaPort,
   PartitionAck,
@@ -18,8 +19,8 @@ import { kafkajsTimeout } from '../../support/kafkajs.js';
 
 interface Script {
   send?: (sends: readonly TopicRecords[]) => PartitionAck[];
-  sendOffsets?: () => void;
-  commit?: () => void;
+  sendOffsets?: () => void | Promise<void>;
+  commit?: () => void | Promise<void>;
 }
 
 function scriptedKafka(script: Script) {
@@ -33,11 +34,11 @@ function scriptedKafka(script: Script) {
     },
     sendOffsets: async () => {
       calls.push('sendOffsets');
-      script.sendOffsets?.();
+      await script.sendOffsets?.();
     },
     commit: async () => {
       calls.push('commit');
-      script.commit?.();
+      await script.commit?.();
     },
     abort: async () => {
       calls.push('abort');
@@ -138,13 +139,35 @@ describe('PartitionProducer', () => {
     }
   });
 
+  it('writes a transaction past the byte budget in several sends, and the next offsets after the last', async () => {
+    const end = new Map<string, bigint>([['jobs', 40n]]);
+    const sizes: number[] = [];
+    const { kafka, calls } = scriptedKafka({
+      send: (sends) =>
+        sends.map((t) => {
+          const base = end.get(t.topic) ?? 0n;
+          end.set(t.topic, base + BigInt(t.records.length));
+          sizes.push(t.records.reduce((n, r) => n + (r.value as Buffer).length, 0));
+          return { topic: t.topic, partition: 3, baseOffset: base };
+        }),
+    });
+    const producer = new PartitionProducer(kafka, 'tx', 3, 60_000);
+    await producer.init();
+    // 300 job states of 10 kB: 3 MB, three times a record batch the broker takes by default.
+    const jobs = Array.from({ length: 300 }, (_, i) => ({ key: `j${i}`, value: Buffer.alloc(10_000) }));
+    const next = await producer.commit(new Map([['jobs', jobs]]), input);
+    expect(next).toEqual(new Map([['jobs', 340n]]));
+    expect(calls.filter((c) => c === 'send').length).toBeGreaterThan(1);
+    expect(Math.max(...sizes)).toBeLessThan(1_048_576);
+    expect(calls.at(-1)).toBe('commit');
+  });
+
   it('after a commit request timed out: outcome unknown, sent once, no abort, and spent', async () => {
     const { error: timeout, sent } = await kafkajsTimeout('endTxn');
     expect(sent).toBe(1); // not retried with the same epoch
     const { kafka, calls } = scriptedKafka({
-      commit: () => {
-        throw timeout;
-      },
+      // As the adapter hands it on (platform/kafka/producers.ts marks it uncertain).
+      commit: () => markingUncertain(Promise.reject(timeout)),
     });
     const producer = new PartitionProducer(kafka, 'tx', 3, 60_000);
     await producer.init();
@@ -166,9 +189,7 @@ describe('PartitionProducer', () => {
     const { error: timeout, sent } = await kafkajsTimeout('addOffsetsToTxn');
     expect(sent).toBe(1);
     const { kafka, calls } = scriptedKafka({
-      sendOffsets: () => {
-        throw timeout;
-      },
+      sendOffsets: () => markingUncertain(Promise.reject(timeout)),
     });
     const producer = new PartitionProducer(kafka, 'tx', 3, 60_000);
     await producer.init();

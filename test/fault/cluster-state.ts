@@ -76,10 +76,14 @@ export async function groupCoordinator(kafka: KafkaPort, groupId: string): Promi
   return leaderOf(kafka, '__consumer_offsets', coordinatorPartition(groupId, partitions));
 }
 
-/** The broker that coordinates the most of the given transactional ids now. */
+/**
+ * The broker that coordinates the most of the given transactional ids now; with `avoid`,
+ * the busiest other one, if any other coordinates some.
+ */
 export async function busiestTransactionCoordinator(
   kafka: KafkaPort,
   transactionalIds: string[],
+  avoid?: NodeId,
 ): Promise<NodeId> {
   const partitions = await partitionCount(kafka, '__transaction_state');
   const counts = new Map<NodeId, number>();
@@ -87,5 +91,6 @@ export async function busiestTransactionCoordinator(
     const node = await leaderOf(kafka, '__transaction_state', coordinatorPartition(id, partitions));
     counts.set(node, (counts.get(node) ?? 0) + 1);
   }
-  return [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+  const ranked = [...counts].sort((a, b) => b[1] - a[1]).map(([node]) => node);
+  return ranked.find((node) => node !== avoid) ?? ranked[0]!;
 }

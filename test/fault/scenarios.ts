@@ -140,6 +140,43 @@ export const SCENARIOS: ScenarioSpec[] = [
     bounds: { longestStallMs: 45_000, exactAfterMs: 60_000 },
   },
   {
+    // A transaction coordinator frozen (SIGSTOP: a long GC pause, a stalled VM) for longer
+    // than the processors' request timeout (10 s) while commits are under way, then thawed
+    // (SIGCONT): the EndTxn and AddOffsetsToTxn requests it held are answered late, after
+    // the processors gave up on them. Resent with the same producer epoch, a late commit or
+    // abort could land on the next transaction (before KIP-890); the processors resend
+    // nothing after a timeout: the producer is given up and the next one's InitProducerId
+    // bumps the epoch, fencing what is still in flight. The frozen broker is the one that
+    // coordinates most partitions' transactions but not the group (so TxnOffsetCommit gets
+    // through and the commits reach EndTxn); the seed moves the moment.
+    ...base,
+    name: 'delayed-endtxn',
+    async faults(c) {
+      await c.at(12_000 + seededDelay(c, 'the freeze'));
+      const ids = Array.from({ length: PARTITIONS }, (_, p) => `${c.groupId}-${c.prefix}deliveries-${p}`);
+      const group = await groupCoordinator(c.kafka, c.groupId);
+      const node = await busiestTransactionCoordinator(c.kafka, ids, group);
+      c.note(
+        `broker ${node} coordinates most transactional ids (broker ${group} the group): SIGSTOP for 15 s`,
+      );
+      c.mark('a transaction coordinator frozen');
+      await c.cluster.pauseNode(node);
+      try {
+        await sleep(15_000);
+      } finally {
+        await c.cluster.resumeNode(node);
+      }
+      c.note(`broker ${node}: SIGCONT`);
+      await waitForFullIsr(c.kafka, c.topics);
+      c.note('replicas in sync');
+    },
+    bounds: {
+      longestStallMs: 45_000,
+      exactAfterMs: 60_000,
+      freshAgainMs: { 'a transaction coordinator frozen': 45_000 },
+    },
+  },
+  {
     ...base,
     name: 'operator-day',
     runs: 260,

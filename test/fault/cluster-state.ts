@@ -17,13 +17,23 @@ export function coordinatorPartition(id: string, partitions: number): number {
   return (hash === -2147483648 ? 0 : Math.abs(hash)) % partitions;
 }
 
+/**
+ * A read with an admin client of its own, tried three times: around a fault the suite's
+ * client can fail on a broker it lost (kafkajs' "Broker not connected" for a request
+ * racing a connection's teardown is not retried by kafkajs itself).
+ */
 async function withAdmin<T>(kafka: KafkaPort, work: (admin: KafkaAdminPort) => Promise<T>): Promise<T> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return await work(admin);
-  } finally {
-    await admin.disconnect().catch(() => undefined);
+  for (let attempt = 1; ; attempt++) {
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      return await work(admin);
+    } catch (error) {
+      if (attempt === 3) throw error;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
   }
 }
 

@@ -28,10 +28,6 @@ async function rollingRestart(c: FaultContext): Promise<void> {
 }
 
 /**
- * SIGSTOP for FREEZE_MS of the broker that coordinates most of the run's transactional
- * ids but not its group, then SIGCONT, and until every replica is back in sync.
- */
-/**
  * How long a coordinator stays frozen: past the processors' 10 s request timeout by more
  * than the 9 s until the controller fences the frozen broker (broker.session.timeout.ms)
  * and writes that waited on it as a follower go through, so that the transaction
@@ -40,6 +36,10 @@ async function rollingRestart(c: FaultContext): Promise<void> {
  */
 const FREEZE_MS = 25_000;
 
+/**
+ * SIGSTOP for FREEZE_MS of the broker that coordinates most of the run's transactional
+ * ids but not its group, then SIGCONT, and until every replica is back in sync.
+ */
 async function freezeTransactionCoordinator(c: FaultContext, label: string): Promise<void> {
   const ids = Array.from({ length: PARTITIONS }, (_, p) => `${c.groupId}-${c.prefix}deliveries-${p}`);
   const group = await groupCoordinator(c.kafka, c.groupId);

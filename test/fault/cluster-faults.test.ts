@@ -18,6 +18,7 @@ import { boundViolations, selectedScenarios } from './bounds.js';
 import { runIngestQuorum } from './ingest-quorum.js';
 import { runScenario, summary } from './scenario.js';
 import { SCENARIOS } from './scenarios.js';
+import { processorLogs } from './witness.js';
 
 const seeds = Number(process.env.RUNSTREAM_FAULT_SEEDS ?? '1');
 const only = selectedScenarios(process.env.RUNSTREAM_FAULT_SCENARIOS, [
@@ -79,6 +80,13 @@ describe('exact on a three-broker cluster', () => {
         expect(result.missing, 'acknowledged deliveries missing from the topic').toEqual([]);
         expect(result.diffs, 'series different from the oracle').toEqual({ e1: [], e2: [] });
         expect(beyond, 'recovery figures beyond their bounds').toEqual([]);
+        if (spec.witness) {
+          const witnessed = spec.witness(await processorLogs(result.runDir));
+          console.log(`witnessed (processors' logs):\n  ${witnessed.join('\n  ') || 'nothing'}`);
+          expect(witnessed, 'what the processors logged of the fault (none: it missed its mark)').not.toEqual(
+            [],
+          );
+        }
         if (!process.env.RUNSTREAM_FAULT_KEEP_LOGS) await rm(result.runDir, { recursive: true, force: true });
       });
     }

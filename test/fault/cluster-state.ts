@@ -17,13 +17,23 @@ export function coordinatorPartition(id: string, partitions: number): number {
   return (hash === -2147483648 ? 0 : Math.abs(hash)) % partitions;
 }
 
+/**
+ * A read with an admin client of its own, tried three times: around a fault the suite's
+ * client can fail on a broker it lost (kafkajs' "Broker not connected" for a request
+ * racing a connection's teardown is not retried by kafkajs itself).
+ */
 async function withAdmin<T>(kafka: KafkaPort, work: (admin: KafkaAdminPort) => Promise<T>): Promise<T> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return await work(admin);
-  } finally {
-    await admin.disconnect().catch(() => undefined);
+  for (let attempt = 1; ; attempt++) {
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      return await work(admin);
+    } catch (error) {
+      if (attempt === 3) throw error;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
   }
 }
 
@@ -76,10 +86,14 @@ export async function groupCoordinator(kafka: KafkaPort, groupId: string): Promi
   return leaderOf(kafka, '__consumer_offsets', coordinatorPartition(groupId, partitions));
 }
 
-/** The broker that coordinates the most of the given transactional ids now. */
+/**
+ * The broker that coordinates the most of the given transactional ids now; with `avoid`,
+ * the busiest other one, if any other coordinates some.
+ */
 export async function busiestTransactionCoordinator(
   kafka: KafkaPort,
   transactionalIds: string[],
+  avoid?: NodeId,
 ): Promise<NodeId> {
   const partitions = await partitionCount(kafka, '__transaction_state');
   const counts = new Map<NodeId, number>();
@@ -87,5 +101,6 @@ export async function busiestTransactionCoordinator(
     const node = await leaderOf(kafka, '__transaction_state', coordinatorPartition(id, partitions));
     counts.set(node, (counts.get(node) ?? 0) + 1);
   }
-  return [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+  const ranked = [...counts].sort((a, b) => b[1] - a[1]).map(([node]) => node);
+  return ranked.find((node) => node !== avoid) ?? ranked[0]!;
 }

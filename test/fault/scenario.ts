@@ -53,6 +53,12 @@ export interface ScenarioSpec {
   bounds: RecoveryBounds;
   /** Extra environment of every processor of the scenario. */
   processorEnv?: Record<string, string>;
+  /**
+   * What the processors' logs (by process name) must show for the fault to have hit its
+   * mark, one line each (test/fault/witness.ts); the suite fails a run where it is empty,
+   * since a fault that missed proves nothing.
+   */
+  witness?(processorLogs: ReadonlyMap<string, string>): string[];
 }
 
 export interface ScenarioResult {
@@ -114,13 +120,30 @@ async function exporterDiffs(fleet: Fleet, expected: Map<string, number>): Promi
   return diffs;
 }
 
+/**
+ * The topic read from the start, again on an error: right after a fault the suite's own
+ * client can still fail on a broker it lost (a paused one answers late, and kafkajs
+ * throws "Broker not connected" for a request racing that connection's teardown), which
+ * is the harness's trouble, not the processors'.
+ */
+async function readWhole(kafka: KafkaPort, topic: string) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readTopic(topic, 120_000, kafka);
+    } catch (error) {
+      if (attempt === 3) throw error;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+
 export async function missingAcks(
   kafka: KafkaPort,
   topic: string,
   acks: readonly Ack[],
   ids: Set<string>,
 ): Promise<string[]> {
-  const records = await readTopic(topic, 120_000, kafka);
+  const records = await readWhole(kafka, topic);
   const at = new Map<string, string>();
   const present = new Set<string>();
   for (const r of records) {

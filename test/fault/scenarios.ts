@@ -3,6 +3,7 @@
 import { NODE_IDS } from '../support/cluster.js';
 import { busiestTransactionCoordinator, groupCoordinator, waitForFullIsr } from './cluster-state.js';
 import { type FaultContext, PARTITIONS, type ScenarioSpec } from './scenario.js';
+import { describeUncertain, uncertainTransactionRequests } from './witness.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -24,6 +25,38 @@ async function rollingRestart(c: FaultContext): Promise<void> {
     await waitForFullIsr(c.kafka, c.topics);
     c.note('replicas in sync');
   }
+}
+
+/**
+ * How long a coordinator stays frozen: past the processors' 10 s request timeout by more
+ * than the 9 s until the controller fences the frozen broker (broker.session.timeout.ms)
+ * and writes that waited on it as a follower go through, so that the transaction
+ * requests tasks send it then still time out; with 15 s those were answered late but in
+ * time, and a run caught one or two uncertain requests.
+ */
+const FREEZE_MS = 25_000;
+
+/**
+ * SIGSTOP for FREEZE_MS of the broker that coordinates most of the run's transactional
+ * ids but not its group, then SIGCONT, and until every replica is back in sync.
+ */
+async function freezeTransactionCoordinator(c: FaultContext, label: string): Promise<void> {
+  const ids = Array.from({ length: PARTITIONS }, (_, p) => `${c.groupId}-${c.prefix}deliveries-${p}`);
+  const group = await groupCoordinator(c.kafka, c.groupId);
+  const node = await busiestTransactionCoordinator(c.kafka, ids, group);
+  c.note(
+    `broker ${node} coordinates most transactional ids (broker ${group} the group): SIGSTOP for ${FREEZE_MS / 1000} s`,
+  );
+  c.mark(label);
+  await c.cluster.pauseNode(node);
+  try {
+    await sleep(FREEZE_MS);
+  } finally {
+    await c.cluster.resumeNode(node);
+  }
+  c.note(`broker ${node}: SIGCONT`);
+  await waitForFullIsr(c.kafka, c.topics);
+  c.note('replicas in sync');
 }
 
 async function restartProcessor(c: FaultContext, name: string, wipe: boolean, downMs: number): Promise<void> {
@@ -138,6 +171,38 @@ export const SCENARIOS: ScenarioSpec[] = [
       c.note(`broker ${transactions}: back`);
     },
     bounds: { longestStallMs: 45_000, exactAfterMs: 60_000 },
+  },
+  {
+    // A transaction coordinator frozen (SIGSTOP: a long GC pause, a stalled VM) for longer
+    // than the processors' request timeout (10 s) while commits are under way, then thawed
+    // (SIGCONT): the EndTxn, AddOffsetsToTxn and TxnOffsetCommit requests it held (or that
+    // waited on it as a follower: every partition has a replica on it) are answered late,
+    // after the processors gave up on them. Resent with the same producer epoch, a late
+    // commit or abort could land on the next transaction (before KIP-890); the processors
+    // resend nothing after a timeout: the producer is given up and the next one's
+    // InitProducerId bumps the epoch, fencing what is still in flight. The frozen broker is
+    // the one that coordinates most partitions' transactions but not the group. Which
+    // request a task is in when the broker freezes is chance (the seed moves the moments),
+    // so it freezes twice, and the witness requires that some task saw a request's outcome
+    // uncertain: without one the fault missed its mark.
+    ...base,
+    name: 'delayed-endtxn',
+    async faults(c) {
+      await c.at(12_000 + seededDelay(c, 'the first freeze'));
+      await freezeTransactionCoordinator(c, 'a transaction coordinator frozen');
+      await c.at(45_000 + seededDelay(c, 'the second freeze'));
+      await freezeTransactionCoordinator(c, 'a transaction coordinator frozen again');
+    },
+    bounds: {
+      longestStallMs: 60_000,
+      exactAfterMs: 60_000,
+      freshAgainMs: {
+        'a transaction coordinator frozen': 60_000,
+        'a transaction coordinator frozen again': 60_000,
+      },
+    },
+    witness: (logs) =>
+      describeUncertain([...logs].flatMap(([name, text]) => uncertainTransactionRequests(name, text))),
   },
   {
     ...base,

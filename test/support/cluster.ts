@@ -27,6 +27,13 @@ export interface JarCluster {
   stopNode(node: NodeId): Promise<void>;
   /** SIGKILL: an unclean loss. */
   killNode(node: NodeId): Promise<void>;
+  /**
+   * SIGSTOP: the node freezes with its sockets open (a long GC pause, a stalled VM): what
+   * clients sent it waits, unanswered, until resumeNode.
+   */
+  pauseNode(node: NodeId): Promise<void>;
+  /** SIGCONT: the frozen node goes on, and answers what it held, late. */
+  resumeNode(node: NodeId): Promise<void>;
   isRunning(node: NodeId): Promise<boolean>;
   /** The last lines of a node's broker log, for failure reports. */
   logTail(node: NodeId, lines?: number): Promise<string>;
@@ -71,6 +78,7 @@ export async function startJarCluster(prefix = 'runstream-cluster-'): Promise<Ja
   };
   const script = (...args: string[]) => run('bash', [KAFKA_SCRIPT, ...args], { env, timeout: 180_000 });
   const pidFile = (node: NodeId) => join(home, 'cluster', `node${node}`, 'broker.pid');
+  const brokerPid = async (node: NodeId) => Number((await readFile(pidFile(node), 'utf8')).trim());
   const cluster: JarCluster = {
     brokers: NODE_IDS.map((n) => `127.0.0.1:${ports[n]}`),
     home,
@@ -83,6 +91,12 @@ export async function startJarCluster(prefix = 'runstream-cluster-'): Promise<Ja
     },
     async killNode(node) {
       await script('node', 'kill', String(node));
+    },
+    async pauseNode(node) {
+      process.kill(await brokerPid(node), 'SIGSTOP');
+    },
+    async resumeNode(node) {
+      process.kill(await brokerPid(node), 'SIGCONT');
     },
     async isRunning(node) {
       try {

@@ -28,6 +28,7 @@ import { topicPlan } from '../platform/topics.js';
 import { ensureTopics } from '../platform/topics-admin.js';
 import { readProcessorConfig, startProcessor } from '../processor/main.js';
 import { freePort } from '../test/support/broker.js';
+import { freshnessGoals } from './goals.js';
 import { median } from './ingest.js';
 import { percentile } from './ingest-load.js';
 import { cpuSecondsOf } from './memory.js';
@@ -360,5 +361,5 @@ export async function runFreshnessBench(ctx: BenchContext): Promise<Figures> {
       }
     }
   }
-  return figures;
+  return { ...figures, ...freshnessGoals(figures) };
 }

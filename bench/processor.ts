@@ -33,6 +33,7 @@ import { buildDelivery, partitionForKey } from '../schemas/delivery.js';
 import { freePort } from '../test/support/broker.js';
 import { quantity } from '../test/support/kubernetes-pack.js';
 import { restoreCounts } from '../test/support/restores.js';
+import { goal, goalOf } from './goals.js';
 import { median } from './ingest.js';
 import { cpuSecondsOf, memoryBreakdown, memoryOf } from './memory.js';
 import { isReady } from './readiness.js';
@@ -319,11 +320,6 @@ async function restoreInChild(env: Env): Promise<RestoreRun> {
       await new Promise((r) => child.once('exit', r));
     }
   }
-}
-
-/** A figure and its goal, beside it in the table: "met" or "missed". */
-function goal(figure: string, value: number, text: string, met: boolean): Figures {
-  return { [figure]: value, [`${figure}_goal`]: `${text}: ${met ? 'met' : 'MISSED'}` };
 }
 
 /**
@@ -671,6 +667,9 @@ async function deliveriesBench(ctx: BenchContext, count: number, roundCount: num
       [figure]: median(rounds.map(of)),
       ...(rounds.length > 1 ? { [`${figure}_rounds`]: rounds.map(of).join(' ') } : {}),
     });
+    const ratio = (r: Round) =>
+      Number(((r.baselineSeconds - r.baselineFirstBatchSeconds) / (r.seconds - r.readySeconds)).toFixed(2));
+    const cpuUs = (r: Round) => Math.round((r.cpuSeconds * 1e6) / count);
 
     const changelogEnds = await endOffsets(kafka, [
       names.dedupeChangelog,
@@ -699,16 +698,16 @@ async function deliveriesBench(ctx: BenchContext, count: number, roundCount: num
       ...perRound('raw_baseline_per_s', (r) =>
         Math.round(count / (r.baselineSeconds - r.baselineFirstBatchSeconds)),
       ),
-      ...perRound('ratio_to_raw_baseline', (r) =>
-        Number(((r.baselineSeconds - r.baselineFirstBatchSeconds) / (r.seconds - r.readySeconds)).toFixed(2)),
-      ),
+      ...perRound('ratio_to_raw_baseline', ratio),
+      ...goalOf('ratio_to_raw_baseline', 'at least 0.75 (median)', median(rounds.map(ratio)) >= 0.75),
       ...perRound('deliveries_per_s_from_start', (r) => Math.round(count / r.seconds)),
       ...perRound('ratio_to_raw_baseline_from_start', (r) =>
         Number((r.baselineSeconds / r.seconds).toFixed(2)),
       ),
       // CPU per delivery, of the processor and of the baseline's consumer (the broker's
       // is in neither): the cost, less sensitive than the rates to what else runs.
-      ...perRound('process_cpu_us_per_delivery', (r) => Math.round((r.cpuSeconds * 1e6) / count)),
+      ...perRound('process_cpu_us_per_delivery', cpuUs),
+      ...goalOf('process_cpu_us_per_delivery', 'at most 60 (median)', median(rounds.map(cpuUs)) <= 60),
       ...perRound('raw_baseline_cpu_us_per_delivery', (r) =>
         Math.round((r.baselineCpuSeconds * 1e6) / count),
       ),

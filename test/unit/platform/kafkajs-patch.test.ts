@@ -13,6 +13,8 @@
 // - a transaction request that timed out or lost its connection with the request out
 //   (EndTxn, AddOffsetsToTxn, TxnOffsetCommit) must surface, sent once, as uncertain:
 //   resent with the same epoch, a late commit can land on the next transaction;
+// - a transactional producer sent a FindCoordinator before every transaction request
+//   (four per transaction); it keeps each coordinator until a request to it fails;
 // - a connection that was never throttled scheduled its queue check with a negative
 //   delay (-Date.now()), which Node 23 and later warn about on stderr.
 import { createRequire } from 'node:module';
@@ -43,6 +45,7 @@ const { KafkaJSConnectionError, KafkaJSConnectionClosedError, KafkaJSRequestTime
 interface EosManager {
   initProducerId(): Promise<void>;
   beginTransaction(): void;
+  addPartitionsToTransaction(topics: Array<{ topic: string; partitions: Array<{ partition: number }> }>): Promise<void>;
   sendOffsets(request: object): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
@@ -293,6 +296,13 @@ function transactionCluster(failures: Partial<Record<string, Error[]>>) {
       lookups += 1;
       return coordinator;
     },
+    /** The pool's broker by node id (no request); fails as scripted under 'findBroker'. */
+    findBroker: async ({ nodeId }: { nodeId: number }) => {
+      const error = failures.findBroker?.shift();
+      if (error) throw error;
+      expect(nodeId).toBe(coordinator.nodeId);
+      return coordinator;
+    },
   };
   return { cluster, calls, epochs, lookups: () => lookups };
 }
@@ -340,7 +350,9 @@ describe('patched kafkajs: transactions retry what the broker asks clients to re
     const before = lookups();
     await eos.sendOffsets(offsets);
     expect(calls.filter((c) => c === 'txnOffsetCommit')).toHaveLength(2);
-    expect(lookups() - before).toBeGreaterThanOrEqual(3); // transaction, group, group again
+    // The group's coordinator, and again after NOT_COORDINATOR (the transaction
+    // coordinator is kept from InitProducerId).
+    expect(lookups() - before).toBe(2);
   });
 
   it('retries EndTxn after a definite rejection or a request never sent, so a commit is not left half done', async () => {
@@ -357,6 +369,65 @@ describe('patched kafkajs: transactions retry what the broker asks clients to re
     await eos.sendOffsets(offsets);
     await eos.commit();
     expect(calls.filter((c) => c === 'endTxn')).toHaveLength(4);
+  });
+});
+
+describe('patched kafkajs: coordinators kept across transactions', () => {
+  /** One transaction as the processor makes it: records, offsets, commit. */
+  async function transaction(eos: EosManager, partition: number): Promise<void> {
+    await eos.addPartitionsToTransaction([{ topic: 'changelog', partitions: [{ partition }] }]);
+    await eos.sendOffsets(offsets);
+    await eos.commit();
+  }
+
+  it('looks each coordinator up once, not before every request (four per transaction)', async () => {
+    const { cluster, calls, lookups } = transactionCluster({});
+    const eos = await openTransaction(cluster);
+    await transaction(eos, 0);
+    for (const partition of [1, 2]) {
+      eos.beginTransaction();
+      await transaction(eos, partition);
+    }
+    expect(calls.filter((c) => c === 'endTxn')).toHaveLength(3);
+    expect(lookups()).toBe(2); // the transaction coordinator, the group's
+  });
+
+  it('looks the transaction coordinator up again after EndTxn reached one that moved', async () => {
+    const { cluster, calls, lookups } = transactionCluster({ endTxn: [createErrorFromCode(NOT_COORDINATOR)] });
+    const eos = await openTransaction(cluster);
+    await transaction(eos, 0);
+    expect(calls.filter((c) => c === 'endTxn')).toHaveLength(2);
+    expect(lookups()).toBe(3); // transaction, group, transaction again
+    eos.beginTransaction();
+    await transaction(eos, 1);
+    expect(lookups()).toBe(3);
+  });
+
+  it('looks the transaction coordinator up again after AddPartitionsToTxn failed', async () => {
+    const { cluster, calls, lookups } = transactionCluster({
+      addPartitionsToTxn: [createErrorFromCode(CONCURRENT_TRANSACTIONS)],
+    });
+    const eos = await openTransaction(cluster);
+    await expect(transaction(eos, 0)).rejects.toThrow(/concurrent operation/);
+    await eos.abort(); // nothing was added: no EndTxn
+    eos.beginTransaction();
+    await transaction(eos, 0);
+    expect(lookups()).toBe(3); // transaction, transaction again, group
+    expect(calls.filter((c) => c === 'addPartitionsToTxn')).toHaveLength(2);
+  });
+
+  it('looks a coordinator up again when its broker cannot be reached', async () => {
+    const { cluster, calls, lookups } = transactionCluster({
+      findBroker: [
+        new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9092', {
+          code: 'ECONNREFUSED',
+        }),
+      ],
+    });
+    const eos = await openTransaction(cluster);
+    await transaction(eos, 0);
+    expect(lookups()).toBe(3); // transaction, group, transaction again
+    expect(calls).toEqual(['initProducerId', 'addPartitionsToTxn', 'addOffsetsToTxn', 'txnOffsetCommit', 'endTxn']);
   });
 });
 

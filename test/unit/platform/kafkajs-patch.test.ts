@@ -15,6 +15,9 @@
 //   resent with the same epoch, a late commit can land on the next transaction;
 // - a transactional producer sent a FindCoordinator before every transaction request
 //   (four per transaction); it keeps each coordinator until a request to it fails;
+// - AddPartitionsToTxn answered CONCURRENT_TRANSACTIONS (most transactions that follow
+//   one at once) failed the whole send, whose retry refreshed the metadata first;
+// - the transaction manager retried at the client's pace, not the producer's;
 // - a connection that was never throttled scheduled its queue check with a negative
 //   delay (-Date.now()), which Node 23 and later warn about on stderr.
 import { createRequire } from 'node:module';
@@ -27,6 +30,9 @@ const createSendMessages = require('kafkajs/src/producer/sendMessages.js') as (
   request: object,
 ) => Promise<Array<{ topicName: string; partition: number; errorCode: number; baseOffset: string }>>;
 const createEosManager = require('kafkajs/src/producer/eosManager/index.js') as (deps: object) => EosManager;
+const createProducer = require('kafkajs/src/producer/index.js') as (deps: object) => {
+  transaction(): Promise<{ sendOffsets(request: object): Promise<void>; commit(): Promise<void> }>;
+};
 const createRetry = require('kafkajs/src/retry/index.js') as (options: object) => unknown;
 const createAdmin = require('kafkajs/src/admin/index.js') as (deps: object) => {
   fetchTopicOffsets(topic: string): Promise<Array<{ partition: number; high: string; low: string }>>;
@@ -45,7 +51,9 @@ const { KafkaJSConnectionError, KafkaJSConnectionClosedError, KafkaJSRequestTime
 interface EosManager {
   initProducerId(): Promise<void>;
   beginTransaction(): void;
-  addPartitionsToTransaction(topics: Array<{ topic: string; partitions: Array<{ partition: number }> }>): Promise<void>;
+  addPartitionsToTransaction(
+    topics: Array<{ topic: string; partitions: Array<{ partition: number }> }>,
+  ): Promise<void>;
   sendOffsets(request: object): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
@@ -55,6 +63,7 @@ const NOT_LEADER = 6;
 const NOT_COORDINATOR = 16;
 const OFFSET_NOT_AVAILABLE = 78;
 const CONCURRENT_TRANSACTIONS = 51;
+const INVALID_PRODUCER_EPOCH = 47; // a fenced producer
 
 const silent = {
   namespace: () => silent,
@@ -393,7 +402,9 @@ describe('patched kafkajs: coordinators kept across transactions', () => {
   });
 
   it('looks the transaction coordinator up again after EndTxn reached one that moved', async () => {
-    const { cluster, calls, lookups } = transactionCluster({ endTxn: [createErrorFromCode(NOT_COORDINATOR)] });
+    const { cluster, calls, lookups } = transactionCluster({
+      endTxn: [createErrorFromCode(NOT_COORDINATOR)],
+    });
     const eos = await openTransaction(cluster);
     await transaction(eos, 0);
     expect(calls.filter((c) => c === 'endTxn')).toHaveLength(2);
@@ -403,17 +414,16 @@ describe('patched kafkajs: coordinators kept across transactions', () => {
     expect(lookups()).toBe(3);
   });
 
-  it('looks the transaction coordinator up again after AddPartitionsToTxn failed', async () => {
-    const { cluster, calls, lookups } = transactionCluster({
-      addPartitionsToTxn: [createErrorFromCode(CONCURRENT_TRANSACTIONS)],
+  it('keeps the coordinator through a definite "not now" and finds it again after a lost connection', async () => {
+    const { cluster, lookups } = transactionCluster({
+      addOffsetsToTxn: [createErrorFromCode(CONCURRENT_TRANSACTIONS)],
+      txnOffsetCommit: [
+        new KafkaJSConnectionError('Connection error: connect ECONNREFUSED', { code: 'ECONNREFUSED' }),
+      ],
     });
     const eos = await openTransaction(cluster);
-    await expect(transaction(eos, 0)).rejects.toThrow(/concurrent operation/);
-    await eos.abort(); // nothing was added: no EndTxn
-    eos.beginTransaction();
     await transaction(eos, 0);
-    expect(lookups()).toBe(3); // transaction, transaction again, group
-    expect(calls.filter((c) => c === 'addPartitionsToTxn')).toHaveLength(2);
+    expect(lookups()).toBe(3); // transaction (kept), group, group again
   });
 
   it('looks a coordinator up again when its broker cannot be reached', async () => {
@@ -427,7 +437,78 @@ describe('patched kafkajs: coordinators kept across transactions', () => {
     const eos = await openTransaction(cluster);
     await transaction(eos, 0);
     expect(lookups()).toBe(3); // transaction, group, transaction again
-    expect(calls).toEqual(['initProducerId', 'addPartitionsToTxn', 'addOffsetsToTxn', 'txnOffsetCommit', 'endTxn']);
+    expect(calls).toEqual([
+      'initProducerId',
+      'addPartitionsToTxn',
+      'addOffsetsToTxn',
+      'txnOffsetCommit',
+      'endTxn',
+    ]);
+  });
+});
+
+describe('patched kafkajs: AddPartitionsToTxn retried on the coordinator\'s "not now"', () => {
+  const add = (eos: EosManager) =>
+    eos.addPartitionsToTransaction([{ topic: 'changelog', partitions: [{ partition: 0 }] }]);
+
+  it("retries CONCURRENT_TRANSACTIONS (the previous commit's markers) itself, keeping the coordinator", async () => {
+    const { cluster, calls, lookups } = transactionCluster({
+      addPartitionsToTxn: [
+        createErrorFromCode(CONCURRENT_TRANSACTIONS),
+        createErrorFromCode(CONCURRENT_TRANSACTIONS),
+      ],
+    });
+    const eos = await openTransaction(cluster);
+    await add(eos);
+    expect(calls.filter((c) => c === 'addPartitionsToTxn')).toHaveLength(3);
+    expect(lookups()).toBe(1);
+  });
+
+  it('finds the coordinator again when it moved, and retries', async () => {
+    const { cluster, calls, lookups } = transactionCluster({
+      addPartitionsToTxn: [createErrorFromCode(NOT_COORDINATOR)],
+    });
+    const eos = await openTransaction(cluster);
+    await add(eos);
+    expect(calls.filter((c) => c === 'addPartitionsToTxn')).toHaveLength(2);
+    expect(lookups()).toBe(2);
+  });
+
+  it('fails the send on anything else, as before (a fenced producer; a lost connection)', async () => {
+    const fenced = createErrorFromCode(INVALID_PRODUCER_EPOCH);
+    const lost = new KafkaJSConnectionError('Connection error: read ECONNRESET', { code: 'ECONNRESET' });
+    const { cluster, calls, lookups } = transactionCluster({ addPartitionsToTxn: [fenced, lost] });
+    const eos = await openTransaction(cluster);
+    await expect(add(eos)).rejects.toBe(fenced);
+    expect(lookups()).toBe(1); // the coordinator answered: kept
+    await expect(add(eos)).rejects.toBe(lost);
+    await add(eos);
+    expect(lookups()).toBe(2); // found again after the lost connection
+    expect(calls.filter((c) => c === 'addPartitionsToTxn')).toHaveLength(3);
+  });
+});
+
+describe("patched kafkajs: transaction requests retry at the producer's pace", () => {
+  it("gives the transaction manager the producer's retry, not the client's", async () => {
+    const { cluster, calls } = transactionCluster({
+      addOffsetsToTxn: [createErrorFromCode(CONCURRENT_TRANSACTIONS)],
+    });
+    const producer = createProducer({
+      // The client's retry allows none; the producer's allows some.
+      cluster: {
+        ...cluster,
+        retry: { retries: 0, initialRetryTime: 1000 },
+        markOffsetAsCommitted: () => undefined,
+      },
+      logger: silent,
+      retry,
+      idempotent: true,
+      transactionalId: 'tx',
+    });
+    const transaction = await producer.transaction();
+    await transaction.sendOffsets(offsets);
+    await transaction.commit();
+    expect(calls.filter((c) => c === 'addOffsetsToTxn')).toHaveLength(2);
   });
 });
 

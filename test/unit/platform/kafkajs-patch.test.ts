@@ -18,6 +18,8 @@
 // - AddPartitionsToTxn answered CONCURRENT_TRANSACTIONS (most transactions that follow
 //   one at once) failed the whole send, whose retry refreshed the metadata first;
 // - the transaction manager retried at the client's pace, not the producer's;
+// - a group consumer whose coordinator's broker died kept heartbeating the dead address
+//   and crashed about 30 s later; it now finds the coordinator again;
 // - a connection that was never throttled scheduled its queue check with a negative
 //   delay (-Date.now()), which Node 23 and later warn about on stderr.
 import { createRequire } from 'node:module';
@@ -63,6 +65,7 @@ const NOT_LEADER = 6;
 const NOT_COORDINATOR = 16;
 const OFFSET_NOT_AVAILABLE = 78;
 const CONCURRENT_TRANSACTIONS = 51;
+const REBALANCE_IN_PROGRESS = 27;
 const INVALID_PRODUCER_EPOCH = 47; // a fenced producer
 
 const silent = {
@@ -509,6 +512,69 @@ describe("patched kafkajs: transaction requests retry at the producer's pace", (
     await transaction.sendOffsets(offsets);
     await transaction.commit();
     expect(calls.filter((c) => c === 'addOffsetsToTxn')).toHaveLength(2);
+  });
+});
+
+const ConsumerGroup = require('kafkajs/src/consumer/consumerGroup.js') as new (
+  options: object,
+) => {
+  coordinator: unknown;
+  memberId: string | null;
+  generationId: number | null;
+  heartbeat(options: { interval: number }): Promise<void>;
+};
+
+describe("patched kafkajs: a group consumer whose coordinator's broker died", () => {
+  /** A consumer group in a generation, its coordinator at `dead`; lookups answer `next`. */
+  function groupWith(dead: object, next: object[]) {
+    const lookups: string[] = [];
+    const group = new ConsumerGroup({
+      retry,
+      cluster: {
+        findGroupCoordinator: async ({ groupId }: { groupId: string }) => {
+          lookups.push(groupId);
+          return next.shift();
+        },
+      },
+      groupId: 'g',
+      topics: ['in'],
+      logger: silent,
+      instrumentationEmitter: new InstrumentationEventEmitter(),
+    });
+    Object.assign(group, { coordinator: dead, memberId: 'm-1', generationId: 4 });
+    return { group, lookups };
+  }
+
+  it('finds the coordinator again after a heartbeat could not reach it, and heartbeats the new one (no rejoin)', async () => {
+    const refused = new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9092', {
+      code: 'ECONNREFUSED',
+    });
+    const dead = {
+      heartbeat: async () => {
+        throw refused;
+      },
+    };
+    const beats: object[] = [];
+    const alive = { heartbeat: async (payload: object) => void beats.push(payload) };
+    const { group, lookups } = groupWith(dead, [alive]);
+    await expect(group.heartbeat({ interval: 0 })).rejects.toBe(refused);
+    expect(lookups).toEqual(['g']);
+    expect(group.coordinator).toBe(alive);
+    await group.heartbeat({ interval: 0 });
+    expect(beats).toEqual([{ groupId: 'g', memberId: 'm-1', groupGenerationId: 4 }]);
+  });
+
+  it('keeps the coordinator on its own answers (a rebalance), which the runner handles as before', async () => {
+    const rebalancing = createErrorFromCode(REBALANCE_IN_PROGRESS);
+    const coordinator = {
+      heartbeat: async () => {
+        throw rebalancing;
+      },
+    };
+    const { group, lookups } = groupWith(coordinator, []);
+    await expect(group.heartbeat({ interval: 0 })).rejects.toBe(rebalancing);
+    expect(lookups).toEqual([]);
+    expect(group.coordinator).toBe(coordinator);
   });
 });
 

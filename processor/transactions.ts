@@ -97,7 +97,9 @@ export class PartitionProducer {
       transactionTimeoutMs,
       // The broker answers CONCURRENT_TRANSACTIONS to the next transaction's first
       // request until the last one's markers are written, a few ms: retry quickly, as
-      // Java's client does (20 ms), and long enough to ride out a leader election.
+      // Java's client does (20 ms), and long enough to ride out a leader election. The
+      // transaction requests themselves (AddPartitionsToTxn, AddOffsetsToTxn, EndTxn,
+      // InitProducerId) retry at this pace too (the kafkajs patch's txn-producer-retry).
       retry: { retries: 15, initialRetryTimeMs: 5, maxRetryTimeMs: 2000 },
     });
   }

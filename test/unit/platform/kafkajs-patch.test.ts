@@ -13,6 +13,13 @@
 // - a transaction request that timed out or lost its connection with the request out
 //   (EndTxn, AddOffsetsToTxn, TxnOffsetCommit) must surface, sent once, as uncertain:
 //   resent with the same epoch, a late commit can land on the next transaction;
+// - a transactional producer sent a FindCoordinator before every transaction request
+//   (four per transaction); it keeps each coordinator until a request to it fails;
+// - AddPartitionsToTxn answered CONCURRENT_TRANSACTIONS (most transactions that follow
+//   one at once) failed the whole send, whose retry refreshed the metadata first;
+// - the transaction manager retried at the client's pace, not the producer's;
+// - a group consumer whose coordinator's broker died kept heartbeating the dead address
+//   and crashed about 30 s later; it now finds the coordinator again;
 // - a connection that was never throttled scheduled its queue check with a negative
 //   delay (-Date.now()), which Node 23 and later warn about on stderr.
 import { createRequire } from 'node:module';
@@ -25,6 +32,9 @@ const createSendMessages = require('kafkajs/src/producer/sendMessages.js') as (
   request: object,
 ) => Promise<Array<{ topicName: string; partition: number; errorCode: number; baseOffset: string }>>;
 const createEosManager = require('kafkajs/src/producer/eosManager/index.js') as (deps: object) => EosManager;
+const createProducer = require('kafkajs/src/producer/index.js') as (deps: object) => {
+  transaction(): Promise<{ sendOffsets(request: object): Promise<void>; commit(): Promise<void> }>;
+};
 const createRetry = require('kafkajs/src/retry/index.js') as (options: object) => unknown;
 const createAdmin = require('kafkajs/src/admin/index.js') as (deps: object) => {
   fetchTopicOffsets(topic: string): Promise<Array<{ partition: number; high: string; low: string }>>;
@@ -43,6 +53,9 @@ const { KafkaJSConnectionError, KafkaJSConnectionClosedError, KafkaJSRequestTime
 interface EosManager {
   initProducerId(): Promise<void>;
   beginTransaction(): void;
+  addPartitionsToTransaction(
+    topics: Array<{ topic: string; partitions: Array<{ partition: number }> }>,
+  ): Promise<void>;
   sendOffsets(request: object): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
@@ -52,6 +65,8 @@ const NOT_LEADER = 6;
 const NOT_COORDINATOR = 16;
 const OFFSET_NOT_AVAILABLE = 78;
 const CONCURRENT_TRANSACTIONS = 51;
+const REBALANCE_IN_PROGRESS = 27;
+const INVALID_PRODUCER_EPOCH = 47; // a fenced producer
 
 const silent = {
   namespace: () => silent,
@@ -293,6 +308,13 @@ function transactionCluster(failures: Partial<Record<string, Error[]>>) {
       lookups += 1;
       return coordinator;
     },
+    /** The pool's broker by node id (no request); fails as scripted under 'findBroker'. */
+    findBroker: async ({ nodeId }: { nodeId: number }) => {
+      const error = failures.findBroker?.shift();
+      if (error) throw error;
+      expect(nodeId).toBe(coordinator.nodeId);
+      return coordinator;
+    },
   };
   return { cluster, calls, epochs, lookups: () => lookups };
 }
@@ -340,7 +362,9 @@ describe('patched kafkajs: transactions retry what the broker asks clients to re
     const before = lookups();
     await eos.sendOffsets(offsets);
     expect(calls.filter((c) => c === 'txnOffsetCommit')).toHaveLength(2);
-    expect(lookups() - before).toBeGreaterThanOrEqual(3); // transaction, group, group again
+    // The group's coordinator, and again after NOT_COORDINATOR (the transaction
+    // coordinator is kept from InitProducerId).
+    expect(lookups() - before).toBe(2);
   });
 
   it('retries EndTxn after a definite rejection or a request never sent, so a commit is not left half done', async () => {
@@ -357,6 +381,200 @@ describe('patched kafkajs: transactions retry what the broker asks clients to re
     await eos.sendOffsets(offsets);
     await eos.commit();
     expect(calls.filter((c) => c === 'endTxn')).toHaveLength(4);
+  });
+});
+
+describe('patched kafkajs: coordinators kept across transactions', () => {
+  /** One transaction as the processor makes it: records, offsets, commit. */
+  async function transaction(eos: EosManager, partition: number): Promise<void> {
+    await eos.addPartitionsToTransaction([{ topic: 'changelog', partitions: [{ partition }] }]);
+    await eos.sendOffsets(offsets);
+    await eos.commit();
+  }
+
+  it('looks each coordinator up once, not before every request (four per transaction)', async () => {
+    const { cluster, calls, lookups } = transactionCluster({});
+    const eos = await openTransaction(cluster);
+    await transaction(eos, 0);
+    for (const partition of [1, 2]) {
+      eos.beginTransaction();
+      await transaction(eos, partition);
+    }
+    expect(calls.filter((c) => c === 'endTxn')).toHaveLength(3);
+    expect(lookups()).toBe(2); // the transaction coordinator, the group's
+  });
+
+  it('looks the transaction coordinator up again after EndTxn reached one that moved', async () => {
+    const { cluster, calls, lookups } = transactionCluster({
+      endTxn: [createErrorFromCode(NOT_COORDINATOR)],
+    });
+    const eos = await openTransaction(cluster);
+    await transaction(eos, 0);
+    expect(calls.filter((c) => c === 'endTxn')).toHaveLength(2);
+    expect(lookups()).toBe(3); // transaction, group, transaction again
+    eos.beginTransaction();
+    await transaction(eos, 1);
+    expect(lookups()).toBe(3);
+  });
+
+  it('keeps the coordinator through a definite "not now" and finds it again after a lost connection', async () => {
+    const { cluster, lookups } = transactionCluster({
+      addOffsetsToTxn: [createErrorFromCode(CONCURRENT_TRANSACTIONS)],
+      txnOffsetCommit: [
+        new KafkaJSConnectionError('Connection error: connect ECONNREFUSED', { code: 'ECONNREFUSED' }),
+      ],
+    });
+    const eos = await openTransaction(cluster);
+    await transaction(eos, 0);
+    expect(lookups()).toBe(3); // transaction (kept), group, group again
+  });
+
+  it('looks a coordinator up again when its broker cannot be reached', async () => {
+    const { cluster, calls, lookups } = transactionCluster({
+      findBroker: [
+        new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9092', {
+          code: 'ECONNREFUSED',
+        }),
+      ],
+    });
+    const eos = await openTransaction(cluster);
+    await transaction(eos, 0);
+    expect(lookups()).toBe(3); // transaction, group, transaction again
+    expect(calls).toEqual([
+      'initProducerId',
+      'addPartitionsToTxn',
+      'addOffsetsToTxn',
+      'txnOffsetCommit',
+      'endTxn',
+    ]);
+  });
+});
+
+describe('patched kafkajs: AddPartitionsToTxn retried on the coordinator\'s "not now"', () => {
+  const add = (eos: EosManager) =>
+    eos.addPartitionsToTransaction([{ topic: 'changelog', partitions: [{ partition: 0 }] }]);
+
+  it("retries CONCURRENT_TRANSACTIONS (the previous commit's markers) itself, keeping the coordinator", async () => {
+    const { cluster, calls, lookups } = transactionCluster({
+      addPartitionsToTxn: [
+        createErrorFromCode(CONCURRENT_TRANSACTIONS),
+        createErrorFromCode(CONCURRENT_TRANSACTIONS),
+      ],
+    });
+    const eos = await openTransaction(cluster);
+    await add(eos);
+    expect(calls.filter((c) => c === 'addPartitionsToTxn')).toHaveLength(3);
+    expect(lookups()).toBe(1);
+  });
+
+  it('finds the coordinator again when it moved, and retries', async () => {
+    const { cluster, calls, lookups } = transactionCluster({
+      addPartitionsToTxn: [createErrorFromCode(NOT_COORDINATOR)],
+    });
+    const eos = await openTransaction(cluster);
+    await add(eos);
+    expect(calls.filter((c) => c === 'addPartitionsToTxn')).toHaveLength(2);
+    expect(lookups()).toBe(2);
+  });
+
+  it('fails the send on anything else, as before (a fenced producer; a lost connection)', async () => {
+    const fenced = createErrorFromCode(INVALID_PRODUCER_EPOCH);
+    const lost = new KafkaJSConnectionError('Connection error: read ECONNRESET', { code: 'ECONNRESET' });
+    const { cluster, calls, lookups } = transactionCluster({ addPartitionsToTxn: [fenced, lost] });
+    const eos = await openTransaction(cluster);
+    await expect(add(eos)).rejects.toBe(fenced);
+    expect(lookups()).toBe(1); // the coordinator answered: kept
+    await expect(add(eos)).rejects.toBe(lost);
+    await add(eos);
+    expect(lookups()).toBe(2); // found again after the lost connection
+    expect(calls.filter((c) => c === 'addPartitionsToTxn')).toHaveLength(3);
+  });
+});
+
+describe("patched kafkajs: transaction requests retry at the producer's pace", () => {
+  it("gives the transaction manager the producer's retry, not the client's", async () => {
+    const { cluster, calls } = transactionCluster({
+      addOffsetsToTxn: [createErrorFromCode(CONCURRENT_TRANSACTIONS)],
+    });
+    const producer = createProducer({
+      // The client's retry allows none; the producer's allows some.
+      cluster: {
+        ...cluster,
+        retry: { retries: 0, initialRetryTime: 1000 },
+        markOffsetAsCommitted: () => undefined,
+      },
+      logger: silent,
+      retry,
+      idempotent: true,
+      transactionalId: 'tx',
+    });
+    const transaction = await producer.transaction();
+    await transaction.sendOffsets(offsets);
+    await transaction.commit();
+    expect(calls.filter((c) => c === 'addOffsetsToTxn')).toHaveLength(2);
+  });
+});
+
+const ConsumerGroup = require('kafkajs/src/consumer/consumerGroup.js') as new (
+  options: object,
+) => {
+  coordinator: unknown;
+  memberId: string | null;
+  generationId: number | null;
+  heartbeat(options: { interval: number }): Promise<void>;
+};
+
+describe("patched kafkajs: a group consumer whose coordinator's broker died", () => {
+  /** A consumer group in a generation, its coordinator at `dead`; lookups answer `next`. */
+  function groupWith(dead: object, next: object[]) {
+    const lookups: string[] = [];
+    const group = new ConsumerGroup({
+      retry,
+      cluster: {
+        findGroupCoordinator: async ({ groupId }: { groupId: string }) => {
+          lookups.push(groupId);
+          return next.shift();
+        },
+      },
+      groupId: 'g',
+      topics: ['in'],
+      logger: silent,
+      instrumentationEmitter: new InstrumentationEventEmitter(),
+    });
+    Object.assign(group, { coordinator: dead, memberId: 'm-1', generationId: 4 });
+    return { group, lookups };
+  }
+
+  it('finds the coordinator again after a heartbeat could not reach it, and heartbeats the new one (no rejoin)', async () => {
+    const refused = new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9092', {
+      code: 'ECONNREFUSED',
+    });
+    const dead = {
+      heartbeat: async () => {
+        throw refused;
+      },
+    };
+    const beats: object[] = [];
+    const alive = { heartbeat: async (payload: object) => void beats.push(payload) };
+    const { group, lookups } = groupWith(dead, [alive]);
+    await expect(group.heartbeat({ interval: 0 })).rejects.toBe(refused);
+    expect(lookups).toEqual(['g']);
+    expect(group.coordinator).toBe(alive);
+    await group.heartbeat({ interval: 0 });
+    expect(beats).toEqual([{ groupId: 'g', memberId: 'm-1', groupGenerationId: 4 }]);
+  });
+
+  it('keeps the coordinator on its own answers (a rebalance), which the runner handles as before', async () => {
+    const rebalancing = createErrorFromCode(REBALANCE_IN_PROGRESS);
+    const coordinator = {
+      heartbeat: async () => {
+        throw rebalancing;
+      },
+    };
+    const { group, lookups } = groupWith(coordinator, []);
+    await expect(group.heartbeat({ interval: 0 })).rejects.toBe(rebalancing);
+    expect(lookups).toEqual([]);
+    expect(group.coordinator).toBe(coordinator);
   });
 });
 

@@ -81,6 +81,12 @@ async function waitForCommitted(
 
 type Env = Record<string, string>;
 
+/** BENCH_PROFILE_DIR: a V8 CPU profile of each processor process, to see where time goes. */
+function profileArgs(): string[] {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 /** Starts a processor on env's state and times it to ready (every partition restored). */
 async function timeRestore(
   env: Env,
@@ -287,7 +293,7 @@ async function restoreInChild(env: Env): Promise<RestoreRun> {
   const pod = await podProcess();
   const started = performance.now();
   const cli = join(import.meta.dirname, '..', 'bin', 'runstream.js');
-  const child = spawn(process.execPath, [...pod.execArgv, cli, 'processor'], {
+  const child = spawn(process.execPath, [...pod.execArgv, ...profileArgs(), cli, 'processor'], {
     env: {
       ...process.env,
       ...pod.env,
@@ -507,13 +513,9 @@ async function processAll(
 ): Promise<Omit<Round, 'baselineSeconds' | 'baselineFirstBatchSeconds' | 'baselineCpuSeconds'>> {
   const metricsPort = await freePort();
   const started = performance.now();
-  // BENCH_PROFILE_DIR: a V8 CPU profile of the processor process, to see where time goes.
-  const profile = process.env.BENCH_PROFILE_DIR
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
-    : [];
   const child = spawn(
     process.execPath,
-    [...profile, join(import.meta.dirname, '..', 'bin', 'runstream.js'), 'processor'],
+    [...profileArgs(), join(import.meta.dirname, '..', 'bin', 'runstream.js'), 'processor'],
     {
       env: {
         ...process.env,

@@ -54,16 +54,20 @@ export async function recountGauges(
   await store.clearPrefix(QUEUE_INDEX_PREFIX);
   let index: WriteOp[] = [];
 
-  const expected = new Map<string, AggregateValue>();
+  // Per series: one of its deltas (each carries its labels) and how many there were; the
+  // aggregates are made once per series, not once per entity.
+  const counted = new Map<string, { delta: GaugeDelta; times: number }>();
   const oldest = new Map<string, number>();
   const count = (delta: GaugeDelta) => {
     const key = catalogue.seriesKey(delta.name, delta.labels);
-    expected.set(key, applyGaugeDelta(expected.get(key), delta, now, catalogue));
+    const seen = counted.get(key);
+    if (seen === undefined) counted.set(key, { delta, times: 1 });
+    else seen.times += 1;
   };
-  for await (const [, bytes] of store.scan(storePrefix('runs'))) {
+  for await (const bytes of store.values(storePrefix('runs'))) {
     for (const delta of runGaugeDeltas(undefined, decodeRun(bytes), catalogue)) count(delta);
   }
-  for await (const [, bytes] of store.scan(storePrefix('jobs'))) {
+  for await (const bytes of store.values(storePrefix('jobs'))) {
     const job = decodeJob(bytes);
     for (const delta of jobGaugeDeltas(undefined, job, catalogue)) count(delta);
     const position = queuePosition(job, catalogue);
@@ -77,6 +81,11 @@ export async function recountGauges(
     }
   }
   await store.write(index);
+  // From nothing, every delta enters its series (+1).
+  const expected = new Map<string, AggregateValue>();
+  for (const [key, { delta, times }] of counted) {
+    expected.set(key, applyGaugeDelta(undefined, delta, now, catalogue, times));
+  }
   for (const [key, value] of expected) {
     if (value.kind === 'gauge' && familyOf(value.name)?.merge === 'min') {
       expected.set(key, { ...value, value: oldest.get(key) ?? 0 });

@@ -64,20 +64,24 @@ export async function recountGauges(
     if (seen === undefined) counted.set(key, { delta, times: 1 });
     else seen.times += 1;
   };
-  for await (const bytes of store.values(storePrefix('runs'))) {
-    for (const delta of runGaugeDeltas(undefined, decodeRun(bytes), catalogue)) count(delta);
+  for await (const values of store.values(storePrefix('runs'))) {
+    for (const bytes of values) {
+      for (const delta of runGaugeDeltas(undefined, decodeRun(bytes), catalogue)) count(delta);
+    }
   }
-  for await (const bytes of store.values(storePrefix('jobs'))) {
-    const job = decodeJob(bytes);
-    for (const delta of jobGaugeDeltas(undefined, job, catalogue)) count(delta);
-    const position = queuePosition(job, catalogue);
-    if (position) {
-      index.push({ key: queueIndexKey(position), value: EMPTY });
-      if (index.length >= indexBatch) {
-        await store.write(index);
-        index = [];
+  for await (const values of store.values(storePrefix('jobs'))) {
+    for (const bytes of values) {
+      const job = decodeJob(bytes);
+      for (const delta of jobGaugeDeltas(undefined, job, catalogue)) count(delta);
+      const position = queuePosition(job, catalogue);
+      if (position) {
+        index.push({ key: queueIndexKey(position), value: EMPTY });
+        if (index.length >= indexBatch) {
+          await store.write(index);
+          index = [];
+        }
+        oldest.set(position.set, Math.min(oldest.get(position.set) ?? Infinity, position.createdSeconds));
       }
-      oldest.set(position.set, Math.min(oldest.get(position.set) ?? Infinity, position.createdSeconds));
     }
   }
   await store.write(index);

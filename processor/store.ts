@@ -15,8 +15,8 @@ export interface KeyValueStore {
   write(ops: readonly WriteOp[]): Promise<void>;
   /** Entries whose key starts with prefix, in key order. */
   scan(prefix: string): AsyncIterable<[string, Buffer]>;
-  /** The values of scan(prefix) alone (no key read or decoded). */
-  values(prefix: string): AsyncIterable<Buffer>;
+  /** The values of scan(prefix) alone (no key read or decoded), a batch at a time. */
+  values(prefix: string): AsyncIterable<readonly Buffer[]>;
   /** Removes every entry whose key starts with prefix (one range deletion). */
   clearPrefix(prefix: string): Promise<void>;
   /** Removes every entry. */
@@ -224,11 +224,12 @@ export class RocksStore implements KeyValueStore {
     }
   }
 
-  /** A recount reads every run and job: without keys, RocksDB copies half as many buffers and none is decoded. */
-  async *values(prefix: string): AsyncIterable<Buffer> {
-    for await (const entries of this.entries(prefix, false)) {
-      for (const [, value] of entries) yield value;
-    }
+  /**
+   * A recount reads every run and job: without keys, RocksDB copies half as many buffers
+   * and none is decoded; a batch at a time, not one asynchronous step per value.
+   */
+  async *values(prefix: string): AsyncIterable<readonly Buffer[]> {
+    for await (const entries of this.entries(prefix, false)) yield entries.map(([, value]) => value);
   }
 
   private async *entries(prefix: string, keys: boolean): AsyncIterable<Array<[Buffer, Buffer]>> {

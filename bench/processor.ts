@@ -372,7 +372,7 @@ async function entityRestore(
       cold.push(run);
       // Each round as it ends: the largest sizes take long enough to want them before the table.
       process.stderr.write(
-        `bench: restore round ${round + 1}/${rounds}: ${run.records} records in ${run.seconds.toFixed(1)} s (${Math.round(run.records / run.seconds)}/s, ${Math.round((run.cpuSeconds * 1e6) / run.records)} µs CPU each), peak RSS ${run.peakRssMb} MB, disk ${run.diskMb} MB\n`,
+        `bench: restore round ${round + 1}/${rounds}: ${run.records} records in ${run.seconds.toFixed(1)} s (${Math.round(run.records / run.seconds)}/s, ${((run.cpuSeconds * 1e6) / run.records).toFixed(1)} µs CPU each), peak RSS ${run.peakRssMb} MB, disk ${run.diskMb} MB\n`,
       );
     }
     await seedChangelogs(kafka, names, { from: entities, to: entities + tail }, 0);
@@ -402,7 +402,11 @@ async function entityRestore(
       ),
       ...(rounds > 1 ? { restore_cold_records_per_s_rounds: cold.map(rate).join(' ') } : {}),
       // What a record costs the processor, less sensitive than the rate to what else runs.
-      ...perRound('restore_cold_cpu_us_per_record', (r) => Math.round((r.cpuSeconds * 1e6) / r.records)),
+      // To a tenth: the goal (100,000 a second on two cores shared with the broker) needs
+      // well under 10 µs, where whole µs hide a tenth of the cost.
+      ...perRound('restore_cold_cpu_us_per_record', (r) =>
+        Number(((r.cpuSeconds * 1e6) / r.records).toFixed(1)),
+      ),
       ...goal('restore_cold_peak_rss_mb', peak, 'under 512 (largest round)', peak < 512),
       ...goal(
         'restore_pod_memory_limit_mb',

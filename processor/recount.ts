@@ -54,29 +54,42 @@ export async function recountGauges(
   await store.clearPrefix(QUEUE_INDEX_PREFIX);
   let index: WriteOp[] = [];
 
-  const expected = new Map<string, AggregateValue>();
+  // Per series: one of its deltas (each carries its labels) and how many there were; the
+  // aggregates are made once per series, not once per entity.
+  const counted = new Map<string, { delta: GaugeDelta; times: number }>();
   const oldest = new Map<string, number>();
   const count = (delta: GaugeDelta) => {
     const key = catalogue.seriesKey(delta.name, delta.labels);
-    expected.set(key, applyGaugeDelta(expected.get(key), delta, now, catalogue));
+    const seen = counted.get(key);
+    if (seen === undefined) counted.set(key, { delta, times: 1 });
+    else seen.times += 1;
   };
-  for await (const [, bytes] of store.scan(storePrefix('runs'))) {
-    for (const delta of runGaugeDeltas(undefined, decodeRun(bytes), catalogue)) count(delta);
+  for await (const values of store.values(storePrefix('runs'))) {
+    for (const bytes of values) {
+      for (const delta of runGaugeDeltas(undefined, decodeRun(bytes), catalogue)) count(delta);
+    }
   }
-  for await (const [, bytes] of store.scan(storePrefix('jobs'))) {
-    const job = decodeJob(bytes);
-    for (const delta of jobGaugeDeltas(undefined, job, catalogue)) count(delta);
-    const position = queuePosition(job, catalogue);
-    if (position) {
-      index.push({ key: queueIndexKey(position), value: EMPTY });
-      if (index.length >= indexBatch) {
-        await store.write(index);
-        index = [];
+  for await (const values of store.values(storePrefix('jobs'))) {
+    for (const bytes of values) {
+      const job = decodeJob(bytes);
+      for (const delta of jobGaugeDeltas(undefined, job, catalogue)) count(delta);
+      const position = queuePosition(job, catalogue);
+      if (position) {
+        index.push({ key: queueIndexKey(position), value: EMPTY });
+        if (index.length >= indexBatch) {
+          await store.write(index);
+          index = [];
+        }
+        oldest.set(position.set, Math.min(oldest.get(position.set) ?? Infinity, position.createdSeconds));
       }
-      oldest.set(position.set, Math.min(oldest.get(position.set) ?? Infinity, position.createdSeconds));
     }
   }
   await store.write(index);
+  // From nothing, every delta enters its series (+1).
+  const expected = new Map<string, AggregateValue>();
+  for (const [key, { delta, times }] of counted) {
+    expected.set(key, applyGaugeDelta(undefined, delta, now, catalogue, times));
+  }
   for (const [key, value] of expected) {
     if (value.kind === 'gauge' && familyOf(value.name)?.merge === 'min') {
       expected.set(key, { ...value, value: oldest.get(key) ?? 0 });

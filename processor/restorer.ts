@@ -17,7 +17,7 @@ import type { JobState } from '../schemas/model.js';
 import type { ChangelogEnds } from './checkpoint.js';
 import { PendingChanges } from './pending-changes.js';
 import type { KeyValueStore, WriteOp } from './store.js';
-import { storeKey, storeOpsFor } from './store-layout.js';
+import { copyOps, storeKey, storeOpsFor } from './store-layout.js';
 
 /** A restore that stopped making progress before its end offsets (see the message). */
 export class RestoreIncompleteError extends Error {
@@ -112,10 +112,12 @@ export class ChangelogRestorer {
                 kind === 'jobs' && request.indexQueuedJobs
                   ? await queueIndexOps(store, messages, request.indexQueuedJobs)
                   : [];
-              await store.write([
-                ...messages.map((m) => ({ key: storeKey(kind, m.key?.toString() ?? ''), value: m.value })),
-                ...storeOpsFor([], new Map([[kind, BigInt(last.offset) + 1n]]), request.now(), derived),
-              ]);
+              const ops = copyOps(kind, messages);
+              for (const op of derived) ops.push(op);
+              for (const op of storeOpsFor([], new Map([[kind, BigInt(last.offset) + 1n]]), request.now())) {
+                ops.push(op);
+              }
+              await store.write(ops);
             } catch (error) {
               failure = error;
               failed.abort();

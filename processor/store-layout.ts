@@ -18,6 +18,42 @@ export function storePrefix(kind: ChangelogKind): string {
   return PREFIX[kind];
 }
 
+const PREFIX_BYTES: Record<ChangelogKind, Buffer> = {
+  dedupe: Buffer.from(PREFIX.dedupe),
+  runs: Buffer.from(PREFIX.runs),
+  jobs: Buffer.from(PREFIX.jobs),
+  aggregates: Buffer.from(PREFIX.aggregates),
+};
+
+/**
+ * The writes copying changelog records into the store as they are: each key's bytes
+ * behind its kind's prefix (a null key is the empty key), cut from one buffer, and the
+ * value (null, a tombstone, deletes). storeKey of the key's text, without decoding it.
+ */
+export function copyOps(
+  kind: ChangelogKind,
+  records: ReadonlyArray<{ key: Buffer | null; value: Buffer | null }>,
+): WriteOp[] {
+  const prefix = PREFIX_BYTES[kind];
+  let bytes = 0;
+  for (const r of records) bytes += prefix.length + (r.key?.length ?? 0);
+  const keys = Buffer.allocUnsafe(bytes);
+  const ops: WriteOp[] = new Array(records.length);
+  let at = 0;
+  for (let i = 0; i < records.length; i++) {
+    const { key, value } = records[i]!;
+    const start = at;
+    keys.set(prefix, at);
+    at += prefix.length;
+    if (key) {
+      keys.set(key, at);
+      at += key.length;
+    }
+    ops[i] = { key: keys.subarray(start, at), value };
+  }
+  return ops;
+}
+
 /** The changelog key a store key of this kind holds. */
 export function changelogKeyOf(kind: ChangelogKind, key: string): string {
   if (!key.startsWith(PREFIX[kind])) throw new Error(`store key ${key} is not a ${kind} key`);

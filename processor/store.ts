@@ -5,7 +5,8 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
-export type WriteOp = { key: string; value: Buffer | null };
+/** A put (value) or delete (null); a Buffer key is the key's UTF-8 bytes, as a restore copies them. */
+export type WriteOp = { key: string | Buffer; value: Buffer | null };
 
 export interface KeyValueStore {
   get(key: string): Promise<Buffer | undefined>;
@@ -14,6 +15,8 @@ export interface KeyValueStore {
   write(ops: readonly WriteOp[]): Promise<void>;
   /** Entries whose key starts with prefix, in key order. */
   scan(prefix: string): AsyncIterable<[string, Buffer]>;
+  /** The values of scan(prefix) alone (no key read or decoded), a batch at a time. */
+  values(prefix: string): AsyncIterable<readonly Buffer[]>;
   /** Removes every entry whose key starts with prefix (one range deletion). */
   clearPrefix(prefix: string): Promise<void>;
   /** Removes every entry. */
@@ -50,6 +53,7 @@ interface RocksLevel {
   iterator(options: {
     gte: Buffer;
     lt: Buffer;
+    keys?: boolean;
     keyEncoding: 'buffer';
     valueEncoding: 'buffer';
   }): RocksIterator;
@@ -60,13 +64,13 @@ interface RocksLevel {
 /** @nxtedition/rocksdb 12.2.12's ChainedBatch: a RocksDB WriteBatch, written synchronously. */
 interface RocksWriteBatch {
   _clear(): void;
-  _put(key: string, value: Buffer, options: Record<string, never>): void;
-  _del(key: string, options: Record<string, never>): void;
+  _put(key: string | Buffer, value: Buffer, options: Record<string, never>): void;
+  _del(key: string | Buffer, options: Record<string, never>): void;
   _writeSync(options: Record<string, never>): void;
 }
 
 interface RocksIterator {
-  /** Up to size entries in key order; none once the range is exhausted. */
+  /** Up to size entries in key order (keys undefined if not asked for); none once the range is exhausted. */
   nextv(size: number): Promise<Array<[Buffer, Buffer]>>;
   close(): Promise<void>;
 }
@@ -215,19 +219,47 @@ export class RocksStore implements KeyValueStore {
   }
 
   async *scan(prefix: string): AsyncIterable<[string, Buffer]> {
+    for await (const entries of this.entries(prefix, true)) {
+      for (const [key, value] of entries) yield [key.toString('utf8'), value];
+    }
+  }
+
+  /**
+   * A recount reads every run and job: without keys, RocksDB copies half as many buffers
+   * and none is decoded; a batch at a time, not one asynchronous step per value.
+   */
+  async *values(prefix: string): AsyncIterable<readonly Buffer[]> {
+    for await (const entries of this.entries(prefix, false)) yield entries.map(([, value]) => value);
+  }
+
+  private async *entries(prefix: string, keys: boolean): AsyncIterable<Array<[Buffer, Buffer]>> {
     const iterator = this.db.iterator({
       gte: Buffer.from(prefix),
       lt: prefixEnd(prefix),
+      keys,
       keyEncoding: 'buffer',
       valueEncoding: 'buffer',
     });
+    const next = () => {
+      const read = this.call('scan', () => iterator.nextv(SCAN_BATCH));
+      // Awaited below (or at the end); until then a failure is not unhandled.
+      read.catch(() => undefined);
+      return read;
+    };
+    let ahead: Promise<Array<[Buffer, Buffer]>> | undefined;
     try {
+      ahead = next();
       while (true) {
-        const entries = await this.call('scan', () => iterator.nextv(SCAN_BATCH));
+        const entries = await ahead;
+        ahead = undefined;
         if (entries.length === 0) return;
-        for (const [key, value] of entries) yield [key.toString('utf8'), value];
+        // The next entries are read on the binding's thread while the caller works on these.
+        ahead = next();
+        yield entries;
       }
     } finally {
+      // The iterator closes once no read is in flight (a caller may stop early).
+      await ahead?.catch(() => undefined);
       await this.call('scan-end', () => iterator.close());
     }
   }

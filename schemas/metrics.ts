@@ -252,6 +252,10 @@ export function globTest(pattern: string): (value: string) => boolean {
 
 const SERIES_KEY_MEMO = 100_000;
 
+/** A node of seriesKey's memo: the next label's values, or (after the last label) the key. */
+type SeriesKeyTree = Map<string | typeof SERIES_KEY_LEAF, SeriesKeyTree | string>;
+const SERIES_KEY_LEAF = Symbol('series key');
+
 /**
  * The catalogue as configured. `seriesLabels` and `seriesKey` take an entity's raw
  * values (runs-on labels sorted and comma-joined, branch kind, ...) and apply the
@@ -265,7 +269,12 @@ export class MetricCatalogue {
   readonly poolMode: PoolMode;
   private readonly include: Array<(repository: string) => boolean>;
   private readonly exclude: Array<(repository: string) => boolean>;
-  private readonly seriesKeys = new Map<string, string>();
+  /**
+   * seriesKey's memo: per family, a tree of its raw label values in order (a node per
+   * value list's prefix), whose last nodes hold the keys; `seriesKeyNodes` nodes in all.
+   */
+  private seriesKeys = new Map<string, SeriesKeyTree>();
+  private seriesKeyNodes = 0;
   readonly labelValueMaxLength: number;
   readonly maxLabelSets: Readonly<Record<LabelSetKind, number>>;
 
@@ -384,18 +393,35 @@ export class MetricCatalogue {
    */
   seriesKey(name: AggregateName, values: Readonly<Record<string, string>>): string {
     // Memoised by the raw values it reads: a processor asks for the same few series
-    // about ten times per delivery. Series are bounded, so the memo is too; it starts
-    // over past SERIES_KEY_MEMO entries (raw values that a pool folds can outnumber them).
-    let raw: string = name;
+    // about ten times per delivery, a recount several times per run and job. Looked up
+    // one value at a time, no string made to look it up. Series are bounded, so the
+    // memo is too; it starts over past SERIES_KEY_MEMO nodes (raw values that a pool
+    // folds can outnumber the series).
+    if (this.seriesKeyNodes >= SERIES_KEY_MEMO) {
+      this.seriesKeys = new Map();
+      this.seriesKeyNodes = 0;
+    }
+    let node = this.seriesKeys.get(name);
+    if (node === undefined) {
+      node = new Map();
+      this.seriesKeys.set(name, node);
+      this.seriesKeyNodes += 1;
+    }
     for (const label of this.labelsOf(name)) {
       const value = values[label] ?? '';
-      raw += `|${value.length}:${value}`; // length-prefixed: no two value lists meet
+      let next = node.get(value);
+      if (next === undefined) {
+        next = new Map();
+        node.set(value, next);
+        this.seriesKeyNodes += 1;
+      }
+      node = next as SeriesKeyTree;
     }
-    const known = this.seriesKeys.get(raw);
-    if (known !== undefined) return known;
+    // The values' node holds the key under a symbol, which no label value (a string) is.
+    const known = node.get(SERIES_KEY_LEAF);
+    if (known !== undefined) return known as string;
     const key = `${name}${JSON.stringify(Object.values(this.seriesLabels(name, values)))}`;
-    if (this.seriesKeys.size >= SERIES_KEY_MEMO) this.seriesKeys.clear();
-    this.seriesKeys.set(raw, key);
+    node.set(SERIES_KEY_LEAF, key);
     return key;
   }
 }

@@ -145,19 +145,20 @@ export function queuePosition(
 }
 
 /**
- * A membership change applied to a partition's gauge aggregate. A count gauge's value
- * is its members; the oldest-queued value is set apart (withOldest). A label set that
- * loses its last member remembers since when, so housekeeping can drop it after the
- * completed-retention window.
+ * A membership change applied to a partition's gauge aggregate, `times` times at once (a
+ * recount's members of one series). A count gauge's value is its members; the
+ * oldest-queued value is set apart (withOldest). A label set that loses its last member
+ * remembers since when, so housekeeping can drop it after the completed-retention window.
  */
 export function applyGaugeDelta(
   current: AggregateValue | undefined,
   delta: GaugeDelta,
   now: number,
   catalogue: MetricCatalogue,
+  times = 1,
 ): AggregateValue {
   const before = current?.kind === 'gauge' ? current : undefined;
-  const members = (before?.members ?? 0) + delta.change;
+  const members = (before?.members ?? 0) + delta.change * times;
   return {
     kind: 'gauge',
     name: delta.name,

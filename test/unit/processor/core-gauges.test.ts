@@ -50,3 +50,20 @@ describe('busy runners', () => {
     );
   });
 });
+
+describe('applyGaugeDelta', () => {
+  it('applied n times at once leaves what n single applications leave', () => {
+    const queued = jobState({ labels: 'linux-x64', runnerGroup: 'g' });
+    for (const delta of jobGaugeDeltas(undefined, queued, catalogue)) {
+      for (const n of [1, 2, 7]) {
+        let folded: AggregateValue | undefined;
+        for (let i = 0; i < n; i++) folded = applyGaugeDelta(folded, delta, 5, catalogue);
+        expect(applyGaugeDelta(undefined, delta, 5, catalogue, n)).toEqual(folded);
+        const leaving = { ...delta, change: -1 as const };
+        let emptied = folded;
+        for (let i = 0; i < n; i++) emptied = applyGaugeDelta(emptied, leaving, 9, catalogue);
+        expect(applyGaugeDelta(folded, leaving, 9, catalogue, n)).toEqual(emptied);
+      }
+    }
+  });
+});

@@ -141,6 +141,7 @@ describe('recountGauges', () => {
         get: (key) => store.get(key),
         getMany: (keys) => store.getMany(keys),
         scan: (prefix) => store.scan(prefix),
+        values: (prefix) => store.values(prefix),
         clearPrefix: (prefix) => store.clearPrefix(prefix),
         clear: () => store.clear(),
         close: () => store.close(),

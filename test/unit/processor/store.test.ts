@@ -77,6 +77,46 @@ describe('RocksStore (real RocksDB)', () => {
     await store.close();
   });
 
+  it('reads the values of a prefix alone, past several batches, and closes when its reader stops early', async () => {
+    const store = await RocksStore.open(dir);
+    const keys = Array.from({ length: 3500 }, (_, i) => `j|${String(i).padStart(5, '0')}`);
+    await store.write(keys.map((key) => ({ key, value: Buffer.from(`v${key}`) })));
+    await store.write([
+      { key: 'i|before', value: Buffer.from('x') },
+      { key: 'k|after', value: Buffer.from('y') },
+    ]);
+    const values: string[] = [];
+    const batches: number[] = [];
+    for await (const batch of store.values('j|')) {
+      batches.push(batch.length);
+      values.push(...batch.map((value) => value.toString()));
+    }
+    expect(values).toEqual(keys.map((key) => `v${key}`));
+    expect(batches.length).toBeGreaterThan(1);
+    // A reader that leaves while the next batch is being read ahead: the iterator closes
+    // after that read, and the store goes on working and closes cleanly.
+    let seen = 0;
+    for await (const batch of store.values('j|')) {
+      seen += batch.length;
+      break;
+    }
+    expect(seen).toBe(batches[0]);
+    expect((await store.get('k|after'))?.toString()).toBe('y');
+    await store.close();
+  });
+
+  it('writes keys given as bytes as the same keys as their text', async () => {
+    const store = await RocksStore.open(dir);
+    await store.write([
+      { key: Buffer.from('r|é1'), value: Buffer.from('bytes') },
+      { key: 'r|é2', value: Buffer.from('text') },
+    ]);
+    await store.write([{ key: Buffer.from('r|é2'), value: null }]);
+    expect((await store.get('r|é1'))?.toString()).toBe('bytes');
+    expect(await store.get('r|é2')).toBeUndefined();
+    await store.close();
+  });
+
   it('keeps values byte for byte, whatever the bytes (Avro is no text)', async () => {
     const store = await RocksStore.open(dir);
     const every = Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 7) % 256));

@@ -75,6 +75,20 @@ describe('metric catalogue', () => {
     expect(new Set(keys.values()).size).toBe(keys.size);
   });
 
+  it('keys series right after its memo starts over (past 100,000 remembered values)', () => {
+    const name = 'github_actions_jobs_completed_total';
+    const catalogue = new MetricCatalogue();
+    const values = (i: number) => ({ repository: `o/r${i}`, workflow: 'CI', conclusion: 'success' });
+    const expected = (i: number) => `${name}${JSON.stringify([`o/r${i}`, 'CI', '', '', 'success'])}`;
+    // A node per label value of each new series: 25,000 series fill it past its bound.
+    const wrong: number[] = [];
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 25_000; i++)
+        if (catalogue.seriesKey(name, values(i)) !== expected(i)) wrong.push(i);
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it('makes series of the kept labels, in the family order, with labels named by pool', () => {
     const name = 'github_actions_jobs_completed_total';
     const catalogue = new MetricCatalogue({

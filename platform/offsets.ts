@@ -41,8 +41,27 @@ interface Waiter {
 
 interface Call {
   what: string;
+  /** The topics the call puts in the client's metadata (its target topics). */
+  topics: readonly string[];
   work(admin: KafkaAdminPort): Promise<unknown>;
   waiters: Waiter[];
+}
+
+/**
+ * Pure: how a batch of calls runs. A call for a topic the client has not answered for yet
+ * runs alone, one after the other (it adds the topic to the client's metadata, and kafkajs'
+ * admin answers a call racing that refresh from metadata without the topic); then every
+ * call whose topics the client knows runs at once (one round trip for a task's six reads).
+ */
+export function callRounds<T extends { topics: readonly string[] }>(
+  calls: readonly T[],
+  known: ReadonlySet<string>,
+): T[][] {
+  const isKnown = (call: T) => call.topics.every((t) => known.has(t));
+  const rounds = calls.filter((c) => !isKnown(c)).map((c) => [c]);
+  const together = calls.filter(isKnown);
+  if (together.length > 0) rounds.push(together);
+  return rounds;
 }
 
 export class Offsets {
@@ -52,11 +71,13 @@ export class Offsets {
    * all of them go, one request per key shared by every caller of that key. A caller
    * thus always gets an answer to a request sent after it asked (a task reads end
    * offsets after fencing the previous owner, and must not get an older answer), twelve
-   * tasks opening at once cost one request per topic, and requests never overlap
-   * (kafkajs' admin races its metadata refreshes when calls for different topics do).
+   * tasks opening at once cost one request per topic, and calls for topics the client
+   * already knows go at once (callRounds).
    */
   private next = new Map<string, Call>();
   private running = false;
+  /** Topics a call answered for: in the client's metadata, safe to ask about concurrently. */
+  private readonly known = new Set<string>();
 
   constructor(
     private readonly kafka: KafkaPort,
@@ -76,9 +97,13 @@ export class Offsets {
     return this.admin;
   }
 
-  private retrying<T>(what: string, work: (admin: KafkaAdminPort) => Promise<T>): Promise<T> {
+  private retrying<T>(
+    what: string,
+    topics: readonly string[],
+    work: (admin: KafkaAdminPort) => Promise<T>,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const call = this.next.get(what) ?? { what, work, waiters: [] };
+      const call = this.next.get(what) ?? { what, topics, work, waiters: [] };
       call.waiters.push({ resolve: resolve as (value: unknown) => void, reject });
       this.next.set(what, call);
       // Callers of the same moment join one batch.
@@ -93,17 +118,22 @@ export class Offsets {
       while (this.next.size > 0) {
         const batch = this.next;
         this.next = new Map();
-        for (const call of batch.values()) {
-          try {
-            const value = await this.attempts(call.what, call.work);
-            for (const waiter of call.waiters) waiter.resolve(value);
-          } catch (error) {
-            for (const waiter of call.waiters) waiter.reject(error);
-          }
+        for (const round of callRounds([...batch.values()], this.known)) {
+          await Promise.all(round.map((call) => this.answer(call)));
         }
       }
     } finally {
       this.running = false;
+    }
+  }
+
+  private async answer(call: Call): Promise<void> {
+    try {
+      const value = await this.attempts(call.what, call.work);
+      for (const topic of call.topics) this.known.add(topic);
+      for (const waiter of call.waiters) waiter.resolve(value);
+    } catch (error) {
+      for (const waiter of call.waiters) waiter.reject(error);
     }
   }
 
@@ -123,7 +153,7 @@ export class Offsets {
 
   /** Low and high offsets of every partition of a topic. */
   ends(topic: string): Promise<Map<number, PartitionEnds>> {
-    return this.retrying(`offsets of ${topic}`, async (admin) => {
+    return this.retrying(`offsets of ${topic}`, [topic], async (admin) => {
       const offsets = await admin.partitionOffsets(topic);
       return new Map(offsets.map((o) => [o.partition, { low: o.low, high: o.high }]));
     });
@@ -141,7 +171,7 @@ export class Offsets {
 
   /** The group's committed offset per partition of a topic (absent: none committed). */
   committed(groupId: string, topic: string): Promise<Map<number, bigint>> {
-    return this.retrying(`committed offsets of ${groupId} on ${topic}`, async (admin) => {
+    return this.retrying(`committed offsets of ${groupId} on ${topic}`, [topic], async (admin) => {
       const out = new Map<number, bigint>();
       for (const { partition, offset } of await admin.committedOffsets(groupId, topic)) {
         if (offset >= 0n) out.set(partition, offset);
@@ -152,15 +182,20 @@ export class Offsets {
 
   /** The partitions of a topic the group's coordinator assigns to a member now. */
   assignedTo(groupId: string, memberId: string, topic: string): Promise<number[]> {
-    return this.retrying(`partitions of ${topic} that ${groupId} assigns to ${memberId}`, async (admin) => {
-      const { members } = await admin.describeGroup(groupId);
-      return [...(members.find((m) => m.memberId === memberId)?.assignment[topic] ?? [])];
-    });
+    return this.retrying(
+      `partitions of ${topic} that ${groupId} assigns to ${memberId}`,
+      [],
+      async (admin) => {
+        const { members } = await admin.describeGroup(groupId);
+        return [...(members.find((m) => m.memberId === memberId)?.assignment[topic] ?? [])];
+      },
+    );
   }
 
   async close(): Promise<void> {
     const admin = this.admin;
     this.admin = undefined;
+    this.known.clear();
     await (await admin?.catch(() => undefined))?.disconnect().catch(() => undefined);
   }
 }

@@ -67,15 +67,19 @@ export function callRounds<T extends { topics: readonly string[] }>(
 export class Offsets {
   private admin: Promise<KafkaAdminPort> | undefined;
   /**
-   * Calls wait here, keyed by what they ask, until the calls in flight are done; then
-   * all of them go, one request per key shared by every caller of that key. A caller
-   * thus always gets an answer to a request sent after it asked (a task reads end
-   * offsets after fencing the previous owner, and must not get an older answer), twelve
-   * tasks opening at once cost one request per topic, and calls for topics the client
-   * already knows go at once (callRounds).
+   * Calls wait here, keyed by what they ask, until the next microtask; then all of them
+   * go, one request per key shared by every caller of that key. A caller thus always
+   * gets an answer to a request sent after it asked (a task reads end offsets after
+   * fencing the previous owner, and must not get an older answer), and twelve tasks
+   * opening at once cost one request per topic. Calls for topics the client knows go at
+   * once, also while others are in flight; a call for a topic new to the client waits for
+   * the calls in flight and goes alone (callRounds).
    */
   private next = new Map<string, Call>();
-  private running = false;
+  /** Calls answering now (topics the client knows). */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Set while calls for topics new to the client run; everything else waits for it. */
+  private exclusive: Promise<void> | undefined;
   /** Topics a call answered for: in the client's metadata, safe to ask about concurrently. */
   private readonly known = new Set<string>();
 
@@ -107,24 +111,30 @@ export class Offsets {
       call.waiters.push({ resolve: resolve as (value: unknown) => void, reject });
       this.next.set(what, call);
       // Callers of the same moment join one batch.
-      queueMicrotask(() => void this.drain());
+      queueMicrotask(() => this.drain());
     });
   }
 
-  private async drain(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      while (this.next.size > 0) {
-        const batch = this.next;
-        this.next = new Map();
-        for (const round of callRounds([...batch.values()], this.known)) {
-          await Promise.all(round.map((call) => this.answer(call)));
-        }
+  private drain(): void {
+    if (this.exclusive || this.next.size === 0) return;
+    const batch = [...this.next.values()];
+    this.next = new Map();
+    const rounds = callRounds(batch, this.known);
+    if (rounds.length === 1 && rounds[0]!.every((call) => call.topics.every((t) => this.known.has(t)))) {
+      for (const call of rounds[0]!) {
+        const answering = this.answer(call);
+        this.inFlight.add(answering);
+        void answering.finally(() => this.inFlight.delete(answering));
       }
-    } finally {
-      this.running = false;
+      return;
     }
+    this.exclusive = (async () => {
+      await Promise.all(this.inFlight);
+      for (const round of rounds) await Promise.all(round.map((call) => this.answer(call)));
+    })().finally(() => {
+      this.exclusive = undefined;
+      this.drain();
+    });
   }
 
   private async answer(call: Call): Promise<void> {

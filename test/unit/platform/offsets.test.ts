@@ -120,6 +120,44 @@ describe('Offsets', () => {
     await Promise.all([...topics.map((t) => offsets.ends(t)), offsets.committed('g', 'a')]);
     expect(most).toBe(4);
   });
+  it('does not hold a call for a known topic behind one in flight, but holds a call for a new topic', async () => {
+    const asked: string[] = [];
+    const gates = new Map<string, () => void>();
+    const admin = {
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      partitionOffsets: async (topic: string) => {
+        asked.push(topic);
+        await new Promise<void>((r) => gates.set(topic, r));
+        return [{ partition: 0, high: 1n, low: 0n }];
+      },
+    };
+    const offsets = new Offsets({ admin: () => admin } as unknown as KafkaPort, 5000);
+    const tick = () => new Promise((r) => setTimeout(r, 5));
+    for (const topic of ['a', 'b']) {
+      const done = offsets.ends(topic);
+      await tick();
+      gates.get(topic)!();
+      await done;
+    }
+    asked.length = 0;
+    const slow = offsets.ends('a');
+    await tick();
+    const quick = offsets.ends('b');
+    await tick();
+    expect(asked).toEqual(['a', 'b']); // b went while a was in flight
+    gates.get('b')!();
+    await quick;
+    const fresh = offsets.ends('c');
+    await tick();
+    expect(asked).toEqual(['a', 'b']); // c (new to the client) waits for a
+    gates.get('a')!();
+    await slow;
+    await tick();
+    expect(asked).toEqual(['a', 'b', 'c']);
+    gates.get('c')!();
+    await fresh;
+  });
 });
 
 describe('callRounds', () => {

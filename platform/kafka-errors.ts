@@ -67,6 +67,17 @@ export function uncertainRequestOf(error: unknown): { request?: string; producer
   return undefined;
 }
 
+const REJOIN_TYPES = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
+
+/**
+ * A heartbeat's answer that the member must rejoin the group: a rebalance under way (a
+ * member left or joined), a generation that ended, a membership the coordinator forgot.
+ * The client's fetch loop rejoins when one of these is thrown to it.
+ */
+export function isRejoinNeeded(error: unknown): boolean {
+  return REJOIN_TYPES.has((error as KafkaErrorFacts | undefined)?.type ?? '');
+}
+
 /** Whether the brokers refused a consumer's session timeout (outside group.min/max.session.timeout.ms). */
 export function isSessionTimeoutRefused(error: unknown): boolean {
   for (const e of chain(error)) if (e.type === 'INVALID_SESSION_TIMEOUT') return true;

@@ -41,22 +41,47 @@ interface Waiter {
 
 interface Call {
   what: string;
+  /** The topics the call puts in the client's metadata (its target topics). */
+  topics: readonly string[];
   work(admin: KafkaAdminPort): Promise<unknown>;
   waiters: Waiter[];
+}
+
+/**
+ * Pure: how a batch of calls runs. A call for a topic the client has not answered for yet
+ * runs alone, one after the other (it adds the topic to the client's metadata, and kafkajs'
+ * admin answers a call racing that refresh from metadata without the topic); then every
+ * call whose topics the client knows runs at once (one round trip for a task's six reads).
+ */
+export function callRounds<T extends { topics: readonly string[] }>(
+  calls: readonly T[],
+  known: ReadonlySet<string>,
+): T[][] {
+  const isKnown = (call: T) => call.topics.every((t) => known.has(t));
+  const rounds = calls.filter((c) => !isKnown(c)).map((c) => [c]);
+  const together = calls.filter(isKnown);
+  if (together.length > 0) rounds.push(together);
+  return rounds;
 }
 
 export class Offsets {
   private admin: Promise<KafkaAdminPort> | undefined;
   /**
-   * Calls wait here, keyed by what they ask, until the calls in flight are done; then
-   * all of them go, one request per key shared by every caller of that key. A caller
-   * thus always gets an answer to a request sent after it asked (a task reads end
-   * offsets after fencing the previous owner, and must not get an older answer), twelve
-   * tasks opening at once cost one request per topic, and requests never overlap
-   * (kafkajs' admin races its metadata refreshes when calls for different topics do).
+   * Calls wait here, keyed by what they ask, until the next microtask; then all of them
+   * go, one request per key shared by every caller of that key. A caller thus always
+   * gets an answer to a request sent after it asked (a task reads end offsets after
+   * fencing the previous owner, and must not get an older answer), and twelve tasks
+   * opening at once cost one request per topic. Calls for topics the client knows go at
+   * once, also while others are in flight; a call for a topic new to the client waits for
+   * the calls in flight and goes alone (callRounds).
    */
   private next = new Map<string, Call>();
-  private running = false;
+  /** Calls answering now (topics the client knows). */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Set while calls for topics new to the client run; everything else waits for it. */
+  private exclusive: Promise<void> | undefined;
+  /** Topics a call answered for: in the client's metadata, safe to ask about concurrently. */
+  private readonly known = new Set<string>();
 
   constructor(
     private readonly kafka: KafkaPort,
@@ -76,34 +101,49 @@ export class Offsets {
     return this.admin;
   }
 
-  private retrying<T>(what: string, work: (admin: KafkaAdminPort) => Promise<T>): Promise<T> {
+  private retrying<T>(
+    what: string,
+    topics: readonly string[],
+    work: (admin: KafkaAdminPort) => Promise<T>,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const call = this.next.get(what) ?? { what, work, waiters: [] };
+      const call = this.next.get(what) ?? { what, topics, work, waiters: [] };
       call.waiters.push({ resolve: resolve as (value: unknown) => void, reject });
       this.next.set(what, call);
       // Callers of the same moment join one batch.
-      queueMicrotask(() => void this.drain());
+      queueMicrotask(() => this.drain());
     });
   }
 
-  private async drain(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      while (this.next.size > 0) {
-        const batch = this.next;
-        this.next = new Map();
-        for (const call of batch.values()) {
-          try {
-            const value = await this.attempts(call.what, call.work);
-            for (const waiter of call.waiters) waiter.resolve(value);
-          } catch (error) {
-            for (const waiter of call.waiters) waiter.reject(error);
-          }
-        }
+  private drain(): void {
+    if (this.exclusive || this.next.size === 0) return;
+    const batch = [...this.next.values()];
+    this.next = new Map();
+    const rounds = callRounds(batch, this.known);
+    if (rounds.length === 1 && rounds[0]!.every((call) => call.topics.every((t) => this.known.has(t)))) {
+      for (const call of rounds[0]!) {
+        const answering = this.answer(call);
+        this.inFlight.add(answering);
+        void answering.finally(() => this.inFlight.delete(answering));
       }
-    } finally {
-      this.running = false;
+      return;
+    }
+    this.exclusive = (async () => {
+      await Promise.all(this.inFlight);
+      for (const round of rounds) await Promise.all(round.map((call) => this.answer(call)));
+    })().finally(() => {
+      this.exclusive = undefined;
+      this.drain();
+    });
+  }
+
+  private async answer(call: Call): Promise<void> {
+    try {
+      const value = await this.attempts(call.what, call.work);
+      for (const topic of call.topics) this.known.add(topic);
+      for (const waiter of call.waiters) waiter.resolve(value);
+    } catch (error) {
+      for (const waiter of call.waiters) waiter.reject(error);
     }
   }
 
@@ -123,7 +163,7 @@ export class Offsets {
 
   /** Low and high offsets of every partition of a topic. */
   ends(topic: string): Promise<Map<number, PartitionEnds>> {
-    return this.retrying(`offsets of ${topic}`, async (admin) => {
+    return this.retrying(`offsets of ${topic}`, [topic], async (admin) => {
       const offsets = await admin.partitionOffsets(topic);
       return new Map(offsets.map((o) => [o.partition, { low: o.low, high: o.high }]));
     });
@@ -141,7 +181,7 @@ export class Offsets {
 
   /** The group's committed offset per partition of a topic (absent: none committed). */
   committed(groupId: string, topic: string): Promise<Map<number, bigint>> {
-    return this.retrying(`committed offsets of ${groupId} on ${topic}`, async (admin) => {
+    return this.retrying(`committed offsets of ${groupId} on ${topic}`, [topic], async (admin) => {
       const out = new Map<number, bigint>();
       for (const { partition, offset } of await admin.committedOffsets(groupId, topic)) {
         if (offset >= 0n) out.set(partition, offset);
@@ -152,15 +192,20 @@ export class Offsets {
 
   /** The partitions of a topic the group's coordinator assigns to a member now. */
   assignedTo(groupId: string, memberId: string, topic: string): Promise<number[]> {
-    return this.retrying(`partitions of ${topic} that ${groupId} assigns to ${memberId}`, async (admin) => {
-      const { members } = await admin.describeGroup(groupId);
-      return [...(members.find((m) => m.memberId === memberId)?.assignment[topic] ?? [])];
-    });
+    return this.retrying(
+      `partitions of ${topic} that ${groupId} assigns to ${memberId}`,
+      [],
+      async (admin) => {
+        const { members } = await admin.describeGroup(groupId);
+        return [...(members.find((m) => m.memberId === memberId)?.assignment[topic] ?? [])];
+      },
+    );
   }
 
   async close(): Promise<void> {
     const admin = this.admin;
     this.admin = undefined;
+    this.known.clear();
     await (await admin?.catch(() => undefined))?.disconnect().catch(() => undefined);
   }
 }

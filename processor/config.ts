@@ -55,7 +55,7 @@ export const SESSION_TIMEOUT = durationSetting(
   },
   // The broker's smallest by default (group.min.session.timeout.ms): a dead instance's
   // partitions move after 6 s, so its metrics are fresh again within 8 s. Heartbeats go
-  // every 250 ms (processor.ts) from the fetch loop, between batches; raise it where
+  // every 100 ms (processor.ts) from the fetch loop, between batches; raise it where
   // pauses are longer. 2 s, on brokers lowered to accept it, makes that 5 s
   // (docs/operations.md, "Failover in seconds").
   6000,

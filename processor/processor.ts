@@ -80,15 +80,17 @@ export class Processor {
       rebalanceTimeoutMs: 60_000,
       // Frequent heartbeats (kafkajs sends them from its fetch loop, which turns at least
       // every maxWaitTimeMs, and the task manager while a transaction is in flight): a
-      // member learns of a rebalance (a peer stopped or joined) within about a quarter of
+      // member learns of a rebalance (a peer stopped or joined) within about a tenth of
       // a second, so the group settles quickly.
       heartbeatIntervalMs: heartbeatIntervalMs(config.sessionTimeoutMs),
       // Room for a whole transaction of typical deliveries (8 KB) in one batch.
       maxBytesPerPartition: 4 * 1_048_576,
       // A fetcher whose partitions are all paused (restoring) sleeps this long before it
-      // looks again, and a partition resumed during a fetch waits for that fetch to end:
-      // this bounds how soon a restored partition is read again (default 5 s).
-      maxWaitTimeMs: 200,
+      // looks again, a partition resumed during a fetch waits for that fetch to end, and
+      // a rebalance (joining it, or leaving the group on a stop) waits for the fetches in
+      // flight: this bounds each of them (default 5 s). An idle processor sends ten
+      // fetches a second per broker.
+      maxWaitTimeMs: 100,
       // Sticky and state-aware (processor/assignment.ts).
       assignor: stickyAssignor(() => ({
         owned: [...this.manager.ownedPartitions],

@@ -100,11 +100,15 @@ export class ChangelogRestorer {
       const failed = new AbortController();
       let failure: unknown;
       const stop = AbortSignal.any([signal, failed.signal]);
+      // Set once every tail was read: the reader stops in the background (its disconnect
+      // waits for a fetch in flight, up to its max wait, on a changelog nobody writes
+      // yet) and writes nothing more.
+      let read = false;
       try {
         await reader.start(
           tails.map((t) => ({ topic: t.topic, partition, from: t.from })),
           async (topic, _partition, messages) => {
-            if (stop.aborted) return;
+            if (stop.aborted || read) return;
             const kind = kindOf.get(topic)!;
             const last = messages[messages.length - 1]!;
             try {
@@ -128,15 +132,16 @@ export class ChangelogRestorer {
           },
         );
         await reader.waitForPositions(targets, this.stallTimeoutMs, stop);
+        read = true;
       } catch (error) {
+        await reader.stop();
         if (signal.aborted) throw signal.reason ?? error;
         if (failure) throw failure;
         throw new RestoreIncompleteError(`restore of partition ${partition}: ${(error as Error).message}`, {
           cause: error,
         });
-      } finally {
-        await reader.stop();
       }
+      void reader.stop();
     }
     // Every changelog is read to its end (a tail may end in transaction markers only).
     await store.write(

@@ -4,6 +4,7 @@
 // not running is paused, so the consumer never blocks on a restore (other partitions
 // of the same broker keep flowing) and never waits without noticing a rebalance; it is
 // resumed, from its last processed offset, once a running task owns it.
+import { isRejoinNeeded } from '../platform/kafka-errors.js';
 import type { GroupBatch } from '../platform/kafka-port.js';
 import type { Logger } from '../platform/log.js';
 import type { Offsets } from '../platform/offsets.js';
@@ -98,6 +99,13 @@ export class TaskManager {
   private memberId: string | undefined;
   private consumer: ConsumerControl | undefined;
   private closed = false;
+  /**
+   * A heartbeat of this generation the group answered with "rejoin" (a member left or
+   * joined): every batch in hand stops before its next transaction and rethrows it, so
+   * the consumer rejoins as soon as the transactions in flight commit, instead of after
+   * every fetched batch was processed for an assignment that is ending.
+   */
+  private rejoin: { generation: number; error: unknown } | undefined;
 
   constructor(private readonly deps: TaskManagerDeps) {}
 
@@ -113,6 +121,7 @@ export class TaskManager {
   onAssignment(memberId: string, partitions: readonly number[]): void {
     this.memberId = memberId;
     this.generation += 1;
+    this.rejoin = undefined;
     this.assigned = [...partitions].sort((a, b) => a - b);
     for (const [partition, task] of this.tasks) {
       if (this.assigned.includes(partition)) continue;
@@ -222,7 +231,9 @@ export class TaskManager {
 
   /** One fetched batch of an assigned partition: processed in transactions of bounded size. */
   async handleBatch(batch: GroupBatch): Promise<void> {
-    const { partition, records, resolveOffset, heartbeat, isRunning, isStale, pause } = batch;
+    const { partition, records, resolveOffset, isRunning, isStale, pause } = batch;
+    const heartbeat = this.heartbeatNoting(batch.heartbeat);
+    this.throwIfRejoining();
     const task = this.tasks.get(partition);
     if (task?.state !== 'running' || !this.assigned.includes(partition)) {
       // Not ready yet (restoring, or failed and waiting): stop fetching it until it is.
@@ -236,6 +247,7 @@ export class TaskManager {
     const size = this.deps.config.maxRecordsPerTransaction;
     for (let i = 0; i < records.length; i += size) {
       if (!isRunning() || isStale()) return;
+      this.throwIfRejoining();
       const chunk = records.slice(i, i + size);
       let result: Awaited<ReturnType<PartitionTask['process']>>;
       try {
@@ -268,6 +280,26 @@ export class TaskManager {
       resolveOffset(chunk[chunk.length - 1]!.offset);
       await heartbeat();
     }
+  }
+
+  /** The batch's heartbeat, remembering an answer of this generation that says "rejoin". */
+  private heartbeatNoting(heartbeat: () => Promise<void>): () => Promise<void> {
+    const generation = this.generation;
+    return () =>
+      heartbeat().catch((error: unknown) => {
+        if (isRejoinNeeded(error) && generation === this.generation && !this.rejoin) {
+          this.rejoin = { generation, error };
+          this.deps.logger.debug(
+            { generation },
+            'the group asks to rejoin; finishing the transactions in flight',
+          );
+        }
+        throw error;
+      });
+  }
+
+  private throwIfRejoining(): void {
+    if (this.rejoin?.generation === this.generation) throw this.rejoin.error;
   }
 
   /** Housekeeping of every running task, one after the other. */

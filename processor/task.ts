@@ -200,23 +200,32 @@ export class PartitionTask {
     };
     const signal = this.closing.signal;
     try {
-      // The store opens while the previous owner is fenced: neither needs the other. Both
-      // settle before going on, so a failure of one never leaves the other half-open.
+      // The store opens while the previous owner is fenced, and the offsets are read as
+      // soon as it is (never before: the end offsets and the committed input offset must
+      // include what the coordinator settled of the previous owner's transaction), all six
+      // at once. Both settle before going on, so a failure of one never leaves the other
+      // half-open.
       this.producer = new PartitionProducer(
         kafka,
         transactionalIdFor(config.groupId, topics.deliveries, partition),
         partition,
         config.transactionTimeoutMs,
       );
-      const [store, fenced] = await Promise.allSettled([
+      const producer = this.producer;
+      const [store, read] = await Promise.allSettled([
         this.openStore(signal).then((opened) => {
           this.store = opened;
+          steps.storeMs = Math.round(performance.now() - started);
           return opened;
         }),
-        this.producer.init(),
+        producer.init().then(() => {
+          steps.fenceMs = Math.round(performance.now() - started);
+          signal.throwIfAborted();
+          return readOffsets(offsets, topics, config.groupId, partition);
+        }),
       ]);
       if (store.status === 'rejected') throw store.reason;
-      if (fenced.status === 'rejected') throw fenced.reason;
+      if (read.status === 'rejected') throw read.reason;
       const db = store.value;
       if (db.replaced !== undefined) {
         this.log.warn(
@@ -225,21 +234,12 @@ export class PartitionTask {
         );
       }
       step('openMs');
+      // openMs: until the store is open, the previous owner fenced and the offsets read
+      // (storeMs and fenceMs: since the start, offsetsMs: after the fence).
+      steps.offsetsMs = steps.openMs! - steps.fenceMs!;
       signal.throwIfAborted();
       this.to('restoring');
-
-      const ends = new Map<ChangelogKind, PartitionEnds>();
-      for (const kind of CHANGELOG_KINDS) {
-        const topic = changelogTopic(topics, kind);
-        const end = (await offsets.ends(topic)).get(partition);
-        if (!end) throw new Error(`changelog ${topic} has no partition ${partition}`);
-        ends.set(kind, end);
-      }
-      const input = (await offsets.ends(topics.deliveries)).get(partition);
-      if (!input) throw new Error(`${topics.deliveries} has no partition ${partition}`);
-      const committed = (await offsets.committed(config.groupId, topics.deliveries)).get(partition);
-
-      step('offsetsMs');
+      const { ends, input, committed } = read.value;
       const checkpoint = await readCheckpoint(db);
       const verdict = checkpointVerdict({
         checkpoint,
@@ -547,6 +547,32 @@ export class PartitionTask {
       if (this.current !== 'closed') this.to('closed');
     });
   }
+}
+
+/**
+ * A partition's offsets for its restore, all requested at once: the end offsets of its
+ * changelogs and of its input partition, and the group's committed input offset.
+ */
+async function readOffsets(
+  offsets: Offsets,
+  topics: TopicNames,
+  groupId: string,
+  partition: number,
+): Promise<{ ends: Map<ChangelogKind, PartitionEnds>; input: PartitionEnds; committed: bigint | undefined }> {
+  const [changelogs, inputEnds, committedOffsets] = await Promise.all([
+    Promise.all(CHANGELOG_KINDS.map((kind) => offsets.ends(changelogTopic(topics, kind)))),
+    offsets.ends(topics.deliveries),
+    offsets.committed(groupId, topics.deliveries),
+  ]);
+  const ends = new Map<ChangelogKind, PartitionEnds>();
+  CHANGELOG_KINDS.forEach((kind, i) => {
+    const end = changelogs[i]!.get(partition);
+    if (!end) throw new Error(`changelog ${changelogTopic(topics, kind)} has no partition ${partition}`);
+    ends.set(kind, end);
+  });
+  const input = inputEnds.get(partition);
+  if (!input) throw new Error(`${topics.deliveries} has no partition ${partition}`);
+  return { ends, input, committed: committedOffsets.get(partition) };
 }
 
 function isStoreError(error: unknown): boolean {

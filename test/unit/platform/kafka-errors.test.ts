@@ -1,12 +1,18 @@
 // A group coordinator still loading or moving is worth asking again, wrapped or not;
 // a refusal or any other error is not. A refused session timeout is told apart.
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import {
   isCoordinatorSettling,
   isProducerFenced,
+  isRejoinNeeded,
   isSessionTimeoutRefused,
 } from '../../../platform/kafka-errors.js';
 import { clientErrors } from '../../support/kafkajs.js';
+
+const { createErrorFromCode } = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as {
+  createErrorFromCode(code: number): Error;
+};
 
 const protocolError = (type: string) =>
   Object.assign(new clientErrors.ProtocolError(`broker said ${type}`), { type });
@@ -43,6 +49,16 @@ describe('isSessionTimeoutRefused', () => {
     );
     expect(isSessionTimeoutRefused(protocolError('REBALANCE_IN_PROGRESS'))).toBe(false);
     expect(isSessionTimeoutRefused(new Error('INVALID_SESSION_TIMEOUT'))).toBe(false);
+  });
+});
+
+describe('isRejoinNeeded', () => {
+  it('knows the heartbeat answers that make the consumer rejoin, as the broker codes them, and nothing else', () => {
+    // REBALANCE_IN_PROGRESS 27, ILLEGAL_GENERATION 22, UNKNOWN_MEMBER_ID 25 (Kafka's protocol).
+    for (const code of [27, 22, 25]) expect(isRejoinNeeded(createErrorFromCode(code))).toBe(true);
+    expect(isRejoinNeeded(createErrorFromCode(15))).toBe(false); // COORDINATOR_NOT_AVAILABLE
+    expect(isRejoinNeeded(new Error('The group is rebalancing, so a rejoin is needed'))).toBe(false);
+    expect(isRejoinNeeded(undefined)).toBe(false);
   });
 });
 

@@ -3,7 +3,7 @@
 // once, and a call gives up after its deadline, naming what it asked.
 import { describe, expect, it } from 'vitest';
 import type { KafkaPort } from '../../../platform/kafka-port.js';
-import { isTransientKafkaError, Offsets } from '../../../platform/offsets.js';
+import { callRounds, isTransientKafkaError, Offsets } from '../../../platform/offsets.js';
 import { clientErrors } from '../../support/kafkajs.js';
 
 const protocolError = (type: string, retriable: boolean) => {
@@ -88,5 +88,96 @@ describe('Offsets', () => {
     release!();
     expect((await third).get(0)?.high).toBe(2n);
     expect(calls).toBe(2);
+  });
+
+  it('asks about topics it knows all at once, and about a topic new to the client alone first', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const asked: string[] = [];
+    const admin = {
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      partitionOffsets: async (topic: string) => {
+        asked.push(topic);
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, 5));
+        inFlight -= 1;
+        return [{ partition: 0, high: 1n, low: 0n }];
+      },
+      committedOffsets: async () => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, 5));
+        inFlight -= 1;
+        return [{ partition: 0, offset: 1n }];
+      },
+    };
+    const offsets = new Offsets({ admin: () => admin } as unknown as KafkaPort, 5000);
+    const topics = ['a', 'b', 'c'];
+    await Promise.all([...topics.map((t) => offsets.ends(t)), offsets.committed('g', 'a')]);
+    // New to the client: one after the other (kafkajs' admin would race its metadata refresh).
+    expect(most).toBe(1);
+    expect(asked).toEqual(topics);
+    await Promise.all([...topics.map((t) => offsets.ends(t)), offsets.committed('g', 'a')]);
+    expect(most).toBe(4);
+  });
+  it('does not hold a call for a known topic behind one in flight, but holds a call for a new topic', async () => {
+    const asked: string[] = [];
+    const gates = new Map<string, () => void>();
+    const admin = {
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      partitionOffsets: async (topic: string) => {
+        asked.push(topic);
+        await new Promise<void>((r) => gates.set(topic, r));
+        return [{ partition: 0, high: 1n, low: 0n }];
+      },
+    };
+    const offsets = new Offsets({ admin: () => admin } as unknown as KafkaPort, 5000);
+    const tick = () => new Promise((r) => setTimeout(r, 5));
+    for (const topic of ['a', 'b']) {
+      const done = offsets.ends(topic);
+      await tick();
+      gates.get(topic)!();
+      await done;
+    }
+    asked.length = 0;
+    const slow = offsets.ends('a');
+    await tick();
+    const quick = offsets.ends('b');
+    await tick();
+    expect(asked).toEqual(['a', 'b']); // b went while a was in flight
+    gates.get('b')!();
+    await quick;
+    const fresh = offsets.ends('c');
+    await tick();
+    expect(asked).toEqual(['a', 'b']); // c (new to the client) waits for a
+    gates.get('a')!();
+    await slow;
+    await tick();
+    expect(asked).toEqual(['a', 'b', 'c']);
+    gates.get('c')!();
+    await fresh;
+  });
+});
+
+describe('callRounds', () => {
+  const call = (name: string, ...topics: string[]) => ({ name, topics });
+  it('runs each call for a topic new to the client alone, then every other call in one round', () => {
+    const rounds = callRounds(
+      [
+        call('ends a', 'a'),
+        call('ends x', 'x'),
+        call('committed a', 'a'),
+        call('group'),
+        call('ends y', 'y'),
+      ],
+      new Set(['a']),
+    );
+    expect(rounds.map((r) => r.map((c) => c.name))).toEqual([
+      ['ends x'],
+      ['ends y'],
+      ['ends a', 'committed a', 'group'],
+    ]);
+    expect(callRounds([], new Set())).toEqual([]);
   });
 });

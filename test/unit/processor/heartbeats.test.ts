@@ -4,10 +4,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { heartbeatIntervalMs, withHeartbeats } from '../../../processor/heartbeats.js';
 
 describe('heartbeatIntervalMs', () => {
-  it('is 250 ms, or a third of a shorter session', () => {
-    expect(heartbeatIntervalMs(6000)).toBe(250);
-    expect(heartbeatIntervalMs(2000)).toBe(250);
-    expect(heartbeatIntervalMs(600)).toBe(200);
+  it('is 100 ms, or a third of a shorter session', () => {
+    expect(heartbeatIntervalMs(6000)).toBe(100);
+    expect(heartbeatIntervalMs(2000)).toBe(100);
+    expect(heartbeatIntervalMs(240)).toBe(80);
   });
 });
 

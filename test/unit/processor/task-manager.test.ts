@@ -1,6 +1,7 @@
 // The replacement policy of failed partition tasks: a fenced task never fences the
 // partition's new owner back, yet a partition the group still assigns to us is never
 // left waiting; other failures back off, more with each consecutive one.
+import { createRequire } from 'node:module';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
@@ -11,6 +12,10 @@ import { type ReplacementInput, replacementDecision, TaskManager } from '../../.
 import { transactionalIdFor } from '../../../processor/transactions.js';
 import { inputRecords, publishStream, shell, task } from '../../support/shell.js';
 import { useTempDir } from '../../support/temp-dir.js';
+
+const { createErrorFromCode } = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as {
+  createErrorFromCode(code: number): Error;
+};
 
 const AT = 1_000_000;
 const SESSION = 10_000;
@@ -284,6 +289,32 @@ describe('TaskManager', () => {
     expect(await s.registry.getSingleMetricAsString('runstream_processor_inconsistencies_total')).toMatch(
       /kind="input_gap"} 1/,
     );
+    await manager.close();
+  });
+
+  it('once a heartbeat says the group is rebalancing, processes no further transaction until the new assignment', async () => {
+    const { s, manager, batch, running } = setup({ maxRecordsPerTransaction: 2 });
+    manager.onAssignment('m1', [0, 1]);
+    await running();
+    const rebalancing = createErrorFromCode(27); // REBALANCE_IN_PROGRESS, as the coordinator answers
+    const first = batch(0);
+    first.batch.heartbeat = async () => {
+      throw rebalancing;
+    };
+    // The transaction in flight commits; the batch's next one is not started.
+    await expect(manager.handleBatch(first.batch)).rejects.toBe(rebalancing);
+    expect(first.resolved).toEqual([inputRecords(s, 0)[1]!.offset]);
+    expect(s.kafka.cluster.committedOffset(s.config.groupId, s.topics.deliveries, 0)).toBe(2n);
+    // Another partition's batch of the same assignment stops before its first transaction.
+    const other = batch(1);
+    await expect(manager.handleBatch(other.batch)).rejects.toBe(rebalancing);
+    expect(other.resolved).toEqual([]);
+    expect(s.kafka.cluster.committedOffset(s.config.groupId, s.topics.deliveries, 1)).toBeUndefined();
+    // The rejoin's assignment: processing goes on.
+    manager.onAssignment('m1', [0, 1]);
+    const again = batch(1);
+    await manager.handleBatch(again.batch);
+    expect(again.resolved.length).toBeGreaterThan(0);
     await manager.close();
   });
 

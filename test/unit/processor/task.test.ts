@@ -65,6 +65,33 @@ describe('PartitionTask', () => {
     );
   });
 
+  it('reads its offsets only once the previous owner is fenced, and none when the fence fails', async () => {
+    const { s } = withInput();
+    const id = transactionalIdFor(s.config.groupId, s.topics.deliveries, 0);
+    const requests: string[] = [];
+    const { faults } = s.kafka.cluster;
+    faults.inject('init', { kind: 'before', run: () => requests.push('fence') }, { subject: id });
+    faults.inject('partitionOffsets', { kind: 'before', run: () => requests.push('ends') }, { times: 20 });
+    faults.inject(
+      'committedOffsets',
+      { kind: 'before', run: () => requests.push('committed') },
+      { times: 20 },
+    );
+    const t = task(s, 0);
+    await t.ready;
+    // Four changelogs and the input: five end offsets, and the committed input offset.
+    expect(requests[0]).toBe('fence');
+    expect([...requests.slice(1)].sort()).toEqual(['committed', 'ends', 'ends', 'ends', 'ends', 'ends']);
+    await t.close();
+
+    requests.length = 0;
+    faults.inject('init', { kind: 'timeout' }, { subject: id });
+    const failed = task(s, 0);
+    await expect(failed.ready).rejects.toThrow();
+    expect(failed.failure?.reason).toBe('open');
+    expect(requests).toEqual([]);
+  });
+
   it('skips records before its next offset, and refuses a chunk that starts past it as a gap', async () => {
     const { s, records, ids } = withInput();
     const t = task(s, 0);

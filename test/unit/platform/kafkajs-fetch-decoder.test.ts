@@ -9,6 +9,7 @@
 import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { varlong } from '../../support/kafka-wire.js';
 
 const require = createRequire(import.meta.url);
 const Decoder = require('kafkajs/src/protocol/decoder.js') as new (buffer: Buffer) => unknown;
@@ -24,18 +25,6 @@ const decodeRecordBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder.j
     headers: Record<string, Buffer | Buffer[]>;
   }>;
 }>;
-
-/** Zigzag, then unsigned LEB128, over 64 bits: Kafka's varint and varlong. */
-function varlong(value: bigint): Buffer {
-  let rest = BigInt.asUintN(64, (value << 1n) ^ (value >> 63n));
-  const bytes: number[] = [];
-  while (rest >= 0x80n) {
-    bytes.push(Number((rest & 0x7fn) | 0x80n));
-    rest >>= 7n;
-  }
-  bytes.push(Number(rest));
-  return Buffer.from(bytes);
-}
 
 const varBytes = (bytes: Buffer | null) =>
   bytes === null ? varlong(-1n) : Buffer.concat([varlong(BigInt(bytes.length)), bytes]);

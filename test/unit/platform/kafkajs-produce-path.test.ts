@@ -11,6 +11,7 @@
 // rejects a malformed batch, so the integration suites check the same against Kafka.
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { varlong } from '../../support/kafka-wire.js';
 
 const require = createRequire(import.meta.url);
 
@@ -36,18 +37,6 @@ const decodeRecordBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder.j
 ) => Promise<{
   records: Array<{ key: Buffer | null; value: Buffer | null; timestamp: string; offset: string }>;
 }>;
-
-/** Zigzag, then unsigned LEB128, over 64 bits: Kafka's varlong (and varint, in range). */
-function varlong(value: bigint): Buffer {
-  let rest = BigInt.asUintN(64, (value << 1n) ^ (value >> 63n));
-  const bytes: number[] = [];
-  while (rest >= 0x80n) {
-    bytes.push(Number((rest & 0x7fn) | 0x80n));
-    rest >>= 7n;
-  }
-  bytes.push(Number(rest));
-  return Buffer.from(bytes);
-}
 
 const boundaries = [
   0,

@@ -14,8 +14,8 @@
 // BENCH_FRESH_LOG_DIR=<dir> keeps the `processes` roles' logs there (processor and
 // exporter at debug, ingest at info; the logging itself slows them).
 import { spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, openSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,6 +109,7 @@ const ROLES = ['processor', 'exporter', 'ingest'] as const;
 /** Each role the built CLI in its own process, as deployed; stopped by pid. */
 async function asProcesses(env: Record<string, string>): Promise<Roles> {
   const ports = { ingest: await freePort(), processor: await freePort(), exporter: await freePort() };
+  if (process.env.BENCH_FRESH_LOG_DIR) mkdirSync(process.env.BENCH_FRESH_LOG_DIR, { recursive: true });
   const children = ROLES.map((role) =>
     spawn(process.execPath, [join(import.meta.dirname, '..', 'bin', 'runstream.js'), role], {
       env: {
@@ -304,9 +305,11 @@ async function freshness(ctx: BenchContext, shape: Shape, rate: number, seconds:
         .filter((l): l is number => l !== undefined)
         .sort((x, y) => x - y);
     if (process.env.BENCH_FRESH_TRACE) {
+      // Times are performance.now(); timeOrigin + a time is the wall clock the roles log.
+      await mkdir(process.env.BENCH_FRESH_TRACE, { recursive: true });
       await writeFile(
         join(process.env.BENCH_FRESH_TRACE, `${shape}-${rate}-${Date.now()}.json`),
-        JSON.stringify({ started, ackedAt, visibleAt }),
+        JSON.stringify({ timeOrigin: performance.timeOrigin, started, ackedAt, visibleAt }),
       );
     }
     const steady = seen(warmup, total);

@@ -274,7 +274,12 @@ export class TaskManager {
       }
       this.failures.delete(partition);
       this.deps.logger.debug(
-        { partition, records: chunk.length, nextOffset: result.nextOffset.toString() },
+        {
+          partition,
+          records: chunk.length,
+          nextOffset: result.nextOffset.toString(),
+          ...result.timings,
+        },
         'chunk committed',
       );
       resolveOffset(chunk[chunk.length - 1]!.offset);

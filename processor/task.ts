@@ -97,6 +97,25 @@ export interface RestoreStats {
   durationMs: number;
 }
 
+/**
+ * Where a committed chunk's time went, in milliseconds to a tenth: waiting behind the
+ * task's earlier work, applying it to the state, its Kafka transaction, and the RocksDB
+ * write after it (the "chunk committed" debug line).
+ */
+export interface ChunkTimings {
+  queuedMs: number;
+  applyMs: number;
+  transactionMs: number;
+  writeMs: number;
+}
+
+/** A chunk processed: the next offset to process, and for a committed chunk its timings. */
+export interface ChunkProcessed {
+  kind: 'processed';
+  nextOffset: bigint;
+  timings?: ChunkTimings;
+}
+
 /** The batch starts past the next offset to process: records would be skipped. */
 export interface InputGap {
   kind: 'gap';
@@ -372,7 +391,8 @@ export class PartitionTask {
    * transaction. Records before the next offset were committed already and are
    * skipped; a chunk starting past it is refused as a gap, since records would be lost.
    */
-  process(records: readonly InputRecord[]): Promise<{ kind: 'processed'; nextOffset: bigint } | InputGap> {
+  process(records: readonly InputRecord[]): Promise<ChunkProcessed | InputGap> {
+    const called = performance.now();
     return this.enqueue(async () => {
       this.assertRunning();
       const fresh = records.filter((r) => BigInt(r.offset) >= this.next);
@@ -382,6 +402,7 @@ export class PartitionTask {
       const { metrics, partition, topics, config } = this.deps;
       const pending = new PendingChanges(config.catalogue);
       const started = performance.now();
+      const queuedMs = started - called;
       let results: Awaited<ReturnType<typeof applyChunk>>;
       try {
         results = await applyChunk(this.store!, partition, pending, fresh, this.deps.now(), config.limits);
@@ -397,9 +418,10 @@ export class PartitionTask {
         throw new TaskUnavailableError(partition, 'failed', { cause: error });
       }
       for (const result of results) pending.results[result] += 1;
-      metrics.storeDuration.observe({ operation: 'apply' }, (performance.now() - started) / 1000);
+      const applyMs = performance.now() - started;
+      metrics.storeDuration.observe({ operation: 'apply' }, applyMs / 1000);
       const nextOffset = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
-      await this.commit(pending, {
+      const { transactionMs, writeMs } = await this.commit(pending, {
         groupId: config.groupId,
         topic: topics.deliveries,
         partition,
@@ -416,7 +438,14 @@ export class PartitionTask {
           'invalid delivery skipped',
         );
       }
-      return { kind: 'processed', nextOffset };
+      const ms = (value: number) => Math.round(value * 10) / 10;
+      const timings = {
+        queuedMs: ms(queuedMs),
+        applyMs: ms(applyMs),
+        transactionMs: ms(transactionMs),
+        writeMs: ms(writeMs),
+      };
+      return { kind: 'processed', nextOffset, timings };
     });
   }
 
@@ -445,11 +474,11 @@ export class PartitionTask {
     });
   }
 
-  /** One Kafka transaction (changelogs, and the input offset when given), then RocksDB. */
+  /** One Kafka transaction (changelogs, and the input offset when given), then RocksDB; how long each took. */
   private async commit(
     pending: PendingChanges,
     input: Parameters<PartitionProducer['commit']>[1],
-  ): Promise<void> {
+  ): Promise<{ transactionMs: number; writeMs: number }> {
     const { topics, partition, metrics } = this.deps;
     // Last in the transaction's aggregates records: the input offset the partition's state
     // now reflects (this chunk's next offset, or the current one for housekeeping and
@@ -470,6 +499,7 @@ export class PartitionTask {
       batch.set(topic, messages);
     }
     let next: Map<string, bigint>;
+    const transactionStarted = performance.now();
     try {
       next = await this.producer!.commit(batch as ChangelogBatch, input);
     } catch (error) {
@@ -496,6 +526,7 @@ export class PartitionTask {
       throw new TaskUnavailableError(partition, 'failed', { cause: error });
     }
     metrics.transactions.inc({ outcome: 'committed' });
+    const transactionMs = performance.now() - transactionStarted;
     const checkpoints = new Map<ChangelogKind, bigint>();
     for (const kind of CHANGELOG_KINDS) {
       const offset = next.get(changelogTopic(topics, kind));
@@ -510,7 +541,9 @@ export class PartitionTask {
       await this.fail('store', error, true);
       throw new TaskUnavailableError(partition, 'failed', { cause: error });
     }
-    metrics.storeDuration.observe({ operation: 'write' }, (performance.now() - started) / 1000);
+    const writeMs = performance.now() - started;
+    metrics.storeDuration.observe({ operation: 'write' }, writeMs / 1000);
+    return { transactionMs, writeMs };
   }
 
   private assertRunning(): void {

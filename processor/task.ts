@@ -17,7 +17,6 @@
 // only after it committed, the same bytes + checkpoints into RocksDB in one batch. A
 // crash between the two leaves RocksDB behind its checkpoint, never ahead of Kafka,
 // and the next restore reads the tail.
-import { join } from 'node:path';
 import type { KafkaPort } from '../platform/kafka-port.js';
 import type { Logger } from '../platform/log.js';
 import type { Offsets, PartitionEnds } from '../platform/offsets.js';
@@ -42,6 +41,7 @@ import { PendingChanges } from './pending-changes.js';
 import { recountGauges } from './recount.js';
 import { type RestoreSlots, recordsToRead, SMALL_RESTORE_RECORDS } from './restore-slots.js';
 import { type ChangelogRestorer, RestoreIncompleteError } from './restorer.js';
+import { markWarm, partitionDir, unmarkWarm } from './state-dirs.js';
 import type { KeyValueStore } from './store.js';
 import {
   type ChangelogRecord,
@@ -203,7 +203,7 @@ export class PartitionTask {
   }
 
   private get location(): string {
-    return join(this.deps.config.stateDir, this.deps.config.groupId, `partition-${this.partition}`);
+    return partitionDir(this.deps.config.stateDir, this.deps.config.groupId, this.partition);
   }
 
   private async open(): Promise<RestoreStats> {
@@ -283,7 +283,10 @@ export class PartitionTask {
       step('waitMs');
       let records: number;
       try {
-        if (verdict.mode === 'full') await db.clear();
+        if (verdict.mode === 'full') {
+          await unmarkWarm(config.stateDir, config.groupId, partition);
+          await db.clear();
+        }
         records = await this.deps.restorer.restore({
           store: db,
           partition,
@@ -314,6 +317,7 @@ export class PartitionTask {
         release?.();
       }
 
+      await markWarm(config.stateDir, config.groupId, partition);
       this.to('running');
       const stats: RestoreStats = { mode: verdict.mode, records, durationMs: performance.now() - started };
       metrics.restoreDuration.observe({ mode: stats.mode }, stats.durationMs / 1000);

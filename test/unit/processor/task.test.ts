@@ -5,6 +5,7 @@
 // anything. The oracle is what the fake cluster committed, read back record by record,
 // against the delivery ids the test published.
 import { describe, expect, it } from 'vitest';
+import { partitionsWithState } from '../../../processor/state-dirs.js';
 import { TaskUnavailableError } from '../../../processor/task.js';
 import { transactionalIdFor } from '../../../processor/transactions.js';
 import { aggregateChangelogKey, changelogTopic, INPUT_POSITION_KEY } from '../../../schemas/changelog.js';
@@ -128,6 +129,8 @@ describe('PartitionTask', () => {
 
     const back = task(s, 0, { config: { ...s.config, stateDir: home } });
     expect(await back.ready).toMatchObject({ mode: 'checkpoint', records: tail });
+    // Each restored store is marked warm for the assignor.
+    expect(partitionsWithState(home, s.config.groupId)).toEqual([0]);
     expect(back.nextOffset).toBe(BigInt(records.length));
     await back.close();
 

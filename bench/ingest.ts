@@ -15,6 +15,8 @@
 // warm-up, and their median. BENCH_PROFILE_DIR: a V8 CPU profile of that process;
 // BENCH_INGEST_BIN: another build's bin/runstream.js in its place; BENCH_INGEST_COMPARE_BIN:
 // one beside it, fed alike at the same time, to compare two builds on a noisy machine.
+// After those rounds, the same rounds alone for the floor (bench/ingest-floor.ts, the least
+// a receiver on Node and kafkajs does per delivery; BENCH_INGEST_FLOOR=0 skips it).
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -33,6 +35,7 @@ import { ensureTopics } from '../platform/topics-admin.js';
 import { codecs } from '../schemas/codecs.js';
 import { freePort } from '../test/support/broker.js';
 import { goalOf } from './goals.js';
+import { FLOOR_SERVER_FLAG } from './ingest-floor.js';
 import { LOAD_GENERATOR_FLAG, type LoadCommand, type LoadReply, type RoundResult } from './ingest-load.js';
 import { cpuSecondsOf } from './memory.js';
 import { isReady } from './readiness.js';
@@ -50,6 +53,8 @@ export interface IngestBenchOptions {
   rate: number;
   cpuRounds: number;
   cpuRoundMs: number;
+  /** After the cost rounds, the same rounds for the floor (bench/ingest-floor.ts) alone. */
+  floor: boolean;
 }
 
 /** Defaults: 64 senders, 5 x 2 s per target after 2 s of warm-up each (~25 s of load). */
@@ -64,6 +69,7 @@ export function ingestBenchOptions(env: Env = process.env): IngestBenchOptions {
     rate: readInt(env, 'BENCH_INGEST_RATE', 1000, 1, 100_000),
     cpuRounds: readInt(env, 'BENCH_INGEST_CPU_ROUNDS', 3, 0, 100),
     cpuRoundMs: readInt(env, 'BENCH_INGEST_CPU_ROUND_MS', 10_000, 1000),
+    floor: readInt(env, 'BENCH_INGEST_FLOOR', 1, 0, 1) === 1,
   };
 }
 
@@ -168,14 +174,14 @@ async function recordsIn(kafka: ReturnType<typeof createKafka>, topic: string): 
 
 /** `runstream ingest` (the built CLI) in a process of its own; stopped by its handle. */
 async function ingestProcess(
-  bin: string,
+  args: readonly string[],
   env: Record<string, string>,
 ): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
   const profileDir = process.env.BENCH_PROFILE_DIR;
   const child = spawn(
     process.execPath,
-    [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), bin, 'ingest'],
+    [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...args],
     {
       env: { ...process.env, ...env, RUNSTREAM_INGEST_PORT: String(port), RUNSTREAM_HOST: '127.0.0.1' },
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -203,7 +209,8 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 /** One ingest process of the cost case: its build, topics, senders and rounds. */
 interface CostTarget {
   label: string;
-  bin: string;
+  /** Node's arguments: a build's bin with `ingest`, or the floor with its flag. */
+  args: string[];
   prefix: string;
   load: LoadGenerator;
   child?: ChildProcess;
@@ -230,7 +237,10 @@ async function runCostCase(
   const targets: CostTarget[] = [
     {
       label: 'cost',
-      bin: process.env.BENCH_INGEST_BIN ?? join(import.meta.dirname, '..', 'bin', 'runstream.js'),
+      args: [
+        process.env.BENCH_INGEST_BIN ?? join(import.meta.dirname, '..', 'bin', 'runstream.js'),
+        'ingest',
+      ],
       prefix: newPrefix(),
       load,
       accepted: 0,
@@ -241,7 +251,7 @@ async function runCostCase(
   if (compareBin) {
     targets.push({
       label: 'cost_compare',
-      bin: compareBin,
+      args: [compareBin, 'ingest'],
       prefix: newPrefix(),
       load: new LoadGenerator(),
       accepted: 0,
@@ -249,8 +259,29 @@ async function runCostCase(
     });
   }
   const at = `at${options.rate}`;
-  try {
-    for (const target of targets) {
+  // The floor runs after the others, alone: beside them it would share their cores.
+  const floor: CostTarget | undefined = options.floor
+    ? {
+        label: 'floor',
+        args: [
+          '--import',
+          import.meta.resolve('tsx'),
+          join(import.meta.dirname, 'ingest-floor.ts'),
+          FLOOR_SERVER_FLAG,
+        ],
+        prefix: newPrefix(),
+        load,
+        accepted: 0,
+        rounds: [],
+      }
+    : undefined;
+  // At most BENCH_INGEST_CONCURRENCY connections (as GitHub's senders would keep): when
+  // ingest falls behind, requests wait in the sender, not in thousands of connections.
+  const round = (target: CostTarget, ms: number) =>
+    target.load.round(target.url!, ms, options.concurrency, options.rate);
+  /** Starts the group's processes, warms them up, then measures their rounds together. */
+  const measure = async (group: CostTarget[]) => {
+    for (const target of group) {
       if (target.load !== load) {
         const ready = await target.load.ask({
           type: 'init',
@@ -266,7 +297,7 @@ async function runCostCase(
         -1,
         logger,
       );
-      const started = await ingestProcess(target.bin, {
+      const started = await ingestProcess(target.args, {
         KAFKA_BROKERS: ctx.brokers.join(','),
         RUNSTREAM_TOPIC_PREFIX: target.prefix,
         RUNSTREAM_PARTITIONS: String(options.partitions),
@@ -276,20 +307,16 @@ async function runCostCase(
       target.child = started.child;
       target.url = `http://127.0.0.1:${started.port}/webhook`;
     }
-    // At most BENCH_INGEST_CONCURRENCY connections (as GitHub's senders would keep): when
-    // ingest falls behind, requests wait in the sender, not in thousands of connections.
-    const round = (target: CostTarget, ms: number) =>
-      target.load.round(target.url!, ms, options.concurrency, options.rate);
     if (options.warmupMs > 0) {
       await Promise.all(
-        targets.map(async (t) => {
+        group.map(async (t) => {
           t.accepted += (await round(t, options.warmupMs)).accepted;
         }),
       );
     }
     for (let i = 0; i < options.cpuRounds; i += 1) {
       await Promise.all(
-        targets.map(async (t) => {
+        group.map(async (t) => {
           const before = await cpuSecondsOf(t.child!.pid!);
           const result = await round(t, options.cpuRoundMs);
           const cpuSeconds = (await cpuSecondsOf(t.child!.pid!)) - before;
@@ -303,8 +330,16 @@ async function runCostCase(
         }),
       );
     }
+  };
+  try {
+    await measure(targets);
+    if (floor) {
+      for (const t of targets) if (t.child) await stopProcess(t.child);
+      targets.push(floor);
+      await measure([floor]);
+    }
     const figures: Figures = {
-      [`cost_${at}_rounds`]: `${options.cpuRounds} x ${options.cpuRoundMs / 1000} s (+${options.warmupMs / 1000} s warm-up), ingest in its own process${compareBin ? `, beside ${compareBin} (cost_compare_*)` : ''}`,
+      [`cost_${at}_rounds`]: `${options.cpuRounds} x ${options.cpuRoundMs / 1000} s (+${options.warmupMs / 1000} s warm-up), ingest in its own process${compareBin ? `, beside ${compareBin} (cost_compare_*)` : ''}${floor ? '; then the floor alone (floor_*: node:http, HMAC, JSON.parse and the idempotent producer, nothing else)' : ''}`,
     };
     for (const t of targets) {
       const records = await recordsIn(kafka, topicNames(t.prefix).deliveries);
@@ -317,11 +352,14 @@ async function runCostCase(
       Object.assign(figures, {
         [`${name}_cpu_us_per_delivery`]: round1(median(t.rounds.map((r) => r.cpuUs))),
         [`${name}_cpu_us_per_delivery_rounds`]: t.rounds.map((r) => round1(r.cpuUs)).join(', '),
-        ...goalOf(
-          `${name}_cpu_us_per_delivery`,
-          'at most 150 (median)',
-          median(t.rounds.map((r) => r.cpuUs)) <= 150,
-        ),
+        // The floor is a measuring stick: no goal of its own.
+        ...(t === floor
+          ? {}
+          : goalOf(
+              `${name}_cpu_us_per_delivery`,
+              'at most 150 (median)',
+              median(t.rounds.map((r) => r.cpuUs)) <= 150,
+            )),
         [`${name}_rate_per_s`]: round1(median(t.rounds.map((r) => r.result.rate))),
         [`${name}_p50_ms`]: round2(median(t.rounds.map((r) => r.result.p50Ms))),
         [`${name}_p99_ms`]: round2(median(t.rounds.map((r) => r.result.p99Ms))),
@@ -332,6 +370,12 @@ async function runCostCase(
         [`${name}_records_match_202s`]:
           records === t.accepted ? 'yes' : `no (${records} records, ${t.accepted} accepted)`,
       });
+    }
+    if (floor && floor.rounds.length > 0) {
+      // How far ingest is from the floor, and how far the goal is below it.
+      const floorUs = median(floor.rounds.map((r) => r.cpuUs));
+      figures[`cost_${at}_to_floor_ratio`] = round2(median(targets[0]!.rounds.map((r) => r.cpuUs)) / floorUs);
+      figures[`floor_${at}_to_goal_ratio`] = round2(floorUs / 150);
     }
     return figures;
   } finally {

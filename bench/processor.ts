@@ -8,8 +8,9 @@
 // image's allocator settings. The issue's largest case is opt-in:
 // BENCH_RESTORE_ENTITIES=5000000 BENCH_RESTORE_DEDUPE_IDS=10000000 BENCH_RESTORE_ROUNDS=3.
 // BENCH_PROCESSOR_ROUNDS (default 1) repeats the raw
-// baseline and the processing over the same topic, each round from a cold start (new
-// group, empty changelogs and state); rates are then medians, beside every round's.
+// baseline, the exactly-once floor (exactlyOnceFloor) and the processing over the same
+// topic, each round from a cold start (new group, empty changelogs and state); rates are
+// then medians, beside every round's.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,7 @@ import { parseAllDocuments } from 'yaml';
 import { generateScenario } from '../demo/stream.js';
 import { readInt } from '../platform/config.js';
 import { createKafka } from '../platform/kafka/index.js';
-import type { KafkaPort, OutgoingRecord } from '../platform/kafka-port.js';
+import type { KafkaPort, OutgoingRecord, TransactionalProducer } from '../platform/kafka-port.js';
 import type { Logger } from '../platform/log.js';
 import { endOffsets } from '../platform/partition-reader.js';
 import { topicNames, topicPlan } from '../platform/topics.js';
@@ -486,7 +487,90 @@ async function rawBaseline(
   return { seconds, firstBatchSeconds: ((firstBatchAt ?? started) - started) / 1000 };
 }
 
+/**
+ * The exactly-once floor: the raw baseline plus the least an exactly-once deduplicating
+ * processor writes, through the same port and producers as the processor. For each
+ * fetched batch of a partition (12 at once, the processor's default concurrency), one
+ * transaction on that partition's transactional producer: per delivery a dedupe marker
+ * and one entity state (the contract's minimum for a new delivery: DESIGN.md's dedupe
+ * and state changelogs), to partition p of two topics of its own, and the batch's
+ * position. No dedupe lookup, no state machine, no RocksDB, no aggregates. The processor's
+ * ratio and CPU goals read against it: what is left above it is runstream's own.
+ */
+async function exactlyOnceFloor(
+  ctx: BenchContext,
+  topic: string,
+  outputs: { dedupe: string; state: string },
+  count: number,
+  round: number,
+): Promise<{ seconds: number; firstBatchSeconds: number }> {
+  const kafka = createKafka({ brokers: ctx.brokers, clientId: 'bench-floor', logger: ctx.logger });
+  const groupId = `${topic}-floor-${round}`;
+  const consumer = kafka.groupConsumer({
+    groupId,
+    topic,
+    sessionTimeoutMs: 30_000,
+    rebalanceTimeoutMs: 60_000,
+    heartbeatIntervalMs: 3000,
+    maxBytesPerPartition: 4 * 1_048_576, // the processor's (processor/processor.ts)
+    maxWaitTimeMs: 100,
+    assignor: stickyAssignor(() => ({ owned: [], warm: [] })),
+    retries: 5,
+  });
+  const marker = encodeMarker(1_790_000_000_000);
+  const state = entityMessages(1, 2, 1).get('jobs')![0]!.value;
+  const producers = new Map<number, Promise<TransactionalProducer>>();
+  const producerOf = (partition: number) => {
+    let producer = producers.get(partition);
+    if (!producer) {
+      const created = kafka.transactionalProducer({ transactionalId: `${groupId}-${partition}` });
+      producer = created.init().then(() => created);
+      producers.set(partition, producer);
+    }
+    return producer;
+  };
+  let seen = 0;
+  let done: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const started = performance.now();
+  let firstBatchAt: number | undefined;
+  await consumer.run(async ({ partition, records, resolveOffset }) => {
+    firstBatchAt ??= performance.now();
+    const last = records.at(-1);
+    if (!last) return;
+    const markers: OutgoingRecord[] = [];
+    const states: OutgoingRecord[] = [];
+    for (const record of records) {
+      JSON.parse(codecs.delivery.decode(record.value!).body.toString('utf8'));
+      const key = `${partition}:${record.offset}`;
+      markers.push({ key, value: marker, partition });
+      states.push({ key, value: state, partition });
+    }
+    const transaction = await (await producerOf(partition)).begin();
+    await transaction.send([
+      { topic: outputs.dedupe, records: markers },
+      { topic: outputs.state, records: states },
+    ]);
+    await transaction.sendOffsets({ groupId, topic, partition, offset: BigInt(last.offset) + 1n });
+    await transaction.commit();
+    resolveOffset(last.offset);
+    seen += records.length;
+    if (seen >= count) done();
+  }, 12);
+  await finished;
+  const seconds = (performance.now() - started) / 1000;
+  await consumer.disconnect();
+  for (const producer of producers.values()) await (await producer).disconnect();
+  return { seconds, firstBatchSeconds: ((firstBatchAt ?? started) - started) / 1000 };
+}
+
 interface Round {
+  /** The exactly-once floor's time, time to its first batch and CPU (this process). */
+  floorSeconds: number;
+  floorFirstBatchSeconds: number;
+  floorCpuSeconds: number;
   baselineSeconds: number;
   /** Until the baseline's first batch (connect and group join). */
   baselineFirstBatchSeconds: number;
@@ -510,7 +594,17 @@ async function processAll(
   ctx: BenchContext,
   env: Env,
   topic: string,
-): Promise<Omit<Round, 'baselineSeconds' | 'baselineFirstBatchSeconds' | 'baselineCpuSeconds'>> {
+): Promise<
+  Omit<
+    Round,
+    | 'baselineSeconds'
+    | 'baselineFirstBatchSeconds'
+    | 'baselineCpuSeconds'
+    | 'floorSeconds'
+    | 'floorFirstBatchSeconds'
+    | 'floorCpuSeconds'
+  >
+> {
   const metricsPort = await freePort();
   const started = performance.now();
   const child = spawn(
@@ -595,6 +689,22 @@ async function deliveriesBench(ctx: BenchContext, count: number, roundCount: num
   const prefix = `bench-processor-${Date.now()}.`;
   const names = topicNames(prefix);
   await ensureTopics(kafka, topicPlan({ prefix, partitions: 12 }), 1, ctx.logger);
+  // The exactly-once floor's outputs, beside the plan's topics (the processor's own).
+  const floorTopics = { dedupe: `${prefix}floor-dedupe`, state: `${prefix}floor-state` };
+  const floorTopicsAdmin = async (change: (admin: ReturnType<KafkaPort['admin']>) => Promise<void>) => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await change(admin);
+    } finally {
+      await admin.disconnect();
+    }
+  };
+  await floorTopicsAdmin((admin) =>
+    admin.createTopics(
+      Object.values(floorTopics).map((name) => ({ name, partitions: 12, replicationFactor: 1, config: {} })),
+    ),
+  );
   const stateDir = await mkdtemp(join(tmpdir(), 'runstream-bench-processor-'));
   const env: Env = {
     KAFKA_BROKERS: ctx.brokers.join(','),
@@ -660,8 +770,14 @@ async function deliveriesBench(ctx: BenchContext, count: number, roundCount: num
       const baseline = await rawBaseline(ctx, names.deliveries, count, round);
       const cpu = process.cpuUsage(cpuBefore);
       const baselineCpuSeconds = (cpu.user + cpu.system) / 1e6;
+      const floorCpuBefore = process.cpuUsage();
+      const floor = await exactlyOnceFloor(ctx, names.deliveries, floorTopics, count, round);
+      const floorCpu = process.cpuUsage(floorCpuBefore);
       env.RUNSTREAM_PROCESSOR_GROUP = `${prefix}processor-${round}`;
       rounds.push({
+        floorSeconds: floor.seconds,
+        floorFirstBatchSeconds: floor.firstBatchSeconds,
+        floorCpuSeconds: (floorCpu.user + floorCpu.system) / 1e6,
         baselineSeconds: baseline.seconds,
         baselineFirstBatchSeconds: baseline.firstBatchSeconds,
         baselineCpuSeconds,
@@ -706,6 +822,19 @@ async function deliveriesBench(ctx: BenchContext, count: number, roundCount: num
       ),
       ...perRound('ratio_to_raw_baseline', ratio),
       ...goalOf('ratio_to_raw_baseline', 'at least 0.75 (median)', median(rounds.map(ratio)) >= 0.75),
+      // The exactly-once floor (exactlyOnceFloor) in the same round, read like the baseline.
+      ...perRound('eos_floor_per_s', (r) => Math.round(count / (r.floorSeconds - r.floorFirstBatchSeconds))),
+      ...perRound('eos_floor_ratio_to_raw_baseline', (r) =>
+        Number(
+          (
+            (r.baselineSeconds - r.baselineFirstBatchSeconds) /
+            (r.floorSeconds - r.floorFirstBatchSeconds)
+          ).toFixed(2),
+        ),
+      ),
+      ...perRound('ratio_to_eos_floor', (r) =>
+        Number(((r.floorSeconds - r.floorFirstBatchSeconds) / (r.seconds - r.readySeconds)).toFixed(2)),
+      ),
       ...perRound('deliveries_per_s_from_start', (r) => Math.round(count / r.seconds)),
       ...perRound('ratio_to_raw_baseline_from_start', (r) =>
         Number((r.baselineSeconds / r.seconds).toFixed(2)),
@@ -717,6 +846,7 @@ async function deliveriesBench(ctx: BenchContext, count: number, roundCount: num
       ...perRound('raw_baseline_cpu_us_per_delivery', (r) =>
         Math.round((r.baselineCpuSeconds * 1e6) / count),
       ),
+      ...perRound('eos_floor_cpu_us_per_delivery', (r) => Math.round((r.floorCpuSeconds * 1e6) / count)),
       active_jobs: activeJobs,
       ...perRound('process_peak_rss_mb', (r) => r.peakRssMb),
       ...last.breakdown,
@@ -731,5 +861,6 @@ async function deliveriesBench(ctx: BenchContext, count: number, roundCount: num
   } finally {
     await rm(stateDir, { recursive: true, force: true });
     await removeBenchTopics(kafka, prefix);
+    await floorTopicsAdmin((admin) => admin.deleteTopics(Object.values(floorTopics))).catch(() => undefined);
   }
 }

@@ -10,6 +10,7 @@ import type {
   GroupConsumerOptions,
   GroupMember,
 } from '../kafka-port.js';
+import { noRestartOnceStopped } from './no-restart.js';
 
 const { AssignerProtocol, PartitionAssigners } = kafkajs;
 
@@ -65,6 +66,8 @@ export function kafkajsAssigner(topic: string, assignor: GroupAssignor): Partiti
 export class KafkajsGroupConsumer implements GroupConsumer {
   private readonly consumer: Consumer;
   private readonly topic: string;
+  /** Set by disconnect(): from then on a crash is the end, not a restart (noRestartOnceStopped). */
+  private readonly stopped = { value: false };
 
   constructor(client: Kafka, options: GroupConsumerOptions) {
     this.topic = options.topic;
@@ -79,7 +82,7 @@ export class KafkajsGroupConsumer implements GroupConsumer {
       // Round robin stays listed so a group of mixed versions can still agree during a
       // rolling upgrade.
       partitionAssigners: [kafkajsAssigner(options.topic, options.assignor), PartitionAssigners.roundRobin],
-      retry: { retries: options.retries },
+      retry: { retries: options.retries, restartOnFailure: noRestartOnceStopped(this.stopped) },
     });
   }
 
@@ -91,6 +94,8 @@ export class KafkajsGroupConsumer implements GroupConsumer {
 
   onCrash(listener: (crash: ConsumerCrash) => void): void {
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      // A crash of a consumer being disconnected (its broker gone too) is how it stopped.
+      if (this.stopped.value) return;
       listener({ error: payload.error, restart: payload.restart });
     });
   }
@@ -130,6 +135,7 @@ export class KafkajsGroupConsumer implements GroupConsumer {
   }
 
   async disconnect(): Promise<void> {
+    this.stopped.value = true;
     await this.consumer.disconnect();
   }
 }

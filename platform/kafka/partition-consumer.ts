@@ -4,10 +4,13 @@
 // (docs/kafkajs-notes.md). Reads committed data only.
 import type { Consumer, Kafka } from 'kafkajs';
 import type { PartitionBatch, PartitionConsumer, PartitionConsumerOptions } from '../kafka-port.js';
+import { noRestartOnceStopped } from './no-restart.js';
 
 export class KafkajsPartitionConsumer implements PartitionConsumer {
   private readonly consumer: Consumer;
   private readonly topics: string[];
+  /** Set by disconnect(): a crash from then on does not restart it (noRestartOnceStopped). */
+  private readonly stopped = { value: false };
 
   constructor(client: Kafka, options: PartitionConsumerOptions) {
     this.topics = [...options.partitions.keys()];
@@ -20,7 +23,7 @@ export class KafkajsPartitionConsumer implements PartitionConsumer {
       readUncommitted: false,
       maxWaitTimeInMs: options.maxWaitTimeMs,
       ...options.fetch,
-      retry: { retries: options.retries },
+      retry: { retries: options.retries, restartOnFailure: noRestartOnceStopped(this.stopped) },
     });
   }
 
@@ -56,6 +59,7 @@ export class KafkajsPartitionConsumer implements PartitionConsumer {
   }
 
   async disconnect(): Promise<void> {
+    this.stopped.value = true;
     await this.consumer.disconnect();
   }
 }

@@ -66,6 +66,12 @@ export function callRounds<T extends { topics: readonly string[] }>(
 
 export class Offsets {
   private admin: Promise<KafkaAdminPort> | undefined;
+  /** The client behind `admin`, also while it connects, so close() can disconnect it then. */
+  private current: KafkaAdminPort | undefined;
+  /** Set by close(): calls in flight stop retrying, and no client is made again. */
+  private closed = false;
+  /** Wakes the calls waiting to retry, at close. */
+  private readonly sleepers = new Set<() => void>();
   /**
    * Calls wait here, keyed by what they ask, until the next microtask; then all of them
    * go, one request per key shared by every caller of that key. A caller thus always
@@ -90,14 +96,21 @@ export class Offsets {
   ) {}
 
   private client(): Promise<KafkaAdminPort> {
-    this.admin ??= (async () => {
+    if (this.closed) return Promise.reject(new Error('offsets client closed'));
+    if (!this.admin) {
       const admin = this.kafka.admin();
-      await admin.connect();
-      return admin;
-    })().catch((error: unknown) => {
-      this.admin = undefined;
-      throw error;
-    });
+      this.current = admin;
+      this.admin = admin.connect().then(
+        () => admin,
+        (error: unknown) => {
+          if (this.current === admin) {
+            this.admin = undefined;
+            this.current = undefined;
+          }
+          throw error;
+        },
+      );
+    }
     return this.admin;
   }
 
@@ -153,10 +166,18 @@ export class Offsets {
       try {
         return await work(await this.client());
       } catch (error) {
-        if (!isTransientKafkaError(error) || Date.now() > deadline) {
+        if (this.closed || !isTransientKafkaError(error) || Date.now() > deadline) {
           throw new Error(`${what}: ${(error as Error).message}`, { cause: error });
         }
-        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(timer);
+            this.sleepers.delete(wake);
+            resolve();
+          };
+          const timer = setTimeout(wake, Math.min(2000, 100 * 2 ** attempt));
+          this.sleepers.add(wake);
+        });
       }
     }
   }
@@ -202,10 +223,18 @@ export class Offsets {
     );
   }
 
+  /**
+   * Disconnects the client, also one still connecting (a broker that is gone), and ends the
+   * calls in flight: they fail instead of retrying on a new client that nobody would
+   * disconnect (it kept a role's process alive, reconnecting, after the role stopped).
+   */
   async close(): Promise<void> {
-    const admin = this.admin;
+    this.closed = true;
+    for (const wake of [...this.sleepers]) wake();
+    const admin = this.current;
     this.admin = undefined;
+    this.current = undefined;
     this.known.clear();
-    await (await admin?.catch(() => undefined))?.disconnect().catch(() => undefined);
+    await admin?.disconnect().catch(() => undefined);
   }
 }

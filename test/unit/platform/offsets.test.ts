@@ -158,6 +158,62 @@ describe('Offsets', () => {
     gates.get('c')!();
     await fresh;
   });
+
+  it('ends a call retrying a broker that is gone at close, and makes no client after it', async () => {
+    // A role's lag update in flight when the role stops, its broker gone: it retried for
+    // a minute on new clients that nobody disconnected, and kept the process alive.
+    const made: Array<{ connected: boolean; disconnected: boolean }> = [];
+    const kafka = {
+      admin: () => {
+        const state = { connected: false, disconnected: false };
+        made.push(state);
+        return {
+          connect: async () => {
+            throw new clientErrors.ConnectionError('connect ECONNREFUSED 127.0.0.1:9092');
+          },
+          disconnect: async () => {
+            state.disconnected = true;
+          },
+        };
+      },
+    } as unknown as KafkaPort;
+    const offsets = new Offsets(kafka, 60_000);
+    const call = offsets.ends('t');
+    const failed = call.then(
+      () => 'answered',
+      (error: Error) => error.message,
+    );
+    await new Promise((r) => setTimeout(r, 50)); // a retry or two, then waiting for the next
+    const makingAtClose = made.length;
+    const started = Date.now();
+    await offsets.close();
+    expect(await failed).toMatch(/^offsets of t: /);
+    expect(Date.now() - started).toBeLessThan(500);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(made.length).toBe(makingAtClose);
+  });
+
+  it('disconnects at close a client still connecting', async () => {
+    let disconnected = false;
+    let connected: (() => void) | undefined;
+    const admin = {
+      connect: () =>
+        new Promise<void>((resolve) => {
+          connected = resolve;
+        }),
+      disconnect: async () => {
+        disconnected = true;
+        connected?.();
+      },
+      partitionOffsets: async () => [{ partition: 0, high: 1n, low: 0n }],
+    };
+    const offsets = new Offsets({ admin: () => admin } as unknown as KafkaPort, 5000);
+    const call = offsets.ends('t').catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 5));
+    await offsets.close();
+    expect(disconnected).toBe(true);
+    await call;
+  });
 });
 
 describe('callRounds', () => {

@@ -21,9 +21,11 @@
 // - a group consumer whose coordinator's broker died kept heartbeating the dead address
 //   and crashed about 30 s later; it now finds the coordinator again;
 // - a connection that was never throttled scheduled its queue check with a negative
-//   delay (-Date.now()), which Node 23 and later warn about on stderr.
+//   delay (-Date.now()), which Node 23 and later warn about on stderr;
+// - a client disconnected while it was connecting to brokers that were gone went on
+//   trying them, and its waits between tries kept the process alive after its owner stopped.
 import { createRequire } from 'node:module';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 const require = createRequire(import.meta.url);
 const createSendMessages = require('kafkajs/src/producer/sendMessages.js') as (
@@ -695,5 +697,84 @@ describe('patched kafkajs: a connection that is not throttled', () => {
       process.off('warning', onWarning);
     }
     expect(warnings.filter((w) => w.startsWith('TimeoutNegativeWarning'))).toEqual([]);
+  });
+});
+
+const BrokerPool = require('kafkajs/src/cluster/brokerPool.js') as new (
+  options: object,
+) => {
+  createBroker(options: object): object;
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+};
+
+describe('patched kafkajs: a client disconnected while it connects', () => {
+  it('ends the connect at once, rejected, and neither tries a broker nor waits to after', async () => {
+    // Every broker refuses (it is gone); the client's retries wait between attempts.
+    let attempts = 0;
+    const pool = new BrokerPool({
+      connectionPoolBuilder: { build: async () => ({}) },
+      logger: silent,
+      retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 1000 },
+    });
+    pool.createBroker = () => ({
+      isConnected: () => false,
+      connect: async () => {
+        attempts++;
+        throw new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9092', {
+          code: 'ECONNREFUSED',
+        });
+      },
+      disconnect: async () => undefined,
+    });
+    vi.useFakeTimers();
+    try {
+      let outcome: unknown;
+      const connecting = pool.connect().then(
+        () => {
+          outcome = 'connected';
+        },
+        (error: unknown) => {
+          outcome = error;
+        },
+      );
+      await vi.advanceTimersByTimeAsync(0);
+      expect(attempts).toBe(1);
+      expect(vi.getTimerCount()).toBe(1); // the wait before the next attempt
+      await pool.disconnect();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(outcome).toMatchObject({
+        name: 'KafkaJSNonRetriableError',
+        message: 'Disconnected while connecting to the brokers',
+      });
+      expect(vi.getTimerCount()).toBe(0); // nothing left to hold the process
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(attempts).toBe(1);
+      await connecting;
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('still retries a connect nobody ends, and connects once a broker answers', async () => {
+    let attempts = 0;
+    const pool = new BrokerPool({
+      connectionPoolBuilder: { build: async () => ({}) },
+      logger: silent,
+      retry,
+    });
+    pool.createBroker = () => ({
+      isConnected: () => false,
+      connect: async () => {
+        if (++attempts < 3) {
+          throw new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9092', {
+            code: 'ECONNREFUSED',
+          });
+        }
+      },
+      disconnect: async () => undefined,
+    });
+    await pool.connect();
+    expect(attempts).toBe(3);
   });
 });

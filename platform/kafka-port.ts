@@ -215,7 +215,10 @@ export type GroupBatchHandler = (batch: GroupBatch) => Promise<void>;
 
 export interface ConsumerCrash {
   error: unknown;
-  /** Whether the consumer restarts (rejoins, from the committed offsets). */
+  /**
+   * Whether the client restarts the consumer (rejoins, from the committed offsets). When
+   * false it is disconnected for good, and run() may be called again to start it anew.
+   */
   restart: boolean;
 }
 
@@ -226,7 +229,8 @@ export interface GroupConsumer {
   /**
    * Connects, subscribes (from the earliest offset where the group committed none) and
    * runs: batches of up to `concurrency` partitions are handled at once, none
-   * auto-committed and none auto-resolved. Resolves once running.
+   * auto-committed and none auto-resolved. Resolves once running. Called again after a
+   * crash without restart, it starts the consumer anew (a new member joins the group).
    */
   run(handler: GroupBatchHandler, concurrency: number): Promise<void>;
   resume(partition: number): void;

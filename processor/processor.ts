@@ -1,7 +1,7 @@
 // The processor's runtime: the consumer group over deliveries, the task manager and
 // its tasks, the role's admin client for offsets, housekeeping and lag timers.
 import { isSessionTimeoutRefused } from '../platform/kafka-errors.js';
-import type { GroupConsumer, KafkaPort } from '../platform/kafka-port.js';
+import type { ConsumerCrash, GroupBatch, GroupConsumer, KafkaPort } from '../platform/kafka-port.js';
 import type { Logger } from '../platform/log.js';
 import { Offsets } from '../platform/offsets.js';
 import { type TopicNames, topicNames } from '../platform/topics.js';
@@ -16,9 +16,23 @@ import { RocksStore } from './store.js';
 import { PartitionTask } from './task.js';
 import { TaskManager } from './task-manager.js';
 
+/**
+ * How long the processor waits before its n-th restart in a row of a consumer kafkajs
+ * gave up: 1 s, doubling, at most 30 s (a broker outage of minutes costs a few lines).
+ */
+export function consumerRestartDelayMs(attempt: number): number {
+  return Math.min(30_000, 1000 * 2 ** Math.max(0, attempt - 1));
+}
+
 export class Processor {
   private consumer: GroupConsumer | undefined;
   private timers: NodeJS.Timeout[] = [];
+  /** Restarts of a consumer kafkajs gave up, since it last joined the group. */
+  private restarts = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  /** Set while a consumer kafkajs gave up waits for its restart to join the group. */
+  private consumerDown: { since: number } | undefined;
+  private closing = false;
   private readonly offsets: Offsets;
   private readonly manager: TaskManager;
   readonly topics: TopicNames;
@@ -99,29 +113,82 @@ export class Processor {
     });
     this.consumer = consumer;
     this.manager.attach(consumer);
-    consumer.onAssignment((memberId, partitions) => this.manager.onAssignment(memberId, partitions));
-    consumer.onCrash(({ error, restart }) => {
-      if (isSessionTimeoutRefused(error)) {
-        this.logger.error(
-          { err: error, sessionTimeoutMs: config.sessionTimeoutMs },
-          `the brokers refuse ${SESSION_TIMEOUT.name}=${config.sessionTimeoutMs}ms: set it within their group.min.session.timeout.ms and group.max.session.timeout.ms`,
-        );
-        return;
-      }
-      // A restart rejoins the group and resumes from the committed offsets: worth seeing, not
-      // acting on. With what this instance believed (its tasks outlive the consumer's restart).
-      this.logger[restart ? 'warn' : 'error'](
-        { err: error, restart, ...this.manager.believed() },
-        restart ? 'consumer crashed; kafkajs restarts it' : 'consumer crashed and will not restart',
-      );
+    consumer.onAssignment((memberId, partitions) => {
+      // Joined: a consumer restarted by this processor is in the group again.
+      this.restarts = 0;
+      this.consumerDown = undefined;
+      this.manager.onAssignment(memberId, partitions);
     });
+    consumer.onCrash((crash) => this.onConsumerCrash(crash));
     // Offsets are resolved by the task manager once a chunk's transaction committed.
-    await consumer.run((batch) => this.manager.handleBatch(batch), config.concurrency);
+    await consumer.run(this.handler, config.concurrency);
     this.timers.push(
       setInterval(() => this.manager.reconcile(), 1000),
       setInterval(() => void this.housekeep(), config.housekeepingIntervalMs),
       setInterval(() => void this.updateLag(), 15_000),
     );
+  }
+
+  private readonly handler = (batch: GroupBatch): Promise<void> => this.manager.handleBatch(batch);
+
+  /**
+   * kafkajs restarts a consumer that crashed on a retriable error (rejoins, from the
+   * committed offsets; the tasks outlive it). One that crashed on any other error (a
+   * group coordinator not found after a broker outage, a session timeout the brokers
+   * refuse) it disconnects for good: the processor restarts that one itself, the same
+   * way, after a backoff, until a restart joins the group again. Without it the instance
+   * stayed up and "ok" and never consumed again.
+   */
+  private onConsumerCrash({ error, restart }: ConsumerCrash): void {
+    const { config } = this;
+    const restartInMs = restart || this.closing ? undefined : this.scheduleConsumerRestart();
+    const doing =
+      restartInMs === undefined
+        ? restart
+          ? 'kafkajs restarts it'
+          : 'the processor is stopping'
+        : `restarting the consumer in ${restartInMs} ms (attempt ${this.restarts}): it rejoins the group and resumes from the committed offsets`;
+    if (isSessionTimeoutRefused(error)) {
+      this.logger.error(
+        { err: error, sessionTimeoutMs: config.sessionTimeoutMs, restart, restartInMs },
+        `the brokers refuse ${SESSION_TIMEOUT.name}=${config.sessionTimeoutMs}ms: set it within their group.min.session.timeout.ms and group.max.session.timeout.ms; ${doing}`,
+      );
+      return;
+    }
+    // With what this instance believed (its tasks outlive the consumer's restart).
+    this.logger[restart ? 'warn' : 'error'](
+      { err: error, restart, restartInMs, ...this.manager.believed() },
+      restart
+        ? 'consumer crashed; kafkajs restarts it'
+        : `consumer crashed on an error kafkajs does not restart on; ${doing}`,
+    );
+  }
+
+  /** Schedules the next restart of a consumer kafkajs gave up (one at a time); returns its delay. */
+  private scheduleConsumerRestart(): number {
+    this.restarts += 1;
+    const delay = consumerRestartDelayMs(this.restarts);
+    this.consumerDown = { since: this.consumerDown?.since ?? this.now() };
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => void this.restartConsumer(), delay);
+    return delay;
+  }
+
+  private async restartConsumer(): Promise<void> {
+    this.restartTimer = undefined;
+    if (this.closing || !this.consumer) return;
+    this.logger.info({ attempt: this.restarts }, 'restarting the consumer: joining the group again');
+    try {
+      await this.consumer.run(this.handler, this.config.concurrency);
+    } catch (error) {
+      // It could not even connect (Kafka still down): no crash follows, so try again.
+      if (this.closing) return;
+      const restartInMs = this.scheduleConsumerRestart();
+      this.logger.error(
+        { err: error, restartInMs, attempt: this.restarts },
+        `the consumer could not start; restarting the consumer in ${restartInMs} ms (attempt ${this.restarts})`,
+      );
+    }
   }
 
   housekeep(): Promise<number> {
@@ -153,10 +220,19 @@ export class Processor {
   }
 
   readiness(): { ready: boolean; detail: string } {
+    if (this.consumerDown) {
+      const seconds = Math.round((this.now() - this.consumerDown.since) / 1000);
+      return {
+        ready: false,
+        detail: `consumer crashed ${seconds}s ago; restarting it (attempt ${this.restarts})`,
+      };
+    }
     return this.manager.readiness();
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.restartTimer);
     for (const timer of this.timers) clearInterval(timer);
     // Waits for the batch in flight; its transaction commits or aborts first.
     await this.consumer

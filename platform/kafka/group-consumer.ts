@@ -102,8 +102,12 @@ export class KafkajsGroupConsumer implements GroupConsumer {
 
   async run(handler: GroupBatchHandler, concurrency: number): Promise<void> {
     const { consumer } = this;
+    // Run again after a crash kafkajs gave up (the processor restarts it), it may meet a
+    // disconnect() half way: a consumer stopped is never started again.
     await consumer.connect();
+    if (this.stopped.value) return;
     await consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    if (this.stopped.value) return;
     await consumer.run({
       autoCommit: false,
       // The caller resolves offsets once their transaction committed.

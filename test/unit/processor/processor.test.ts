@@ -4,7 +4,7 @@
 // mean, and close() stops the consumer before the tasks and the admin client.
 import { describe, expect, it, vi } from 'vitest';
 import { SESSION_TIMEOUT } from '../../../processor/config.js';
-import { Processor } from '../../../processor/processor.js';
+import { consumerRestartDelayMs, Processor } from '../../../processor/processor.js';
 import { FakeKafkaError } from '../../support/fake-kafka/errors.js';
 import type { FakeGroupConsumer } from '../../support/fake-kafka/index.js';
 import {
@@ -60,18 +60,66 @@ describe('Processor', () => {
     await processor.close();
   });
 
-  it('logs a refused session timeout with the setting to change, a restart as a warning, a stop as an error', async () => {
+  it('logs a refused session timeout with the setting to change, a restart by kafkajs as a warning, a crash kafkajs gives up as an error saying the processor restarts it', async () => {
     const { s, processor, consumer } = await started();
     consumer.crash(new FakeKafkaError('refused', 'INVALID_SESSION_TIMEOUT', false), true);
     consumer.crash(new FakeKafkaError('lost', undefined, true), true);
     consumer.crash(new FakeKafkaError('gone', undefined, false), false);
     const crashes = s.lines.filter((l) => /session|crashed/.test(l.msg)).map((l) => [l.level, l.msg]);
     expect(crashes).toEqual([
-      [ERROR, expect.stringContaining(`the brokers refuse ${SESSION_TIMEOUT.name}=`)],
+      [
+        ERROR,
+        expect.stringMatching(
+          new RegExp(`^the brokers refuse ${SESSION_TIMEOUT.name}=.*; kafkajs restarts it$`),
+        ),
+      ],
       [WARN, 'consumer crashed; kafkajs restarts it'],
-      [ERROR, 'consumer crashed and will not restart'],
+      [
+        ERROR,
+        'consumer crashed on an error kafkajs does not restart on; restarting the consumer in 1000 ms (attempt 1): it rejoins the group and resumes from the committed offsets',
+      ],
     ]);
     await processor.close();
+  });
+
+  it('restarts a consumer kafkajs gave up: not ready until it joined again, then it processes what arrives, exactly once', async () => {
+    const { s, processor, consumer, published } = await started();
+    await vi.waitFor(() => expect(processor.readiness().ready).toBe(true));
+    const before = consumer.memberId;
+    consumer.crash(new FakeKafkaError('Failed to find group coordinator', undefined, false), false);
+    expect(processor.readiness()).toEqual({
+      ready: false,
+      detail: expect.stringMatching(/^consumer crashed \d+s ago; restarting it \(attempt 1\)$/),
+    });
+    const more = publishStream(s, { seed: 2, runs: 4 });
+    await vi.waitFor(() => expect(consumer.memberId).not.toBe(before), { timeout: 5_000 });
+    expect(s.lines.filter((l) => l.msg.startsWith('restarting the consumer')).map((l) => l.level)).toEqual([
+      30,
+    ]);
+    await vi.waitFor(() => expect(processor.readiness().ready).toBe(true));
+    for (const p of [0, 1]) {
+      const ids = [...published, ...more].filter((d) => d.partition === p).map((d) => d.id);
+      await vi.waitFor(() => expect(committedInput(s, p)).toBe(BigInt(ids.length)));
+      expect(committedKeys(s, 'dedupe', p)).toEqual(ids);
+    }
+    await processor.close();
+  });
+
+  it('backs off between restarts of a consumer kafkajs gave up: 1 s, doubling, at most 30 s', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 20].map(consumerRestartDelayMs)).toEqual([
+      1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000,
+    ]);
+  });
+
+  it('never restarts a consumer once closing', async () => {
+    const { s, processor, consumer } = await started();
+    await processor.close();
+    consumer.crash(new FakeKafkaError('gone', undefined, false), false);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(s.lines.filter((l) => l.msg.startsWith('restarting the consumer'))).toEqual([]);
+    expect(s.lines.filter((l) => /crashed/.test(l.msg)).map((l) => l.msg)).toEqual([
+      'consumer crashed on an error kafkajs does not restart on; the processor is stopping',
+    ]);
   });
 
   it('closes the consumer first, then its tasks, then the admin client', async () => {

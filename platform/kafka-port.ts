@@ -190,6 +190,8 @@ export interface GroupConsumerOptions {
   maxBytesPerPartition: number;
   /** Longest a fetch waits for data (and a fetcher with every partition paused sleeps). */
   maxWaitTimeMs: number;
+  /** A fetch answers once this much is there, or after maxWaitTimeMs (default 1 byte). */
+  minBytes?: number;
   /** Tried first; the implementation keeps a round-robin assignor listed after it for mixed-version groups. */
   assignor: GroupAssignor;
   /** Retries of the consumer's requests before it crashes (and restarts). */

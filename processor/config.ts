@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { type CommonConfig, type Env, readCommonConfig } from '../platform/config.js';
 import {
   bytesSetting,
+  ConfigError,
   durationSetting,
   intSetting,
   portSetting,
@@ -55,8 +56,8 @@ export const SESSION_TIMEOUT = durationSetting(
   },
   // The broker's smallest by default (group.min.session.timeout.ms): a dead instance's
   // partitions move after 6 s, so its metrics are fresh again within 8 s. Heartbeats go
-  // every 100 ms (processor.ts) from the fetch loop, between batches; raise it where
-  // pauses are longer. 2 s, on brokers lowered to accept it, makes that 5 s
+  // at most every 100 ms (processor.ts), from the fetch loop between fetches (so at least
+  // every FETCH_MAX_WAIT while idle); raise it where pauses are longer. 2 s, on brokers lowered to accept it, makes that 5 s
   // (docs/operations.md, "Failover in seconds").
   6000,
 );
@@ -90,6 +91,38 @@ export const RESTORE_CONCURRENCY = intSetting(
   2,
   1,
   64,
+);
+
+// How deliveries gather into transactions (Kafka's fetch.min.bytes and fetch.max.wait.ms):
+// at low rates, the max wait is the commit interval. The processor commits one transaction
+// per partition per fetched batch, and each costs five requests or more whatever it holds:
+// a fetch that answered at the first byte (until 2026-12-07) made transactions of one or
+// two deliveries at 200/s. One that waits for 256 KiB (about 30 deliveries) or 250 ms
+// gathers them: at 200/s the processor's CPU fell from 33-40% to 16-18% of a core, below
+// ingest's, and deliveries reach /metrics about 100 ms later; at 1,000/s, where 256 KiB
+// arrives in ~25 ms, freshness was no worse (docs/operations.md, "CPU at low rates"). The
+// wait also bounds how long a rebalance, a resumed partition and a fetcher whose
+// partitions are all restoring wait for a fetch in flight, and kafkajs heartbeats between
+// fetches: the fast failover sets 100 ms and 1 byte.
+export const FETCH_MIN_BYTES = bytesSetting(
+  {
+    name: 'RUNSTREAM_PROCESSOR_FETCH_MIN_BYTES',
+    meaning:
+      'a fetch of deliveries answers once this much is there (or after the max wait): more per transaction at low rates',
+    commands: processor,
+    section: 'processing',
+  },
+  256 * 1024,
+);
+
+export const FETCH_MAX_WAIT = durationSetting(
+  {
+    name: 'RUNSTREAM_PROCESSOR_FETCH_MAX_WAIT',
+    meaning: 'longest a fetch of deliveries waits for the min bytes: at low rates, the commit interval',
+    commands: processor,
+    section: 'processing',
+  },
+  250,
 );
 
 export const MAX_RECORDS_PER_TRANSACTION = intSetting(
@@ -197,6 +230,8 @@ export const PROCESSOR_SETTINGS: readonly SettingDoc[] = [
   SESSION_TIMEOUT,
   CONCURRENCY,
   RESTORE_CONCURRENCY,
+  FETCH_MIN_BYTES,
+  FETCH_MAX_WAIT,
   MAX_RECORDS_PER_TRANSACTION,
   STORE_CACHE_SIZE,
   STORE_WRITE_BUFFER_SIZE,
@@ -221,6 +256,9 @@ export interface ProcessorConfig extends CommonConfig {
   maxRecordsPerTransaction: number;
   /** How long a dead instance keeps its partitions before the group moves them. */
   sessionTimeoutMs: number;
+  /** A fetch of deliveries answers once this much is there, or after fetchMaxWaitMs. */
+  fetchMinBytes: number;
+  fetchMaxWaitMs: number;
   /** Changes per housekeeping transaction (the rest wait for the next pass). */
   maxHousekeepingChanges: number;
   /** The broker aborts a transaction open longer than this. */
@@ -240,6 +278,15 @@ export interface ProcessorConfig extends CommonConfig {
 
 export function readProcessorConfig(env: Env): ProcessorConfig {
   const common = readCommonConfig(env);
+  const sessionTimeoutMs = SESSION_TIMEOUT.read(env);
+  const fetchMaxWaitMs = FETCH_MAX_WAIT.read(env);
+  // kafkajs heartbeats between fetches: a fetch must end well within the session.
+  if (fetchMaxWaitMs > sessionTimeoutMs / 3) {
+    throw new ConfigError(
+      FETCH_MAX_WAIT.name,
+      `${fetchMaxWaitMs}ms is over a third of ${SESSION_TIMEOUT.name} (${sessionTimeoutMs}ms): heartbeats go between fetches, so the group would take the instance for dead`,
+    );
+  }
   return {
     ...common,
     port: PROCESSOR_PORT.read(env),
@@ -256,7 +303,9 @@ export function readProcessorConfig(env: Env): ProcessorConfig {
     housekeepingIntervalMs: HOUSEKEEPING_INTERVAL.read(env),
     concurrency: CONCURRENCY.read(env),
     maxRecordsPerTransaction: MAX_RECORDS_PER_TRANSACTION.read(env),
-    sessionTimeoutMs: SESSION_TIMEOUT.read(env),
+    sessionTimeoutMs,
+    fetchMinBytes: FETCH_MIN_BYTES.read(env),
+    fetchMaxWaitMs,
     maxHousekeepingChanges: 5000,
     transactionTimeoutMs: 60_000,
     restoreConcurrency: RESTORE_CONCURRENCY.read(env),

@@ -98,12 +98,14 @@ export class Processor {
       heartbeatIntervalMs: heartbeatIntervalMs(config.sessionTimeoutMs),
       // Room for a whole transaction of typical deliveries (8 KB) in one batch.
       maxBytesPerPartition: 4 * 1_048_576,
-      // A fetcher whose partitions are all paused (restoring) sleeps this long before it
-      // looks again, a partition resumed during a fetch waits for that fetch to end, and
-      // a rebalance (joining it, or leaving the group on a stop) waits for the fetches in
-      // flight: this bounds each of them (default 5 s). An idle processor sends ten
+      // How deliveries gather into transactions (processor/config.ts FETCH_MIN_BYTES). The
+      // wait also bounds how long a fetcher whose partitions are all paused (restoring)
+      // sleeps before it looks again, a partition resumed during a fetch waits for that
+      // fetch to end, and a rebalance (joining it, or leaving the group on a stop) waits
+      // for the fetches in flight (kafkajs' default: 5 s). An idle processor sends four
       // fetches a second per broker.
-      maxWaitTimeMs: 100,
+      maxWaitTimeMs: config.fetchMaxWaitMs,
+      minBytes: config.fetchMinBytes,
       // Sticky and state-aware (processor/assignment.ts).
       assignor: stickyAssignor(() => ({
         owned: [...this.manager.ownedPartitions],

@@ -79,6 +79,7 @@ export class KafkajsGroupConsumer implements GroupConsumer {
       heartbeatInterval: options.heartbeatIntervalMs,
       maxBytesPerPartition: options.maxBytesPerPartition,
       maxWaitTimeInMs: options.maxWaitTimeMs,
+      minBytes: options.minBytes ?? 1,
       // Round robin stays listed so a group of mixed versions can still agree during a
       // rolling upgrade.
       partitionAssigners: [kafkajsAssigner(options.topic, options.assignor), PartitionAssigners.roundRobin],

@@ -121,11 +121,15 @@ export const SCENARIOS: ScenarioSpec[] = [
     // (SIGTERM): how long until every partition's numbers move again, with the fast
     // failover of docs/operations.md: brokers that accept a 2 s session timeout
     // (group.min.session.timeout.ms, test/support/cluster.ts) and processors asking for
-    // it. Each moment moves by up to a second with the seed, so seeds hit the transaction
+    // it, with fetches that answer at once (heartbeats every 100 ms). Each moment moves by up to a second with the seed, so seeds hit the transaction
     // cycle at other points.
     ...base,
     name: 'failover',
-    processorEnv: { RUNSTREAM_PROCESSOR_SESSION_TIMEOUT: '2s' },
+    processorEnv: {
+      RUNSTREAM_PROCESSOR_SESSION_TIMEOUT: '2s',
+      RUNSTREAM_PROCESSOR_FETCH_MIN_BYTES: '1',
+      RUNSTREAM_PROCESSOR_FETCH_MAX_WAIT: '100ms',
+    },
     async faults(c) {
       await c.at(15_000 + seededDelay(c, 'the SIGKILL of p2'));
       c.mark('a processor SIGKILLed');

@@ -7,32 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, type JarBroker, startJarBroker } from '../support/broker.js';
-import { type CliProcess, startCli, waitFor, waitForHttp } from '../support/cli-process.js';
+import { allLines, ERROR, levelOf, startCli, WARN, waitFor, waitForHttp } from '../support/cli-process.js';
 import { parseExposition, scrape } from '../support/exposition.js';
-
-const WARN = 40;
-const ERROR = 50;
-
-/** Every line a process writes, from its first. */
-function allLines(process: CliProcess): () => string[] {
-  let text = '';
-  const keep = (chunk: Buffer) => {
-    text += chunk.toString();
-  };
-  process.child.stdout?.on('data', keep);
-  process.child.stderr?.on('data', keep);
-  return () => text.split('\n').filter((line) => line.trim() !== '');
-}
-
-/** A line's level: pino's number, or error for a line that is not a log record (a stack, a Node warning). */
-function levelOf(line: string): number {
-  try {
-    const record = JSON.parse(line) as { level?: unknown };
-    return typeof record.level === 'number' ? record.level : ERROR;
-  } catch {
-    return ERROR;
-  }
-}
 
 describe('the log of a clean start, the demo and a graceful stop', () => {
   let broker: JarBroker;

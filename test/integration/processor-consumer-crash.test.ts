@@ -13,22 +13,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, type JarBroker, KAFKA_SCRIPT, startJarBroker } from '../support/broker.js';
-import { type CliProcess, startCli, waitFor, waitForHttp } from '../support/cli-process.js';
+import { allLines, type CliProcess, startCli, waitFor, waitForHttp } from '../support/cli-process.js';
 import { example, retimed, signedRequest } from '../support/webhooks.js';
 
 const run = promisify(execFile);
 const SECRET = 'consumer-crash-test-secret';
-
-/** Every line a process writes, from its first. */
-function allLines(child: CliProcess): () => string[] {
-  let text = '';
-  const keep = (chunk: Buffer) => {
-    text += chunk.toString();
-  };
-  child.child.stdout?.on('data', keep);
-  child.child.stderr?.on('data', keep);
-  return () => text.split('\n').filter((line) => line.trim() !== '');
-}
 
 interface Line {
   level: number;

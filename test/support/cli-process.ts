@@ -111,3 +111,28 @@ export async function waitFor<T>(
 export async function waitForHttp(url: string, timeoutMs: number, detail?: () => string): Promise<void> {
   await waitFor(url, async () => ((await fetch(url)).ok ? true : undefined), timeoutMs, detail);
 }
+
+/** pino's levels, as a process's log lines carry them. */
+export const WARN = 40;
+export const ERROR = 50;
+
+/** Every line a process writes, stdout and stderr, from its first. */
+export function allLines(process: CliProcess): () => string[] {
+  let text = '';
+  const keep = (chunk: Buffer) => {
+    text += chunk.toString();
+  };
+  process.child.stdout?.on('data', keep);
+  process.child.stderr?.on('data', keep);
+  return () => text.split('\n').filter((line) => line.trim() !== '');
+}
+
+/** A line's level: pino's number, or error for a line that is not a log record (a stack, a Node warning). */
+export function levelOf(line: string): number {
+  try {
+    const record = JSON.parse(line) as { level?: unknown };
+    return typeof record.level === 'number' ? record.level : ERROR;
+  } catch {
+    return ERROR;
+  }
+}

@@ -20,7 +20,13 @@ import { parseAllDocuments } from 'yaml';
 import { generateScenario } from '../demo/stream.js';
 import { readInt } from '../platform/config.js';
 import { createKafka } from '../platform/kafka/index.js';
-import type { KafkaPort, OutgoingRecord, TransactionalProducer } from '../platform/kafka-port.js';
+import type {
+  GroupBatch,
+  GroupConsumer,
+  KafkaPort,
+  OutgoingRecord,
+  TransactionalProducer,
+} from '../platform/kafka-port.js';
 import type { Logger } from '../platform/log.js';
 import { endOffsets } from '../platform/partition-reader.js';
 import { topicNames, topicPlan } from '../platform/topics.js';
@@ -442,6 +448,35 @@ export async function runProcessorBench(ctx: BenchContext): Promise<Figures> {
 }
 
 /**
+ * Runs the consumer over `count` records, each batch through `handle` (which returns how
+ * many it took), and times it: from run() (its group join included) and from its first
+ * batch. Disconnects it at the end.
+ */
+async function timeConsumption(
+  consumer: GroupConsumer,
+  count: number,
+  concurrency: number,
+  handle: (batch: GroupBatch) => Promise<number>,
+): Promise<{ seconds: number; firstBatchSeconds: number }> {
+  let seen = 0;
+  let done: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const started = performance.now();
+  let firstBatchAt: number | undefined;
+  await consumer.run(async (batch) => {
+    firstBatchAt ??= performance.now();
+    seen += await handle(batch);
+    if (seen >= count) done();
+  }, concurrency);
+  await finished;
+  const seconds = (performance.now() - started) / 1000;
+  await consumer.disconnect();
+  return { seconds, firstBatchSeconds: ((firstBatchAt ?? started) - started) / 1000 };
+}
+
+/**
  * Seconds a plain kafkajs consumer takes to decode and JSON.parse every delivery of a
  * topic: from run() (its group join included) and from its first batch.
  */
@@ -464,27 +499,14 @@ async function rawBaseline(
     assignor: stickyAssignor(() => ({ owned: [], warm: [] })),
     retries: 5,
   });
-  let seen = 0;
-  let done: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => {
-    done = resolve;
-  });
-  const started = performance.now();
-  let firstBatchAt: number | undefined;
-  await consumer.run(async ({ records, resolveOffset }) => {
-    firstBatchAt ??= performance.now();
+  return timeConsumption(consumer, count, 2, async ({ records, resolveOffset }) => {
     for (const record of records) {
       JSON.parse(codecs.delivery.decode(record.value!).body.toString('utf8'));
     }
-    seen += records.length;
     const last = records.at(-1);
     if (last) resolveOffset(last.offset);
-    if (seen >= count) done();
-  }, 2);
-  await finished;
-  const seconds = (performance.now() - started) / 1000;
-  await consumer.disconnect();
-  return { seconds, firstBatchSeconds: ((firstBatchAt ?? started) - started) / 1000 };
+    return records.length;
+  });
 }
 
 /**
@@ -529,17 +551,9 @@ async function exactlyOnceFloor(
     }
     return producer;
   };
-  let seen = 0;
-  let done: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => {
-    done = resolve;
-  });
-  const started = performance.now();
-  let firstBatchAt: number | undefined;
-  await consumer.run(async ({ partition, records, resolveOffset }) => {
-    firstBatchAt ??= performance.now();
+  const timed = await timeConsumption(consumer, count, 12, async ({ partition, records, resolveOffset }) => {
     const last = records.at(-1);
-    if (!last) return;
+    if (!last) return 0;
     const markers: OutgoingRecord[] = [];
     const states: OutgoingRecord[] = [];
     for (const record of records) {
@@ -556,14 +570,10 @@ async function exactlyOnceFloor(
     await transaction.sendOffsets({ groupId, topic, partition, offset: BigInt(last.offset) + 1n });
     await transaction.commit();
     resolveOffset(last.offset);
-    seen += records.length;
-    if (seen >= count) done();
-  }, 12);
-  await finished;
-  const seconds = (performance.now() - started) / 1000;
-  await consumer.disconnect();
+    return records.length;
+  });
   for (const producer of producers.values()) await (await producer).disconnect();
-  return { seconds, firstBatchSeconds: ((firstBatchAt ?? started) - started) / 1000 };
+  return timed;
 }
 
 interface Round {

@@ -467,7 +467,10 @@ async function timeConsumption(
   let firstBatchAt: number | undefined;
   await consumer.run(async (batch) => {
     firstBatchAt ??= performance.now();
-    seen += await handle(batch);
+    // Not `seen += await ...`: that reads `seen` before the await, and batches of other
+    // partitions run meanwhile.
+    const taken = await handle(batch);
+    seen += taken;
     if (seen >= count) done();
   }, concurrency);
   await finished;
